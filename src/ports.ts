@@ -1,0 +1,143 @@
+/**
+ * The contract between the platform-agnostic core and each chat platform (Discord, Slack, the
+ * terminal sandbox). Adapters turn platform events into calls on `BotCore` and carry out the
+ * core's replies through their `ChatSurface`. Nothing here names a platform.
+ */
+
+/** Who asked, and in which community their budget lives. */
+export interface Requester {
+  /** The adapter that carries this request and will deliver its result: 'discord', 'slack', 'sandbox'. */
+  readonly platform: string;
+  /** Discord server id, Slack workspace (team) id, or 'sandbox'. */
+  readonly communityId: string;
+  readonly userId: string;
+  readonly displayName: string;
+  /** Decided by the adapter from the platform's own permissions, on the server side. */
+  readonly isModerator: boolean;
+}
+
+/**
+ * A reference image attached in the chat. The adapter holds the platform credential and downloads
+ * through `src/media/download.ts` (origin allowlist, size cap while streaming, timeouts).
+ */
+export interface ReferenceSource {
+  /** The file name the user gave it, for messages. */
+  readonly filename: string;
+  /** The platform's claimed size, if known: lets the core refuse a 30 MB file before fetching it. */
+  readonly declaredSizeBytes?: number;
+  download(limits: { maxBytes: number; signal: AbortSignal }): Promise<Uint8Array>;
+}
+
+/** The options of an /imagine as the user typed them: raw, validated by the core. */
+export interface ImagineOptionsInput {
+  readonly prompt: string;
+  readonly model?: string | undefined;
+  readonly ratio?: string | undefined;
+  /** Raw text or number: the core says why `-1` or `1.5` is not a seed. */
+  readonly seed?: string | number | undefined;
+  /** The user's names for the references, in attachment order. */
+  readonly tags?: readonly string[] | undefined;
+  readonly references: readonly ReferenceSource[];
+}
+
+/** A message the core wants shown. `private` is ephemeral where the platform can do it. */
+export interface Reply {
+  readonly visibility: 'private' | 'public';
+  /** Plain text with `code` spans and simple line breaks: renders on every platform. */
+  readonly text: string;
+}
+
+/** What a placeholder shows while a job is under way. */
+export type JobStatusView =
+  | { readonly kind: 'queued'; readonly position: number }
+  | { readonly kind: 'starting' }
+  | { readonly kind: 'running'; readonly progress: number | null }
+  | { readonly kind: 'delivering' };
+
+/** A finished image, downloaded from Runway at once and handed over as bytes. */
+export interface OutputFile {
+  readonly filename: string;
+  readonly contentType: 'image/png' | 'image/jpeg' | 'image/webp';
+  readonly bytes: Uint8Array;
+}
+
+/** Everything a result message needs. */
+export interface Delivery {
+  readonly jobId: string;
+  readonly requester: Pick<Requester, 'userId' | 'displayName'>;
+  readonly files: readonly OutputFile[];
+  readonly prompt: string;
+  readonly model: string;
+  readonly modelLabel: string;
+  readonly ratio: string;
+  readonly seed: number | null;
+  readonly costCredits: number;
+  /** One line summarising the settings, ready to show under the image. */
+  readonly caption: string;
+}
+
+/**
+ * Durable scratch space for an adapter's multi-step delivery (for example Slack's upload, then
+ * share): saved in the job's row, so a delivery resumed after a crash can see what was done.
+ */
+export interface DeliveryCheckpoint {
+  load(): string | null;
+  save(value: string): void;
+}
+
+/** A failure explained in plain words, with its machine code. */
+export interface FailureView {
+  readonly code: string;
+  readonly userMessage: string;
+}
+
+/**
+ * What a chat platform does for the core. `placeholder` is the adapter's own serialised handle
+ * (message ids, interaction token, channel), stored in the job's row when the request is accepted.
+ * Every method may be called again after a restart: each must be idempotent.
+ */
+export interface ChatSurface {
+  readonly platform: string;
+  /** Show queue position or progress on the placeholder. Best effort: a failure is logged, not retried. */
+  showStatus(placeholder: string, status: JobStatusView): Promise<void>;
+  /** Replace the placeholder with the images. Calling it twice must still show the images once. */
+  deliver(placeholder: string, delivery: Delivery, checkpoint: DeliveryCheckpoint): Promise<void>;
+  /** Replace the placeholder with a failure the user can act on (refunds already made). */
+  showFailure(placeholder: string, failure: FailureView): Promise<void>;
+}
+
+/** A /quota sub-command, with amounts still raw text so the core can explain bad ones. */
+export type QuotaCommand =
+  | { readonly action: 'set'; readonly userId: string; readonly userName?: string; readonly amount: string }
+  | { readonly action: 'grant'; readonly userId: string; readonly userName?: string; readonly amount: string }
+  | { readonly action: 'allowance'; readonly amount: string; readonly period?: string | undefined }
+  | { readonly action: 'cap'; readonly amount: string; readonly period?: string | undefined }
+  | { readonly action: 'report' };
+
+/** The outcome of accepting an /imagine. */
+export type ImagineOutcome =
+  | { readonly ok: true; readonly jobId: string; readonly position: number; readonly reservedCredits: number }
+  | { readonly ok: false; readonly code: string; readonly reply: Reply };
+
+/** What the core offers every adapter. */
+export interface BotCore {
+  /**
+   * Validate an /imagine without side effects (no download, no charge): cheap enough to run
+   * before the platform's acknowledgement deadline. A problem comes back as a private reply.
+   */
+  checkImagine(requester: Requester, options: ImagineOptionsInput): { ok: true } | { ok: false; code: string; reply: Reply };
+  /**
+   * Accept an /imagine whose placeholder the adapter has already shown: download and check the
+   * references, reserve credits, upload to Runway, queue. The job then runs on its own and talks
+   * back through the platform's ChatSurface.
+   */
+  imagine(requester: Requester, options: ImagineOptionsInput, placeholder: string): Promise<ImagineOutcome>;
+  /** Run the same request again with a new seed, charged as a new request. */
+  reroll(requester: Requester, jobId: string, placeholder: string): Promise<ImagineOutcome>;
+  /** Whether this requester may delete the result of a job (its requester, or a moderator). */
+  mayDeleteResult(requester: Requester, jobId: string): boolean;
+  /** `/credits [user]`: balance, allowance, reset time, spend this period. */
+  credits(requester: Requester, subject?: { userId: string; displayName: string }): Reply;
+  /** `/quota …`: moderators only, checked here, not only by the command's visibility. */
+  quota(requester: Requester, command: QuotaCommand): Reply;
+}
