@@ -52,10 +52,15 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
         delta         integer not null,
         actor_id      text not null,                 -- who moved the credits ('system' for the bot)
         note          text,
+        -- For job entries (reserve/adjust/settle/refund): the job's model and the time it was
+        -- reserved, copied onto every entry so spend is attributed to the period it started in.
+        model         text,
+        spend_at      integer,
         created_at    integer not null
       );
       create index ledger_account on ledger(community_id, user_id);
       create index ledger_job on ledger(job_id);
+      create index ledger_spend on ledger(community_id, spend_at) where spend_at is not null;
 
       -- Per-community settings a moderator changes with /quota.
       create table community_settings (
