@@ -50,7 +50,7 @@ const envSchema = z.object({
   DEFAULT_ALLOWANCE: z.coerce.number().int().nonnegative().optional().transform((v) => v ?? 50),
   DEFAULT_PERIOD: z.enum(['day', 'week', 'month', 'none']).optional().transform((v) => v ?? 'day'),
   MEDIA_ORIGINS: originList,
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional().transform((v) => v ?? 'info'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
   // Not in the design's list: operators rarely touch these; tests and the sandbox do.
   RUNWAY_POLL_INTERVAL_MS: positiveInt(5_000),
   OUTPUT_DIR: optionalText.transform((v) => v ?? './output'),
@@ -77,7 +77,8 @@ export interface Config {
   readonly credits: { readonly defaultAllowance: number; readonly defaultPeriod: 'day' | 'week' | 'month' | 'none' };
   /** Extra origins (scheme://host:port) downloads may come from, on top of each platform's own. */
   readonly mediaOrigins: readonly string[];
-  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Unset: `info` with a chat platform, `warn` in the terminal sandbox (logs share its screen). */
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent' | undefined;
   readonly outputDir: string;
 }
 

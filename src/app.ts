@@ -1,0 +1,106 @@
+import RunwayML from '@runwayml/sdk';
+import { Bot } from './bot.ts';
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import { CreditLedger } from './credits/ledger.ts';
+import { JobStore } from './jobs/job-store.ts';
+import { JobRunner, type OutputFetcher } from './jobs/runner.ts';
+import type { Logger } from './log.ts';
+import { downloadImage } from './media/download.ts';
+import type { ChatSurface } from './ports.ts';
+import { RunwayGateway } from './runway/gateway.ts';
+import { startRunwaySimulator, type RunwaySimulator } from './runway/simulator/index.ts';
+import { openDatabase, type Db } from './store/database.ts';
+
+/** Finished images can be large (4K PNGs); Runway's own limit is far above chat limits. */
+const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+const OUTPUT_TIMEOUT_MS = 120_000;
+const SIMULATOR_GENERATION_MS = 4_000;
+
+export interface App {
+  readonly core: Bot;
+  readonly runner: JobRunner;
+  readonly db: Db;
+  /** Set when no RUNWAYML_API_SECRET was given and the built-in simulator stands in for Runway. */
+  readonly simulator: RunwaySimulator | null;
+  registerSurface(surface: ChatSurface): void;
+  /** Resume unfinished jobs and start the scheduler: call after every adapter has registered. */
+  start(): Promise<void>;
+  /** Drain gracefully: wait for work in progress, then close the database. */
+  stop(): Promise<void>;
+}
+
+export interface AppOptions {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** Build the core: store, ledger, Runway gateway, job runner. Knows no chat platform. */
+export async function createApp({ config, clock, log }: AppOptions): Promise<App> {
+  const db = openDatabase(config.databasePath);
+  const ledger = new CreditLedger(db, clock, { allowance: config.credits.defaultAllowance, period: config.credits.defaultPeriod });
+  const store = new JobStore(db, ledger, clock);
+
+  let simulator: RunwaySimulator | null = null;
+  let runwayBaseUrl = config.runway.baseUrl;
+  let apiKey = config.runway.apiSecret;
+  if (apiKey === undefined) {
+    simulator = await startRunwaySimulator({ apiKey: 'simulator', generationMs: SIMULATOR_GENERATION_MS, outputScale: 0.5 });
+    runwayBaseUrl = simulator.url;
+    apiKey = 'simulator';
+  }
+  const client = new RunwayML({ apiKey, ...(runwayBaseUrl ? { baseURL: runwayBaseUrl } : {}), timeout: 60_000 });
+  const gateway = new RunwayGateway(client);
+
+  // Runway's output host is whatever its signed URL names; it must still be https and public.
+  const extraOrigins = [...config.mediaOrigins, ...(simulator ? [simulator.url] : [])];
+  const fetchOutput: OutputFetcher = async (url) => {
+    const origin = safeOrigin(url);
+    const image = await downloadImage(url, {
+      allowedOrigins: [...(origin?.startsWith('https:') ? [origin] : []), ...extraOrigins],
+      maxBytes: MAX_OUTPUT_BYTES,
+      timeoutMs: OUTPUT_TIMEOUT_MS,
+    });
+    return { bytes: image.bytes, type: image.type };
+  };
+
+  // The simulator answers in seconds and has no 5 s polling rule: poll it faster so a demo feels live.
+  const pollIntervalMs = simulator ? Math.min(config.runway.pollIntervalMs, 1_000) : config.runway.pollIntervalMs;
+  const runner = new JobRunner({
+    store,
+    gateway,
+    fetchOutput,
+    clock,
+    log,
+    pollIntervalMs,
+    statusIntervalMs: Math.max(pollIntervalMs, 250),
+    ...(simulator ? { firstDurationGuessMs: SIMULATOR_GENERATION_MS } : {}),
+  });
+  const core = new Bot({ store, ledger, gateway, runner, clock, log });
+
+  return {
+    core,
+    runner,
+    db,
+    simulator,
+    registerSurface: (surface) => runner.registerSurface(surface),
+    async start() {
+      await core.recoverQueued();
+      await runner.start();
+    },
+    async stop() {
+      await runner.stop();
+      await simulator?.close();
+      db.close();
+    },
+  };
+}
+
+function safeOrigin(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,186 @@
+import { randomInt } from 'node:crypto';
+import type { Clock } from './clock.ts';
+import { creditsCommand } from './commands/credits-command.ts';
+import { quotaCommand } from './commands/quota-command.ts';
+import type { CreditLedger, ReserveOutcome } from './credits/ledger.ts';
+import { communityCapMessage, insufficientCreditsMessage } from './credits/messages.ts';
+import { asBotError, BotError } from './errors.ts';
+import { cheaperOptions, priceOf } from './imagine/price.ts';
+import { validateImagineRequest } from './imagine/request.ts';
+import type { JobIn, ReferenceUri, StoredRequest } from './jobs/job.ts';
+import type { JobStore } from './jobs/job-store.ts';
+import { uploadReferences } from './jobs/references.ts';
+import type { JobRunner } from './jobs/runner.ts';
+import type { Logger } from './log.ts';
+import { findModel } from './models.ts';
+import type { BotCore, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from './ports.ts';
+import type { RunwayGateway } from './runway/gateway.ts';
+import { MAX_SEED } from './imagine/seed.ts';
+
+export interface BotDependencies {
+  readonly store: JobStore;
+  readonly ledger: CreditLedger;
+  readonly gateway: RunwayGateway;
+  readonly runner: JobRunner;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** `runway://` URIs live 24 h; a reroll older than this must upload its references again. */
+const REFERENCE_URI_LIFETIME_MS = 23 * 60 * 60 * 1000;
+
+type ReferenceInput = { readonly kind: 'sources'; readonly sources: ImagineOptionsInput['references'] } | { readonly kind: 'uploaded'; readonly uris: readonly ReferenceUri[] };
+
+/**
+ * The core as the adapters see it (src/ports.ts BotCore). It validates, prices and accepts
+ * requests; the JobRunner takes each job from there. Knows no platform.
+ */
+export class Bot implements BotCore {
+  constructor(private readonly deps: BotDependencies) {}
+
+  checkImagine(requester: Requester, options: ImagineOptionsInput): { ok: true } | { ok: false; code: string; reply: Reply } {
+    const check = validateImagineRequest({ ...options, referenceCount: options.references.length });
+    if (!check.ok) return { ok: false, code: check.problem.code, reply: { visibility: 'private', text: check.problem.userMessage } };
+    const shortfall = this.precheckBudget(requester, check.request, check.priceCredits, options.references.length);
+    return shortfall ?? { ok: true };
+  }
+
+  async imagine(requester: Requester, options: ImagineOptionsInput, placeholder: string): Promise<ImagineOutcome> {
+    const check = validateImagineRequest({ ...options, referenceCount: options.references.length });
+    if (!check.ok) return { ok: false, code: check.problem.code, reply: { visibility: 'private', text: check.problem.userMessage } };
+    return this.accept(requester, check.request, check.priceCredits, { kind: 'sources', sources: options.references }, placeholder);
+  }
+
+  async reroll(requester: Requester, jobId: string, placeholder: string): Promise<ImagineOutcome> {
+    const original = this.deps.store.get(jobId);
+    if (!original || original.communityId !== requester.communityId) {
+      return refusal('reroll.unknown_job', 'That image is no longer known to the bot, so it cannot be rerolled. Run `/imagine` again.');
+    }
+    const uris = original.referenceUris ?? [];
+    if (uris.length > 0 && this.deps.clock.now() - original.createdAt > REFERENCE_URI_LIFETIME_MS) {
+      return refusal('reroll.references_expired', 'The reference images of this request have expired at Runway. Run `/imagine` again with the images attached.');
+    }
+    const model = findModel(original.request.modelId);
+    const request: StoredRequest = { ...original.request, seed: model?.supportsSeed ? randomInt(0, MAX_SEED) : null };
+    return this.accept(requester, request, priceOf(request), { kind: 'uploaded', uris }, placeholder);
+  }
+
+  mayDeleteResult(requester: Requester, jobId: string): boolean {
+    const job = this.deps.store.get(jobId);
+    if (!job || job.communityId !== requester.communityId) return requester.isModerator;
+    return requester.isModerator || job.userId === requester.userId;
+  }
+
+  credits(requester: Requester, subject?: { userId: string; displayName: string }): Reply {
+    return creditsCommand(this.deps.ledger, requester, subject).reply;
+  }
+
+  quota(requester: Requester, command: QuotaCommand): Reply {
+    return quotaCommand(this.deps.ledger, requester, command).reply;
+  }
+
+  /**
+   * Finish accepting jobs a crash left in `queued`: a text-only request is reserved and goes on;
+   * one whose references were not all uploaded cannot be rebuilt (the chat's URLs and credentials
+   * are gone) and is rejected, costing nothing.
+   */
+  async recoverQueued(): Promise<void> {
+    for (const job of this.deps.store.inStates(['queued'])) {
+      const needsReferences = job.request.tags.length > 0;
+      if (needsReferences && (job.referenceUris === null || job.referenceUris.length < job.request.tags.length)) {
+        this.deps.store.reject(job.id, {
+          code: 'recovery.references_lost',
+          userMessage: 'The bot restarted while your reference images were being prepared. Nothing was charged; please send the request again.',
+        });
+        await this.deps.runner.tellFailureOf(job.id);
+        continue;
+      }
+      const outcome = this.deps.store.reserve(job.id, priceOf(job.request));
+      if (!outcome.ok) {
+        const reply = outcome.reason === 'not_queued' ? null : this.shortfallReply(outcome, job.request, job.request.tags.length);
+        if (reply) {
+          this.deps.store.reject(job.id, { code: reply.code, userMessage: reply.reply.text });
+          await this.deps.runner.tellFailureOf(job.id);
+        }
+      }
+    }
+  }
+
+  private async accept(requester: Requester, request: StoredRequest, price: number, references: ReferenceInput, placeholder: string): Promise<ImagineOutcome> {
+    const { store, gateway, runner, log } = this.deps;
+    const shortfall = this.precheckBudget(requester, request, price, request.tags.length);
+    if (shortfall) return shortfall;
+    const jobId = store.insert({
+      platform: requester.platform,
+      communityId: requester.communityId,
+      userId: requester.userId,
+      userName: requester.displayName,
+      placeholder,
+      request,
+    });
+    try {
+      const uris = references.kind === 'uploaded' ? [...references.uris] : await uploadReferences(references.sources, request.tags, gateway);
+      if (uris.length > 0) store.setReferenceUris(jobId, uris);
+      const outcome = store.reserve(jobId, price);
+      if (!outcome.ok) {
+        const reply = outcome.reason === 'not_queued' ? null : this.shortfallReply(outcome, request, request.tags.length);
+        const code = reply?.code ?? 'internal.job_moved';
+        const text = reply?.reply.text ?? 'This request was already handled.';
+        store.reject(jobId, { code, userMessage: text });
+        return { ok: false, code, reply: { visibility: 'private', text } };
+      }
+      runner.wake();
+      log.info('job accepted', { jobId, model: request.modelId, ratio: request.ratio, references: uris.length, reservedCredits: price });
+      return { ok: true, jobId, position: runner.positionOf(jobId), reservedCredits: price };
+    } catch (error) {
+      const botError = asBotError(error);
+      log.warn('job rejected while accepting', { jobId, code: botError.code, error: botError.message });
+      store.reject(jobId, { code: botError.code, userMessage: botError.userMessage });
+      return { ok: false, code: botError.code, reply: { visibility: 'private', text: botError.userMessage } };
+    }
+  }
+
+  /** A read-only look at the budget before any download: most shortfalls stop here, cheaply. */
+  private precheckBudget(requester: Requester, request: StoredRequest, price: number, referenceCount: number): { ok: false; code: string; reply: Reply } | null {
+    const view = this.deps.ledger.creditsView(requester.communityId, requester.userId, requester.displayName);
+    if (view.balance >= price) return null;
+    const reply = this.shortfallReply(
+      { ok: false, reason: 'insufficient_credits', balance: view.balance, price, resetsAt: view.resetsAt, allowance: view.allowance },
+      request,
+      referenceCount,
+    );
+    return { ok: false, code: reply.code, reply: reply.reply };
+  }
+
+  private shortfallReply(outcome: Exclude<ReserveOutcome, { ok: true }>, request: StoredRequest, referenceCount: number): { code: string; reply: Reply } {
+    const nowMs = this.deps.clock.now();
+    if (outcome.reason === 'community_cap') {
+      return {
+        code: 'credits.community_cap',
+        reply: { visibility: 'private', text: communityCapMessage({ capRemaining: outcome.capRemaining, price: outcome.price, resetsAt: outcome.resetsAt, nowMs }) },
+      };
+    }
+    return {
+      code: 'credits.insufficient',
+      reply: {
+        visibility: 'private',
+        text: insufficientCreditsMessage({
+          balance: outcome.balance,
+          price: outcome.price,
+          modelId: request.modelId,
+          ratio: request.ratio,
+          cheaperOptions: cheaperOptions(request, referenceCount),
+          resetsAt: outcome.resetsAt,
+          allowance: outcome.allowance,
+          nowMs,
+        }),
+      },
+    };
+  }
+}
+
+function refusal(code: string, text: string): ImagineOutcome {
+  return { ok: false, code, reply: { visibility: 'private', text } };
+}
+
+export type { JobIn, BotError };

@@ -1,0 +1,56 @@
+/**
+ * `/credits [user]`: a member's balance, allowance, next refill, spend this period and credits held
+ * by running jobs. Anyone may see their own; only moderators may see someone else's.
+ */
+import type { CreditLedger, CreditsView } from '../credits/ledger.ts';
+import { describeCurrentPeriod, formatCredits, formatWhen } from '../credits/messages.ts';
+import type { Period } from '../credits/periods.ts';
+import type { Reply, Requester } from '../ports.ts';
+
+/**
+ * What a command returns: the `reply` an adapter shows as is, and a stable `code` for logs and
+ * tests (`Reply` itself has no code field).
+ */
+export interface CommandResult {
+  readonly code: string;
+  readonly reply: Reply;
+}
+
+/** Shown when someone without moderator rights tries a moderator-only command. */
+export const NOT_MODERATOR_CODE = 'quota.not_moderator';
+
+/** Answer `/credits`, for the requester or (moderators only) for `subject`. */
+export function creditsCommand(
+  ledger: CreditLedger,
+  requester: Requester,
+  subject?: { userId: string; displayName: string },
+): CommandResult {
+  const isSelf = subject === undefined || subject.userId === requester.userId;
+  if (!isSelf && !requester.isModerator) {
+    return {
+      code: NOT_MODERATOR_CODE,
+      reply: {
+        visibility: 'private',
+        text: "Only moderators can see another member's credits. `/credits` on its own shows yours.",
+      },
+    };
+  }
+  const who = isSelf ? { userId: requester.userId, displayName: requester.displayName } : subject;
+  const view = ledger.creditsView(requester.communityId, who.userId, who.displayName);
+  const heading = isSelf ? `Your credits: \`${view.balance}\`` : `${who.displayName}'s credits: \`${view.balance}\``;
+  return { code: 'credits.view', reply: { visibility: 'private', text: [heading, ...describeView(view)].join('\n') } };
+}
+
+function describeView(view: CreditsView): string[] {
+  const lines = [allowanceLine(view.allowance, view.period, view.resetsAt, view.asOf)];
+  const spent = `Spent ${describeCurrentPeriod(view.period)}: ${formatCredits(view.spentThisPeriod)}.`;
+  lines.push(view.heldNow > 0 ? `${spent} Held by running jobs: ${formatCredits(view.heldNow)}.` : spent);
+  if (view.balance < 0) lines.push('The balance is below zero because Runway charged more than the estimate; it refills as usual.');
+  return lines;
+}
+
+/** "Allowance: 50 credits a day, refills in 3 h (2026-01-02 00:00 UTC)." */
+export function allowanceLine(allowance: number, period: Period, resetsAt: number | null, nowMs: number): string {
+  if (resetsAt === null) return `Allowance: ${formatCredits(allowance)}, given once (it does not refill).`;
+  return `Allowance: ${formatCredits(allowance)} a ${period}, refills ${formatWhen(resetsAt, nowMs)}.`;
+}

@@ -1,0 +1,132 @@
+/**
+ * `/quota`: the moderator's controls over a community's credits (`set`, `grant`, `allowance`,
+ * `cap`, `report`). Permission is checked here, on the server side, whatever the platform showed.
+ * Changes are answered publicly, so the community sees who moved credits; refusals and the report
+ * (which names other members' spending) are private.
+ */
+import { parseCreditAmount } from '../credits/amount.ts';
+import type { CreditLedger, CreditsReport } from '../credits/ledger.ts';
+import { formatCredits, formatUtc, formatWhen } from '../credits/messages.ts';
+import { parsePeriod, PERIODS, type Period } from '../credits/periods.ts';
+import type { Problem } from '../errors.ts';
+import type { QuotaCommand, Requester } from '../ports.ts';
+import { NOT_MODERATOR_CODE, type CommandResult } from './credits-command.ts';
+
+const NOT_MODERATOR_TEXT =
+  'Only moderators (Manage Server on Discord, workspace admins on Slack, or members the operator names) can change credits or see the report. `/credits` shows your own balance.';
+
+/** Carry out a `/quota` sub-command for `requester`. */
+export function quotaCommand(ledger: CreditLedger, requester: Requester, command: QuotaCommand): CommandResult {
+  if (!requester.isModerator) return refuse({ code: NOT_MODERATOR_CODE, userMessage: NOT_MODERATOR_TEXT });
+  const communityId = requester.communityId;
+  const actorId = requester.userId;
+  const mod = requester.displayName;
+  switch (command.action) {
+    case 'grant': {
+      const parsed = parseCreditAmount(command.amount);
+      if (!parsed.ok) return refuse(parsed.problem);
+      if (parsed.amount === 0) {
+        return refuse({ code: 'quota.invalid_amount', userMessage: 'A grant of 0 credits changes nothing: give at least `1`.' });
+      }
+      const name = nameOf(ledger, communityId, command.userId, command.userName);
+      const { balanceAfter } = ledger.grant({ communityId, userId: command.userId, displayName: command.userName, amount: parsed.amount, actorId });
+      return announce('quota.granted', `${mod} granted ${formatCredits(parsed.amount)} to ${name}: balance now \`${balanceAfter}\`.`);
+    }
+    case 'set': {
+      const parsed = parseCreditAmount(command.amount);
+      if (!parsed.ok) return refuse(parsed.problem);
+      const name = nameOf(ledger, communityId, command.userId, command.userName);
+      const { balanceAfter, delta } = ledger.set({ communityId, userId: command.userId, displayName: command.userName, amount: parsed.amount, actorId });
+      const was = balanceAfter - delta;
+      return announce('quota.set', `${mod} set ${name}'s balance to \`${balanceAfter}\` credits (it was ${was}).`);
+    }
+    case 'allowance': {
+      const parsed = parseCreditAmount(command.amount);
+      if (!parsed.ok) return refuse(parsed.problem);
+      const period = readPeriod(command.period);
+      if (!period.ok) return refuse(period.problem);
+      const settings = ledger.setAllowance({ communityId, amount: parsed.amount, period: period.period, actorId });
+      const when =
+        settings.period === 'none'
+          ? 'New members get it once; it does not refill.'
+          : `Balances refill to it at the start of each ${settings.period} (UTC).`;
+      return announce('quota.allowance_set', `${mod} set the allowance to ${formatCredits(settings.allowance)}${settings.period === 'none' ? '' : ` a ${settings.period}`}. ${when}`);
+    }
+    case 'cap': {
+      const word = command.amount.trim().toLowerCase();
+      if (word === 'off' || word === 'none') {
+        ledger.setCap({ communityId, amount: null, actorId });
+        return announce('quota.cap_removed', `${mod} removed the community's spending cap.`);
+      }
+      const parsed = parseCreditAmount(command.amount);
+      if (!parsed.ok) return refuse(parsed.problem);
+      const period = readPeriod(command.period);
+      if (!period.ok) return refuse(period.problem);
+      ledger.setCap({ communityId, amount: parsed.amount, period: period.period, actorId });
+      const cap = ledger.report(communityId).cap;
+      const scope = cap && cap.period !== 'none' ? ` a ${cap.period}` : ' in total';
+      const left = cap ? ` So far ${formatCredits(cap.spent)} spent, ${cap.remaining} left.` : '';
+      return announce('quota.cap_set', `${mod} capped the community's spending at ${formatCredits(parsed.amount)}${scope}.${left}`);
+    }
+    case 'report':
+      return { code: 'quota.report', reply: { visibility: 'private', text: formatReport(ledger.report(communityId), ledger, communityId) } };
+    default:
+      return assertNever(command);
+  }
+}
+
+/** The report as a readable block: period, spend, cap, top spenders and spend per model. */
+export function formatReport(report: CreditsReport, ledger: CreditLedger, communityId: string): string {
+  const since = report.periodStart === null ? 'all time' : `since ${formatUtc(report.periodStart)}`;
+  const settings = ledger.settings(communityId);
+  const lines = [`Credits report (${report.period === 'none' ? 'all time' : `this ${report.period}`}, ${since})`];
+  lines.push(`Spent: ${formatCredits(report.totalSpent)}, including credits held by running jobs.`);
+  lines.push(
+    report.cap
+      ? `Cap: ${report.cap.remaining} of ${formatCredits(report.cap.amount)} left${report.cap.resetsAt === null ? ' (it does not reset)' : `, resets ${formatWhen(report.cap.resetsAt, report.asOf)}`}.`
+      : 'Cap: none (set one with `/quota cap <amount> [period]`).',
+  );
+  lines.push(`Allowance: ${formatCredits(settings.allowance)}${settings.period === 'none' ? ', given once' : ` a ${settings.period}`}.`);
+  if (report.topSpenders.length === 0) {
+    lines.push('No images in this period yet.');
+    return lines.join('\n');
+  }
+  lines.push('Top spenders:');
+  report.topSpenders.forEach((spender, index) => lines.push(`  ${index + 1}. ${spender.displayName}: ${formatCredits(spender.spent)}`));
+  lines.push('Spend per model:');
+  for (const model of report.spendPerModel) {
+    lines.push(`  \`${model.model}\`: ${formatCredits(model.spent)}, ${model.images} ${model.images === 1 ? 'image' : 'images'}`);
+  }
+  return lines.join('\n');
+}
+
+function readPeriod(raw: string | undefined): { ok: true; period: Period | undefined } | { ok: false; problem: Problem } {
+  if (raw === undefined || raw.trim() === '') return { ok: true, period: undefined };
+  const period = parsePeriod(raw);
+  if (period) return { ok: true, period };
+  const shown = raw.trim().replace(/`/g, "'").slice(0, 24);
+  return {
+    ok: false,
+    problem: {
+      code: 'quota.invalid_period',
+      userMessage: `\`${shown}\` is not a period: use one of ${PERIODS.map((p) => `\`${p}\``).join(', ')} (\`none\` means it never refills).`,
+    },
+  };
+}
+
+/** The best name we have for a member: what the platform sent, what we saw last, or their id. */
+function nameOf(ledger: CreditLedger, communityId: string, userId: string, userName: string | undefined): string {
+  return userName ?? ledger.displayNameOf(communityId, userId) ?? userId;
+}
+
+function refuse(p: Problem): CommandResult {
+  return { code: p.code, reply: { visibility: 'private', text: p.userMessage } };
+}
+
+function announce(code: string, text: string): CommandResult {
+  return { code, reply: { visibility: 'public', text } };
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unknown quota action ${JSON.stringify(value)}`);
+}

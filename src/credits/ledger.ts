@@ -1,0 +1,504 @@
+/**
+ * The credit ledger: every credit a community member has, gets, holds or spends, as append-only
+ * entries in the `ledger` table. Semantics (quoted by the README):
+ *
+ * Credits are whole numbers. A member's balance in a community is the sum of their entries' `delta`.
+ * Each community has an allowance and a period (`day`, `week`, `month` or `none`; the operator's
+ * DEFAULT_ALLOWANCE / DEFAULT_PERIOD until a moderator runs `/quota allowance`). Periods are UTC: a
+ * calendar day, an ISO week starting Monday, a calendar month. Roll-over is lazy: the first time a
+ * member is touched in a new period, one `allowance` entry tops their balance back UP to the
+ * allowance (never down: moderator grants above it are kept, and unused allowance does not pile
+ * up). With `none` the allowance is credited once, on first sight, and never refilled. An image's
+ * price is `reserve`d before Runway is called, `adjust`ed to Runway's estimate (which wins, even if
+ * the balance dips below 0), and finally `settle`d at the real cost (the difference comes back) or
+ * `refund`ed in full when the generation fails. A reservation needs balance ≥ price and, if the
+ * community has a cap, community spend in the cap period + price ≤ cap; both checks and the entry
+ * happen in one IMMEDIATE transaction, so no number of concurrent reservations, even from several
+ * processes on one database file, can overspend a balance or the cap. Spend (held or settled) is
+ * attributed to the period in which the job was reserved (`spend_at`). Moderators can `grant`
+ * credits or `set` a balance; allowance changes take effect at each member's next refill.
+ * Settling or refunding a job twice changes nothing. Every entry names its actor ('system' for the
+ * bot, else the moderator's user id) and carries a note.
+ */
+import type Database from 'better-sqlite3';
+import type { Clock } from '../clock.ts';
+import { BotError } from '../errors.ts';
+import type { Db } from '../store/database.ts';
+import { nextPeriodStart, periodKey, periodRange, periodStart, type Period } from './periods.ts';
+
+export type { Period } from './periods.ts';
+
+/** What the operator configured: the allowance every community starts with. */
+export interface CreditDefaults {
+  readonly allowance: number;
+  readonly period: Period;
+}
+
+export interface ReserveParams {
+  readonly communityId: string;
+  readonly userId: string;
+  readonly displayName: string;
+  readonly jobId: string;
+  readonly model: string;
+  readonly amount: number;
+  /** The reservation time: the job's spend counts in the period containing it. */
+  readonly atMs: number;
+}
+
+export type ReserveOutcome =
+  | { ok: true; balanceAfter: number }
+  | { ok: false; reason: 'insufficient_credits'; balance: number; price: number; resetsAt: number | null; allowance: number }
+  | { ok: false; reason: 'community_cap'; capRemaining: number; price: number; resetsAt: number | null };
+
+export interface CreditsView {
+  balance: number;
+  allowance: number;
+  period: Period;
+  /** When the allowance next refills; null when the period is `none`. */
+  resetsAt: number | null;
+  /** Credits spent on finished jobs reserved in the current allowance period. */
+  spentThisPeriod: number;
+  /** Credits held by jobs still running. */
+  heldNow: number;
+  /** When this view was taken, for relative times ("refills in 3 h"). */
+  asOf: number;
+}
+
+export interface CapView {
+  amount: number;
+  period: Period;
+  /** Spend in the current cap period, including credits held by running jobs. */
+  spent: number;
+  remaining: number;
+  resetsAt: number | null;
+}
+
+export interface CreditsReport {
+  topSpenders: { userId: string; displayName: string; spent: number }[];
+  spendPerModel: { model: string; spent: number; images: number }[];
+  cap: CapView | null;
+  totalSpent: number;
+  /** The period the report covers: the cap's if there is one, else the allowance's. */
+  period: Period;
+  /** Start of the covered period; null for `none` (all time). */
+  periodStart: number | null;
+  /** When this report was taken. */
+  asOf: number;
+}
+
+export interface CommunitySettings {
+  allowance: number;
+  period: Period;
+  cap: { amount: number; period: Period } | null;
+}
+
+export interface ModeratorAction {
+  readonly communityId: string;
+  readonly userId: string;
+  readonly displayName?: string | undefined;
+  readonly amount: number;
+  /** The moderator's user id, recorded on the entry. */
+  readonly actorId: string;
+  readonly note?: string | undefined;
+}
+
+const SYSTEM = 'system';
+const TOP_SPENDERS = 10;
+
+type EntryKind = 'allowance' | 'grant' | 'set' | 'reserve' | 'adjust' | 'settle' | 'refund';
+
+interface JobEntry {
+  kind: EntryKind;
+  delta: number;
+  community_id: string;
+  user_id: string;
+  model: string | null;
+  spend_at: number | null;
+}
+
+interface SettingsRow {
+  allowance: number | null;
+  allowance_period: Period | null;
+  cap: number | null;
+  cap_period: Period | null;
+}
+
+/** The job's state as far as money goes, read from its entries. */
+type JobMoney =
+  | { state: 'none' }
+  | { state: 'finished' }
+  | { state: 'held'; held: number; reserve: JobEntry };
+
+export class CreditLedger {
+  private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly defaults: CreditDefaults,
+  ) {
+    assertCredits(defaults.allowance, 'default allowance');
+  }
+
+  /**
+   * Hold `amount` credits for a job, or say why not. Composes with the caller's transaction
+   * (better-sqlite3 nests it as a savepoint); alone it takes the write lock before reading.
+   */
+  reserve(p: ReserveParams): ReserveOutcome {
+    assertCredits(p.amount, 'reservation');
+    return this.write(() => {
+      if (this.jobMoney(p.jobId).state !== 'none') {
+        throw new BotError('credits.already_reserved', 'This request was already charged.', {
+          logMessage: `credits.already_reserved: job ${p.jobId} already has ledger entries`,
+        });
+      }
+      const settings = this.settings(p.communityId);
+      const balance = this.rollOver(p.communityId, p.userId, p.displayName, settings);
+      if (balance < p.amount) {
+        return {
+          ok: false,
+          reason: 'insufficient_credits',
+          balance,
+          price: p.amount,
+          resetsAt: nextPeriodStart(settings.period, this.clock.now()),
+          allowance: settings.allowance,
+        };
+      }
+      if (settings.cap) {
+        const spent = this.communitySpend(p.communityId, settings.cap.period, p.atMs);
+        if (spent + p.amount > settings.cap.amount) {
+          return {
+            ok: false,
+            reason: 'community_cap',
+            capRemaining: Math.max(0, settings.cap.amount - spent),
+            price: p.amount,
+            resetsAt: nextPeriodStart(settings.cap.period, p.atMs),
+          };
+        }
+      }
+      this.insertEntry({
+        communityId: p.communityId, userId: p.userId, jobId: p.jobId, kind: 'reserve', delta: 0 - p.amount,
+        actorId: SYSTEM, note: `reserved ${p.amount} for ${p.model}`, model: p.model, spendAt: p.atMs,
+      });
+      return { ok: true, balanceAfter: balance - p.amount };
+    });
+  }
+
+  /** Move a running job's hold to Runway's estimate (it wins, even past the balance). No-op once finished. */
+  adjust(jobId: string, newHeld: number, note: string): void {
+    assertCredits(newHeld, 'adjusted hold');
+    this.write(() => {
+      const money = this.requireReserved(jobId, 'adjust');
+      if (money.state !== 'held' || money.held === newHeld) return;
+      this.insertJobEntry(money.reserve, jobId, 'adjust', money.held - newHeld, note);
+    });
+  }
+
+  /** Charge a job its final cost and return the rest of the hold. Settling twice changes nothing. */
+  settle(jobId: string, finalCostCredits: number): void {
+    assertCredits(finalCostCredits, 'final cost');
+    this.write(() => {
+      const money = finalCostCredits === 0 ? this.jobMoney(jobId) : this.requireReserved(jobId, 'settle');
+      // Even a zero-delta settle is written: it marks the job finished, which is what makes this idempotent.
+      if (money.state !== 'held') return;
+      this.insertJobEntry(money.reserve, jobId, 'settle', money.held - finalCostCredits, `final cost ${finalCostCredits}`);
+    });
+  }
+
+  /** Return everything a job holds. Refunding twice, or a job never charged, changes nothing. */
+  refund(jobId: string, note: string): void {
+    this.write(() => {
+      const money = this.jobMoney(jobId);
+      if (money.state !== 'held') return;
+      this.insertJobEntry(money.reserve, jobId, 'refund', money.held, note);
+    });
+  }
+
+  /** Credits a job holds right now: 0 before its reservation and after it settles or is refunded. */
+  heldFor(jobId: string): number {
+    const money = this.jobMoney(jobId);
+    return money.state === 'held' ? money.held : 0;
+  }
+
+  /** A member's balance, after crediting this period's allowance if they have not had it yet. */
+  balance(communityId: string, userId: string, displayName?: string): number {
+    return this.write(() => this.rollOver(communityId, userId, displayName, this.settings(communityId)));
+  }
+
+  /** Everything `/credits` shows about one member. */
+  creditsView(communityId: string, userId: string, displayName?: string): CreditsView {
+    return this.write(() => {
+      const settings = this.settings(communityId);
+      const balance = this.rollOver(communityId, userId, displayName, settings);
+      const now = this.clock.now();
+      const { startMs, endMs } = periodRange(settings.period, now);
+      const spentThisPeriod = this
+        .sql<[string, string, number, number], { spent: number }>(
+          `select coalesce(-sum(l.delta), 0) as spent from ledger l
+            where l.community_id = ? and l.user_id = ? and l.job_id is not null
+              and l.spend_at >= ? and l.spend_at < ?
+              and exists (select 1 from ledger f where f.job_id = l.job_id and f.kind in ('settle','refund'))`,
+        )
+        .get(communityId, userId, startMs, endMs)?.spent ?? 0;
+      const heldNow = this
+        .sql<[string, string], { held: number }>(
+          `select coalesce(-sum(l.delta), 0) as held from ledger l
+            where l.community_id = ? and l.user_id = ? and l.job_id is not null
+              and not exists (select 1 from ledger f where f.job_id = l.job_id and f.kind in ('settle','refund'))`,
+        )
+        .get(communityId, userId)?.held ?? 0;
+      return {
+        balance,
+        allowance: settings.allowance,
+        period: settings.period,
+        resetsAt: nextPeriodStart(settings.period, now),
+        spentThisPeriod,
+        heldNow,
+        asOf: now,
+      };
+    });
+  }
+
+  /** Top spenders, spend per model and the cap, for the current cap (or allowance) period. */
+  report(communityId: string): CreditsReport {
+    const settings = this.settings(communityId);
+    const now = this.clock.now();
+    const period = settings.cap?.period ?? settings.period;
+    const { startMs, endMs } = periodRange(period, now);
+    const topSpenders = this
+      .sql<[string, number, number, number], { userId: string; displayName: string | null; spent: number }>(
+        `select l.user_id as userId, a.display_name as displayName, -sum(l.delta) as spent
+           from ledger l left join accounts a on a.community_id = l.community_id and a.user_id = l.user_id
+          where l.community_id = ? and l.spend_at >= ? and l.spend_at < ?
+          group by l.user_id having spent > 0 order by spent desc, l.user_id limit ?`,
+      )
+      .all(communityId, startMs, endMs, TOP_SPENDERS)
+      .map((row) => ({ userId: row.userId, displayName: row.displayName ?? row.userId, spent: row.spent }));
+    const spendPerModel = this
+      .sql<[string, number, number], { model: string; spent: number; images: number }>(
+        `select model, -sum(delta) as spent, count(distinct case when kind = 'settle' then job_id end) as images
+           from ledger where community_id = ? and spend_at >= ? and spend_at < ? and model is not null
+          group by model having spent > 0 or images > 0 order by spent desc, model`,
+      )
+      .all(communityId, startMs, endMs);
+    const totalSpent = this.communitySpend(communityId, period, now);
+    const cap = settings.cap
+      ? {
+          amount: settings.cap.amount,
+          period: settings.cap.period,
+          spent: totalSpent,
+          remaining: Math.max(0, settings.cap.amount - totalSpent),
+          resetsAt: nextPeriodStart(settings.cap.period, now),
+        }
+      : null;
+    return { topSpenders, spendPerModel, cap, totalSpent, period, periodStart: periodStart(period, now), asOf: now };
+  }
+
+  /** Add credits to a member's balance (on top of their allowance). */
+  grant(p: ModeratorAction): { balanceAfter: number } {
+    assertCredits(p.amount, 'grant');
+    return this.write(() => {
+      const balance = this.rollOver(p.communityId, p.userId, p.displayName, this.settings(p.communityId));
+      this.insertEntry({
+        communityId: p.communityId, userId: p.userId, jobId: null, kind: 'grant', delta: p.amount,
+        actorId: p.actorId, note: p.note ?? `granted ${p.amount}`, model: null, spendAt: null,
+      });
+      return { balanceAfter: balance + p.amount };
+    });
+  }
+
+  /** Make a member's balance exactly `amount`, recorded as one `set` entry of the difference. */
+  set(p: ModeratorAction): { balanceAfter: number; delta: number } {
+    assertCredits(p.amount, 'balance');
+    return this.write(() => {
+      const balance = this.rollOver(p.communityId, p.userId, p.displayName, this.settings(p.communityId));
+      const delta = p.amount - balance;
+      // Written even when delta is 0: the moderator's decision is part of the record.
+      this.insertEntry({
+        communityId: p.communityId, userId: p.userId, jobId: null, kind: 'set', delta,
+        actorId: p.actorId, note: p.note ?? `set to ${p.amount}`, model: null, spendAt: null,
+      });
+      return { balanceAfter: p.amount, delta };
+    });
+  }
+
+  /** Change the community's allowance (and optionally its period); members get it at their next refill. */
+  setAllowance(p: { communityId: string; amount: number; period?: Period | undefined; actorId: string }): CommunitySettings {
+    assertCredits(p.amount, 'allowance');
+    return this.write(() => {
+      const period = p.period ?? this.settings(p.communityId).period;
+      this
+        .sql(
+          `insert into community_settings (community_id, allowance, allowance_period, updated_by, updated_at)
+           values (?, ?, ?, ?, ?)
+           on conflict (community_id) do update set allowance = excluded.allowance,
+             allowance_period = excluded.allowance_period, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+        )
+        .run(p.communityId, p.amount, period, p.actorId, this.clock.now());
+      return this.settings(p.communityId);
+    });
+  }
+
+  /**
+   * Set (amount) or remove (null) the community-wide spend cap. Without a period the cap keeps its
+   * current one, or takes the allowance's.
+   */
+  setCap(p: { communityId: string; amount: number | null; period?: Period | undefined; actorId: string }): CommunitySettings {
+    if (p.amount !== null) assertCredits(p.amount, 'cap');
+    return this.write(() => {
+      const current = this.settings(p.communityId);
+      const period = p.amount === null ? null : (p.period ?? current.cap?.period ?? current.period);
+      this
+        .sql(
+          `insert into community_settings (community_id, cap, cap_period, updated_by, updated_at) values (?, ?, ?, ?, ?)
+           on conflict (community_id) do update set cap = excluded.cap, cap_period = excluded.cap_period,
+             updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+        )
+        .run(p.communityId, p.amount, period, p.actorId, this.clock.now());
+      return this.settings(p.communityId);
+    });
+  }
+
+  /** The community's effective allowance, period and cap (operator defaults where unset). */
+  settings(communityId: string): CommunitySettings {
+    const row = this
+      .sql<[string], SettingsRow>('select allowance, allowance_period, cap, cap_period from community_settings where community_id = ?')
+      .get(communityId);
+    const period = row?.allowance_period ?? this.defaults.period;
+    return {
+      allowance: row?.allowance ?? this.defaults.allowance,
+      period,
+      cap: row?.cap != null ? { amount: row.cap, period: row.cap_period ?? period } : null,
+    };
+  }
+
+  /** The name we last saw a member under, for messages about them; null if never seen. */
+  displayNameOf(communityId: string, userId: string): string | null {
+    return (
+      this
+        .sql<[string, string], { name: string }>('select display_name as name from accounts where community_id = ? and user_id = ?')
+        .get(communityId, userId)?.name ?? null
+    );
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  /**
+   * Run `fn` as one transaction. IMMEDIATE takes the write lock before the first read, so another
+   * process cannot commit between our balance check and our insert; inside a caller's transaction
+   * better-sqlite3 makes it a savepoint instead, and the caller's lock covers it.
+   */
+  private write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** Prepared once per ledger: compiling SQL on every call would dominate a reservation's cost. */
+  private sql<P extends unknown[] = unknown[], R = unknown>(source: string): Database.Statement<P, R> {
+    let statement = this.statements.get(source);
+    if (!statement) {
+      statement = this.db.prepare(source);
+      this.statements.set(source, statement);
+    }
+    return statement as unknown as Database.Statement<P, R>;
+  }
+
+  /** Record the member (refreshing their name) and credit the current period's allowance if due. Returns the balance. */
+  private rollOver(communityId: string, userId: string, displayName: string | undefined, settings: CommunitySettings): number {
+    const account = this
+      .sql<[string, string], { key: string | null }>(
+        'select allowance_period_key as key from accounts where community_id = ? and user_id = ?',
+      )
+      .get(communityId, userId);
+    if (!account) {
+      this
+        .sql('insert into accounts (community_id, user_id, display_name, allowance_period_key) values (?, ?, ?, null)')
+        .run(communityId, userId, displayName ?? userId);
+    } else if (displayName !== undefined) {
+      this.sql('update accounts set display_name = ? where community_id = ? and user_id = ? and display_name <> ?')
+        .run(displayName, communityId, userId, displayName);
+    }
+    const balance = this.sumBalance(communityId, userId);
+    const key = periodKey(settings.period, this.clock.now());
+    if (account?.key === key) return balance;
+    this.sql('update accounts set allowance_period_key = ? where community_id = ? and user_id = ?').run(key, communityId, userId);
+    const topUp = Math.max(0, settings.allowance - balance);
+    if (topUp === 0) return balance;
+    this.insertEntry({
+      communityId, userId, jobId: null, kind: 'allowance', delta: topUp,
+      actorId: SYSTEM, note: `allowance for ${key}`,
+      model: null, spendAt: null,
+    });
+    return balance + topUp;
+  }
+
+  private sumBalance(communityId: string, userId: string): number {
+    return (
+      this
+        .sql<[string, string], { balance: number }>(
+          'select coalesce(sum(delta), 0) as balance from ledger where community_id = ? and user_id = ?',
+        )
+        .get(communityId, userId)?.balance ?? 0
+    );
+  }
+
+  /** Net credits spent (held or settled) on jobs reserved in the period containing `atMs`. */
+  private communitySpend(communityId: string, period: Period, atMs: number): number {
+    const { startMs, endMs } = periodRange(period, atMs);
+    return (
+      this
+        .sql<[string, number, number], { spent: number }>(
+          'select coalesce(-sum(delta), 0) as spent from ledger where community_id = ? and spend_at >= ? and spend_at < ?',
+        )
+        .get(communityId, startMs, endMs)?.spent ?? 0
+    );
+  }
+
+  private jobMoney(jobId: string): JobMoney {
+    const entries = this
+      .sql<[string], JobEntry>(
+        'select kind, delta, community_id, user_id, model, spend_at from ledger where job_id = ? order by id',
+      )
+      .all(jobId);
+    const reserve = entries.find((entry) => entry.kind === 'reserve');
+    if (!reserve) return { state: 'none' };
+    if (entries.some((entry) => entry.kind === 'settle' || entry.kind === 'refund')) return { state: 'finished' };
+    return { state: 'held', held: 0 - entries.reduce((sum, entry) => sum + entry.delta, 0), reserve };
+  }
+
+  private requireReserved(jobId: string, what: string): JobMoney {
+    const money = this.jobMoney(jobId);
+    if (money.state === 'none') {
+      throw new BotError('credits.no_reservation', 'This request was never charged, so its cost cannot be changed.', {
+        logMessage: `credits.no_reservation: ${what} on job ${jobId} without a reserve entry`,
+      });
+    }
+    return money;
+  }
+
+  /** A job entry inherits the reservation's member, model and spend time. */
+  private insertJobEntry(reserve: JobEntry, jobId: string, kind: EntryKind, delta: number, note: string): void {
+    this.insertEntry({
+      communityId: reserve.community_id, userId: reserve.user_id, jobId, kind, delta,
+      actorId: SYSTEM, note, model: reserve.model, spendAt: reserve.spend_at,
+    });
+  }
+
+  private insertEntry(e: {
+    communityId: string; userId: string; jobId: string | null; kind: EntryKind; delta: number;
+    actorId: string; note: string; model: string | null; spendAt: number | null;
+  }): void {
+    this
+      .sql(
+        `insert into ledger (community_id, user_id, job_id, kind, delta, actor_id, note, model, spend_at, created_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(e.communityId, e.userId, e.jobId, e.kind, e.delta, e.actorId, e.note, e.model, e.spendAt, this.clock.now());
+  }
+}
+
+/** Credits are whole, non-negative and safely representable; anything else is a caller's bug. */
+function assertCredits(value: number, what: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${what} must be a whole, non-negative number of credits (got ${value})`);
+  }
+}

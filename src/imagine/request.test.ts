@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { validateImagineRequest, type RequestCheck } from './request.ts';
+
+const base = { prompt: 'a koi pond at dawn', referenceCount: 0 };
+
+function problemOf(check: RequestCheck) {
+  if (check.ok) throw new Error(`expected a problem, got ${JSON.stringify(check.request)}`);
+  return check.problem;
+}
+
+describe('validateImagineRequest', () => {
+  it('accepts a bare prompt with the default model, ratio and price', () => {
+    expect(validateImagineRequest(base)).toEqual({
+      ok: true,
+      request: { prompt: 'a koi pond at dawn', modelId: 'gen4_image', ratio: '1920:1080', seed: null, tags: [] },
+      priceCredits: 8,
+    });
+  });
+
+  it('accepts a full request and prices it from the catalogue', () => {
+    const check = validateImagineRequest({ prompt: '@cat on a rug', model: 'gen4_image', ratio: '16:9 720p', seed: '7', tags: ['cat'], referenceCount: 2 });
+    expect(check).toEqual({
+      ok: true,
+      request: { prompt: '@cat on a rug', modelId: 'gen4_image', ratio: '1280:720', seed: 7, tags: ['cat', 'image2'] },
+      priceCredits: 5,
+    });
+  });
+
+  it('refuses an empty prompt', () => {
+    expect(problemOf(validateImagineRequest({ ...base, prompt: '   ' })).code).toBe('request.prompt_empty');
+  });
+
+  it('refuses 999 characters plus an emoji (1001 UTF-16 units), saying by how much', () => {
+    const p = problemOf(validateImagineRequest({ ...base, prompt: `${'a'.repeat(999)}😀` }));
+    expect(p.code).toBe('request.prompt_too_long');
+    expect(p.userMessage).toContain('1000');
+    expect(p.userMessage).toContain('by 1');
+  });
+
+  it('accepts 998 characters plus an emoji (exactly 1000 units)', () => {
+    expect(validateImagineRequest({ ...base, prompt: `${'a'.repeat(998)}😀` }).ok).toBe(true);
+  });
+
+  it('refuses an unknown model and lists the models with their ids', () => {
+    const p = problemOf(validateImagineRequest({ ...base, model: 'dall-e-3' }));
+    expect(p.code).toBe('request.unknown_model');
+    for (const id of ['gen4_image', 'gen4_image_turbo', 'gemini_2.5_flash']) expect(p.userMessage).toContain(`\`${id}\``);
+  });
+
+  it('reads a model named loosely by id or label', () => {
+    const check = validateImagineRequest({ ...base, model: 'Gemini 2.5 Flash Image' });
+    expect(check.ok && check.request.modelId).toBe('gemini_2.5_flash');
+  });
+
+  it('refuses a ratio the model lacks and lists the ones it has', () => {
+    const p = problemOf(validateImagineRequest({ ...base, model: 'gemini_2.5_flash', ratio: '1920:1080' }));
+    expect(p.code).toBe('request.ratio_not_offered');
+    expect(p.userMessage).toContain('1344:768');
+  });
+
+  it('refuses four references for a model that takes three', () => {
+    const p = problemOf(validateImagineRequest({ ...base, referenceCount: 4 }));
+    expect(p.code).toBe('request.too_many_references');
+    expect(p.userMessage).toContain('at most 3');
+  });
+
+  it('refuses gen4_image_turbo without a reference and names the way out', () => {
+    const p = problemOf(validateImagineRequest({ ...base, model: 'gen4_image_turbo' }));
+    expect(p.code).toBe('request.turbo_needs_reference');
+    expect(p.userMessage).toContain('1–3');
+    expect(p.userMessage).toContain('`gen4_image`');
+  });
+
+  it('accepts gen4_image_turbo with one reference at 2 credits', () => {
+    const check = validateImagineRequest({ ...base, model: 'gen4_image_turbo', referenceCount: 1 });
+    expect(check.ok && check.priceCredits).toBe(2);
+  });
+
+  it('refuses the tag 1cat (must start with a letter)', () => {
+    expect(problemOf(validateImagineRequest({ ...base, tags: ['1cat'], referenceCount: 1 })).code).toBe('request.invalid_tag');
+  });
+
+  it('refuses the tag ab (too short)', () => {
+    const p = problemOf(validateImagineRequest({ ...base, tags: ['ab'], referenceCount: 1 }));
+    expect(p.code).toBe('request.invalid_tag');
+    expect(p.userMessage).toContain('too short');
+  });
+
+  it('refuses the tag my-cat (hyphen)', () => {
+    expect(problemOf(validateImagineRequest({ ...base, tags: ['my-cat'], referenceCount: 1 })).code).toBe('request.invalid_tag');
+  });
+
+  it('refuses duplicate tags', () => {
+    expect(problemOf(validateImagineRequest({ ...base, tags: ['cat', 'cat'], referenceCount: 2 })).code).toBe('request.duplicate_tag');
+  });
+
+  it('refuses a user tag that collides with a default tag', () => {
+    expect(problemOf(validateImagineRequest({ ...base, tags: ['image2'], referenceCount: 2 })).code).toBe('request.duplicate_tag');
+  });
+
+  it('refuses more tags than images', () => {
+    const p = problemOf(validateImagineRequest({ ...base, tags: ['cat', 'dog'], referenceCount: 1 }));
+    expect(p.code).toBe('request.too_many_tags');
+  });
+
+  it('refuses an @Tag that names no image and lists the tags available', () => {
+    const p = problemOf(validateImagineRequest({ ...base, prompt: '@dog chasing @image1', referenceCount: 1 }));
+    expect(p.code).toBe('request.unknown_prompt_tag');
+    expect(p.userMessage).toContain('@dog');
+    expect(p.userMessage).toContain('`image1`');
+  });
+
+  it('refuses an @Tag when no image is attached, saying so', () => {
+    const p = problemOf(validateImagineRequest({ ...base, prompt: 'a portrait of @image1' }));
+    expect(p.code).toBe('request.unknown_prompt_tag');
+    expect(p.userMessage).toContain('no images are attached');
+  });
+
+  it('ignores Discord mentions and emails in the prompt', () => {
+    expect(validateImagineRequest({ ...base, prompt: 'for <@123456789012345678> and <@U0ABC123>, mail a@bcd.com' }).ok).toBe(true);
+  });
+
+  it('matches @Tags case-sensitively and points at the near miss', () => {
+    const p = problemOf(validateImagineRequest({ ...base, prompt: '@Cat sleeping', tags: ['cat'], referenceCount: 1 }));
+    expect(p.code).toBe('request.unknown_prompt_tag');
+    expect(p.userMessage).toContain('`@cat`');
+  });
+
+  it.each(['-1', '1.5', 'abc', '99999999999', '4294967296', '1e3', '0x10', '+5'])('refuses the seed %s', (seed) => {
+    expect(problemOf(validateImagineRequest({ ...base, seed })).code).toBe('request.invalid_seed');
+  });
+
+  it.each([-1, 1.5, Number.NaN, 2 ** 32])('refuses the numeric seed %s', (seed) => {
+    expect(problemOf(validateImagineRequest({ ...base, seed })).code).toBe('request.invalid_seed');
+  });
+
+  it.each([
+    ['0', 0],
+    ['4294967295', 4294967295],
+    [' 42 ', 42],
+    [7, 7],
+  ] as const)('accepts the seed %s', (seed, expected) => {
+    const check = validateImagineRequest({ ...base, seed });
+    expect(check.ok && check.request.seed).toBe(expected);
+  });
+
+  it('refuses a seed for gemini_2.5_flash', () => {
+    expect(problemOf(validateImagineRequest({ ...base, model: 'gemini_2.5_flash', seed: 3 })).code).toBe('request.seed_not_supported');
+  });
+
+  it('treats an empty seed as none, even for a model without seeds', () => {
+    const check = validateImagineRequest({ ...base, model: 'gemini_2.5_flash', seed: '' });
+    expect(check.ok && check.request.seed).toBe(null);
+  });
+});

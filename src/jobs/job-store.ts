@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import type { CreditLedger, ReserveOutcome } from '../credits/ledger.ts';
+import type { Db } from '../store/database.ts';
+import { jobFromRow, type Job, type JobIn, type JobState, type ReferenceUri, type StoredRequest } from './job.ts';
+
+/** Who asked and where the answer goes: the parts of a job fixed when it is accepted. */
+export interface NewJob {
+  readonly platform: string;
+  readonly communityId: string;
+  readonly userId: string;
+  readonly userName: string;
+  readonly placeholder: string;
+  readonly request: StoredRequest;
+}
+
+/** Failure details kept on the row and shown to the user. */
+export interface JobFailure {
+  readonly code: string;
+  readonly userMessage: string;
+}
+
+const UNFINISHED = `('queued','reserved','submitting','submitted','running','succeeded')`;
+
+/**
+ * The durable job: every transition is one transaction, guarded by the state it expects
+ * (`… where id = ? and state in (…)`), that also writes the ledger entry the transition implies,
+ * so the ledger and the job can never disagree. A transition that finds the job elsewhere changes
+ * nothing and returns false: someone else won, which is not an error (graphile-worker style).
+ */
+export class JobStore {
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: CreditLedger,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Store a new request before anything is spent. */
+  insert(job: NewJob): string {
+    const id = randomUUID();
+    const now = this.clock.now();
+    this.db
+      .prepare(
+        `insert into jobs (id, platform, community_id, user_id, user_name, placeholder, request, model, state, created_at, updated_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+      )
+      .run(id, job.platform, job.communityId, job.userId, job.userName, job.placeholder, JSON.stringify(job.request), job.request.modelId, now, now);
+    return id;
+  }
+
+  get(id: string): Job | undefined {
+    const row: unknown = this.db.prepare('select * from jobs where id = ?').get(id);
+    return row === undefined ? undefined : jobFromRow(row);
+  }
+
+  /** Every job not yet in a final state, oldest first: what recovery resumes on start. */
+  unfinished(): Job[] {
+    return this.db
+      .prepare(`select * from jobs where state in ${UNFINISHED} order by created_at, rowid`)
+      .all()
+      .map((row) => jobFromRow(row));
+  }
+
+  /** Jobs in the given states, oldest first. */
+  inStates(states: readonly JobState[]): Job[] {
+    const marks = states.map(() => '?').join(',');
+    return this.db
+      .prepare(`select * from jobs where state in (${marks}) order by created_at, rowid`)
+      .all(...states)
+      .map((row) => jobFromRow(row));
+  }
+
+  /** queued: remember the `runway://` URIs of the uploaded references. */
+  setReferenceUris(id: string, uris: readonly ReferenceUri[]): boolean {
+    return this.update(id, ['queued'], { reference_uris: JSON.stringify(uris) });
+  }
+
+  /** queued → reserved, holding `amount` credits; or → rejected when the budget or cap says no. */
+  reserve(id: string, amount: number): ReserveOutcome | { ok: false; reason: 'not_queued' } {
+    return this.db.transaction((): ReserveOutcome | { ok: false; reason: 'not_queued' } => {
+      const job = this.get(id);
+      if (!job || job.state !== 'queued') return { ok: false, reason: 'not_queued' };
+      const now = this.clock.now();
+      const outcome = this.ledger.reserve({
+        communityId: job.communityId,
+        userId: job.userId,
+        displayName: job.userName,
+        jobId: id,
+        model: job.request.modelId,
+        amount,
+        atMs: now,
+      });
+      if (outcome.ok) this.update(id, ['queued'], { state: 'reserved', reserved_credits: amount, reserved_at: now });
+      return outcome;
+    }).immediate();
+  }
+
+  /** queued → rejected: refused before anything was spent. */
+  reject(id: string, failure: JobFailure): boolean {
+    return this.update(id, ['queued'], { state: 'rejected', failure_code: failure.code, failure_message: failure.userMessage, finished_at: this.clock.now() });
+  }
+
+  /** reserved → submitting, just before the create call. Only one caller can win it. */
+  startSubmitting(id: string): boolean {
+    return this.update(id, ['reserved'], { state: 'submitting' });
+  }
+
+  /** submitting → reserved: the create provably made no task (429, refused); try after `notBefore`. */
+  backToQueue(id: string, notBefore: number): boolean {
+    return this.update(id, ['submitting'], { state: 'reserved', not_before: notBefore });
+  }
+
+  /** submitting → submitted; the reservation follows Runway's estimate. */
+  markSubmitted(id: string, taskId: string, estimatedCredits: number | null): boolean {
+    return this.db.transaction(() => {
+      const changed = this.update(id, ['submitting'], {
+        state: 'submitted',
+        task_id: taskId,
+        estimated_credits: estimatedCredits,
+        submitted_at: this.clock.now(),
+      });
+      if (changed && estimatedCredits !== null && estimatedCredits !== this.ledger.heldFor(id)) {
+        this.ledger.adjust(id, estimatedCredits, "held amount follows Runway's estimate");
+        this.update(id, ['submitted'], { reserved_credits: estimatedCredits });
+      }
+      return changed;
+    }).immediate();
+  }
+
+  /** submitted|running → running, with Runway's progress (0..1) when it gives one. */
+  markRunning(id: string, progress: number | null): boolean {
+    return this.update(id, ['submitted', 'running'], { state: 'running', progress });
+  }
+
+  /** submitted|running → succeeded; the reservation is settled with Runway's final cost. */
+  markSucceeded(id: string, costCredits: number): boolean {
+    return this.db.transaction(() => {
+      const changed = this.update(id, ['submitted', 'running'], { state: 'succeeded', cost_credits: costCredits, progress: 1, finished_at: this.clock.now() });
+      if (changed) this.ledger.settle(id, costCredits);
+      return changed;
+    }).immediate();
+  }
+
+  /** succeeded → delivered: the image is in the chat. */
+  markDelivered(id: string): boolean {
+    return this.update(id, ['succeeded'], { state: 'delivered', delivered_at: this.clock.now() });
+  }
+
+  /** Any unfinished state → failed, refunding whatever is held. A failed generation costs nothing. */
+  markFailed(id: string, failure: JobFailure, from: readonly JobState[] = ['queued', 'reserved', 'submitting', 'submitted', 'running', 'succeeded']): boolean {
+    return this.finishWithRefund(id, 'failed', failure, from);
+  }
+
+  /** submitted|running → cancelled (Runway cancelled the task), refunded. */
+  markCancelled(id: string, failure: JobFailure): boolean {
+    return this.finishWithRefund(id, 'cancelled', failure, ['reserved', 'submitting', 'submitted', 'running']);
+  }
+
+  /** Credits held for the job right now. */
+  heldCredits(id: string): number {
+    return this.ledger.heldFor(id);
+  }
+
+  /** Durable scratch space for a platform's multi-step delivery. */
+  saveCheckpoint(id: string, value: string): void {
+    this.db.prepare('update jobs set delivery_checkpoint = ?, updated_at = ? where id = ?').run(value, this.clock.now(), id);
+  }
+
+  /** Recent generation times for a model (submitted → succeeded), newest first: to time the first poll. */
+  recentDurationsMs(model: string, limit: number): number[] {
+    return this.db
+      .prepare(
+        `select finished_at - submitted_at from jobs
+         where model = ? and state in ('succeeded','delivered') and submitted_at is not null and finished_at is not null
+         order by finished_at desc limit ?`,
+      )
+      .pluck()
+      .all(model, limit) as number[];
+  }
+
+  private finishWithRefund(id: string, state: 'failed' | 'cancelled', failure: JobFailure, from: readonly JobState[]): boolean {
+    return this.db.transaction(() => {
+      const changed = this.update(id, from, { state, failure_code: failure.code, failure_message: failure.userMessage, finished_at: this.clock.now() });
+      if (changed) this.ledger.refund(id, `${state}: ${failure.code}`);
+      return changed;
+    }).immediate();
+  }
+
+  /** One guarded update: changes the row only if it is in one of `from`. */
+  private update(id: string, from: readonly JobState[], fields: Record<string, string | number | null>): boolean {
+    const columns = Object.keys(fields);
+    const sets = columns.map((c) => `${c} = @${c}`).join(', ');
+    const marks = from.map((_, i) => `@from${i}`).join(',');
+    const params: Record<string, string | number | null> = { ...fields, id, updated_at: this.clock.now() };
+    from.forEach((state, i) => (params[`from${i}`] = state));
+    const result = this.db.prepare(`update jobs set ${sets}, updated_at = @updated_at where id = @id and state in (${marks})`).run(params);
+    return result.changes === 1;
+  }
+}
+
+export type { Job, JobIn };

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+
+/** The states of a job: its row in `jobs` is the state machine (design §3). */
+export const JOB_STATES = [
+  'queued', // accepted and stored; references being checked and uploaded; nothing spent
+  'reserved', // credits held; waiting in the local fair queue for a Runway slot
+  'submitting', // the create call is in flight: a crash here is ambiguous
+  'submitted', // Runway has a task id
+  'running', // Runway reported progress
+  'succeeded', // Runway finished and the cost is settled; the image is not yet in the chat
+  'delivered', // the image is in the chat
+  'rejected', // refused before anything was spent
+  'failed', // Runway or delivery failed; the reservation is refunded
+  'cancelled', // cancelled; refunded
+] as const;
+
+export type JobState = (typeof JOB_STATES)[number];
+
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['delivered', 'rejected', 'failed', 'cancelled']);
+
+/** The validated request as stored with the job, read back through zod (files on disk are a boundary too). */
+export const storedRequestSchema = z.object({
+  prompt: z.string(),
+  modelId: z.string(),
+  ratio: z.string(),
+  seed: z.number().int().nullable(),
+  tags: z.array(z.string()),
+});
+export type StoredRequest = z.infer<typeof storedRequestSchema>;
+
+export const referenceUrisSchema = z.array(z.object({ uri: z.string().startsWith('runway://'), tag: z.string() }));
+export type ReferenceUri = z.infer<typeof referenceUrisSchema>[number];
+
+interface JobBase {
+  readonly id: string;
+  readonly platform: string;
+  readonly communityId: string;
+  readonly userId: string;
+  readonly userName: string;
+  readonly placeholder: string;
+  readonly request: StoredRequest;
+  readonly referenceUris: readonly ReferenceUri[] | null;
+  readonly createdAt: number;
+  readonly reservedAt: number | null;
+  readonly notBefore: number | null;
+  readonly deliveryCheckpoint: string | null;
+}
+
+/** A job, with the fields each state guarantees: a `taskId` cannot be read where none exists. */
+export type Job =
+  | (JobBase & { readonly state: 'queued' | 'rejected' })
+  | (JobBase & { readonly state: 'reserved' | 'submitting'; readonly reservedCredits: number })
+  | (JobBase & { readonly state: 'submitted' | 'running'; readonly taskId: string; readonly submittedAt: number; readonly progress: number | null })
+  | (JobBase & { readonly state: 'succeeded' | 'delivered'; readonly taskId: string; readonly submittedAt: number; readonly costCredits: number })
+  | (JobBase & { readonly state: 'failed' | 'cancelled'; readonly failureCode: string | null; readonly failureMessage: string | null });
+
+export type JobIn<S extends JobState> = Extract<Job, { state: S }>;
+
+/** The raw row, as better-sqlite3 returns it. */
+export const jobRowSchema = z.object({
+  id: z.string(),
+  platform: z.string(),
+  community_id: z.string(),
+  user_id: z.string(),
+  user_name: z.string(),
+  placeholder: z.string(),
+  request: z.string(),
+  model: z.string(),
+  state: z.enum(JOB_STATES),
+  reference_uris: z.string().nullable(),
+  reserved_credits: z.number().nullable(),
+  task_id: z.string().nullable(),
+  estimated_credits: z.number().nullable(),
+  cost_credits: z.number().nullable(),
+  progress: z.number().nullable(),
+  failure_code: z.string().nullable(),
+  failure_message: z.string().nullable(),
+  delivery_checkpoint: z.string().nullable(),
+  not_before: z.number().nullable(),
+  created_at: z.number(),
+  reserved_at: z.number().nullable(),
+  submitted_at: z.number().nullable(),
+  finished_at: z.number().nullable(),
+  delivered_at: z.number().nullable(),
+  updated_at: z.number(),
+});
+export type JobRow = z.infer<typeof jobRowSchema>;
+
+/** Turn a row into the typed job for its state; a row that breaks its state's invariants throws. */
+export function jobFromRow(raw: unknown): Job {
+  const row = jobRowSchema.parse(raw);
+  const base: JobBase = {
+    id: row.id,
+    platform: row.platform,
+    communityId: row.community_id,
+    userId: row.user_id,
+    userName: row.user_name,
+    placeholder: row.placeholder,
+    request: storedRequestSchema.parse(JSON.parse(row.request)),
+    referenceUris: row.reference_uris === null ? null : referenceUrisSchema.parse(JSON.parse(row.reference_uris)),
+    createdAt: row.created_at,
+    reservedAt: row.reserved_at,
+    notBefore: row.not_before,
+    deliveryCheckpoint: row.delivery_checkpoint,
+  };
+  const need = <T>(value: T | null, field: string): T => {
+    if (value === null) throw new Error(`job ${row.id} in state ${row.state} has no ${field}`);
+    return value;
+  };
+  switch (row.state) {
+    case 'queued':
+    case 'rejected':
+      return { ...base, state: row.state };
+    case 'reserved':
+    case 'submitting':
+      return { ...base, state: row.state, reservedCredits: need(row.reserved_credits, 'reserved_credits') };
+    case 'submitted':
+    case 'running':
+      return { ...base, state: row.state, taskId: need(row.task_id, 'task_id'), submittedAt: need(row.submitted_at, 'submitted_at'), progress: row.progress };
+    case 'succeeded':
+    case 'delivered':
+      return {
+        ...base,
+        state: row.state,
+        taskId: need(row.task_id, 'task_id'),
+        submittedAt: need(row.submitted_at, 'submitted_at'),
+        costCredits: need(row.cost_credits, 'cost_credits'),
+      };
+    case 'failed':
+    case 'cancelled':
+      return { ...base, state: row.state, failureCode: row.failure_code, failureMessage: row.failure_message };
+    default: {
+      const unreachable: never = row.state;
+      throw new Error(`unknown state ${String(unreachable)}`);
+    }
+  }
+}

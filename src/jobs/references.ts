@@ -1,0 +1,60 @@
+import { BotError } from '../errors.ts';
+import { sniffImageType } from '../media/sniff.ts';
+import type { ReferenceSource } from '../ports.ts';
+import type { RunwayGateway } from '../runway/gateway.ts';
+import type { ReferenceUri } from './job.ts';
+
+/** A reference may be at most this large: Runway takes 16 MB by URL; chat uploads are capped lower. */
+export const MAX_REFERENCE_BYTES = 20 * 1024 * 1024;
+const DOWNLOAD_TIMEOUT_MS = 30_000;
+
+const ACCEPTED = new Set(['image/png', 'image/jpeg', 'image/webp']);
+
+/**
+ * Fetch each reference from the chat platform (through the adapter's credentialed, allowlisted
+ * downloader), judge it by its bytes, and upload it to Runway. Only `runway://` URIs leave here:
+ * a chat URL is never passed to Runway. Uploads cost nothing, so this runs before any reservation.
+ */
+export async function uploadReferences(
+  sources: readonly ReferenceSource[],
+  tags: readonly string[],
+  gateway: RunwayGateway,
+): Promise<ReferenceUri[]> {
+  const uris: ReferenceUri[] = [];
+  for (const [index, source] of sources.entries()) {
+    const name = displayName(source.filename, index);
+    if (source.declaredSizeBytes !== undefined && source.declaredSizeBytes > MAX_REFERENCE_BYTES) throw tooLarge(name);
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(), DOWNLOAD_TIMEOUT_MS);
+    let bytes: Uint8Array;
+    try {
+      bytes = await source.download({ maxBytes: MAX_REFERENCE_BYTES, signal: controller.signal });
+    } finally {
+      clearTimeout(timeout);
+    }
+    if (bytes.byteLength > MAX_REFERENCE_BYTES) throw tooLarge(name);
+    const type = sniffImageType(bytes);
+    if (type === null || !ACCEPTED.has(type)) {
+      throw new BotError(
+        'media.not_an_image',
+        `${name} is not a PNG, JPEG or WebP image${type === 'image/gif' ? ' (GIFs are not supported)' : ''}. Attach a PNG, JPEG or WebP picture and try again. Nothing was charged.`,
+      );
+    }
+    const extension = type === 'image/jpeg' ? 'jpg' : type === 'image/webp' ? 'webp' : 'png';
+    const uri = await gateway.uploadReference(bytes, `reference-${index + 1}.${extension}`, type);
+    uris.push({ uri, tag: tags[index] ?? `image${index + 1}` });
+  }
+  return uris;
+}
+
+function tooLarge(name: string): BotError {
+  return new BotError(
+    'media.too_large',
+    `${name} is larger than ${MAX_REFERENCE_BYTES / (1024 * 1024)} MB. Attach a smaller image and try again. Nothing was charged.`,
+  );
+}
+
+function displayName(filename: string, index: number): string {
+  const clean = filename.replace(/[`\r\n]/g, '').slice(0, 80);
+  return clean === '' ? `Reference image ${index + 1}` : `\`${clean}\``;
+}

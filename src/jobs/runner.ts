@@ -1,0 +1,473 @@
+import type { Clock } from '../clock.ts';
+import { BotError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { findModel } from '../models.ts';
+import type { ChatSurface, Delivery, JobStatusView, OutputFile } from '../ports.ts';
+import { CANCELLED_EXPLANATION, explainFailureCode } from '../runway/failure-codes.ts';
+import type { RunwayGateway } from '../runway/gateway.ts';
+import { expectedDurationMs, PollSchedule } from '../runway/poll-schedule.ts';
+import type { RunwayTask } from '../runway/task-schema.ts';
+import { pickJobsToSubmit, queuePositions, type InFlightJob, type WaitingJob } from './fair-queue.ts';
+import type { JobIn } from './job.ts';
+import type { JobFailure, JobStore } from './job-store.ts';
+import { deliveryCaption } from './caption.ts';
+
+/** Downloads the finished images from Runway's (signed, expiring) output URLs. */
+export type OutputFetcher = (url: string) => Promise<{ bytes: Uint8Array; type: OutputFile['contentType'] }>;
+
+export interface JobRunnerOptions {
+  readonly store: JobStore;
+  readonly gateway: RunwayGateway;
+  readonly fetchOutput: OutputFetcher;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Shortest gap between two polls of one task: 5 000 ms in production (Runway's guidance). */
+  readonly pollIntervalMs: number;
+  /** Shortest gap between two placeholder edits of one job (platform rate limits). */
+  readonly statusIntervalMs: number;
+  /** Runway generations per model at once when the organisation's limits are unknown. */
+  readonly defaultSlotsPerModel?: number;
+  /** How long a generation takes before any has been seen, overriding the catalogue (the simulator is faster than Runway). */
+  readonly firstDurationGuessMs?: number;
+  readonly random?: () => number;
+  readonly timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
+}
+
+/** Consecutive 429s on create after which a job gives up and is refunded. */
+const MAX_RATE_LIMITED_CREATES = 6;
+/** Delivery attempts before a finished image is declared lost (and refunded). */
+const MAX_DELIVERY_ATTEMPTS = 8;
+
+const CREATE_UNCERTAIN: JobFailure = {
+  code: 'runway.create_uncertain',
+  userMessage: "We lost contact with Runway while starting your image, so we can't tell whether it started. You were not charged; please try again.",
+};
+
+/**
+ * Runs every job after it is reserved: hands out Runway slots fairly, creates tasks, polls them
+ * all from one loop, settles the cost and delivers the images. All state lives in the database
+ * (JobStore); the maps here are caches rebuilt by `recover()` on start.
+ */
+export class JobRunner {
+  private readonly surfaces = new Map<string, ChatSurface>();
+  private readonly schedule: PollSchedule;
+  private readonly timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
+  private readonly busy = new Set<string>();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly pollFailures = new Map<string, number>();
+  private readonly rateLimitedCreates = new Map<string, number>();
+  private readonly deliveryAttempts = new Map<string, { attempts: number; retryAt: number }>();
+  private readonly shownStatus = new Map<string, { key: string; atMs: number }>();
+  private readonly expectedMs = new Map<string, number>();
+  private slotLimits = new Map<string, number>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = true;
+  private ticking = false;
+
+  constructor(private readonly options: JobRunnerOptions) {
+    this.schedule = new PollSchedule({ minIntervalMs: options.pollIntervalMs, ...(options.random ? { random: options.random } : {}) });
+    this.timers = options.timers ?? { setTimeout, clearTimeout };
+  }
+
+  registerSurface(surface: ChatSurface): void {
+    this.surfaces.set(surface.platform, surface);
+  }
+
+  /** Learn the organisation's concurrency limits; on failure keep the defaults. */
+  async refreshLimits(): Promise<void> {
+    try {
+      this.slotLimits = await this.options.gateway.concurrencyLimits();
+    } catch (error) {
+      this.options.log.warn('could not read Runway organisation limits; using defaults', { error });
+    }
+  }
+
+  /** Resume every unfinished job (design §3), then start the loop. */
+  async start(): Promise<void> {
+    await this.refreshLimits();
+    this.recover();
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Stop taking new work and wait for what is in progress (SIGTERM). State is in the database. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+    await this.idle();
+  }
+
+  /** Resolves when no submission, poll or delivery is in progress. */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** Jobs of a platform not yet finished, for the sandbox's "wait until done". */
+  unfinishedCount(platform: string): number {
+    return this.options.store.unfinished().filter((job) => job.platform === platform).length;
+  }
+
+  /** Ask for a tick soon: a job was reserved or a slot freed. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.timer) this.timers.clearTimeout(this.timer);
+    this.timer = this.timers.setTimeout(() => void this.tickAndReschedule(), 0);
+  }
+
+  private async tickAndReschedule(): Promise<void> {
+    this.timer = null;
+    this.tick();
+    if (this.stopped) return;
+    const idleTickMs = Math.min(Math.max(Math.round(this.options.pollIntervalMs / 4), 20), 1_000);
+    this.timer = this.timers.setTimeout(() => void this.tickAndReschedule(), idleTickMs);
+  }
+
+  /** One pass: submit what fits, poll what is due, retry deliveries, refresh queue positions. */
+  tick(): void {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const now = this.options.clock.now();
+      this.dispatch(now);
+      for (const jobId of this.schedule.due(now)) this.track(jobId, () => this.poll(jobId));
+      for (const [jobId, retry] of this.deliveryAttempts) {
+        if (retry.retryAt <= now) this.track(jobId, () => this.deliverFinished(jobId, null));
+      }
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private dispatch(now: number): void {
+    const { store } = this.options;
+    const waiting: WaitingJob[] = store.inStates(['reserved']).map((job) => ({
+      id: job.id,
+      communityId: job.communityId,
+      userId: job.userId,
+      model: job.request.modelId,
+      createdAt: job.createdAt,
+      notBefore: job.notBefore,
+    }));
+    if (waiting.length === 0) return;
+    const inFlight: InFlightJob[] = store
+      .inStates(['submitting', 'submitted', 'running'])
+      .map((job) => ({ communityId: job.communityId, userId: job.userId, model: job.request.modelId }));
+    const slots = (model: string) => this.slotLimits.get(model) ?? this.options.defaultSlotsPerModel ?? 2;
+    const toSubmit = pickJobsToSubmit(waiting, inFlight, slots, now);
+    for (const job of toSubmit) this.track(job.id, () => this.submit(job.id));
+    const submitted = new Set(toSubmit.map((j) => j.id));
+    const positions = queuePositions(waiting.filter((j) => !submitted.has(j.id)), inFlight);
+    for (const [jobId, position] of positions) this.showStatus(jobId, { kind: 'queued', position });
+  }
+
+  private async submit(jobId: string): Promise<void> {
+    const { store, gateway, clock, log } = this.options;
+    if (!store.startSubmitting(jobId)) return;
+    const job = store.get(jobId);
+    if (!job || job.state !== 'submitting') return;
+    this.showStatus(jobId, { kind: 'starting' }, true);
+    const outcome = await gateway.createTextToImage({
+      model: job.request.modelId,
+      promptText: job.request.prompt,
+      ratio: job.request.ratio,
+      referenceImages: job.referenceUris ?? [],
+      seed: job.request.seed,
+    });
+    switch (outcome.kind) {
+      case 'created': {
+        this.rateLimitedCreates.delete(jobId);
+        store.markSubmitted(jobId, outcome.taskId, outcome.estimatedCredits);
+        this.schedule.scheduleFirst(jobId, clock.now(), this.expectedDuration(job.request.modelId));
+        log.info('runway task created', { jobId, taskId: outcome.taskId, estimatedCredits: outcome.estimatedCredits });
+        return;
+      }
+      case 'rate_limited':
+      case 'unreachable': {
+        const attempts = (this.rateLimitedCreates.get(jobId) ?? 0) + 1;
+        this.rateLimitedCreates.set(jobId, attempts);
+        if (attempts >= MAX_RATE_LIMITED_CREATES) {
+          this.rateLimitedCreates.delete(jobId);
+          await this.fail(jobId, {
+            code: outcome.kind === 'rate_limited' ? 'runway.rate_limited' : 'runway.unreachable',
+            userMessage:
+              outcome.kind === 'rate_limited'
+                ? 'Runway is at its generation limit for now. You were not charged; please try again later.'
+                : 'Runway cannot be reached right now. You were not charged; please try again later.',
+          });
+          return;
+        }
+        store.backToQueue(jobId, clock.now() + outcome.retryAfterMs);
+        log.warn('runway create deferred; no task was made', { jobId, kind: outcome.kind, retryAfterMs: outcome.retryAfterMs });
+        return;
+      }
+      case 'rejected':
+        log.warn('runway rejected the create', { jobId, status: outcome.status, message: outcome.message });
+        await this.fail(jobId, {
+          code: 'runway.rejected_request',
+          userMessage: 'Runway refused this request. Check the prompt and reference images, then try again. You were not charged.',
+        });
+        return;
+      case 'ambiguous':
+        log.error('runway create outcome unknown; not retrying (create is not idempotent)', { jobId, message: outcome.message });
+        await this.fail(jobId, CREATE_UNCERTAIN);
+        return;
+      default: {
+        const unreachable: never = outcome;
+        throw new Error(`unhandled create outcome ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  private async poll(jobId: string): Promise<void> {
+    const { store, gateway, clock } = this.options;
+    const job = store.get(jobId);
+    if (!job || (job.state !== 'submitted' && job.state !== 'running')) {
+      this.schedule.forget(jobId);
+      return;
+    }
+    const outcome = await gateway.getTask(job.taskId);
+    if (outcome.kind === 'retry_later') {
+      const failures = (this.pollFailures.get(jobId) ?? 0) + 1;
+      this.pollFailures.set(jobId, failures);
+      this.schedule.scheduleBackoff(jobId, clock.now(), outcome.retryAfterMs, failures);
+      this.options.log.warn('runway poll failed; backing off', { jobId, failures, retryAfterMs: outcome.retryAfterMs, message: outcome.message });
+      return;
+    }
+    this.pollFailures.delete(jobId);
+    if (outcome.kind === 'not_found') {
+      this.schedule.forget(jobId);
+      await this.fail(jobId, { code: 'runway.task_missing', userMessage: 'Runway no longer knows this generation. You were not charged; please try again.' });
+      return;
+    }
+    await this.onTask(job, outcome.task);
+  }
+
+  private async onTask(job: JobIn<'submitted' | 'running'>, task: RunwayTask): Promise<void> {
+    const { store, clock } = this.options;
+    switch (task.status) {
+      case 'PENDING':
+      case 'THROTTLED':
+        this.schedule.scheduleNext(job.id, clock.now());
+        return;
+      case 'RUNNING':
+        store.markRunning(job.id, task.progress ?? null);
+        this.showStatus(job.id, { kind: 'running', progress: task.progress ?? null });
+        this.schedule.scheduleNext(job.id, clock.now());
+        return;
+      case 'SUCCEEDED': {
+        this.schedule.forget(job.id);
+        // Runway reports the final cost; without it, what is held (its estimate) is the best figure.
+        const cost = task.cost?.credits ?? store.heldCredits(job.id);
+        if (store.markSucceeded(job.id, cost)) this.expectedMs.delete(job.request.modelId);
+        await this.deliverFinished(job.id, task.output);
+        return;
+      }
+      case 'FAILED':
+        this.schedule.forget(job.id);
+        await this.fail(job.id, explainFailureCode(task.failureCode));
+        return;
+      case 'CANCELLED':
+        this.schedule.forget(job.id);
+        if (store.markCancelled(job.id, CANCELLED_EXPLANATION)) await this.tellFailure(job.id, CANCELLED_EXPLANATION);
+        return;
+      default: {
+        const unreachable: never = task;
+        throw new Error(`unhandled task ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  /** Download the images at once (their URLs expire) and hand them to the platform. */
+  private async deliverFinished(jobId: string, outputUrls: readonly string[] | null): Promise<void> {
+    const { store, gateway, log, clock } = this.options;
+    const job = store.get(jobId);
+    if (!job || job.state !== 'succeeded') {
+      this.deliveryAttempts.delete(jobId);
+      return;
+    }
+    const surface = this.surfaces.get(job.platform);
+    if (!surface) {
+      // The platform is not configured in this run: keep the job for a run that has it.
+      this.deliveryAttempts.delete(jobId);
+      log.warn('no adapter for this job; delivery waits for a restart with it configured', { jobId, platform: job.platform });
+      return;
+    }
+    try {
+      let urls = outputUrls;
+      if (urls === null) {
+        // After a restart the old URLs may have expired: ask Runway for fresh ones.
+        const outcome = await gateway.getTask(job.taskId);
+        if (outcome.kind !== 'task' || outcome.task.status !== 'SUCCEEDED') throw new Error(`cannot re-read finished task: ${outcome.kind}`);
+        urls = outcome.task.output;
+      }
+      this.showStatus(jobId, { kind: 'delivering' }, true);
+      const files: OutputFile[] = [];
+      for (const [index, url] of urls.entries()) {
+        const image = await this.options.fetchOutput(url);
+        files.push({ filename: `imagine-${jobId.slice(0, 8)}-${index + 1}.${extensionOf(image.type)}`, contentType: image.type, bytes: image.bytes });
+      }
+      const model = findModel(job.request.modelId);
+      const delivery: Delivery = {
+        jobId,
+        requester: { userId: job.userId, displayName: job.userName },
+        files,
+        prompt: job.request.prompt,
+        model: job.request.modelId,
+        modelLabel: model?.label ?? job.request.modelId,
+        ratio: job.request.ratio,
+        seed: job.request.seed,
+        costCredits: job.costCredits,
+        caption: deliveryCaption(job.request, model?.label ?? job.request.modelId, job.costCredits, job.userName),
+      };
+      await surface.deliver(job.placeholder, delivery, {
+        load: () => store.get(jobId)?.deliveryCheckpoint ?? null,
+        save: (value) => store.saveCheckpoint(jobId, value),
+      });
+      store.markDelivered(jobId);
+      this.deliveryAttempts.delete(jobId);
+      this.shownStatus.delete(jobId);
+      log.info('delivered', { jobId, files: files.length });
+    } catch (error) {
+      const previous = this.deliveryAttempts.get(jobId)?.attempts ?? 0;
+      const attempts = previous + 1;
+      if (attempts >= MAX_DELIVERY_ATTEMPTS) {
+        this.deliveryAttempts.delete(jobId);
+        log.error('delivery failed for good; refunding', { jobId, error });
+        await this.fail(jobId, {
+          code: 'delivery.failed',
+          userMessage: "Your image was generated but could not be posted here. You were not charged for it; please try again.",
+        });
+        return;
+      }
+      const backoffMs = Math.min(this.options.pollIntervalMs * 2 ** attempts, 300_000);
+      this.deliveryAttempts.set(jobId, { attempts, retryAt: clock.now() + backoffMs });
+      log.warn('delivery failed; will retry', { jobId, attempts, backoffMs, error: error instanceof BotError ? error.code : error });
+    }
+  }
+
+  /** Resume what a crash or restart left unfinished. */
+  private recover(): void {
+    const { store, clock, log } = this.options;
+    for (const job of store.unfinished()) {
+      switch (job.state) {
+        case 'queued':
+        case 'reserved':
+          // `queued` jobs are finished by the acceptance path (src/bot.ts recoverQueued); reserved ones wait for a slot.
+          break;
+        case 'submitting':
+          // The create may or may not have reached Runway; it is not idempotent, so never resend it.
+          this.track(job.id, () => this.fail(job.id, CREATE_UNCERTAIN));
+          break;
+        case 'submitted':
+        case 'running': {
+          const elapsed = clock.now() - job.submittedAt;
+          this.schedule.scheduleFirst(job.id, clock.now(), Math.max(0, this.expectedDuration(job.request.modelId) - elapsed));
+          break;
+        }
+        case 'succeeded':
+          this.deliveryAttempts.set(job.id, { attempts: 0, retryAt: clock.now() });
+          break;
+        default:
+          break;
+      }
+    }
+    log.info('recovery scheduled', { unfinished: store.unfinished().length });
+  }
+
+  /** A waiting job's place in line for its model (1 = next), or 0 once it has left the queue. */
+  positionOf(jobId: string): number {
+    const { store } = this.options;
+    const waiting: WaitingJob[] = store.inStates(['reserved']).map((job) => ({
+      id: job.id,
+      communityId: job.communityId,
+      userId: job.userId,
+      model: job.request.modelId,
+      createdAt: job.createdAt,
+      notBefore: job.notBefore,
+    }));
+    const inFlight: InFlightJob[] = store
+      .inStates(['submitting', 'submitted', 'running'])
+      .map((job) => ({ communityId: job.communityId, userId: job.userId, model: job.request.modelId }));
+    return queuePositions(waiting, inFlight).get(jobId) ?? 0;
+  }
+
+  /** Show a job's recorded failure on its placeholder (used by recovery in src/bot.ts). */
+  async tellFailureOf(jobId: string): Promise<void> {
+    const job = this.options.store.get(jobId);
+    if (job && (job.state === 'rejected' || job.state === 'failed' || job.state === 'cancelled')) {
+      const row = job as { failureCode?: string | null; failureMessage?: string | null };
+      await this.tellFailure(jobId, { code: row.failureCode ?? 'failed', userMessage: row.failureMessage ?? 'This request could not be completed. Nothing was charged.' });
+    }
+  }
+
+  /** Refund and tell the user, once. */
+  async fail(jobId: string, failure: JobFailure): Promise<void> {
+    if (this.options.store.markFailed(jobId, failure)) await this.tellFailure(jobId, failure);
+  }
+
+  private async tellFailure(jobId: string, failure: JobFailure): Promise<void> {
+    const job = this.options.store.get(jobId);
+    const surface = job ? this.surfaces.get(job.platform) : undefined;
+    if (!job || !surface) return;
+    this.shownStatus.delete(jobId);
+    try {
+      await surface.showFailure(job.placeholder, failure);
+    } catch (error) {
+      this.options.log.warn('could not show a failure to the user', { jobId, error });
+    }
+  }
+
+  /** Placeholder edits: only on change, and no more often than statusIntervalMs per job. */
+  private showStatus(jobId: string, status: JobStatusView, force = false): void {
+    const key = JSON.stringify(status.kind === 'running' ? { ...status, progress: status.progress === null ? null : Math.floor(status.progress * 10) } : status);
+    const now = this.options.clock.now();
+    const shown = this.shownStatus.get(jobId);
+    if (shown?.key === key) return;
+    if (!force && shown && now - shown.atMs < this.options.statusIntervalMs) return;
+    const job = this.options.store.get(jobId);
+    const surface = job ? this.surfaces.get(job.platform) : undefined;
+    if (!job || !surface) return;
+    this.shownStatus.set(jobId, { key, atMs: now });
+    this.track(`status:${jobId}`, async () => {
+      try {
+        await surface.showStatus(job.placeholder, status);
+      } catch (error) {
+        this.options.log.debug('status update failed', { jobId, error });
+      }
+    });
+  }
+
+  private expectedDuration(model: string): number {
+    const cached = this.expectedMs.get(model);
+    if (cached !== undefined) return cached;
+    const fallback = this.options.firstDurationGuessMs ?? findModel(model)?.expectedDurationMs ?? 20_000;
+    const learned = expectedDurationMs(this.options.store.recentDurationsMs(model, 20), fallback);
+    this.expectedMs.set(model, learned);
+    return learned;
+  }
+
+  /** Run one piece of work per key at a time, and remember it so stop() can wait. */
+  private track(key: string, work: () => Promise<void>): void {
+    if (this.busy.has(key)) return;
+    this.busy.add(key);
+    const promise = work()
+      .catch((error: unknown) => this.options.log.error('job work failed', { key, error }))
+      .finally(() => {
+        this.busy.delete(key);
+        this.pending.delete(promise);
+        if (!this.stopped) this.wakeSoonIfWaiting();
+      });
+    this.pending.add(promise);
+  }
+
+  private wakeSoonIfWaiting(): void {
+    // A finished submission or delivery may have freed a slot for a waiting job.
+    if (this.timer === null) return;
+    this.wake();
+  }
+}
+
+function extensionOf(type: OutputFile['contentType']): string {
+  return type === 'image/jpeg' ? 'jpg' : type === 'image/webp' ? 'webp' : 'png';
+}

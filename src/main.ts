@@ -1,0 +1,122 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createApp, type App } from './app.ts';
+import { systemClock } from './clock.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
+import type { ChatSurface } from './ports.ts';
+
+/**
+ * The composition root: config → store → core → the adapters that are configured. With no chat
+ * platform configured it opens the terminal sandbox; with no Runway key it uses the built-in
+ * simulator. Adapters are imported only when configured, so the sandbox never loads discord.js.
+ */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`imagine-bot cannot start. ${error.message}\nSee .env.example for every variable.\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const isSandbox = !config.discord && !config.slack;
+  const log = createLogger(config.logLevel ?? (isSandbox ? 'warn' : 'info'));
+  const app = await createApp({ config, clock: systemClock, log });
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  if (app.simulator) say(`No RUNWAYML_API_SECRET: using the built-in Runway simulator at ${app.simulator.url} (images are generated patterns, nothing is billed).`);
+
+  const stops: (() => Promise<void>)[] = [];
+  const register = (surface: ChatSurface, stop: () => Promise<void>) => {
+    app.registerSurface(surface);
+    stops.push(stop);
+  };
+
+  if (isSandbox) {
+    await runSandbox(app, config, say);
+    return;
+  }
+  if (config.discord) {
+    const { startDiscordAdapter } = await import('../adapters/discord/index.ts');
+    const discord = await startDiscordAdapter({
+      token: config.discord.token,
+      ...(config.discord.apiUrl ? { apiUrl: config.discord.apiUrl } : {}),
+      guildIds: config.discord.guildIds,
+      ...(config.discord.moderatorRoleId ? { moderatorRoleId: config.discord.moderatorRoleId } : {}),
+      mediaOrigins: config.mediaOrigins,
+      core: app.core,
+      log,
+      clock: systemClock,
+    });
+    register(discord.surface, discord.stop);
+  }
+  if (config.slack) {
+    const { startSlackAdapter } = await import('../adapters/slack/index.ts');
+    const slack = await startSlackAdapter({
+      botToken: config.slack.botToken,
+      ...(config.slack.signingSecret ? { signingSecret: config.slack.signingSecret } : {}),
+      ...(config.slack.appToken ? { appToken: config.slack.appToken } : {}),
+      ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
+      moderators: config.slack.moderators,
+      port: config.slack.port,
+      mediaOrigins: config.mediaOrigins,
+      core: app.core,
+      log,
+      clock: systemClock,
+    });
+    register(slack.surface, slack.stop);
+  }
+  await app.start();
+  log.info('imagine-bot is running', { discord: Boolean(config.discord), slack: Boolean(config.slack) });
+  onShutdown(log, async () => {
+    for (const stop of stops) await stop();
+    await app.stop();
+  });
+}
+
+async function runSandbox(app: App, config: Config, say: (line: string) => void): Promise<void> {
+  const { startSandbox } = await import('../adapters/sandbox/index.ts');
+  const interactive = Boolean(process.stdin.isTTY);
+  const sandbox = startSandbox({ core: app.core, outputDir: config.outputDir, input: process.stdin, output: process.stdout, interactive });
+  app.registerSurface(sandbox.surface);
+  await app.start();
+  if (interactive) say('imagine-bot sandbox: you are the operator (a moderator). Type /help, or try: /imagine a koi pond at dawn --ratio 16:9');
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await app.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  await sandbox.done;
+  // Input ended (a script, or /quit): let what was asked finish, then leave.
+  if (app.runner.unfinishedCount('sandbox') > 0) say('Waiting for the images in progress…');
+  while (app.runner.unfinishedCount('sandbox') > 0) await sleep(100);
+  await stop();
+}
+
+function onShutdown(log: Logger, drain: () => Promise<void>): void {
+  let draining = false;
+  const handler = (signal: string) => {
+    if (draining) return;
+    draining = true;
+    log.info('draining before exit', { signal });
+    drain().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error('error while draining', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => handler('SIGTERM'));
+  process.once('SIGINT', () => handler('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`imagine-bot stopped: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,136 @@
+import RunwayML, { APIConnectionError, APIConnectionTimeoutError, APIError, toFile } from '@runwayml/sdk';
+import { BotError } from '../errors.ts';
+import { createResponseSchema, organizationSchema, runwayTaskSchema, type RunwayTask } from './task-schema.ts';
+
+/** What to send for a text-to-image task. */
+export interface TextToImageParams {
+  readonly model: string;
+  readonly promptText: string;
+  readonly ratio: string;
+  readonly referenceImages: readonly { readonly uri: string; readonly tag: string }[];
+  readonly seed: number | null;
+}
+
+/**
+ * The outcome of a create. Runway's create is not idempotent (no idempotency key), so a create
+ * that might have reached Runway is `ambiguous` and must never be retried automatically.
+ */
+export type CreateOutcome =
+  | { readonly kind: 'created'; readonly taskId: string; readonly estimatedCredits: number | null }
+  | { readonly kind: 'rate_limited'; readonly retryAfterMs: number }
+  | { readonly kind: 'unreachable'; readonly retryAfterMs: number }
+  | { readonly kind: 'rejected'; readonly status: number; readonly message: string }
+  | { readonly kind: 'ambiguous'; readonly message: string };
+
+export type PollOutcome =
+  | { readonly kind: 'task'; readonly task: RunwayTask }
+  | { readonly kind: 'retry_later'; readonly retryAfterMs: number | null; readonly message: string }
+  | { readonly kind: 'not_found' };
+
+/**
+ * The one gateway to Runway. Wraps @runwayml/sdk, turns its errors into outcomes the job runner
+ * can act on, and parses every response with zod. Never uses `waitForTaskOutput`: polling is the
+ * scheduler's job (one loop for all tasks, durable across restarts).
+ */
+export class RunwayGateway {
+  constructor(private readonly client: RunwayML) {}
+
+  /** Upload a reference image; returns its `runway://` URI (valid 24 h). */
+  async uploadReference(bytes: Uint8Array, filename: string, contentType: string, signal?: AbortSignal): Promise<string> {
+    try {
+      const file = await toFile(Buffer.from(bytes), filename, { type: contentType });
+      const { uri } = await this.client.uploads.createEphemeral({ file }, { signal });
+      if (!uri.startsWith('runway://')) throw new Error('upload did not return a runway:// URI');
+      return uri;
+    } catch (error) {
+      throw new BotError(
+        'runway.upload_failed',
+        'Your reference image could not be sent to Runway just now. Nothing was charged; please try again in a moment.',
+        { cause: error, logMessage: `runway upload failed: ${describe(error)}` },
+      );
+    }
+  }
+
+  /** Create a text-to-image task, exactly once: `maxRetries: 0`, we decide about retries. */
+  async createTextToImage(params: TextToImageParams): Promise<CreateOutcome> {
+    const body = {
+      model: params.model,
+      promptText: params.promptText,
+      ratio: params.ratio,
+      ...(params.referenceImages.length > 0 ? { referenceImages: params.referenceImages.map((r) => ({ uri: r.uri, tag: r.tag })) } : {}),
+      ...(params.seed === null ? {} : { seed: params.seed }),
+    };
+    try {
+      // The SDK's params are a union per model; the catalogue has already checked the combination.
+      const raw: unknown = await this.client.textToImage.create(body as Parameters<RunwayML['textToImage']['create']>[0], { maxRetries: 0 });
+      const created = createResponseSchema.parse(raw);
+      return { kind: 'created', taskId: created.id, estimatedCredits: created.estimatedCost?.credits ?? null };
+    } catch (error) {
+      return classifyCreateError(error);
+    }
+  }
+
+  /** Read a task once. Transient failures come back as `retry_later`, honouring Retry-After. */
+  async getTask(taskId: string): Promise<PollOutcome> {
+    try {
+      const raw: unknown = await this.client.tasks.retrieve(taskId, { maxRetries: 0 });
+      return { kind: 'task', task: runwayTaskSchema.parse(raw) };
+    } catch (error) {
+      if (error instanceof APIError && error.status === 404) return { kind: 'not_found' };
+      return { kind: 'retry_later', retryAfterMs: error instanceof APIError ? retryAfterMs(error.headers) : null, message: describe(error) };
+    }
+  }
+
+  /** Per-model concurrency limits of the organisation's tier (missing models: unknown). */
+  async concurrencyLimits(): Promise<Map<string, number>> {
+    const raw: unknown = await this.client.organization.retrieve({ maxRetries: 1 });
+    const org = organizationSchema.parse(raw);
+    const limits = new Map<string, number>();
+    for (const [model, info] of Object.entries(org.tier?.models ?? {})) {
+      if (info.maxConcurrentGenerations !== undefined) limits.set(model, info.maxConcurrentGenerations);
+    }
+    return limits;
+  }
+}
+
+function classifyCreateError(error: unknown): CreateOutcome {
+  // A timeout may have reached Runway: ambiguous. Checked before its parent class.
+  if (error instanceof APIConnectionTimeoutError) return { kind: 'ambiguous', message: describe(error) };
+  if (error instanceof APIConnectionError) {
+    // Refused or unresolvable: the request never left us, so no task exists.
+    return isNeverSent(error) ? { kind: 'unreachable', retryAfterMs: 5_000 } : { kind: 'ambiguous', message: describe(error) };
+  }
+  if (error instanceof APIError && typeof error.status === 'number') {
+    if (error.status === 429) return { kind: 'rate_limited', retryAfterMs: retryAfterMs(error.headers) ?? 5_000 };
+    if (error.status >= 400 && error.status < 500) return { kind: 'rejected', status: error.status, message: describe(error) };
+    return { kind: 'ambiguous', message: describe(error) };
+  }
+  return { kind: 'ambiguous', message: describe(error) };
+}
+
+function isNeverSent(error: APIConnectionError): boolean {
+  const codes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+  for (let cause: unknown = error.cause; cause instanceof Error; cause = cause.cause) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && codes.has(code)) return true;
+  }
+  return false;
+}
+
+/** Runway (like the SDK) sends `retry-after-ms` or `retry-after` in seconds or as a date. */
+export function retryAfterMs(headers: Headers | undefined): number | null {
+  if (!headers) return null;
+  const ms = Number(headers.get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms > 0) return ms;
+  const after = headers.get('retry-after');
+  if (after === null) return null;
+  const seconds = Number(after);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(after);
+  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}
+
+function describe(error: unknown): string {
+  if (error instanceof APIError) return `${error.status ?? 'connection'}: ${error.message}`.slice(0, 300);
+  return error instanceof Error ? error.message.slice(0, 300) : String(error);
+}

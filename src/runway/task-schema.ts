@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/**
+ * Runway's task, as `GET /v1/tasks/{id}` returns it, parsed once where it enters.
+ * https://docs.dev.runwayml.com/api/#tag/Task-management/paths/~1v1~1tasks~1%7Bid%7D/get
+ */
+const credits = z.object({ credits: z.number().nonnegative() });
+
+export const runwayTaskSchema = z.discriminatedUnion('status', [
+  z.object({ id: z.string(), status: z.literal('PENDING'), estimatedCost: credits.optional() }),
+  z.object({ id: z.string(), status: z.literal('THROTTLED'), estimatedCost: credits.optional() }),
+  z.object({ id: z.string(), status: z.literal('RUNNING'), progress: z.number().min(0).max(1).optional() }),
+  z.object({ id: z.string(), status: z.literal('SUCCEEDED'), output: z.array(z.string().url()).min(1), cost: credits.optional() }),
+  z.object({
+    id: z.string(),
+    status: z.literal('FAILED'),
+    failure: z.string().optional(),
+    failureCode: z.string().optional(),
+    cost: credits.optional(),
+  }),
+  z.object({ id: z.string(), status: z.literal('CANCELLED'), cost: credits.optional() }),
+]);
+
+export type RunwayTask = z.infer<typeof runwayTaskSchema>;
+
+export const createResponseSchema = z.object({
+  id: z.string().min(1),
+  estimatedCost: credits.optional(),
+});
+
+/** The organisation's limits we plan around: `GET /v1/organization`. */
+export const organizationSchema = z.object({
+  creditBalance: z.number().optional(),
+  tier: z
+    .object({
+      models: z.record(z.string(), z.object({ maxConcurrentGenerations: z.number().int().positive().optional() }).passthrough()).optional(),
+    })
+    .passthrough()
+    .optional(),
+});
