@@ -34,10 +34,12 @@ export interface AppOptions {
   readonly config: Config;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Tests pass inert timers and drive `runner.tick()` themselves. */
+  readonly timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
 }
 
 /** Build the core: store, ledger, Runway gateway, job runner. Knows no chat platform. */
-export async function createApp({ config, clock, log }: AppOptions): Promise<App> {
+export async function createApp({ config, clock, log, timers }: AppOptions): Promise<App> {
   const db = openDatabase(config.databasePath);
   const ledger = new CreditLedger(db, clock, { allowance: config.credits.defaultAllowance, period: config.credits.defaultPeriod });
   const store = new JobStore(db, ledger, clock);
@@ -76,6 +78,7 @@ export async function createApp({ config, clock, log }: AppOptions): Promise<App
     pollIntervalMs,
     statusIntervalMs: Math.max(pollIntervalMs, 250),
     ...(simulator ? { firstDurationGuessMs: SIMULATOR_GENERATION_MS } : {}),
+    ...(timers ? { timers } : {}),
   });
   const core = new Bot({ store, ledger, gateway, runner, clock, log });
 

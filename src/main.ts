@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp, type App } from './app.ts';
 import { systemClock } from './clock.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ConfigError, loadConfig, loadDotEnvFile, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { ChatSurface } from './ports.ts';
 
@@ -13,6 +13,7 @@ import type { ChatSurface } from './ports.ts';
 async function main(): Promise<void> {
   let config: Config;
   try {
+    loadDotEnvFile();
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {

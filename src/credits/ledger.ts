@@ -20,10 +20,10 @@
  * Settling or refunding a job twice changes nothing. Every entry names its actor ('system' for the
  * bot, else the moderator's user id) and carries a note.
  */
-import type Database from 'better-sqlite3';
 import type { Clock } from '../clock.ts';
 import { BotError } from '../errors.ts';
 import type { Db } from '../store/database.ts';
+import { LedgerSql, type EntryKind, type JobEntry, type NewEntry } from './ledger-sql.ts';
 import { nextPeriodStart, periodKey, periodRange, periodStart, type Period } from './periods.ts';
 
 export type { Period } from './periods.ts';
@@ -105,24 +105,6 @@ export interface ModeratorAction {
 const SYSTEM = 'system';
 const TOP_SPENDERS = 10;
 
-type EntryKind = 'allowance' | 'grant' | 'set' | 'reserve' | 'adjust' | 'settle' | 'refund';
-
-interface JobEntry {
-  kind: EntryKind;
-  delta: number;
-  community_id: string;
-  user_id: string;
-  model: string | null;
-  spend_at: number | null;
-}
-
-interface SettingsRow {
-  allowance: number | null;
-  allowance_period: Period | null;
-  cap: number | null;
-  cap_period: Period | null;
-}
-
 /** The job's state as far as money goes, read from its entries. */
 type JobMoney =
   | { state: 'none' }
@@ -130,7 +112,7 @@ type JobMoney =
   | { state: 'held'; held: number; reserve: JobEntry };
 
 export class CreditLedger {
-  private readonly statements = new Map<string, Database.Statement<unknown[], unknown>>();
+  private readonly sql: LedgerSql;
 
   constructor(
     private readonly db: Db,
@@ -138,6 +120,7 @@ export class CreditLedger {
     private readonly defaults: CreditDefaults,
   ) {
     assertCredits(defaults.allowance, 'default allowance');
+    this.sql = new LedgerSql(db);
   }
 
   /**
@@ -232,28 +215,13 @@ export class CreditLedger {
       const balance = this.rollOver(communityId, userId, displayName, settings);
       const now = this.clock.now();
       const { startMs, endMs } = periodRange(settings.period, now);
-      const spentThisPeriod = this
-        .sql<[string, string, number, number], { spent: number }>(
-          `select coalesce(-sum(l.delta), 0) as spent from ledger l
-            where l.community_id = ? and l.user_id = ? and l.job_id is not null
-              and l.spend_at >= ? and l.spend_at < ?
-              and exists (select 1 from ledger f where f.job_id = l.job_id and f.kind in ('settle','refund'))`,
-        )
-        .get(communityId, userId, startMs, endMs)?.spent ?? 0;
-      const heldNow = this
-        .sql<[string, string], { held: number }>(
-          `select coalesce(-sum(l.delta), 0) as held from ledger l
-            where l.community_id = ? and l.user_id = ? and l.job_id is not null
-              and not exists (select 1 from ledger f where f.job_id = l.job_id and f.kind in ('settle','refund'))`,
-        )
-        .get(communityId, userId)?.held ?? 0;
       return {
         balance,
         allowance: settings.allowance,
         period: settings.period,
         resetsAt: nextPeriodStart(settings.period, now),
-        spentThisPeriod,
-        heldNow,
+        spentThisPeriod: this.sql.finishedSpend(communityId, userId, startMs, endMs),
+        heldNow: this.sql.heldByMember(communityId, userId),
         asOf: now,
       };
     });
@@ -265,22 +233,9 @@ export class CreditLedger {
     const now = this.clock.now();
     const period = settings.cap?.period ?? settings.period;
     const { startMs, endMs } = periodRange(period, now);
-    const topSpenders = this
-      .sql<[string, number, number, number], { userId: string; displayName: string | null; spent: number }>(
-        `select l.user_id as userId, a.display_name as displayName, -sum(l.delta) as spent
-           from ledger l left join accounts a on a.community_id = l.community_id and a.user_id = l.user_id
-          where l.community_id = ? and l.spend_at >= ? and l.spend_at < ?
-          group by l.user_id having spent > 0 order by spent desc, l.user_id limit ?`,
-      )
-      .all(communityId, startMs, endMs, TOP_SPENDERS)
+    const topSpenders = this.sql
+      .topSpenders(communityId, startMs, endMs, TOP_SPENDERS)
       .map((row) => ({ userId: row.userId, displayName: row.displayName ?? row.userId, spent: row.spent }));
-    const spendPerModel = this
-      .sql<[string, number, number], { model: string; spent: number; images: number }>(
-        `select model, -sum(delta) as spent, count(distinct case when kind = 'settle' then job_id end) as images
-           from ledger where community_id = ? and spend_at >= ? and spend_at < ? and model is not null
-          group by model having spent > 0 or images > 0 order by spent desc, model`,
-      )
-      .all(communityId, startMs, endMs);
     const totalSpent = this.communitySpend(communityId, period, now);
     const cap = settings.cap
       ? {
@@ -291,7 +246,15 @@ export class CreditLedger {
           resetsAt: nextPeriodStart(settings.cap.period, now),
         }
       : null;
-    return { topSpenders, spendPerModel, cap, totalSpent, period, periodStart: periodStart(period, now), asOf: now };
+    return {
+      topSpenders,
+      spendPerModel: this.sql.spendPerModel(communityId, startMs, endMs),
+      cap,
+      totalSpent,
+      period,
+      periodStart: periodStart(period, now),
+      asOf: now,
+    };
   }
 
   /** Add credits to a member's balance (on top of their allowance). */
@@ -327,14 +290,7 @@ export class CreditLedger {
     assertCredits(p.amount, 'allowance');
     return this.write(() => {
       const period = p.period ?? this.settings(p.communityId).period;
-      this
-        .sql(
-          `insert into community_settings (community_id, allowance, allowance_period, updated_by, updated_at)
-           values (?, ?, ?, ?, ?)
-           on conflict (community_id) do update set allowance = excluded.allowance,
-             allowance_period = excluded.allowance_period, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-        )
-        .run(p.communityId, p.amount, period, p.actorId, this.clock.now());
+      this.sql.saveAllowance(p.communityId, p.amount, period, p.actorId, this.clock.now());
       return this.settings(p.communityId);
     });
   }
@@ -348,22 +304,14 @@ export class CreditLedger {
     return this.write(() => {
       const current = this.settings(p.communityId);
       const period = p.amount === null ? null : (p.period ?? current.cap?.period ?? current.period);
-      this
-        .sql(
-          `insert into community_settings (community_id, cap, cap_period, updated_by, updated_at) values (?, ?, ?, ?, ?)
-           on conflict (community_id) do update set cap = excluded.cap, cap_period = excluded.cap_period,
-             updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-        )
-        .run(p.communityId, p.amount, period, p.actorId, this.clock.now());
+      this.sql.saveCap(p.communityId, p.amount, period, p.actorId, this.clock.now());
       return this.settings(p.communityId);
     });
   }
 
   /** The community's effective allowance, period and cap (operator defaults where unset). */
   settings(communityId: string): CommunitySettings {
-    const row = this
-      .sql<[string], SettingsRow>('select allowance, allowance_period, cap, cap_period from community_settings where community_id = ?')
-      .get(communityId);
+    const row = this.sql.settings(communityId);
     const period = row?.allowance_period ?? this.defaults.period;
     return {
       allowance: row?.allowance ?? this.defaults.allowance,
@@ -374,14 +322,8 @@ export class CreditLedger {
 
   /** The name we last saw a member under, for messages about them; null if never seen. */
   displayNameOf(communityId: string, userId: string): string | null {
-    return (
-      this
-        .sql<[string, string], { name: string }>('select display_name as name from accounts where community_id = ? and user_id = ?')
-        .get(communityId, userId)?.name ?? null
-    );
+    return this.sql.displayName(communityId, userId);
   }
-
-  // --- internals -------------------------------------------------------------------------------
 
   /**
    * Run `fn` as one transaction. IMMEDIATE takes the write lock before the first read, so another
@@ -392,73 +334,33 @@ export class CreditLedger {
     return this.db.transaction(fn).immediate();
   }
 
-  /** Prepared once per ledger: compiling SQL on every call would dominate a reservation's cost. */
-  private sql<P extends unknown[] = unknown[], R = unknown>(source: string): Database.Statement<P, R> {
-    let statement = this.statements.get(source);
-    if (!statement) {
-      statement = this.db.prepare(source);
-      this.statements.set(source, statement);
-    }
-    return statement as unknown as Database.Statement<P, R>;
-  }
-
   /** Record the member (refreshing their name) and credit the current period's allowance if due. Returns the balance. */
   private rollOver(communityId: string, userId: string, displayName: string | undefined, settings: CommunitySettings): number {
-    const account = this
-      .sql<[string, string], { key: string | null }>(
-        'select allowance_period_key as key from accounts where community_id = ? and user_id = ?',
-      )
-      .get(communityId, userId);
-    if (!account) {
-      this
-        .sql('insert into accounts (community_id, user_id, display_name, allowance_period_key) values (?, ?, ?, null)')
-        .run(communityId, userId, displayName ?? userId);
-    } else if (displayName !== undefined) {
-      this.sql('update accounts set display_name = ? where community_id = ? and user_id = ? and display_name <> ?')
-        .run(displayName, communityId, userId, displayName);
-    }
-    const balance = this.sumBalance(communityId, userId);
+    const account = this.sql.account(communityId, userId);
+    if (!account) this.sql.insertAccount(communityId, userId, displayName ?? userId);
+    else if (displayName !== undefined) this.sql.renameAccount(communityId, userId, displayName);
+    const balance = this.sql.balance(communityId, userId);
     const key = periodKey(settings.period, this.clock.now());
     if (account?.key === key) return balance;
-    this.sql('update accounts set allowance_period_key = ? where community_id = ? and user_id = ?').run(key, communityId, userId);
+    this.sql.setAccountPeriodKey(communityId, userId, key);
+    // Top up, never down: grants above the allowance are kept and unused allowance does not pile up.
     const topUp = Math.max(0, settings.allowance - balance);
     if (topUp === 0) return balance;
     this.insertEntry({
       communityId, userId, jobId: null, kind: 'allowance', delta: topUp,
-      actorId: SYSTEM, note: `allowance for ${key}`,
-      model: null, spendAt: null,
+      actorId: SYSTEM, note: `allowance for ${key}`, model: null, spendAt: null,
     });
     return balance + topUp;
-  }
-
-  private sumBalance(communityId: string, userId: string): number {
-    return (
-      this
-        .sql<[string, string], { balance: number }>(
-          'select coalesce(sum(delta), 0) as balance from ledger where community_id = ? and user_id = ?',
-        )
-        .get(communityId, userId)?.balance ?? 0
-    );
   }
 
   /** Net credits spent (held or settled) on jobs reserved in the period containing `atMs`. */
   private communitySpend(communityId: string, period: Period, atMs: number): number {
     const { startMs, endMs } = periodRange(period, atMs);
-    return (
-      this
-        .sql<[string, number, number], { spent: number }>(
-          'select coalesce(-sum(delta), 0) as spent from ledger where community_id = ? and spend_at >= ? and spend_at < ?',
-        )
-        .get(communityId, startMs, endMs)?.spent ?? 0
-    );
+    return this.sql.communitySpend(communityId, startMs, endMs);
   }
 
   private jobMoney(jobId: string): JobMoney {
-    const entries = this
-      .sql<[string], JobEntry>(
-        'select kind, delta, community_id, user_id, model, spend_at from ledger where job_id = ? order by id',
-      )
-      .all(jobId);
+    const entries = this.sql.jobEntries(jobId);
     const reserve = entries.find((entry) => entry.kind === 'reserve');
     if (!reserve) return { state: 'none' };
     if (entries.some((entry) => entry.kind === 'settle' || entry.kind === 'refund')) return { state: 'finished' };
@@ -483,16 +385,8 @@ export class CreditLedger {
     });
   }
 
-  private insertEntry(e: {
-    communityId: string; userId: string; jobId: string | null; kind: EntryKind; delta: number;
-    actorId: string; note: string; model: string | null; spendAt: number | null;
-  }): void {
-    this
-      .sql(
-        `insert into ledger (community_id, user_id, job_id, kind, delta, actor_id, note, model, spend_at, created_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(e.communityId, e.userId, e.jobId, e.kind, e.delta, e.actorId, e.note, e.model, e.spendAt, this.clock.now());
+  private insertEntry(e: Omit<NewEntry, 'createdAt'>): void {
+    this.sql.insertEntry({ ...e, createdAt: this.clock.now() });
   }
 }
 

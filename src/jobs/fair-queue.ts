@@ -1,9 +1,9 @@
 /**
  * The local queue in front of Runway. Runway runs a limited number of generations per model at
  * once for the organisation (more wait as THROTTLED, and past the daily limit creates fail), so
- * the bot holds the rest here and hands out free slots fairly: the community with the fewest
- * generations in flight goes first, then the user with the fewest, then the oldest request.
- * One user cannot starve a server, and one server cannot starve the others.
+ * the bot holds the rest here and hands out free slots in round-robin: the community served least
+ * recently goes first, within it the member served least recently, then their oldest request.
+ * One member cannot starve a server, and one server cannot starve the others.
  */
 
 export interface WaitingJob {
@@ -16,28 +16,32 @@ export interface WaitingJob {
   readonly notBefore: number | null;
 }
 
-export interface InFlightJob {
-  readonly communityId: string;
-  readonly userId: string;
-  readonly model: string;
+/** When each community and member last had a job sent to Runway (absent: never, or long ago). */
+export interface ServiceHistory {
+  readonly communities: ReadonlyMap<string, number>;
+  readonly users: ReadonlyMap<string, number>;
 }
 
-/** The waiting jobs in the order they would be served right now. */
-export function fairOrder(waiting: readonly WaitingJob[], inFlight: readonly InFlightJob[]): WaitingJob[] {
-  const perCommunity = countBy(inFlight, (j) => j.communityId);
-  const perUser = countBy(inFlight, (j) => `${j.communityId}\u0000${j.userId}`);
-  const order: WaitingJob[] = [];
+export const userKey = (communityId: string, userId: string): string => `${communityId}\u0000${userId}`;
+
+/** The waiting jobs in the order they would be served from now on. */
+export function fairOrder(waiting: readonly WaitingJob[], history: ServiceHistory): WaitingJob[] {
+  const communities = new Map(history.communities);
+  const users = new Map(history.users);
   const remaining = [...waiting].sort((a, b) => a.createdAt - b.createdAt);
-  // Serving a job counts it as in flight for the ones after it: a round-robin, not a sort by a static key.
+  const order: WaitingJob[] = [];
+  // Serving a job makes its community and member the most recently served: the next pick rotates.
+  let virtualNow = Math.max(0, ...communities.values(), ...users.values());
   while (remaining.length > 0) {
-    let bestIndex = 0;
+    let best = 0;
     for (let i = 1; i < remaining.length; i++) {
-      if (compare(remaining[i]!, remaining[bestIndex]!, perCommunity, perUser) < 0) bestIndex = i;
+      if (compare(remaining[i]!, remaining[best]!, communities, users) < 0) best = i;
     }
-    const [best] = remaining.splice(bestIndex, 1);
-    order.push(best!);
-    bump(perCommunity, best!.communityId);
-    bump(perUser, `${best!.communityId}\u0000${best!.userId}`);
+    const [job] = remaining.splice(best, 1);
+    order.push(job!);
+    virtualNow += 1;
+    communities.set(job!.communityId, virtualNow);
+    users.set(userKey(job!.communityId, job!.userId), virtualNow);
   }
   return order;
 }
@@ -48,13 +52,14 @@ export function fairOrder(waiting: readonly WaitingJob[], inFlight: readonly InF
  */
 export function pickJobsToSubmit(
   waiting: readonly WaitingJob[],
-  inFlight: readonly InFlightJob[],
+  history: ServiceHistory,
+  inFlightPerModel: ReadonlyMap<string, number>,
   slotsPerModel: (model: string) => number,
   nowMs: number,
 ): WaitingJob[] {
-  const used = countBy(inFlight, (j) => j.model);
+  const used = new Map(inFlightPerModel);
   const picked: WaitingJob[] = [];
-  for (const job of fairOrder(waiting, inFlight)) {
+  for (const job of fairOrder(waiting, history)) {
     if (job.notBefore !== null && job.notBefore > nowMs) continue;
     const inUse = used.get(job.model) ?? 0;
     if (inUse >= slotsPerModel(job.model)) continue;
@@ -65,10 +70,10 @@ export function pickJobsToSubmit(
 }
 
 /** Each waiting job's 1-based place in line for its model, to show on its placeholder. */
-export function queuePositions(waiting: readonly WaitingJob[], inFlight: readonly InFlightJob[]): Map<string, number> {
+export function queuePositions(waiting: readonly WaitingJob[], history: ServiceHistory): Map<string, number> {
   const positions = new Map<string, number>();
   const perModel = new Map<string, number>();
-  for (const job of fairOrder(waiting, inFlight)) {
+  for (const job of fairOrder(waiting, history)) {
     const place = (perModel.get(job.model) ?? 0) + 1;
     perModel.set(job.model, place);
     positions.set(job.id, place);
@@ -76,20 +81,11 @@ export function queuePositions(waiting: readonly WaitingJob[], inFlight: readonl
   return positions;
 }
 
-function compare(a: WaitingJob, b: WaitingJob, perCommunity: Map<string, number>, perUser: Map<string, number>): number {
+function compare(a: WaitingJob, b: WaitingJob, communities: Map<string, number>, users: Map<string, number>): number {
+  const never = Number.NEGATIVE_INFINITY;
   return (
-    (perCommunity.get(a.communityId) ?? 0) - (perCommunity.get(b.communityId) ?? 0) ||
-    (perUser.get(`${a.communityId}\u0000${a.userId}`) ?? 0) - (perUser.get(`${b.communityId}\u0000${b.userId}`) ?? 0) ||
+    Math.sign((communities.get(a.communityId) ?? never) - (communities.get(b.communityId) ?? never) || 0) ||
+    Math.sign((users.get(userKey(a.communityId, a.userId)) ?? never) - (users.get(userKey(b.communityId, b.userId)) ?? never) || 0) ||
     a.createdAt - b.createdAt
   );
-}
-
-function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const item of items) bump(counts, key(item));
-  return counts;
-}
-
-function bump(counts: Map<string, number>, key: string): void {
-  counts.set(key, (counts.get(key) ?? 0) + 1);
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { CreditLedger, ReserveOutcome } from '../credits/ledger.ts';
 import type { Db } from '../store/database.ts';
+import { userKey, type ServiceHistory, type WaitingJob } from './fair-queue.ts';
 import { jobFromRow, type Job, type JobIn, type JobState, type ReferenceUri, type StoredRequest } from './job.ts';
 
 /** Who asked and where the answer goes: the parts of a job fixed when it is accepted. */
@@ -68,6 +69,44 @@ export class JobStore {
       .prepare(`select * from jobs where state in (${marks}) order by created_at, rowid`)
       .all(...states)
       .map((row) => jobFromRow(row));
+  }
+
+  /**
+   * What the fair queue needs, in three light queries (this runs every tick): the waiting jobs,
+   * when each community and member last had a job sent to Runway (over the past day), and how
+   * many generations of each model are at Runway now.
+   */
+  dispatchSnapshot(nowMs: number): { waiting: WaitingJob[]; history: ServiceHistory; inFlightPerModel: Map<string, number> } {
+    const waiting = (
+      this.db
+        .prepare(
+          `select id, community_id, user_id, model, created_at, not_before from jobs
+           where state = 'reserved' order by created_at, rowid`,
+        )
+        .all() as { id: string; community_id: string; user_id: string; model: string; created_at: number; not_before: number | null }[]
+    ).map((r) => ({ id: r.id, communityId: r.community_id, userId: r.user_id, model: r.model, createdAt: r.created_at, notBefore: r.not_before }));
+    const communities = new Map<string, number>();
+    const users = new Map<string, number>();
+    if (waiting.length > 0) {
+      const served = this.db
+        .prepare(
+          `select community_id, user_id, max(submitted_at) as at from jobs
+           where submitted_at >= ? group by community_id, user_id`,
+        )
+        .all(nowMs - 24 * 60 * 60 * 1000) as { community_id: string; user_id: string; at: number }[];
+      for (const row of served) {
+        users.set(userKey(row.community_id, row.user_id), row.at);
+        communities.set(row.community_id, Math.max(communities.get(row.community_id) ?? 0, row.at));
+      }
+    }
+    const inFlightPerModel = new Map(
+      (
+        this.db
+          .prepare(`select model, count(*) as n from jobs where state in ('submitting','submitted','running') group by model`)
+          .all() as { model: string; n: number }[]
+      ).map((r) => [r.model, r.n]),
+    );
+    return { waiting, history: { communities, users }, inFlightPerModel };
   }
 
   /** queued: remember the `runway://` URIs of the uploaded references. */

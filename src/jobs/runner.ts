@@ -7,7 +7,7 @@ import { CANCELLED_EXPLANATION, explainFailureCode } from '../runway/failure-cod
 import type { RunwayGateway } from '../runway/gateway.ts';
 import { expectedDurationMs, PollSchedule } from '../runway/poll-schedule.ts';
 import type { RunwayTask } from '../runway/task-schema.ts';
-import { pickJobsToSubmit, queuePositions, type InFlightJob, type WaitingJob } from './fair-queue.ts';
+import { pickJobsToSubmit, queuePositions } from './fair-queue.ts';
 import type { JobIn } from './job.ts';
 import type { JobFailure, JobStore } from './job-store.ts';
 import { deliveryCaption } from './caption.ts';
@@ -140,24 +140,13 @@ export class JobRunner {
   }
 
   private dispatch(now: number): void {
-    const { store } = this.options;
-    const waiting: WaitingJob[] = store.inStates(['reserved']).map((job) => ({
-      id: job.id,
-      communityId: job.communityId,
-      userId: job.userId,
-      model: job.request.modelId,
-      createdAt: job.createdAt,
-      notBefore: job.notBefore,
-    }));
+    const { waiting, history, inFlightPerModel } = this.options.store.dispatchSnapshot(now);
     if (waiting.length === 0) return;
-    const inFlight: InFlightJob[] = store
-      .inStates(['submitting', 'submitted', 'running'])
-      .map((job) => ({ communityId: job.communityId, userId: job.userId, model: job.request.modelId }));
     const slots = (model: string) => this.slotLimits.get(model) ?? this.options.defaultSlotsPerModel ?? 2;
-    const toSubmit = pickJobsToSubmit(waiting, inFlight, slots, now);
+    const toSubmit = pickJobsToSubmit(waiting, history, inFlightPerModel, slots, now);
     for (const job of toSubmit) this.track(job.id, () => this.submit(job.id));
     const submitted = new Set(toSubmit.map((j) => j.id));
-    const positions = queuePositions(waiting.filter((j) => !submitted.has(j.id)), inFlight);
+    const positions = queuePositions(waiting.filter((j) => !submitted.has(j.id)), history);
     for (const [jobId, position] of positions) this.showStatus(jobId, { kind: 'queued', position });
   }
 
@@ -377,19 +366,8 @@ export class JobRunner {
 
   /** A waiting job's place in line for its model (1 = next), or 0 once it has left the queue. */
   positionOf(jobId: string): number {
-    const { store } = this.options;
-    const waiting: WaitingJob[] = store.inStates(['reserved']).map((job) => ({
-      id: job.id,
-      communityId: job.communityId,
-      userId: job.userId,
-      model: job.request.modelId,
-      createdAt: job.createdAt,
-      notBefore: job.notBefore,
-    }));
-    const inFlight: InFlightJob[] = store
-      .inStates(['submitting', 'submitted', 'running'])
-      .map((job) => ({ communityId: job.communityId, userId: job.userId, model: job.request.modelId }));
-    return queuePositions(waiting, inFlight).get(jobId) ?? 0;
+    const { waiting, history } = this.options.store.dispatchSnapshot(this.options.clock.now());
+    return queuePositions(waiting, history).get(jobId) ?? 0;
   }
 
   /** Show a job's recorded failure on its placeholder (used by recovery in src/bot.ts). */

@@ -40,6 +40,7 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
         where state not in ('delivered','rejected','failed','cancelled');
       create index jobs_community_reserved on jobs(community_id, reserved_at);
       create index jobs_task on jobs(task_id);
+      create index jobs_submitted on jobs(submitted_at) where submitted_at is not null;
 
       -- Append-only: an entry is never updated or deleted. Balances are sums of delta.
       create table ledger (

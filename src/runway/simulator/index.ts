@@ -7,7 +7,7 @@
  */
 import { createHmac, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { catalogueCost, findModel, MODELS } from '../../models.ts';
 import { outputSize, renderPicture } from './picture.ts';
 import { TaskBook, outcomeForPrompt, type SimTask, type TaskOutcome, type TaskRecord } from './tasks.ts';
@@ -58,6 +58,20 @@ export type CreateFailure =
 
 export type PollFailure = { status: 429 | 500 | 503; retryAfterMs?: number };
 
+/**
+ * A gate on one kind of request, for tests that must catch the bot mid-request (crash tests):
+ * while held, matching requests wait before they are served; `release()` lets them (and all later
+ * ones) through. A held request whose client hung up meanwhile is dropped unanswered, as if it
+ * never got past Runway's front door: it creates nothing and stores nothing.
+ */
+export interface SimHold {
+  /** Requests waiting at the gate right now. */
+  readonly waiting: number;
+  /** Requests that have reached the gate since it was set, whether still waiting or released. */
+  readonly arrived: number;
+  release(): void;
+}
+
 export interface SimUpload {
   uri: string;
   filename: string;
@@ -78,6 +92,13 @@ export interface RunwaySimulator {
   tasks(): SimTask[];
   /** Completed uploads. */
   uploads(): SimUpload[];
+  /** Hold the storage POSTs that carry reference bytes (the `/v1/uploads` call itself answers). */
+  holdUploads(): SimHold;
+  /** Hold `POST /v1/text_to_image` before the task is made. */
+  holdCreates(): SimHold;
+  /** Hold the downloads of finished outputs (`GET /outputs/…`). */
+  holdOutputs(): SimHold;
+  /** Releases every hold, then stops the server. */
   close(): Promise<void>;
 }
 
@@ -112,7 +133,22 @@ export async function startRunwaySimulator(options: SimulatorOptions = {}): Prom
   const pollFailures: PollFailure[] = [];
   const requests: RecordedRequest[] = [];
   const pictureCache = new Map<string, Buffer>();
+  const holds: Record<HoldKind, Gate | null> = { upload: null, create: null, output: null };
   let url = '';
+
+  function hold(kind: HoldKind): SimHold {
+    holds[kind]?.release();
+    const gate = new Gate();
+    holds[kind] = gate;
+    return gate;
+  }
+
+  /** Wait at the gate for `kind`, if one is set; false when the client hung up meanwhile. */
+  async function passGate(kind: HoldKind, req: IncomingMessage): Promise<boolean> {
+    const gate = holds[kind];
+    const passed = gate ? await gate.pass(req.socket) : true;
+    return passed && !req.socket.destroyed;
+  }
 
   const sign = (value: string): string => createHmac('sha256', secret).update(value).digest('hex');
   const costOf = (model: string, ratio: string): number => {
@@ -293,9 +329,13 @@ export async function startRunwaySimulator(options: SimulatorOptions = {}): Prom
     const target = new URL(req.url ?? '/', 'http://simulator');
     const path = target.pathname;
     const method = req.method ?? 'GET';
-    if (method === 'POST' && path.startsWith('/storage/')) return storeUpload(req, res, path);
+    if (method === 'POST' && path.startsWith('/storage/')) {
+      if (!(await passGate('upload', req))) return;
+      return storeUpload(req, res, path);
+    }
     if (method === 'GET' && path.startsWith('/outputs/')) {
       record(req, path, undefined);
+      if (!(await passGate('output', req))) return;
       return serveOutput(path, target.searchParams, res);
     }
     const raw = await readBody(req, MAX_JSON_BYTES);
@@ -317,7 +357,10 @@ export async function startRunwaySimulator(options: SimulatorOptions = {}): Prom
       return sendJson(res, 400, { error: `You must provide the X-Runway-Version header set to ${RUNWAY_VERSION}` });
     }
     if (method === 'POST' && path === '/v1/uploads') return createUpload(body, res);
-    if (method === 'POST' && path === '/v1/text_to_image') return createTask(body, req, res);
+    if (method === 'POST' && path === '/v1/text_to_image') {
+      if (!(await passGate('create', req))) return;
+      return createTask(body, req, res);
+    }
     if (method === 'GET' && path === '/v1/organization') return organization(res);
     const taskMatch = /^\/v1\/tasks\/([^/]+)$/.exec(path);
     if (taskMatch && (method === 'GET' || method === 'DELETE')) return handleTask(method, decodeURIComponent(taskMatch[1] ?? ''), res);
@@ -347,12 +390,57 @@ export async function startRunwaySimulator(options: SimulatorOptions = {}): Prom
     tasks: views,
     uploads: () =>
       [...uploadsById.values()].flatMap((u) => (u.bytes ? [{ uri: u.uri, filename: u.filename, bytes: u.bytes }] : [])),
+    holdUploads: () => hold('upload'),
+    holdCreates: () => hold('create'),
+    holdOutputs: () => hold('output'),
     close: () =>
       new Promise<void>((resolve, reject) => {
+        for (const gate of Object.values(holds)) gate?.release();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),
   };
+}
+
+type HoldKind = 'upload' | 'create' | 'output';
+
+class Gate implements SimHold {
+  private readonly held = new Set<() => void>();
+  private isOpen = false;
+  private count = 0;
+
+  get waiting(): number {
+    return this.held.size;
+  }
+
+  get arrived(): number {
+    return this.count;
+  }
+
+  /** Resolves true when released, false as soon as the client's connection closes. */
+  pass(socket: Socket): Promise<boolean> {
+    this.count++;
+    if (this.isOpen || socket.destroyed) return Promise.resolve(!socket.destroyed);
+    return new Promise((resolve) => {
+      const onClose = () => {
+        this.held.delete(letThrough);
+        resolve(false);
+      };
+      const letThrough = () => {
+        socket.off('close', onClose);
+        resolve(true);
+      };
+      this.held.add(letThrough);
+      socket.once('close', onClose);
+    });
+  }
+
+  release(): void {
+    this.isOpen = true;
+    const waiting = [...this.held];
+    this.held.clear();
+    for (const letThrough of waiting) letThrough();
+  }
 }
 
 function isImage(bytes: Buffer | undefined): boolean {

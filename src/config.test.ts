@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+describe('configuration', () => {
+  it('has working defaults with nothing set (the sandbox)', () => {
+    const config = loadConfig({});
+    expect(config.discord).toBeUndefined();
+    expect(config.slack).toBeUndefined();
+    expect(config.databasePath).toBe('./data/imagine-bot.db');
+    expect(config.credits).toEqual({ defaultAllowance: 50, defaultPeriod: 'day' });
+    expect(config.runway.pollIntervalMs).toBe(5_000);
+  });
+
+  it('names every bad variable in one message', () => {
+    let error: unknown;
+    try {
+      loadConfig({ DEFAULT_ALLOWANCE: '-3', DEFAULT_PERIOD: 'fortnight', MEDIA_ORIGINS: 'https://ok.example ftp://bad/x', PORT: 'abc' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const name of ['DEFAULT_ALLOWANCE', 'DEFAULT_PERIOD', 'MEDIA_ORIGINS', 'PORT']) expect(message).toContain(name);
+  });
+
+  it('needs a signing secret or an app token with a Slack bot token', () => {
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1' })).toThrow(/SLACK_SIGNING_SECRET or SLACK_APP_TOKEN/);
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }).slack?.appToken).toBe('xapp-1');
+  });
+
+  it('reads lists of ids and origins', () => {
+    const config = loadConfig({ DISCORD_TOKEN: 't', DISCORD_GUILD_IDS: '1, 2 3', MEDIA_ORIGINS: 'http://127.0.0.1:9000/' });
+    expect(config.discord?.guildIds).toEqual(['1', '2', '3']);
+    expect(config.mediaOrigins).toEqual(['http://127.0.0.1:9000']);
+  });
+});

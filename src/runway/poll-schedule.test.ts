@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { expectedDurationMs, PollSchedule } from './poll-schedule.ts';
+
+describe('poll schedule', () => {
+  const noJitter = () => 0;
+
+  it('first polls near the expected duration, never sooner than the interval', () => {
+    const schedule = new PollSchedule({ minIntervalMs: 5_000, random: noJitter });
+    schedule.scheduleFirst('a', 0, 18_000);
+    schedule.scheduleFirst('b', 0, 1_000);
+    expect(schedule.due(4_999)).toEqual([]);
+    expect(schedule.due(5_000)).toEqual(['b']);
+    expect(schedule.due(18_000)).toEqual(['b', 'a']);
+  });
+
+  it('never polls a task more often than the interval, jitter only adds', () => {
+    const schedule = new PollSchedule({ minIntervalMs: 5_000, random: () => 0.999 });
+    schedule.scheduleNext('a', 10_000);
+    expect(schedule.due(14_999)).toEqual([]);
+    expect(schedule.due(16_000)).toEqual(['a']);
+  });
+
+  it('honours Retry-After when it is longer than the backoff', () => {
+    const schedule = new PollSchedule({ minIntervalMs: 5_000, random: noJitter });
+    schedule.scheduleBackoff('a', 0, 30_000, 1);
+    expect(schedule.due(29_999)).toEqual([]);
+    expect(schedule.due(30_000)).toEqual(['a']);
+    schedule.scheduleBackoff('b', 0, null, 3);
+    expect(schedule.nextDueAt()).toBe(30_000);
+    expect(schedule.due(39_999)).toEqual(['a']);
+  });
+
+  it('learns the expected duration from recent jobs (median), else uses the catalogue', () => {
+    expect(expectedDurationMs([], 20_000)).toBe(20_000);
+    expect(expectedDurationMs([9_000, 30_000, 10_000], 20_000)).toBe(10_000);
+  });
+});

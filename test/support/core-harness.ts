@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp, type App } from '../../src/app.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { loadConfig } from '../../src/config.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { ChatSurface, Delivery, DeliveryCheckpoint, FailureView, JobStatusView, ReferenceSource, Requester } from '../../src/ports.ts';
+import { startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../../src/runway/simulator/index.ts';
+
+/** A ChatSurface that records what the core asked it to show, for assertions. */
+export class RecordingSurface implements ChatSurface {
+  readonly platform = 'test';
+  readonly statuses: { placeholder: string; status: JobStatusView }[] = [];
+  readonly deliveries: { placeholder: string; delivery: Delivery }[] = [];
+  readonly failures: { placeholder: string; failure: FailureView }[] = [];
+
+  async showStatus(placeholder: string, status: JobStatusView): Promise<void> {
+    this.statuses.push({ placeholder, status });
+  }
+  async deliver(placeholder: string, delivery: Delivery, _checkpoint: DeliveryCheckpoint): Promise<void> {
+    this.deliveries.push({ placeholder, delivery });
+  }
+  async showFailure(placeholder: string, failure: FailureView): Promise<void> {
+    this.failures.push({ placeholder, failure });
+  }
+}
+
+export interface CoreHarness {
+  readonly app: App;
+  readonly sim: RunwaySimulator;
+  readonly clock: ManualClock;
+  readonly surface: RecordingSurface;
+  requester(userId: string, options?: { communityId?: string; isModerator?: boolean }): Requester;
+  /** Move time on and let the runner do everything that became due, until nothing changes. */
+  advance(ms: number): Promise<void>;
+  /** Advance in steps until `done()` holds (bounded), for flows that need several polls. */
+  runUntil(done: () => boolean, stepMs?: number, maxSteps?: number): Promise<void>;
+  ledgerSum(where: { jobId?: string; userId?: string }): number;
+  close(): Promise<void>;
+}
+
+const inertTimers = {
+  setTimeout: (() => 0) as unknown as typeof setTimeout,
+  clearTimeout: (() => undefined) as unknown as typeof clearTimeout,
+};
+
+/**
+ * The real core (store, ledger, SDK, runner) against the real simulator over loopback HTTP, with
+ * one manual clock for both and no timers: time moves only when a test says so.
+ */
+export async function startCoreHarness(options: { env?: Record<string, string>; sim?: SimulatorOptions } = {}): Promise<CoreHarness> {
+  const clock = new ManualClock(Date.UTC(2026, 10, 25, 12, 0, 0));
+  const sim = await startRunwaySimulator({ apiKey: 'test-key', generationMs: 2_000, pendingMs: 200, clock, ...options.sim });
+  const dir = mkdtempSync(join(tmpdir(), 'imagine-core-'));
+  const config = loadConfig({
+    RUNWAYML_API_SECRET: 'test-key',
+    RUNWAYML_BASE_URL: sim.url,
+    MEDIA_ORIGINS: sim.url,
+    DATABASE_PATH: join(dir, 'bot.db'),
+    RUNWAY_POLL_INTERVAL_MS: '1000',
+    DEFAULT_ALLOWANCE: '50',
+    DEFAULT_PERIOD: 'day',
+    ...options.env,
+  });
+  const app = await createApp({ config, clock, log: silentLogger, timers: inertTimers });
+  const surface = new RecordingSurface();
+  app.registerSurface(surface);
+  await app.start();
+
+  const drain = async () => {
+    for (let i = 0; i < 20; i++) {
+      app.runner.tick();
+      await app.runner.idle();
+    }
+  };
+  return {
+    app,
+    sim,
+    clock,
+    surface,
+    requester: (userId, o = {}) => ({
+      platform: 'test',
+      communityId: o.communityId ?? 'guild-1',
+      userId,
+      displayName: userId,
+      isModerator: o.isModerator ?? false,
+    }),
+    async advance(ms) {
+      clock.advance(ms);
+      await drain();
+    },
+    async runUntil(done, stepMs = 500, maxSteps = 200) {
+      for (let step = 0; step < maxSteps && !done(); step++) {
+        clock.advance(stepMs);
+        await drain();
+      }
+      if (!done()) throw new Error(`condition not reached after ${maxSteps} steps of ${stepMs} ms`);
+    },
+    ledgerSum({ jobId, userId }) {
+      const clauses: string[] = [];
+      const params: string[] = [];
+      if (jobId) (clauses.push('job_id = ?'), params.push(jobId));
+      if (userId) (clauses.push('user_id = ?'), params.push(userId));
+      const where = clauses.length ? `where ${clauses.join(' and ')}` : '';
+      return (app.db.prepare(`select coalesce(sum(delta), 0) from ledger ${where}`).pluck().get(...params) as number) ?? 0;
+    },
+    async close() {
+      await app.stop();
+      await sim.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A reference "attachment" served from memory, as an adapter would hand it to the core. */
+export function memoryReference(filename: string, bytes: Uint8Array, declaredSizeBytes?: number): ReferenceSource & { downloads: number } {
+  const source = {
+    filename,
+    downloads: 0,
+    ...(declaredSizeBytes === undefined ? {} : { declaredSizeBytes }),
+    async download() {
+      source.downloads++;
+      return bytes;
+    },
+  };
+  return source;
+}
