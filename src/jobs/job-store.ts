@@ -3,17 +3,7 @@ import type { Clock } from '../clock.ts';
 import type { CreditLedger, ReserveOutcome } from '../credits/ledger.ts';
 import type { Db } from '../store/database.ts';
 import { userKey, type ServiceHistory, type WaitingJob } from './fair-queue.ts';
-import { jobFromRow, type Job, type JobIn, type JobState, type ReferenceUri, type StoredRequest } from './job.ts';
-
-/** Who asked and where the answer goes: the parts of a job fixed when it is accepted. */
-export interface NewJob {
-  readonly platform: string;
-  readonly communityId: string;
-  readonly userId: string;
-  readonly userName: string;
-  readonly placeholder: string;
-  readonly request: StoredRequest;
-}
+import { jobFromRow, type Job, type JobIn, type JobState, type NewJob, type ReferenceUri } from './job.ts';
 
 /** Failure details kept on the row and shown to the user. */
 export interface JobFailure {

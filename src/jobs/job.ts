@@ -31,14 +31,18 @@ export type StoredRequest = z.infer<typeof storedRequestSchema>;
 export const referenceUrisSchema = z.array(z.object({ uri: z.string().startsWith('runway://'), tag: z.string() }));
 export type ReferenceUri = z.infer<typeof referenceUrisSchema>[number];
 
-interface JobBase {
-  readonly id: string;
+/** Who asked and where the answer goes: the parts of a job fixed when it is accepted. */
+export interface NewJob {
   readonly platform: string;
   readonly communityId: string;
   readonly userId: string;
   readonly userName: string;
   readonly placeholder: string;
   readonly request: StoredRequest;
+}
+
+interface JobBase extends NewJob {
+  readonly id: string;
   readonly referenceUris: readonly ReferenceUri[] | null;
   readonly createdAt: number;
   readonly reservedAt: number | null;
@@ -48,11 +52,11 @@ interface JobBase {
 
 /** A job, with the fields each state guarantees: a `taskId` cannot be read where none exists. */
 export type Job =
-  | (JobBase & { readonly state: 'queued' | 'rejected' })
+  | (JobBase & { readonly state: 'queued' })
   | (JobBase & { readonly state: 'reserved' | 'submitting'; readonly reservedCredits: number })
   | (JobBase & { readonly state: 'submitted' | 'running'; readonly taskId: string; readonly submittedAt: number; readonly progress: number | null })
   | (JobBase & { readonly state: 'succeeded' | 'delivered'; readonly taskId: string; readonly submittedAt: number; readonly costCredits: number })
-  | (JobBase & { readonly state: 'failed' | 'cancelled'; readonly failureCode: string | null; readonly failureMessage: string | null });
+  | (JobBase & { readonly state: 'rejected' | 'failed' | 'cancelled'; readonly failureCode: string | null; readonly failureMessage: string | null });
 
 export type JobIn<S extends JobState> = Extract<Job, { state: S }>;
 
@@ -109,7 +113,6 @@ export function jobFromRow(raw: unknown): Job {
   };
   switch (row.state) {
     case 'queued':
-    case 'rejected':
       return { ...base, state: row.state };
     case 'reserved':
     case 'submitting':
@@ -126,8 +129,10 @@ export function jobFromRow(raw: unknown): Job {
         submittedAt: need(row.submitted_at, 'submitted_at'),
         costCredits: need(row.cost_credits, 'cost_credits'),
       };
+    case 'rejected':
     case 'failed':
     case 'cancelled':
+      // A rejection's reason is shown to the user too (recovery tells it after a restart).
       return { ...base, state: row.state, failureCode: row.failure_code, failureMessage: row.failure_message };
     default: {
       const unreachable: never = row.state;

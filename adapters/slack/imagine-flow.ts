@@ -1,0 +1,83 @@
+/**
+ * One /imagine from Slack, after the acknowledgement: check it (free), show the placeholder,
+ * hand it to the core. Shared by the slash command (text only) and mentions (with images).
+ */
+import { asBotError } from '../../src/errors.ts';
+import type { Logger } from '../../src/log.ts';
+import type { BotCore, ImagineOptionsInput, Requester } from '../../src/ports.ts';
+import { encodePlaceholder } from './placeholder.ts';
+import { SlackApiError, type SlackApi } from './slack-api.ts';
+import { acceptedText, failureText, placeholderHead } from './texts.ts';
+
+/** Sends a message only the requester sees (response_url or chat.postEphemeral). */
+export type ReplyPrivately = (text: string) => Promise<void>;
+
+export interface ImagineFlowDeps {
+  api: SlackApi;
+  core: BotCore;
+  log: Logger;
+}
+
+/** Where the placeholder and the result go. */
+export interface SlackLocation {
+  channel: string;
+  /** The thread to answer in (a mention's thread), or null for the channel itself. */
+  threadTs: string | null;
+}
+
+const CANNOT_POST = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
+
+export async function runImagine(
+  deps: ImagineFlowDeps,
+  request: { requester: Requester; options: ImagineOptionsInput; location: SlackLocation; replyPrivately: ReplyPrivately },
+): Promise<void> {
+  const { api, core, log } = deps;
+  const { requester, options, location, replyPrivately } = request;
+  const check = core.checkImagine(requester, options);
+  if (!check.ok) {
+    await replyPrivately(check.reply.text);
+    return;
+  }
+
+  const head = placeholderHead(requester.userId, options.prompt);
+  let posted: { ts: string; channel: string };
+  try {
+    posted = await api.postMessage({ channel: location.channel, threadTs: location.threadTs, text: acceptedText(head) });
+  } catch (error) {
+    log.warn('slack placeholder could not be posted', { channel: location.channel, error });
+    const isMembership = error instanceof SlackApiError && CANNOT_POST.has(error.slackError);
+    await replyPrivately(
+      isMembership
+        ? "I can't post in this conversation. Invite me first (`/invite @imagine-bot`), or use me in a channel I'm in. Nothing was charged."
+        : 'Slack would not let me post here just now. Nothing was charged; please try again in a moment.',
+    );
+    return;
+  }
+
+  const placeholder = encodePlaceholder({
+    team: requester.communityId,
+    channel: posted.channel,
+    ts: posted.ts,
+    thread: location.threadTs,
+    user: requester.userId,
+    head,
+  });
+  try {
+    const outcome = await core.imagine(requester, options, placeholder);
+    if (outcome.ok) {
+      log.info('slack imagine accepted', { jobId: outcome.jobId, team: requester.communityId, position: outcome.position });
+      return;
+    }
+    // Rejected (not enough credits, a bad image…): nothing was charged, so the public placeholder goes.
+    if (outcome.reply.visibility === 'public') {
+      await api.updateMessage({ channel: posted.channel, ts: posted.ts, text: failureText(head, outcome.reply.text) });
+      return;
+    }
+    await api.deleteMessage({ channel: posted.channel, ts: posted.ts }).catch((error: unknown) => log.warn('slack placeholder delete failed', { error }));
+    await replyPrivately(outcome.reply.text);
+  } catch (error) {
+    const botError = asBotError(error);
+    log.error('slack imagine failed', { error: botError, cause: botError.cause });
+    await api.updateMessage({ channel: posted.channel, ts: posted.ts, text: failureText(head, botError.userMessage) }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The Slack adapter on @slack/bolt: HTTP mode (signing secret, `/slack/events` on `port`) or
+ * Socket Mode (app token). It turns slash commands and mentions into core calls and returns the
+ * ChatSurface through which the core shows status, results and failures.
+ * https://docs.slack.dev/tools/bolt-js/
+ */
+import { App } from '@slack/bolt';
+import { systemClock, type Clock } from '../../src/clock.ts';
+import { asBotError } from '../../src/errors.ts';
+import type { Logger } from '../../src/log.ts';
+import type { BotCore, ChatSurface } from '../../src/ports.ts';
+import { boltLogger } from './bolt-logger.ts';
+import { handleCreditsCommand, handleImagineCommand, handleQuotaCommand, type CommandDeps, type CommandReplies } from './commands.ts';
+import { handleMention } from './mentions.ts';
+import { appMentionSchema, eventEnvelopeSchema, slashCommandSchema, type SlashCommand } from './payloads.ts';
+import { slackFileOrigins, SLACK_FILE_ORIGIN } from './references.ts';
+import { createRequesterResolver } from './requester.ts';
+import { SlackApi, WEB_API_RETRY } from './slack-api.ts';
+import { createSlackSurface } from './surface.ts';
+
+export interface SlackAdapterOptions {
+  botToken: string;
+  signingSecret?: string | undefined;
+  /** Socket Mode when set. */
+  appToken?: string | undefined;
+  /** The Web API base, e.g. http://127.0.0.1:P/api/ (GovSlack, tests). */
+  apiUrl?: string | undefined;
+  moderators: readonly string[];
+  port: number;
+  host?: string | undefined;
+  /** Extra origins a Slack file download may be redirected to (never sent the token). */
+  mediaOrigins: readonly string[];
+  core: BotCore;
+  log: Logger;
+  clock?: Clock;
+}
+
+export interface SlackAdapter {
+  surface: ChatSurface;
+  stop(): Promise<void>;
+}
+
+const WEB_API_TIMEOUT_MS = 15_000;
+const SEEN_EVENTS_LIMIT = 1_000;
+
+/** Start the Slack app; resolves once `auth.test` passed and the receiver is listening (or connected). */
+export async function startSlackAdapter(options: SlackAdapterOptions): Promise<SlackAdapter> {
+  const { log } = options;
+  const clock = options.clock ?? systemClock;
+  const isSocketMode = options.appToken !== undefined;
+  const app = new App({
+    token: options.botToken,
+    ...(isSocketMode ? { appToken: options.appToken, socketMode: true } : { signingSecret: options.signingSecret ?? '' }),
+    clientOptions: {
+      ...(options.apiUrl === undefined ? {} : { slackApiUrl: options.apiUrl }),
+      retryConfig: { ...WEB_API_RETRY },
+      timeout: WEB_API_TIMEOUT_MS,
+    },
+    logger: boltLogger(log),
+    // Initialise explicitly so a bad token surfaces here, as an error from start, not as an unhandled rejection.
+    deferInitialization: true,
+  });
+  await app.init();
+
+  const fileOrigins = slackFileOrigins(options.apiUrl);
+  const api = new SlackApi({
+    client: app.client,
+    botToken: options.botToken,
+    tokenOrigins: [...new Set([SLACK_FILE_ORIGIN, ...(options.apiUrl === undefined ? [] : [new URL(options.apiUrl).origin])])],
+    log,
+  });
+  const deps: CommandDeps = {
+    api,
+    core: options.core,
+    log,
+    resolveRequester: createRequesterResolver({ api, moderators: options.moderators, clock, log }),
+  };
+
+  const commandReplies = (command: SlashCommand, respond: (message: Record<string, unknown>) => Promise<unknown>): CommandReplies => ({
+    replyPrivately: async (text) => {
+      try {
+        await respond({ response_type: 'ephemeral', text });
+      } catch (error) {
+        // The response_url may be spent (5 uses in 30 min): an ephemeral message still reaches them.
+        log.warn('slack response_url failed; using chat.postEphemeral', { error });
+        await api.postEphemeral({ channel: command.channel_id, user: command.user_id, text });
+      }
+    },
+    replyPublicly: async (text) => {
+      await respond({ response_type: 'in_channel', text });
+    },
+  });
+
+  const handlers = { '/imagine': handleImagineCommand, '/credits': handleCreditsCommand, '/quota': handleQuotaCommand } as const;
+  for (const [name, handle] of Object.entries(handlers)) {
+    app.command(name, async ({ ack, body, respond }) => {
+      // Slack gives 3 s: acknowledge first, then do the work.
+      await ack();
+      const command = slashCommandSchema.parse(body);
+      const replies = commandReplies(command, respond);
+      try {
+        await handle(deps, command, replies);
+      } catch (error) {
+        const botError = asBotError(error);
+        log.error('slack command failed', { command: name, error: botError, cause: botError.cause });
+        await replies.replyPrivately(botError.userMessage).catch(() => undefined);
+      }
+    });
+  }
+
+  const seenEvents = new Set<string>();
+  app.event('app_mention', async ({ event, body, context }) => {
+    const envelope = eventEnvelopeSchema.parse(body);
+    // Slack redelivers an event it thinks we missed; one request must not become two jobs.
+    if (envelope.event_id !== undefined) {
+      if (seenEvents.has(envelope.event_id)) return;
+      if (seenEvents.size >= SEEN_EVENTS_LIMIT) seenEvents.clear();
+      seenEvents.add(envelope.event_id);
+    }
+    const parsed = appMentionSchema.safeParse(event);
+    if (!parsed.success || parsed.data.bot_id !== undefined) return;
+    const teamId = envelope.team_id ?? context.teamId;
+    if (teamId === undefined) return;
+    try {
+      await handleMention(
+        { ...deps, botToken: options.botToken, fileOrigins, redirectOrigins: options.mediaOrigins },
+        teamId,
+        context.botUserId,
+        parsed.data,
+      );
+    } catch (error) {
+      const botError = asBotError(error);
+      log.error('slack mention failed', { error: botError, cause: botError.cause });
+      await api
+        .postEphemeral({ channel: parsed.data.channel, user: parsed.data.user, text: botError.userMessage, threadTs: parsed.data.thread_ts ?? null })
+        .catch(() => undefined);
+    }
+  });
+
+  app.error(async (error) => {
+    log.error('slack listener error', { error });
+  });
+
+  if (isSocketMode) await app.start();
+  else await app.start({ port: options.port, ...(options.host === undefined ? {} : { host: options.host }) });
+  log.info('slack adapter started', { mode: isSocketMode ? 'socket' : 'http', ...(isSocketMode ? {} : { port: options.port }) });
+
+  return {
+    surface: createSlackSurface({ api, clock, log }),
+    stop: async () => {
+      await app.stop();
+    },
+  };
+}

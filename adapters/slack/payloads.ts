@@ -1,0 +1,41 @@
+/**
+ * The Slack payloads this adapter reads, parsed with zod where they arrive from Bolt.
+ * https://docs.slack.dev/interactivity/implementing-slash-commands#app_command_handling
+ * https://docs.slack.dev/reference/events/app_mention
+ */
+import { z } from 'zod';
+
+export const slashCommandSchema = z.object({
+  team_id: z.string().min(1),
+  channel_id: z.string().min(1),
+  user_id: z.string().min(1),
+  user_name: z.string().optional(),
+  command: z.string(),
+  text: z.string().default(''),
+  response_url: z.string().optional(),
+});
+export type SlashCommand = z.infer<typeof slashCommandSchema>;
+
+export const slackFileSchema = z.object({
+  id: z.string(),
+  name: z.string().optional(),
+  mimetype: z.string().optional(),
+  size: z.number().optional(),
+  url_private: z.string().optional(),
+});
+export type SlackFile = z.infer<typeof slackFileSchema>;
+
+export const appMentionSchema = z.object({
+  type: z.literal('app_mention'),
+  user: z.string().min(1),
+  text: z.string().default(''),
+  ts: z.string().min(1),
+  channel: z.string().min(1),
+  thread_ts: z.string().optional(),
+  bot_id: z.string().optional(),
+  files: z.array(slackFileSchema).default([]),
+});
+export type AppMention = z.infer<typeof appMentionSchema>;
+
+/** The envelope's workspace: `team_id` (Events API) or the event's own `team`. */
+export const eventEnvelopeSchema = z.object({ team_id: z.string().min(1).optional(), event_id: z.string().optional() });

@@ -1,0 +1,95 @@
+/**
+ * Reference images attached to a mention, as the core's ReferenceSource. They come from Slack's
+ * file host only (`url_private`), downloaded with the bot token, which is sent to that host alone;
+ * what a file is gets judged by its bytes (Slack answers 200 with an HTML login page when the
+ * token is missing). https://docs.slack.dev/messaging/working-with-files#authentication
+ */
+import { BotError } from '../../src/errors.ts';
+import { downloadSafely, redactUrl } from '../../src/media/download.ts';
+import { sniffImageType } from '../../src/media/sniff.ts';
+import type { ReferenceSource } from '../../src/ports.ts';
+import type { SlackFile } from './payloads.ts';
+
+const DOWNLOAD_TIMEOUT_MS = 30_000;
+export const SLACK_FILE_ORIGIN = 'https://files.slack.com';
+
+/**
+ * The origins that are Slack's file host: files.slack.com, and when the Web API is moved
+ * (GovSlack, tests) that API's own origin and its `files.` sibling. The token already goes to the
+ * API origin on every call, so trusting it with downloads exposes the token to no one new.
+ */
+export function slackFileOrigins(apiUrl: string | undefined): string[] {
+  const origins = [SLACK_FILE_ORIGIN];
+  if (apiUrl === undefined) return origins;
+  const api = new URL(apiUrl);
+  origins.push(api.origin);
+  const isIpLiteral = /^[\d.]+$/.test(api.hostname) || api.hostname.startsWith('[');
+  if (!isIpLiteral && !api.hostname.startsWith('files.') && api.protocol === 'https:') origins.push(`https://files.${api.hostname}${api.port ? `:${api.port}` : ''}`);
+  return [...new Set(origins)];
+}
+
+/** Whether a file's url_private is on Slack's file host; the adapter refuses the request otherwise. */
+export function isOnSlackFileHost(file: SlackFile, fileOrigins: readonly string[]): boolean {
+  if (file.url_private === undefined) return false;
+  try {
+    return fileOrigins.includes(new URL(file.url_private).origin);
+  } catch {
+    return false;
+  }
+}
+
+export function slackReference(
+  file: SlackFile,
+  deps: { botToken: string; fileOrigins: readonly string[]; redirectOrigins: readonly string[] },
+): ReferenceSource {
+  return {
+    filename: file.name ?? file.id,
+    ...(file.size === undefined ? {} : { declaredSizeBytes: file.size }),
+    async download({ maxBytes, signal }) {
+      const url = file.url_private;
+      if (url === undefined || !isOnSlackFileHost(file, deps.fileOrigins)) throw notOnSlack(file);
+      const origin = new URL(url).origin;
+      const downloaded = await downloadSafely(url, {
+        // Redirects may lead on to the operator's extra media origins, but the token stays behind.
+        allowedOrigins: [...deps.fileOrigins, ...deps.redirectOrigins],
+        credential: { origin, headers: { authorization: `Bearer ${deps.botToken}` } },
+        maxBytes,
+        timeoutMs: DOWNLOAD_TIMEOUT_MS,
+        signal,
+      });
+      const type = sniffImageType(downloaded.bytes);
+      if (type === 'image/png' || type === 'image/jpeg' || type === 'image/webp') return downloaded.bytes;
+      if (looksLikeHtml(downloaded.bytes)) {
+        throw new BotError(
+          'slack.file_access_denied',
+          `Slack wouldn't hand me \`${displayName(file)}\`: the app may be missing the \`files:read\` permission, or the file was deleted. Ask a workspace admin, or attach the image again.`,
+          { logMessage: `slack.file_access_denied: HTML page from ${redactUrl(downloaded.finalUrl)}` },
+        );
+      }
+      throw new BotError(
+        'media.not_an_image',
+        type === 'image/gif'
+          ? `\`${displayName(file)}\` is a GIF, which Runway doesn't take. Please attach a PNG, JPEG or WebP image instead.`
+          : `\`${displayName(file)}\` isn't an image I can use. Please attach a PNG, JPEG or WebP image.`,
+      );
+    },
+  };
+}
+
+/** The message for a file that does not live on Slack's file host (never fetched). */
+export function notOnSlack(file: SlackFile): BotError {
+  return new BotError(
+    'slack.file_not_on_slack',
+    `\`${displayName(file)}\` isn't stored on Slack's file host, so I won't download it. Please upload the image to Slack directly (drag it into the message) and mention me again.`,
+    { logMessage: `slack.file_not_on_slack: ${file.url_private === undefined ? 'no url_private' : redactUrl(file.url_private)}` },
+  );
+}
+
+function displayName(file: SlackFile): string {
+  return (file.name ?? file.id).replace(/`/g, "'").slice(0, 80);
+}
+
+function looksLikeHtml(bytes: Uint8Array): boolean {
+  const start = Buffer.from(bytes.subarray(0, 64)).toString('latin1').trimStart().toLowerCase();
+  return start.startsWith('<!doctype html') || start.startsWith('<html');
+}

@@ -1,0 +1,58 @@
+/**
+ * What the Slack adapter writes into messages. Everything a user typed is escaped, so a prompt
+ * containing `<!channel>` cannot make the bot ping a whole channel.
+ * https://docs.slack.dev/messaging/formatting-message-text#escaping
+ */
+import type { Delivery, JobStatusView } from '../../src/ports.ts';
+
+const HEAD_PROMPT_CHARS = 150;
+
+/** Escape the three characters Slack's mrkdwn treats as control characters. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The line every placeholder starts with: who asked for what. */
+export function placeholderHead(userId: string, prompt: string): string {
+  const short = prompt.length > HEAD_PROMPT_CHARS ? `${prompt.slice(0, HEAD_PROMPT_CHARS - 1)}…` : prompt;
+  return `<@${userId}> asked for “${escapeMrkdwn(short)}”`;
+}
+
+export function acceptedText(head: string): string {
+  return `:hourglass_flowing_sand: ${head}\nQueued…`;
+}
+
+export function statusText(head: string, status: JobStatusView): string {
+  switch (status.kind) {
+    case 'queued':
+      return `:hourglass_flowing_sand: ${head}\n${status.position <= 1 ? 'Queued: next up…' : `Queued: position ${status.position}…`}`;
+    case 'starting':
+      return `:rocket: ${head}\nStarting the generation…`;
+    case 'running':
+      return `:art: ${head}\n${status.progress === null ? 'Generating…' : `Generating… ${progressBar(status.progress)} ${Math.round(status.progress * 100)}%`}`;
+    case 'delivering':
+      return `:outbox_tray: ${head}\nUploading the result…`;
+    default: {
+      const unreachable: never = status;
+      return String(unreachable);
+    }
+  }
+}
+
+export function doneText(head: string): string {
+  return `:white_check_mark: ${head}\nDone: the image is below.`;
+}
+
+export function failureText(head: string, userMessage: string): string {
+  return `:warning: ${head}\n${escapeMrkdwn(userMessage)}`;
+}
+
+/** The comment shared with the image: the requester, the prompt and the settings. */
+export function deliveryComment(delivery: Delivery): string {
+  return `<@${delivery.requester.userId}>: *${escapeMrkdwn(delivery.prompt)}*\n${escapeMrkdwn(delivery.caption)}`;
+}
+
+function progressBar(progress: number): string {
+  const filled = Math.max(0, Math.min(10, Math.round(progress * 10)));
+  return `${'▰'.repeat(filled)}${'▱'.repeat(10 - filled)}`;
+}

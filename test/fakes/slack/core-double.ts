@@ -1,0 +1,66 @@
+/**
+ * A small BotCore of our own for adapter tests: it keeps the port's promises (downloads the
+ * references, answers credits and quota by the requester's moderator flag) and records every call,
+ * so a test can see what the adapter handed to the core. Not a mock of any library.
+ */
+import type { BotCore, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from '../../../src/ports.ts';
+
+export interface ImagineCall {
+  requester: Requester;
+  options: ImagineOptionsInput;
+  placeholder: string;
+  downloaded: Uint8Array[];
+  downloadErrors: unknown[];
+}
+
+export class CoreDouble implements BotCore {
+  readonly imagineCalls: ImagineCall[] = [];
+  readonly creditsCalls: { requester: Requester; subject?: { userId: string; displayName: string } }[] = [];
+  readonly quotaCalls: { requester: Requester; command: QuotaCommand }[] = [];
+  /** Balance per `${community}:${user}`; an /imagine costs 5. */
+  readonly balances = new Map<string, number>();
+
+  checkImagine(_requester: Requester, options: ImagineOptionsInput): { ok: true } | { ok: false; code: string; reply: Reply } {
+    if (options.references.length > 3) return { ok: false, code: 'request.too_many_references', reply: { visibility: 'private', text: 'At most 3 images.' } };
+    return { ok: true };
+  }
+
+  async imagine(requester: Requester, options: ImagineOptionsInput, placeholder: string): Promise<ImagineOutcome> {
+    const call: ImagineCall = { requester, options, placeholder, downloaded: [], downloadErrors: [] };
+    this.imagineCalls.push(call);
+    for (const reference of options.references) {
+      try {
+        call.downloaded.push(await reference.download({ maxBytes: 5_000_000, signal: new AbortController().signal }));
+      } catch (error) {
+        call.downloadErrors.push(error);
+        const message = (error as { userMessage?: string }).userMessage ?? 'download failed';
+        return { ok: false, code: 'media.failed', reply: { visibility: 'private', text: message } };
+      }
+    }
+    const key = `${requester.communityId}:${requester.userId}`;
+    const balance = this.balances.get(key) ?? 50;
+    if (balance < 5) return { ok: false, code: 'credits.insufficient', reply: { visibility: 'private', text: `Not enough credits: balance ${balance}, price 5.` } };
+    this.balances.set(key, balance - 5);
+    return { ok: true, jobId: `job-${this.imagineCalls.length}`, position: 1, reservedCredits: 5 };
+  }
+
+  async reroll(): Promise<ImagineOutcome> {
+    return { ok: false, code: 'unsupported', reply: { visibility: 'private', text: 'no reroll on Slack' } };
+  }
+
+  mayDeleteResult(): boolean {
+    return false;
+  }
+
+  credits(requester: Requester, subject?: { userId: string; displayName: string }): Reply {
+    this.creditsCalls.push({ requester, ...(subject ? { subject } : {}) });
+    const who = subject ?? { userId: requester.userId, displayName: requester.displayName };
+    return { visibility: 'private', text: `${who.displayName} has ${this.balances.get(`${requester.communityId}:${who.userId}`) ?? 50} credits.` };
+  }
+
+  quota(requester: Requester, command: QuotaCommand): Reply {
+    this.quotaCalls.push({ requester, command });
+    if (!requester.isModerator) return { visibility: 'private', text: 'Only moderators can use /quota.' };
+    return { visibility: 'public', text: `quota ${command.action} done` };
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Sends what Slack sends to an app's request URL: form-encoded slash commands and JSON
+ * `event_callback`s, signed as Slack signs them (v0 HMAC-SHA256 over `v0:ts:body`), with options
+ * for a wrong signature or a stale timestamp.
+ * https://docs.slack.dev/authentication/verifying-requests-from-slack
+ */
+import { createHmac } from 'node:crypto';
+
+export interface SendOptions {
+  /** Sign with another secret. */
+  isBadSignature?: boolean;
+  /** Seconds since the epoch for the timestamp header (default: now). */
+  timestampSec?: number;
+}
+
+export interface SlackSender {
+  command(fields: Record<string, string>, options?: SendOptions): Promise<{ status: number; body: string; elapsedMs: number }>;
+  event(teamId: string, event: Record<string, unknown>, options?: SendOptions & { eventId?: string }): Promise<{ status: number; body: string; elapsedMs: number }>;
+}
+
+export function createSlackSender(endpoint: string, signingSecret: string): SlackSender {
+  async function send(body: string, contentType: string, options: SendOptions = {}) {
+    const timestamp = String(options.timestampSec ?? Math.floor(Date.now() / 1000));
+    const secret = options.isBadSignature ? `${signingSecret}-wrong` : signingSecret;
+    const signature = `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+    const startedMs = Date.now();
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': contentType, 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature },
+      body,
+    });
+    return { status: response.status, body: await response.text(), elapsedMs: Date.now() - startedMs };
+  }
+  let eventCounter = 0;
+  return {
+    command: (fields, options) => send(new URLSearchParams(fields).toString(), 'application/x-www-form-urlencoded', options),
+    event: (teamId, event, options) => {
+      eventCounter += 1;
+      const envelope = {
+        token: 'legacy-verification-token',
+        team_id: teamId,
+        api_app_id: 'AFAKE001',
+        type: 'event_callback',
+        event_id: options?.eventId ?? `Ev${Date.now()}${eventCounter}`,
+        event_time: Math.floor(Date.now() / 1000),
+        event,
+      };
+      return send(JSON.stringify(envelope), 'application/json', options);
+    },
+  };
+}

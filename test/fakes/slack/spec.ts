@@ -1,0 +1,58 @@
+/**
+ * Checks a recorded Web API call against Slack's published OpenAPI spec: the method exists, every
+ * required argument is present, and no argument is one the method does not take. Reads the full
+ * spec from /work/shared/specs when it is there, else the vendored subset beside this file.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+const FULL_SPEC = '/work/shared/specs/slack-web-openapi-v2.json';
+const SUBSET = fileURLToPath(new URL('./web-api-spec-subset.json', import.meta.url));
+
+const parameterSchema = z.object({ name: z.string(), required: z.boolean().optional(), in: z.string() });
+const fullSpecSchema = z.object({
+  paths: z.record(z.string(), z.record(z.string(), z.object({ parameters: z.array(parameterSchema).optional() }))),
+});
+const subsetSchema = z.object({
+  methods: z.record(z.string(), z.object({ verbs: z.array(z.string()), parameters: z.record(z.string(), z.object({ required: z.boolean(), in: z.string() })) })),
+});
+
+type MethodSpec = { parameters: Map<string, { required: boolean }> };
+
+let cached: Map<string, MethodSpec> | undefined;
+
+function loadSpec(): Map<string, MethodSpec> {
+  if (cached) return cached;
+  const methods = new Map<string, MethodSpec>();
+  const subset = subsetSchema.parse(JSON.parse(readFileSync(SUBSET, 'utf8')));
+  for (const [name, spec] of Object.entries(subset.methods)) {
+    methods.set(name, { parameters: new Map(Object.entries(spec.parameters).map(([p, v]) => [p, { required: v.required }])) });
+  }
+  if (existsSync(FULL_SPEC)) {
+    const full = fullSpecSchema.parse(JSON.parse(readFileSync(FULL_SPEC, 'utf8')));
+    for (const [path, verbs] of Object.entries(full.paths)) {
+      const parameters = new Map<string, { required: boolean }>();
+      for (const verb of Object.values(verbs)) for (const p of verb.parameters ?? []) parameters.set(p.name, { required: p.required === true });
+      methods.set(path.replace(/^\//, ''), { parameters });
+    }
+  }
+  cached = methods;
+  return methods;
+}
+
+/** Problems with one call, empty when it matches the spec (or the spec does not know the method). */
+export function specProblems(method: string, args: Record<string, string>, hasBearerToken: boolean): string[] {
+  const spec = loadSpec().get(method);
+  if (spec === undefined) return [`${method}: not a method in Slack's Web API spec`];
+  const problems: string[] = [];
+  for (const [name, { required }] of spec.parameters) {
+    if (!required) continue;
+    if (name === 'token' ? !hasBearerToken && args.token === undefined : args[name] === undefined) problems.push(`${method}: missing required argument ${name}`);
+  }
+  for (const name of Object.keys(args)) {
+    // WebClient adds team_id to every call (org-wide apps), which the 2021 spec predates.
+    if (name !== 'team_id' && !spec.parameters.has(name)) problems.push(`${method}: unexpected argument ${name}`);
+  }
+  return problems;
+}

@@ -1,0 +1,292 @@
+/**
+ * The Slack adapter (real Bolt, real WebClient) against the fake Slack, with a BotCore double of
+ * our own: acknowledgement, placeholders, downloads with the token, delivery exactly once,
+ * rate limits, moderators. The end-to-end tests with the real core are in slack-e2e.test.ts.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startSlackAdapter, type SlackAdapter } from '../adapters/slack/index.ts';
+import { decodePlaceholder } from '../adapters/slack/placeholder.ts';
+import { slackReference } from '../adapters/slack/references.ts';
+import { ManualClock } from '../src/clock.ts';
+import { silentLogger } from '../src/log.ts';
+import type { Delivery, DeliveryCheckpoint } from '../src/ports.ts';
+import { encodePng } from '../src/runway/simulator/png.ts';
+import { CoreDouble } from './fakes/slack/core-double.ts';
+import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
+import { freePort } from './fakes/slack/ports.ts';
+import { createSlackSender, type SlackSender } from './fakes/slack/sender.ts';
+
+const SECRET = 'signing-secret-for-tests';
+const CHANNEL = 'C0GENERAL';
+const png = (shade: number): Buffer => encodePng(2, 2, new Uint8Array(12).fill(shade));
+
+let fake: FakeSlack;
+let adapter: SlackAdapter;
+let core: CoreDouble;
+let slack: SlackSender;
+let clock: ManualClock;
+
+beforeEach(async () => {
+  fake = await startFakeSlack();
+  fake.addUser({ id: 'UALICE', name: 'alice' });
+  fake.addUser({ id: 'UADMIN', name: 'ada', isAdmin: true });
+  fake.addUser({ id: 'UCONF', name: 'carl' });
+  core = new CoreDouble();
+  clock = new ManualClock();
+  const port = await freePort();
+  adapter = await startSlackAdapter({
+    botToken: fake.botToken,
+    signingSecret: SECRET,
+    apiUrl: fake.apiUrl,
+    moderators: ['UCONF'],
+    port,
+    host: '127.0.0.1',
+    mediaOrigins: [],
+    core,
+    log: silentLogger,
+    clock,
+  });
+  slack = createSlackSender(`http://127.0.0.1:${port}/slack/events`, SECRET);
+});
+afterEach(async () => {
+  await adapter.stop();
+  await fake.close();
+  expect(fake.specProblems()).toEqual([]);
+});
+
+const command = (name: string, text: string, user = 'UALICE'): Record<string, string> => ({
+  token: 'legacy',
+  team_id: fake.teamId,
+  team_domain: 'fake',
+  channel_id: CHANNEL,
+  channel_name: 'general',
+  user_id: user,
+  user_name: user.toLowerCase(),
+  command: name,
+  text,
+  api_app_id: 'AFAKE001',
+  response_url: fake.responseUrl(),
+  trigger_id: '1.2.3',
+});
+
+function memoryCheckpoint(): DeliveryCheckpoint & { value: string | null } {
+  return {
+    value: null,
+    load() {
+      return this.value;
+    },
+    save(value: string) {
+      this.value = value;
+    },
+  };
+}
+
+const delivery = (bytes: Uint8Array): Delivery => ({
+  jobId: 'job-1',
+  requester: { userId: 'UALICE', displayName: 'alice' },
+  files: [{ filename: 'imagine-job-1.png', contentType: 'image/png', bytes }],
+  prompt: 'a koi pond <!channel>',
+  model: 'gen4_image',
+  modelLabel: 'Gen-4 Image',
+  ratio: '1920:1080',
+  seed: 7,
+  costCredits: 8,
+  caption: 'Gen-4 Image · 1920:1080 · seed 7 · 8 credits',
+});
+
+describe('slash commands', () => {
+  it('/imagine is acknowledged at once, shows a placeholder in the channel and hands the request to the core', async () => {
+    const sent = await slack.command(command('/imagine', 'a koi pond --ratio 16:9 --seed 7'));
+    expect(sent.status).toBe(200);
+    expect(sent.elapsedMs).toBeLessThan(3_000);
+    const call = await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
+    expect(call.options).toMatchObject({ prompt: 'a koi pond', ratio: '16:9', seed: '7', references: [] });
+    expect(call.requester).toMatchObject({ platform: 'slack', communityId: fake.teamId, userId: 'UALICE', displayName: 'alice', isModerator: false });
+    const placeholder = decodePlaceholder(call.placeholder);
+    const message = fake.message(CHANNEL, placeholder.ts);
+    expect(message?.text).toContain('Queued');
+    expect(message?.threadTs).toBeUndefined();
+  });
+
+  it('/imagine help answers privately with the syntax and charges nothing', async () => {
+    await slack.command(command('/imagine', 'help'));
+    const response = await fake.waitFor(() => fake.responses[0], 'a response_url post');
+    expect(response.body.response_type).toBe('ephemeral');
+    expect(String(response.body.text)).toContain('--ratio');
+    expect(core.imagineCalls).toHaveLength(0);
+    expect(fake.calls('chat.postMessage')).toHaveLength(0);
+  });
+
+  it('a rejected /imagine removes its placeholder and tells only the requester why', async () => {
+    core.balances.set(`${fake.teamId}:UALICE`, 2);
+    await slack.command(command('/imagine', 'a koi pond'));
+    const response = await fake.waitFor(() => fake.responses[0], 'a response_url post');
+    expect(response.body).toMatchObject({ response_type: 'ephemeral', text: 'Not enough credits: balance 2, price 5.' });
+    const placeholder = fake.calls('chat.postMessage')[0];
+    expect(placeholder).toBeDefined();
+    expect(fake.messages.filter((m) => !m.isDeleted)).toHaveLength(0);
+  });
+
+  it('/quota is refused to a member, allowed to a workspace admin and to a configured moderator, checked with users.info', async () => {
+    await slack.command(command('/quota', 'grant <@UALICE|alice> 10', 'UALICE'));
+    await slack.command(command('/quota', 'grant <@UALICE|alice> 10', 'UADMIN'));
+    await slack.command(command('/quota', 'report', 'UCONF'));
+    await fake.waitFor(() => core.quotaCalls.length === 3 && fake.responses.length === 3, 'three quota answers');
+    const byUser = new Map(core.quotaCalls.map((c) => [c.requester.userId, c]));
+    expect(byUser.get('UALICE')?.requester.isModerator).toBe(false);
+    expect(byUser.get('UADMIN')?.requester.isModerator).toBe(true);
+    expect(byUser.get('UCONF')?.requester.isModerator).toBe(true);
+    expect(byUser.get('UADMIN')?.command).toEqual({ action: 'grant', userId: 'UALICE', userName: 'alice', amount: '10' });
+    const texts = fake.responses.map((r) => [r.body.response_type, r.body.text]);
+    expect(texts).toContainEqual(['ephemeral', 'Only moderators can use /quota.']);
+    expect(texts).toContainEqual(['in_channel', 'quota grant done']);
+    expect(fake.calls('users.info').map((c) => c.args.user).sort()).toEqual(['UADMIN', 'UALICE', 'UCONF']);
+  });
+
+  it('/credits @user asks the core about that user', async () => {
+    await slack.command(command('/credits', '<@UADMIN|ada>'));
+    const response = await fake.waitFor(() => fake.responses[0], 'a response_url post');
+    expect(core.creditsCalls[0]?.subject).toEqual({ userId: 'UADMIN', displayName: 'ada' });
+    expect(response.body.text).toBe('ada has 50 credits.');
+  });
+
+  it('requests with a bad signature or an old timestamp are refused and reach no one', async () => {
+    const bad = await slack.command(command('/imagine', 'a koi pond'), { isBadSignature: true });
+    const old = await slack.command(command('/imagine', 'a koi pond'), { timestampSec: Math.floor(Date.now() / 1000) - 6 * 60 });
+    const oldEvent = await slack.event(fake.teamId, { type: 'app_mention', user: 'UALICE', text: `<@${fake.botUserId}> hi`, ts: '1.1', channel: CHANNEL }, { timestampSec: 1 });
+    expect([bad.status, old.status, oldEvent.status]).toEqual([401, 401, 401]);
+    expect(core.imagineCalls).toHaveLength(0);
+    expect(fake.requests.filter((r) => r.kind !== 'auth.test')).toHaveLength(0);
+  });
+});
+
+describe('mentions with images', () => {
+  it('downloads every attached image from Slack with the bot token and answers in the thread', async () => {
+    const cat = fake.addUserFile('cat.png', png(10));
+    const dog = fake.addUserFile('dog.png', png(200));
+    const sent = await slack.event(fake.teamId, {
+      type: 'app_mention',
+      user: 'UALICE',
+      text: `<@${fake.botUserId}> @cat1 meets @dog2 --tags cat1 dog2`,
+      ts: '1767225000.000100',
+      channel: CHANNEL,
+      files: [cat, dog],
+    });
+    expect(sent.status).toBe(200);
+    const call = await fake.waitFor(() => core.imagineCalls[0]?.downloaded.length === 2 && core.imagineCalls[0], 'both downloads');
+    expect(call.options).toMatchObject({ prompt: '@cat1 meets @dog2', tags: ['cat1', 'dog2'] });
+    expect(call.downloaded.map((b) => Buffer.from(b))).toEqual([png(10), png(200)]);
+    const fileRequests = fake.calls('file');
+    expect(fileRequests).toHaveLength(2);
+    expect(fileRequests.every((r) => r.authorization === `Bearer ${fake.botToken}`)).toBe(true);
+    const placeholder = decodePlaceholder(call.placeholder);
+    expect(placeholder.thread).toBe('1767225000.000100');
+    expect(fake.message(CHANNEL, placeholder.ts)?.threadTs).toBe('1767225000.000100');
+  });
+
+  it('a file hosted anywhere but Slack is never fetched, gets no token, and the user is told why', async () => {
+    const elsewhere = { id: 'FEVIL', name: 'evil.png', mimetype: 'image/png', size: 10, url_private: `${fake.elsewhereOrigin}/evil.png` };
+    await slack.event(fake.teamId, { type: 'app_mention', user: 'UALICE', text: `<@${fake.botUserId}> a cat`, ts: '1767225000.000200', channel: CHANNEL, files: [elsewhere] });
+    const ephemeral = await fake.waitFor(() => fake.ephemerals[0], 'an ephemeral message');
+    expect(ephemeral).toMatchObject({ channel: CHANNEL, user: 'UALICE' });
+    expect(ephemeral.text).toContain("isn't stored on Slack's file host");
+    expect(fake.calls('elsewhere')).toHaveLength(0);
+    expect(core.imagineCalls).toHaveLength(0);
+    expect(fake.calls('chat.postMessage')).toHaveLength(0);
+  });
+
+  it('an HTML login page instead of the image (the token was refused) is reported as such, not as a bad image', async () => {
+    const file = fake.addUserFile('cat.png', png(10));
+    const reference = slackReference(file, { botToken: 'xoxb-revoked', fileOrigins: [fake.origin], redirectOrigins: [] });
+    await expect(reference.download({ maxBytes: 1_000_000, signal: new AbortController().signal })).rejects.toMatchObject({
+      code: 'slack.file_access_denied',
+    });
+    expect(fake.calls('file')[0]?.status).toBe(200);
+  });
+});
+
+describe('delivery', () => {
+  it('uploads the image into the same channel or thread with the prompt and settings, then marks the placeholder done', async () => {
+    await slack.event(fake.teamId, { type: 'app_mention', user: 'UALICE', text: `<@${fake.botUserId}> a koi pond`, ts: '1767225000.000300', channel: CHANNEL });
+    const call = await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
+    const checkpoint = memoryCheckpoint();
+    await adapter.surface.deliver(call.placeholder, delivery(png(42)), checkpoint);
+
+    const [shared] = fake.sharedFiles();
+    expect(Buffer.from(shared?.bytes ?? [])).toEqual(png(42));
+    expect(shared?.shares).toEqual([expect.objectContaining({ channel: CHANNEL, threadTs: '1767225000.000300' })]);
+    const comment = shared?.shares[0]?.initialComment ?? '';
+    expect(comment).toContain('a koi pond &lt;!channel&gt;');
+    expect(comment).toContain('seed 7');
+    const placeholder = decodePlaceholder(call.placeholder);
+    expect(fake.message(CHANNEL, placeholder.ts)?.text).toContain('Done');
+    // Delivered again (a restart after everything was done): still one image.
+    await adapter.surface.deliver(call.placeholder, delivery(png(42)), checkpoint);
+    expect(fake.sharedFiles()).toHaveLength(1);
+    expect(fake.calls('files.completeUploadExternal')).toHaveLength(1);
+  });
+
+  it('a crash between sharing the file and recording it never shows the image twice', async () => {
+    await slack.command(command('/imagine', 'a koi pond'));
+    const call = await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
+    // The process "dies" right after completeUploadExternal: the 'shared' checkpoint is never written.
+    const saved: string[] = [];
+    const dying: DeliveryCheckpoint = {
+      load: () => saved.at(-1) ?? null,
+      save: (value) => {
+        if (value.includes('"shared"')) throw new Error('killed');
+        saved.push(value);
+      },
+    };
+    await expect(adapter.surface.deliver(call.placeholder, delivery(png(9)), dying)).rejects.toThrow('killed');
+    expect(fake.sharedFiles()).toHaveLength(1);
+    // After the restart: same row, same checkpoint ('uploaded'); files.info shows it shared already.
+    const restarted = memoryCheckpoint();
+    restarted.value = saved.at(-1) ?? null;
+    await adapter.surface.deliver(call.placeholder, delivery(png(9)), restarted);
+    expect(fake.sharedFiles()).toHaveLength(1);
+    expect(fake.calls('files.completeUploadExternal')).toHaveLength(1);
+    expect(fake.calls('files.info').length).toBeGreaterThanOrEqual(2);
+    expect(fake.message(CHANNEL, decodePlaceholder(call.placeholder).ts)?.text).toContain('Done');
+  });
+
+  it('rides out rate limits on chat.update and the upload, waiting as long as Retry-After says', async () => {
+    await slack.command(command('/imagine', 'a koi pond'));
+    const call = await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
+    fake.inject('upload', { kind: 'ratelimited', retryAfterSec: 1 });
+    fake.inject('chat.update', { kind: 'ratelimited', retryAfterSec: 1 });
+    fake.inject('files.completeUploadExternal', { kind: 'status', status: 503 });
+    await adapter.surface.deliver(call.placeholder, delivery(png(77)), memoryCheckpoint());
+    expect(Buffer.from(fake.sharedFiles()[0]?.bytes ?? [])).toEqual(png(77));
+    for (const kind of ['upload', 'chat.update']) {
+      const [limited, retried] = fake.calls(kind).slice(-2);
+      expect(limited?.status).toBe(429);
+      expect(retried?.status).toBe(200);
+      expect((retried?.atMs ?? 0) - (limited?.atMs ?? 0)).toBeGreaterThanOrEqual(950);
+    }
+    expect(fake.calls('files.completeUploadExternal').map((c) => c.status)).toEqual([503, 200]);
+  });
+
+  it('status updates are throttled per placeholder, but a new stage always shows', async () => {
+    await slack.command(command('/imagine', 'a koi pond'));
+    const call = await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
+    await adapter.surface.showStatus(call.placeholder, { kind: 'running', progress: 0.1 });
+    await adapter.surface.showStatus(call.placeholder, { kind: 'running', progress: 0.2 });
+    clock.advance(2_500);
+    await adapter.surface.showStatus(call.placeholder, { kind: 'running', progress: 0.5 });
+    await adapter.surface.showStatus(call.placeholder, { kind: 'delivering' });
+    const message = fake.message(CHANNEL, decodePlaceholder(call.placeholder).ts);
+    expect(message?.history.slice(1).map((t) => t.split('\n')[1])).toEqual([
+      'Generating… ▰▱▱▱▱▱▱▱▱▱ 10%',
+      'Generating… ▰▰▰▰▰▱▱▱▱▱ 50%',
+      'Uploading the result…',
+    ]);
+  });
+
+  it('a failure replaces the placeholder with the reason', async () => {
+    await slack.command(command('/imagine', 'a koi pond'));
+    const call = await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
+    await adapter.surface.showFailure(call.placeholder, { code: 'runway.safety', userMessage: 'Runway declined this prompt. Your 5 credits were refunded.' });
+    expect(fake.message(CHANNEL, decodePlaceholder(call.placeholder).ts)?.text).toContain('Your 5 credits were refunded.');
+  });
+});

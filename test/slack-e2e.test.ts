@@ -1,0 +1,279 @@
+/**
+ * Issue 4's end-to-end scenarios: the real bot (`src/main.ts`, real Bolt, real core, real SQLite)
+ * against the fake Slack and the Runway simulator. Assertions are on what crossed the wire and
+ * on the ledger read back from the bot's own database.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodePlaceholder } from '../adapters/slack/placeholder.ts';
+import { outputSize, renderPicture } from '../src/runway/simulator/picture.ts';
+import { encodePng, startRunwaySimulator, type RunwaySimulator, type SimTask } from '../src/runway/simulator/index.ts';
+import { startBot, type BotProcess } from './fakes/slack/bot-process.ts';
+import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
+import { freePort } from './fakes/slack/ports.ts';
+import { createSlackSender, type SlackSender } from './fakes/slack/sender.ts';
+
+const SECRET = 'e2e-signing-secret';
+const RUNWAY_KEY = 'key_e2e';
+const ALLOWANCE = 20;
+const OUTPUT_SCALE = 0.25; // the bot's default for a given RUNWAYML_BASE_URL is the simulator's own
+
+/** A PNG of noise: big enough for Runway's 512-byte upload minimum, different for every seed. */
+function noisyPng(seed: number): Buffer {
+  const rgb = new Uint8Array(24 * 24 * 3);
+  let x = seed;
+  for (let i = 0; i < rgb.length; i++) rgb[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+  return encodePng(24, 24, rgb);
+}
+
+interface World {
+  fake: FakeSlack;
+  sim: RunwaySimulator;
+  dir: string;
+  databasePath: string;
+  port: number;
+  slack: SlackSender;
+  env: Record<string, string>;
+}
+
+async function createWorld(generationMs: number): Promise<World> {
+  const fake = await startFakeSlack();
+  const sim = await startRunwaySimulator({ apiKey: RUNWAY_KEY, generationMs, pendingMs: 100 });
+  const dir = mkdtempSync(join(tmpdir(), 'slack-e2e-'));
+  const databasePath = join(dir, 'bot.db');
+  const port = await freePort();
+  fake.addUser({ id: 'UALICE', name: 'alice' });
+  fake.addUser({ id: 'UBOB', name: 'bob' });
+  fake.addUser({ id: 'UADMIN', name: 'ada', isAdmin: true });
+  return {
+    fake,
+    sim,
+    dir,
+    databasePath,
+    port,
+    slack: createSlackSender(`http://127.0.0.1:${port}/slack/events`, SECRET),
+    env: {
+      SLACK_BOT_TOKEN: fake.botToken,
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: fake.apiUrl,
+      PORT: String(port),
+      RUNWAYML_API_SECRET: RUNWAY_KEY,
+      RUNWAYML_BASE_URL: sim.url,
+      DATABASE_PATH: databasePath,
+      // The elsewhere host is allowed for downloads in general: the Slack adapter must still refuse it.
+      MEDIA_ORIGINS: `${fake.elsewhereOrigin} ${sim.url}`,
+      RUNWAY_POLL_INTERVAL_MS: '50',
+      DEFAULT_ALLOWANCE: String(ALLOWANCE),
+      LOG_LEVEL: 'debug',
+    },
+  };
+}
+
+async function destroyWorld(world: World | undefined, bot: BotProcess | undefined): Promise<void> {
+  await bot?.stop();
+  await world?.fake.close();
+  await world?.sim.close();
+  if (world) rmSync(world.dir, { recursive: true, force: true });
+}
+
+function readDb<T>(world: World, read: (db: Database.Database) => T): T {
+  const db = new Database(world.databasePath, { readonly: true, fileMustExist: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+const jobsOf = (world: World, userId: string) =>
+  readDb(world, (db) => db.prepare('select id, state, placeholder from jobs where user_id = ? order by created_at').all(userId) as { id: string; state: string; placeholder: string }[]);
+const balanceOf = (world: World, userId: string) =>
+  readDb(world, (db) => (db.prepare('select coalesce(sum(delta), 0) as total from ledger where user_id = ?').get(userId) as { total: number }).total);
+const jobNet = (world: World, jobId: string) =>
+  readDb(world, (db) => (db.prepare('select coalesce(sum(delta), 0) as total from ledger where job_id = ?').get(jobId) as { total: number }).total);
+
+function command(world: World, name: string, text: string, user: string, channel: string): Record<string, string> {
+  return {
+    token: 'legacy',
+    team_id: world.fake.teamId,
+    team_domain: 'fake',
+    channel_id: channel,
+    channel_name: 'general',
+    user_id: user,
+    user_name: user.toLowerCase(),
+    command: name,
+    text,
+    api_app_id: 'AFAKE001',
+    response_url: world.fake.responseUrl(),
+    trigger_id: '1.2.3',
+  };
+}
+
+function expectedOutput(task: SimTask): Buffer {
+  const { width, height } = outputSize(task.ratio, OUTPUT_SCALE);
+  return renderPicture(task.promptText, task.seed, width, height);
+}
+
+describe('Slack end to end (one bot process)', () => {
+  let world: World;
+  let bot: BotProcess;
+
+  beforeAll(async () => {
+    world = await createWorld(800);
+    bot = await startBot(world.env);
+  });
+  afterAll(async () => {
+    if (world) expect(world.fake.specProblems()).toEqual([]);
+    await destroyWorld(world, bot);
+  });
+
+  it('1. a mention with two images and --tags: downloaded with the token, sent to Runway as uploads, the result in the thread, the ledger debited', async () => {
+    const { fake, sim, slack } = world;
+    const cat = noisyPng(1);
+    const dog = noisyPng(2);
+    const files = [fake.addUserFile('cat.png', cat), fake.addUserFile('dog.jpg', dog, 'image/jpeg')];
+    const ts = '1767225600.000100';
+    const sent = await slack.event(fake.teamId, { type: 'app_mention', user: 'UALICE', text: `<@${fake.botUserId}> @cat1 and @dog2 at the beach --tags cat1 dog2`, ts, channel: 'C1', files });
+    expect(sent.status).toBe(200);
+
+    const [share] = await fake.waitFor(() => fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C1').length === 1 && fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C1'), 'the result in C1', 30_000);
+    const [job] = await fake.waitFor(() => jobsOf(world, 'UALICE').filter((j) => j.state === 'delivered').length === 1 && jobsOf(world, 'UALICE'), 'the job delivered');
+
+    // Downloads: both files, from Slack's file host, with the bot token; the token went nowhere else.
+    expect(fake.calls('file').map((r) => r.authorization)).toEqual([`Bearer ${fake.botToken}`, `Bearer ${fake.botToken}`]);
+    expect(sim.requests.some((r) => JSON.stringify(r.headers).includes(fake.botToken))).toBe(false);
+    expect(fake.calls('elsewhere')).toHaveLength(0);
+    // Runway: two uploads carrying those bytes, then a create that names them by runway:// URI and tag.
+    expect(sim.uploads().map((u) => u.bytes)).toEqual([cat, dog]);
+    const [task] = sim.tasks();
+    expect(task?.referenceImages).toEqual([
+      { uri: sim.uploads()[0]?.uri, tag: 'cat1' },
+      { uri: sim.uploads()[1]?.uri, tag: 'dog2' },
+    ]);
+    expect(task?.referenceImages.every((r) => r.uri.startsWith('runway://'))).toBe(true);
+    // Slack: the simulator's PNG, shared once into the mention's thread, with the prompt; placeholder done.
+    expect(share?.bytes).toEqual(expectedOutput(task!));
+    expect(share?.shares).toEqual([expect.objectContaining({ channel: 'C1', threadTs: ts })]);
+    expect(share?.shares[0]?.initialComment).toContain('@cat1 and @dog2 at the beach');
+    const placeholder = decodePlaceholder(job!.placeholder);
+    expect(fake.message('C1', placeholder.ts)?.text).toContain('Done');
+    // Ledger: charged the task's final cost, nothing else.
+    expect(jobNet(world, job!.id)).toBe(-task!.costCredits);
+    expect(balanceOf(world, 'UALICE')).toBe(ALLOWANCE - task!.costCredits);
+  });
+
+  it('2. a url_private on another host is never fetched, the token never goes there, and the user is told', async () => {
+    const { fake, sim, slack } = world;
+    const createsBefore = sim.tasks().length;
+    const foreign = { id: 'FEVIL01', name: 'cat.png', mimetype: 'image/png', size: 2000, url_private: `${fake.elsewhereOrigin}/files-pri/T-F/cat.png` };
+    await slack.event(fake.teamId, { type: 'app_mention', user: 'UBOB', text: `<@${fake.botUserId}> a cat`, ts: '1767225600.000200', channel: 'C2', files: [foreign] });
+    const notice = await fake.waitFor(() => fake.ephemerals.find((e) => e.channel === 'C2'), 'an ephemeral notice');
+    expect(notice.user).toBe('UBOB');
+    expect(notice.text).toContain("isn't stored on Slack's file host");
+    expect(fake.calls('elsewhere')).toHaveLength(0);
+    expect(jobsOf(world, 'UBOB')).toEqual([]);
+    expect(sim.tasks()).toHaveLength(createsBefore);
+    expect(fake.messages.filter((m) => m.channel === 'C2')).toEqual([]);
+  });
+
+  it('3. a request with a bad signature or an old timestamp is rejected and nothing happens', async () => {
+    const { fake, slack } = world;
+    const apiCallsBefore = fake.requests.length;
+    const bad = await slack.command(command(world, '/imagine', 'a forged cat', 'UBOB', 'C3'), { isBadSignature: true });
+    const stale = await slack.command(command(world, '/imagine', 'a replayed cat', 'UBOB', 'C3'), { timestampSec: Math.floor(Date.now() / 1000) - 600 });
+    const staleEvent = await slack.event(fake.teamId, { type: 'app_mention', user: 'UBOB', text: `<@${fake.botUserId}> a cat`, ts: '1.2', channel: 'C3' }, { isBadSignature: true });
+    expect([bad.status, stale.status, staleEvent.status]).toEqual([401, 401, 401]);
+    // Give a wrongly accepted request every chance to show up: a signed request after them must be the only one seen.
+    await slack.command(command(world, '/credits', '', 'UBOB', 'C3'));
+    await fake.waitFor(() => fake.requests.slice(apiCallsBefore).some((r) => r.kind === 'respond'), 'the /credits answer');
+    expect(fake.requests.slice(apiCallsBefore).filter((r) => r.kind === 'chat.postMessage')).toEqual([]);
+    expect(jobsOf(world, 'UBOB')).toEqual([]);
+  });
+
+  it('4. not enough credits costs nothing; a Runway failure is refunded; a member cannot use /quota', async () => {
+    const { fake, sim, slack } = world;
+    // A member's /quota is refused, privately, and moves nothing.
+    await slack.command(command(world, '/quota', 'set <@UBOB|bob> 1000', 'UBOB', 'C4'));
+    const refusal = await fake.waitFor(() => fake.responses.find((r) => r.body.response_type === 'ephemeral' && /moderator/i.test(String(r.body.text))), 'the refusal');
+    expect(refusal).toBeDefined();
+    expect(readDb(world, (db) => db.prepare("select count(*) as n from ledger where kind in ('set','grant')").get() as { n: number }).n).toBe(0);
+
+    // A workspace admin (from users.info) sets Bob to 3 credits; an /imagine costing more is refused.
+    await slack.command(command(world, '/quota', 'set <@UBOB|bob> 3', 'UADMIN', 'C4'));
+    await fake.waitFor(() => balanceOf(world, 'UBOB') === 3, 'Bob at 3 credits');
+    const tasksBefore = sim.tasks().length;
+    const responsesBefore = fake.responses.length;
+    await slack.command(command(world, '/imagine', 'a koi pond', 'UBOB', 'C4'));
+    const broke = await fake.waitFor(() => fake.responses.slice(responsesBefore).find((r) => r.body.response_type === 'ephemeral'), 'the not-enough-credits answer');
+    expect(String(broke.body.text)).toMatch(/credit/i);
+    expect(String(broke.body.text)).toContain('3');
+    expect(sim.tasks()).toHaveLength(tasksBefore);
+    expect(balanceOf(world, 'UBOB')).toBe(3);
+    expect(fake.messages.filter((m) => m.channel === 'C4' && !m.isDeleted)).toEqual([]);
+
+    // A generation Runway fails: the placeholder explains it and the reservation comes back.
+    const aliceBefore = balanceOf(world, 'UALICE');
+    await slack.command(command(world, '/imagine', 'a koi pond sim:safety', 'UALICE', 'C4'));
+    const failed = await fake.waitFor(() => jobsOf(world, 'UALICE').find((j) => j.state === 'failed'), 'the failed job', 20_000);
+    expect(jobNet(world, failed.id)).toBe(0);
+    expect(balanceOf(world, 'UALICE')).toBe(aliceBefore);
+    const placeholder = fake.message('C4', decodePlaceholder(failed.placeholder).ts);
+    await fake.waitFor(() => placeholder?.text.includes(':warning:'), 'the failure on the placeholder');
+    expect(fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C4')).toEqual([]);
+  });
+
+  it('6. rate limits on chat.update and on the upload are ridden out: the image still arrives, once', async () => {
+    const { fake, slack } = world;
+    fake.inject('chat.update', { kind: 'ratelimited', retryAfterSec: 1 }, 2);
+    fake.inject('upload', { kind: 'ratelimited', retryAfterSec: 1 });
+    fake.inject('files.getUploadURLExternal', { kind: 'status', status: 503 });
+    await slack.command(command(world, '/imagine', 'a lighthouse at dusk --ratio 1280:720', 'UADMIN', 'C6'));
+    const [share] = await fake.waitFor(() => fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C6').length > 0 && fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C6'), 'the result in C6', 30_000);
+    await fake.waitFor(() => jobsOf(world, 'UADMIN').some((j) => j.state === 'delivered'), 'the job delivered');
+    expect(fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C6')).toHaveLength(1);
+    expect(share?.bytes?.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    const statuses = (kind: string) => fake.calls(kind).map((c) => c.status);
+    expect(statuses('upload')).toContain(429);
+    expect(statuses('upload').at(-1)).toBe(200);
+    expect(statuses('chat.update').filter((s) => s === 429)).toHaveLength(2);
+    expect(statuses('files.getUploadURLExternal')).toContain(503);
+    const job = jobsOf(world, 'UADMIN').find((j) => j.state === 'delivered')!;
+    expect(fake.message('C6', decodePlaceholder(job.placeholder).ts)?.text).toContain('Done');
+  });
+});
+
+describe('Slack end to end (crash)', () => {
+  let world: World;
+  let bot: BotProcess | undefined;
+
+  beforeAll(async () => {
+    world = await createWorld(2_500);
+  });
+  afterAll(async () => {
+    await destroyWorld(world, bot);
+  });
+
+  it('5. killed mid-generation and restarted: the image arrives once and the ledger balances', async () => {
+    const { fake, sim, slack } = world;
+    bot = await startBot(world.env);
+    await slack.command(command(world, '/imagine', 'a koi pond at dawn', 'UALICE', 'C5'));
+    await fake.waitFor(() => sim.tasks()[0]?.status === 'RUNNING', 'the task running', 20_000);
+    await bot.kill();
+    expect(fake.sharedFiles()).toEqual([]);
+
+    bot = await startBot(world.env);
+    const [share] = await fake.waitFor(() => fake.sharedFiles().length > 0 && fake.sharedFiles(), 'the result after the restart', 30_000);
+    const [job] = await fake.waitFor(() => jobsOf(world, 'UALICE').filter((j) => j.state === 'delivered').length === 1 && jobsOf(world, 'UALICE'), 'the job delivered');
+    const task = sim.tasks()[0]!;
+    expect(sim.tasks()).toHaveLength(1);
+    expect(share?.bytes).toEqual(expectedOutput(task));
+    expect(fake.sharedFiles()).toHaveLength(1);
+    expect(fake.calls('files.completeUploadExternal').filter((c) => c.status === 200)).toHaveLength(1);
+    expect(fake.message('C5', decodePlaceholder(job!.placeholder).ts)?.text).toContain('Done');
+    expect(jobNet(world, job!.id)).toBe(-task.costCredits);
+    expect(balanceOf(world, 'UALICE')).toBe(ALLOWANCE - task.costCredits);
+  });
+});
