@@ -1,0 +1,224 @@
+import {
+  MessageFlags,
+  type AutocompleteInteraction,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type Interaction,
+  type RepliableInteraction,
+} from 'discord.js';
+import type { Clock } from '../../src/clock.ts';
+import { asBotError } from '../../src/errors.ts';
+import type { Logger } from '../../src/log.ts';
+import type { BotCore, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply } from '../../src/ports.ts';
+import { clipContent, parseCustomId } from './messages.ts';
+import { requesterOf } from './permissions.ts';
+import { DEFAULT_ATTACHMENT_SIZE_LIMIT_BYTES, serialisePlaceholder } from './placeholder.ts';
+import { ratioChoices } from './ratios.ts';
+import { referenceFromAttachment } from './references.ts';
+import type { DiscordSurface } from './surface.ts';
+
+/** What the interaction handlers need: the core, our surface, and the operator's settings. */
+export interface InteractionDeps {
+  readonly core: BotCore;
+  readonly surface: DiscordSurface;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly moderatorRoleId: string | undefined;
+  /** Origins reference downloads may come from: Discord's CDN plus the operator's extras. */
+  readonly mediaOrigins: readonly string[];
+}
+
+const SERVERS_ONLY = 'I work in servers, where credits are shared by the community. Invite me to a server and use `/imagine` there.';
+const NOT_YOURS = 'Only the person who asked for this image, or a moderator, can delete it.';
+const UNKNOWN_BUTTON = 'That button is no longer in use.';
+
+type GuildInteraction<T extends Interaction> = T & { guildId: string };
+const inGuild = <T extends Interaction>(interaction: T): interaction is GuildInteraction<T> => interaction.guildId !== null;
+
+/** Route one interaction to its handler. Never throws: failures are logged and, where possible, told to the user. */
+export async function routeInteraction(interaction: Interaction, deps: InteractionDeps): Promise<void> {
+  try {
+    if (interaction.isAutocomplete()) return await answerAutocomplete(interaction);
+    if (interaction.isChatInputCommand() || interaction.isButton()) {
+      if (!inGuild(interaction)) return await replyPrivately(interaction, SERVERS_ONLY);
+      if (interaction.isButton()) return await handleButton(interaction, deps);
+      switch (interaction.commandName) {
+        case 'imagine':
+          return await handleImagine(interaction, deps);
+        case 'credits':
+          return await handleCredits(interaction, deps);
+        case 'quota':
+          return await handleQuota(interaction, deps);
+        default:
+          return await replyPrivately(interaction, 'I do not know that command any more; it will disappear shortly.');
+      }
+    }
+  } catch (error) {
+    const botError = asBotError(error, 'discord.interaction_failed');
+    deps.log.error('discord: interaction failed', { code: botError.code, interactionId: interaction.id, error });
+    if (interaction.isRepliable()) await tellPrivately(interaction, botError.userMessage).catch(() => undefined);
+  }
+}
+
+/** The ratio list of the model picked so far, filtered by what the user typed. */
+async function answerAutocomplete(interaction: AutocompleteInteraction): Promise<void> {
+  const focused = interaction.options.getFocused(true);
+  if (focused.name !== 'ratio') return interaction.respond([]);
+  await interaction.respond(ratioChoices(interaction.options.getString('model'), String(focused.value)));
+}
+
+function imagineOptionsOf(interaction: ChatInputCommandInteraction, mediaOrigins: readonly string[]): ImagineOptionsInput {
+  const attachments = ['image1', 'image2', 'image3']
+    .map((name) => interaction.options.getAttachment(name))
+    .filter((attachment) => attachment !== null);
+  const tags = interaction.options.getString('tags')?.split(/[\s,]+/).filter((tag) => tag !== '');
+  return {
+    prompt: interaction.options.getString('prompt', true),
+    model: interaction.options.getString('model') ?? undefined,
+    ratio: interaction.options.getString('ratio') ?? undefined,
+    seed: interaction.options.getInteger('seed') ?? undefined,
+    tags: tags && tags.length > 0 ? tags : undefined,
+    references: attachments.map((attachment) => referenceFromAttachment(attachment, mediaOrigins)),
+  };
+}
+
+/**
+ * /imagine: check cheaply, defer within Discord's 3 s, then hand the job to the core with a
+ * placeholder it can edit. https://discord.com/developers/docs/interactions/receiving-and-responding#responding-to-an-interaction
+ */
+async function handleImagine(interaction: GuildInteraction<ChatInputCommandInteraction>, deps: InteractionDeps): Promise<void> {
+  const requester = requesterOf(interaction, deps.moderatorRoleId);
+  const options = imagineOptionsOf(interaction, deps.mediaOrigins);
+  const check = deps.core.checkImagine(requester, options);
+  if (!check.ok) return replyWith(interaction, check.reply);
+  await interaction.deferReply();
+  const placeholder = await placeholderFor(interaction, deps.clock);
+  const outcome = await deps.core.imagine(requester, options, placeholder).catch((error: unknown) => refusal(error));
+  await settleOutcome(interaction, placeholder, outcome, deps);
+}
+
+/** Reroll makes a new public placeholder (the button's own reply) and asks the core for a new seed. */
+async function handleButton(interaction: GuildInteraction<ButtonInteraction>, deps: InteractionDeps): Promise<void> {
+  const action = parseCustomId(interaction.customId);
+  if (action === null) return replyPrivately(interaction, UNKNOWN_BUTTON);
+  const requester = requesterOf(interaction, deps.moderatorRoleId);
+  switch (action.action) {
+    case 'reroll': {
+      await interaction.deferReply();
+      const placeholder = await placeholderFor(interaction, deps.clock);
+      const outcome = await deps.core.reroll(requester, action.jobId, placeholder).catch((error: unknown) => refusal(error));
+      return settleOutcome(interaction, placeholder, outcome, deps);
+    }
+    case 'delete': {
+      if (!deps.core.mayDeleteResult(requester, action.jobId)) return replyPrivately(interaction, NOT_YOURS);
+      // For a component interaction, @original is the message the button sits on.
+      await interaction.deferUpdate();
+      await interaction.deleteReply();
+      return;
+    }
+    default: {
+      const unreachable: never = action.action;
+      return unreachable;
+    }
+  }
+}
+
+async function handleCredits(interaction: GuildInteraction<ChatInputCommandInteraction>, deps: InteractionDeps): Promise<void> {
+  const requester = requesterOf(interaction, deps.moderatorRoleId);
+  const user = interaction.options.getUser('user');
+  const member = interaction.options.getMember('user');
+  const subject =
+    user === null || user.id === requester.userId
+      ? undefined
+      : { userId: user.id, displayName: (member && 'displayName' in member ? member.displayName : null) ?? user.globalName ?? user.username };
+  await replyWith(interaction, deps.core.credits(requester, subject));
+}
+
+async function handleQuota(interaction: GuildInteraction<ChatInputCommandInteraction>, deps: InteractionDeps): Promise<void> {
+  const requester = requesterOf(interaction, deps.moderatorRoleId);
+  await replyWith(interaction, deps.core.quota(requester, quotaCommandOf(interaction)));
+}
+
+/** The /quota sub-command as the core's QuotaCommand; amounts stay text so the core explains bad ones. */
+function quotaCommandOf(interaction: ChatInputCommandInteraction): QuotaCommand {
+  const subcommand = interaction.options.getSubcommand(true);
+  const amount = () => String(interaction.options.getInteger('amount', true));
+  const period = () => interaction.options.getString('period') ?? undefined;
+  const target = () => {
+    const user = interaction.options.getUser('user', true);
+    const member = interaction.options.getMember('user');
+    const userName = (member && 'displayName' in member ? member.displayName : null) ?? user.globalName ?? user.username;
+    return { userId: user.id, userName };
+  };
+  switch (subcommand) {
+    case 'set':
+      return { action: 'set', ...target(), amount: amount() };
+    case 'grant':
+      return { action: 'grant', ...target(), amount: amount() };
+    case 'allowance':
+      return { action: 'allowance', amount: amount(), period: period() };
+    case 'cap':
+      return { action: 'cap', amount: amount(), period: period() };
+    default:
+      return { action: 'report' };
+  }
+}
+
+/** The placeholder the core stores: @original's ids plus what delivery needs after a restart. */
+async function placeholderFor(interaction: GuildInteraction<ChatInputCommandInteraction | ButtonInteraction>, clock: Clock): Promise<string> {
+  // The message id lets the channel fallback remove a placeholder whose token has died.
+  const message = await interaction.fetchReply().catch(() => null);
+  return serialisePlaceholder({
+    v: 1,
+    applicationId: interaction.applicationId,
+    interactionToken: interaction.token,
+    guildId: interaction.guildId,
+    channelId: interaction.channelId ?? message?.channelId ?? '',
+    messageId: message?.id ?? null,
+    userId: interaction.user.id,
+    // Our clock, not the snowflake's: tests and the 15-minute rule then share one notion of time.
+    createdAtMs: clock.now(),
+    attachmentSizeLimitBytes: interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_SIZE_LIMIT_BYTES,
+  });
+}
+
+/** After the core answered: show the queue position, or swap the public placeholder for a private refusal. */
+async function settleOutcome(interaction: RepliableInteraction, placeholder: string, outcome: ImagineOutcome, deps: InteractionDeps): Promise<void> {
+  if (outcome.ok) {
+    await deps.surface.showInitialStatus(placeholder, { kind: 'queued', position: outcome.position });
+    return;
+  }
+  deps.log.info('discord: request refused', { code: outcome.code, interactionId: interaction.id });
+  if (outcome.reply.visibility === 'public') {
+    await interaction.editReply({ content: clipContent(outcome.reply.text), allowedMentions: { parse: [] } });
+    return;
+  }
+  // A deferred reply cannot turn ephemeral: say it privately, then remove the public "thinking…".
+  await interaction.followUp({ content: clipContent(outcome.reply.text), flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+  await interaction.deleteReply();
+}
+
+function refusal(error: unknown): ImagineOutcome {
+  const botError = asBotError(error);
+  return { ok: false, code: botError.code, reply: { visibility: 'private', text: botError.userMessage } };
+}
+
+async function replyWith(interaction: RepliableInteraction, reply: Reply): Promise<void> {
+  await interaction.reply({
+    content: clipContent(reply.text),
+    allowedMentions: { parse: [] },
+    ...(reply.visibility === 'private' ? { flags: MessageFlags.Ephemeral } : {}),
+  });
+}
+
+function replyPrivately(interaction: RepliableInteraction, text: string): Promise<void> {
+  return replyWith(interaction, { visibility: 'private', text });
+}
+
+/** Tell the user privately whatever state the interaction is in (not yet answered, deferred, replied). */
+async function tellPrivately(interaction: RepliableInteraction, text: string): Promise<void> {
+  const message = { content: clipContent(text), flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } } as const;
+  if (interaction.deferred || interaction.replied) await interaction.followUp(message);
+  else await interaction.reply(message);
+}
+

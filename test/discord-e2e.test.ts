@@ -1,0 +1,292 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outputSize, renderPicture } from '../src/runway/simulator/picture.ts';
+import { encodePng, startRunwaySimulator, type RunwaySimulator, type SimTask } from '../src/runway/simulator/index.ts';
+import { BotProcess } from './fakes/discord/bot-process.ts';
+import { FakeDiscord, PERMISSIONS, snowflake, waitFor, type FakeInteraction, type FakeMessage, type FakeUser } from './fakes/discord/index.ts';
+import { specProblems } from './fakes/discord/openapi.ts';
+
+/**
+ * Issue 3's end-to-end scenarios: the real bot process (src/main.ts, discord.js, @runwayml/sdk,
+ * SQLite) against the fake Discord and the Runway simulator. Assertions are on what crossed the
+ * wire and on the ledger.
+ */
+
+const OUTPUT_SCALE = 0.25;
+const alice: FakeUser = { id: snowflake(), username: 'alice', global_name: 'Alice' };
+const bob: FakeUser = { id: snowflake(), username: 'bob' };
+const carol: FakeUser = { id: snowflake(), username: 'carol' };
+const mod: FakeUser = { id: snowflake(), username: 'mod' };
+
+/** A real PNG of noise: over Runway's 512-byte upload minimum, and different for every call. */
+const noisePng = (): Buffer => encodePng(24, 24, new Uint8Array(randomBytes(24 * 24 * 3)));
+
+function botEnv(fake: FakeDiscord, sim: RunwaySimulator, databasePath: string): Record<string, string> {
+  return {
+    DISCORD_TOKEN: fake.token,
+    DISCORD_API_URL: fake.apiUrl,
+    DISCORD_GUILD_IDS: fake.defaultGuild.id,
+    RUNWAYML_API_SECRET: 'key',
+    RUNWAYML_BASE_URL: sim.url,
+    DATABASE_PATH: databasePath,
+    MEDIA_ORIGINS: `${fake.cdnOrigin} ${sim.url}`,
+    RUNWAY_POLL_INTERVAL_MS: '50',
+    DEFAULT_ALLOWANCE: '50',
+    LOG_LEVEL: 'debug',
+  };
+}
+
+function ledgerSum(databasePath: string, where: string, ...params: unknown[]): number {
+  const db = new Database(databasePath, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare(`select coalesce(sum(delta), 0) as total from ledger where ${where}`).get(...params) as { total: number }).total;
+  } finally {
+    db.close();
+  }
+}
+
+/** Whether a job's reservation has been settled or refunded (its money is final). */
+function isJobFinished(databasePath: string, jobId: string): boolean {
+  const db = new Database(databasePath, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare("select 1 from ledger where job_id = ? and kind in ('settle', 'refund')").get(jobId) !== undefined;
+  } finally {
+    db.close();
+  }
+}
+
+/** The bytes the simulator serves for a task's output. */
+const outputOf = (task: SimTask): Buffer => {
+  const { width, height } = outputSize(task.ratio, OUTPUT_SCALE);
+  return renderPicture(task.promptText, task.seed, width, height);
+};
+
+const jobIdOf = (message: FakeMessage): string => {
+  const match = /imagine:reroll:([^"]+)/.exec(JSON.stringify(message.components));
+  if (!match?.[1]) throw new Error(`no reroll button on message ${message.id}`);
+  return match[1];
+};
+
+const callbackOf = (fake: FakeDiscord, interaction: FakeInteraction) =>
+  waitFor(() => fake.requestsTo(new RegExp(`^/interactions/${interaction.id}/`), 'POST').find((r) => r.status < 300), { what: `the answer to ${interaction.id}` });
+
+describe('Discord end to end: the real bot process against the fake Discord and the Runway simulator', () => {
+  let fake: FakeDiscord;
+  let sim: RunwaySimulator;
+  let bot: BotProcess;
+  let dir: string;
+  let databasePath: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'imagine-discord-e2e-'));
+    databasePath = join(dir, 'bot.db');
+    fake = await FakeDiscord.start({ users: [alice, bob, carol, mod] });
+    sim = await startRunwaySimulator({ apiKey: 'key', generationMs: 200, pendingMs: 50, outputScale: OUTPUT_SCALE });
+    bot = BotProcess.start(botEnv(fake, sim, databasePath));
+    await bot.waitForLog('discord: ready');
+  });
+
+  afterAll(async () => {
+    await bot?.stop();
+    await fake?.close();
+    await sim?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Wait for @original of an interaction to carry a file, and return it. */
+  const deliveredOriginal = (interaction: FakeInteraction) =>
+    waitFor(() => {
+      const message = fake.original(interaction);
+      return message && message.attachments.length > 0 ? message : undefined;
+    }, { what: `the image on @original of ${interaction.id}\n${bot.tail()}` });
+
+  it('1. /imagine with two attachments and tags: CDN → Runway upload → task → file on Discord, ledger debited by the cost', async () => {
+    const cat = noisePng();
+    const garden = noisePng();
+    const image1 = fake.addAttachment('cat.png', cat, 'image/png');
+    const image2 = fake.addAttachment('garden.png', garden, 'image/png');
+    const prompt = '@cat asleep in the @garden';
+    const interaction = fake.sendCommand({
+      name: 'imagine',
+      user: alice,
+      options: { prompt, model: 'gen4_image', ratio: '1280:720', tags: 'cat garden' },
+      attachments: { image1, image2 },
+    });
+    expect((await callbackOf(fake, interaction)).json).toMatchObject({ type: 5 });
+    const delivered = await deliveredOriginal(interaction);
+
+    // Both attachments came from the CDN, and went to Runway as uploads, not as URLs.
+    expect(fake.cdnRequests.map((r) => r.path)).toEqual(expect.arrayContaining([new URL(image1.url).pathname, new URL(image2.url).pathname]));
+    expect(sim.uploads().map((u) => u.bytes)).toEqual(expect.arrayContaining([cat, garden]));
+    const create = sim.requests.find((r) => r.path === '/v1/text_to_image' && (r.body as { promptText?: string }).promptText === prompt);
+    const body = create?.body as { model: string; ratio: string; referenceImages: { uri: string; tag: string }[] };
+    expect(body.model).toBe('gen4_image');
+    expect(body.ratio).toBe('1280:720');
+    expect(body.referenceImages.map((r) => r.tag)).toEqual(['cat', 'garden']);
+    for (const reference of body.referenceImages) expect(reference.uri).toMatch(/^runway:\/\//);
+    expect(JSON.stringify(sim.requests)).not.toContain(fake.cdnOrigin);
+
+    // The output bytes were re-uploaded to Discord as a file on @original.
+    const task = sim.tasks().find((t) => t.promptText === prompt);
+    expect(task?.status).toBe('SUCCEEDED');
+    expect(delivered.attachments[0]?.bytes.equals(outputOf(task!))).toBe(true);
+    const edit = fake.requestsTo(new RegExp(`^/webhooks/\\d+/${interaction.token}/messages/@original$`), 'PATCH').find((r) => r.files.length > 0);
+    expect(edit?.files[0]?.bytes.equals(outputOf(task!))).toBe(true);
+    expect(specProblems(edit!)).toEqual([]);
+
+    // The ledger: the job cost exactly what Runway charged.
+    await waitFor(() => isJobFinished(databasePath, jobIdOf(delivered)), { what: 'settlement' });
+    expect(ledgerSum(databasePath, 'job_id = ?', jobIdOf(delivered))).toBe(-task!.costCredits);
+  });
+
+  it('2. not enough credits: an ephemeral message with balance, price and cheaper options; Runway never called', async () => {
+    const set = fake.sendCommand({ name: 'quota', subcommand: 'set', user: mod, permissions: PERMISSIONS.manageGuild, options: { user: bob, amount: 3 } });
+    await callbackOf(fake, set);
+    const createsBefore = sim.requests.filter((r) => r.path === '/v1/text_to_image').length;
+    const balanceBefore = ledgerSum(databasePath, 'user_id = ?', bob.id);
+    const interaction = fake.sendCommand({ name: 'imagine', user: bob, options: { prompt: 'a lighthouse at night', ratio: '1920:1080' } });
+    const answer = await callbackOf(fake, interaction);
+    const ephemeral =
+      (answer.json as { type: number; data?: { flags?: number; content?: string } }).type === 4
+        ? (answer.json as { data: { flags: number; content: string } }).data
+        : await waitFor(() => fake.followUps(interaction)[0], { what: 'the ephemeral follow-up' });
+    expect((ephemeral.flags ?? 0) & 64).toBe(64);
+    expect(ephemeral.content).toContain('You have 3 credits');
+    expect(ephemeral.content).toContain('costs 8');
+    expect(ephemeral.content).toContain('Cheaper');
+    expect(sim.requests.filter((r) => r.path === '/v1/text_to_image')).toHaveLength(createsBefore);
+    expect(ledgerSum(databasePath, 'user_id = ?', bob.id)).toBe(balanceBefore);
+  });
+
+  it("3. Runway's SAFETY failure: a plain-words message, and the credits come back", async () => {
+    const balanceBefore = ledgerSum(databasePath, 'user_id = ?', carol.id);
+    const interaction = fake.sendCommand({ name: 'imagine', user: carol, options: { prompt: 'sim:safety something rude' } });
+    const failed = await waitFor(() => {
+      const message = fake.original(interaction);
+      return message?.content.includes('moderation') ? message : undefined;
+    }, { what: `the failure message\n${bot.tail()}` });
+    expect(failed.content).toContain('not charged');
+    expect(failed.attachments).toEqual([]);
+    await waitFor(() => ledgerSum(databasePath, "user_id = ? and kind = 'refund'", carol.id) > 0, { what: 'the refund' });
+    // The allowance may have been credited on first sight; what matters is that nothing was spent.
+    const allowance = ledgerSum(databasePath, "user_id = ? and kind = 'allowance'", carol.id);
+    expect(ledgerSum(databasePath, 'user_id = ? and job_id is not null', carol.id)).toBe(0);
+    expect(ledgerSum(databasePath, 'user_id = ?', carol.id)).toBe(Math.max(balanceBefore, allowance));
+  });
+
+  it("4. a member's /quota grant is refused; a moderator's works and /credits shows it", async () => {
+    const refused = fake.sendCommand({ name: 'quota', subcommand: 'grant', user: bob, options: { user: carol, amount: 25 } });
+    const refusal = (await callbackOf(fake, refused)).json as { type: number; data: { flags: number; content: string } };
+    expect(refusal.data.flags & 64).toBe(64);
+    expect(refusal.data.content.toLowerCase()).toContain('moderator');
+    const before = ledgerSum(databasePath, 'user_id = ?', carol.id);
+    expect(ledgerSum(databasePath, "user_id = ? and kind = 'grant'", carol.id)).toBe(0);
+
+    const granted = fake.sendCommand({ name: 'quota', subcommand: 'grant', user: mod, permissions: PERMISSIONS.manageGuild, options: { user: carol, amount: 25 } });
+    await callbackOf(fake, granted);
+    expect(ledgerSum(databasePath, "user_id = ? and kind = 'grant'", carol.id)).toBe(25);
+    const credits = fake.sendCommand({ name: 'credits', user: carol });
+    const shown = (await callbackOf(fake, credits)).json as { data: { flags: number; content: string } };
+    expect(shown.data.flags & 64).toBe(64);
+    expect(shown.data.content).toContain(String(before + 25));
+  });
+
+  it('6. reroll makes a new image with a new seed, charged again; delete is for the requester (or a moderator) only', async () => {
+    const prompt = 'a paper boat on a pond';
+    const first = fake.sendCommand({ name: 'imagine', user: alice, options: { prompt, model: 'gen4_image', ratio: '720:720', seed: 11 } });
+    const result = await deliveredOriginal(first);
+    const firstJob = jobIdOf(result);
+    const reroll = fake.clickButton({ user: alice, messageId: result.id, customId: `imagine:reroll:${firstJob}` });
+    expect((await callbackOf(fake, reroll)).json).toMatchObject({ type: 5 });
+    const rerolled = await deliveredOriginal(reroll);
+    const secondJob = jobIdOf(rerolled);
+    expect(secondJob).not.toBe(firstJob);
+    const tasks = sim.tasks().filter((t) => t.promptText === prompt);
+    expect(tasks).toHaveLength(2);
+    expect(tasks[0]?.seed).toBe(11);
+    expect(tasks[1]?.seed).not.toBe(11);
+    expect(tasks.map((t) => [t.model, t.ratio])).toEqual([['gen4_image', '720:720'], ['gen4_image', '720:720']]);
+    expect(rerolled.attachments[0]?.bytes.equals(outputOf(tasks[1]!))).toBe(true);
+    await waitFor(() => isJobFinished(databasePath, secondJob), { what: 'the reroll settled' });
+    expect(ledgerSum(databasePath, 'job_id = ?', secondJob)).toBe(-tasks[1]!.costCredits);
+
+    const byOther = fake.clickButton({ user: bob, messageId: result.id, customId: `imagine:delete:${firstJob}` });
+    const refusal = (await callbackOf(fake, byOther)).json as { type: number; data: { flags: number } };
+    expect(refusal.type).toBe(4);
+    expect(refusal.data.flags & 64).toBe(64);
+    expect(result.deleted).toBe(false);
+    const byOwner = fake.clickButton({ user: alice, messageId: result.id, customId: `imagine:delete:${firstJob}` });
+    await callbackOf(fake, byOwner);
+    await waitFor(() => result.deleted, { what: 'the result deleted by its requester' });
+    const byModerator = fake.clickButton({ user: mod, permissions: PERMISSIONS.manageGuild, messageId: rerolled.id, customId: `imagine:delete:${secondJob}` });
+    await callbackOf(fake, byModerator);
+    await waitFor(() => rerolled.deleted, { what: 'the reroll deleted by a moderator' });
+  });
+
+  it("7. the fake's 429s, a 5xx and a gateway disconnect: the bot rides them out", async () => {
+    fake.injectFault({ path: /^\/interactions\/\d+\/[^/]+\/callback$/, status: 429, retryAfterSeconds: 0.05 });
+    fake.injectFault({ path: /\/messages\/@original$/, method: 'PATCH', status: 429, retryAfterSeconds: 0.05, times: 2 });
+    fake.injectFault({ path: /\/messages\/@original$/, method: 'GET', status: 503 });
+    const resumesBefore = fake.gateway.resumeCount + fake.gateway.identifyCount;
+    fake.dropGateway();
+    const interaction = fake.sendCommand({ name: 'imagine', user: alice, options: { prompt: 'after the storm', ratio: '720:720' } });
+    const delivered = await deliveredOriginal(interaction);
+    expect(fake.gateway.resumeCount + fake.gateway.identifyCount).toBeGreaterThan(resumesBefore);
+    const task = sim.tasks().find((t) => t.promptText === 'after the storm');
+    expect(delivered.attachments[0]?.bytes.equals(outputOf(task!))).toBe(true);
+    expect(fake.requestsTo(new RegExp(`^/interactions/${interaction.id}/`)).map((r) => r.status)).toEqual([429, 204]);
+    expect(fake.requests.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(3);
+    // Every request the bot made is one Discord documents.
+    for (const request of fake.requests.filter((r) => r.status < 300)) expect(specProblems(request), `${request.method} ${request.path}`).toEqual([]);
+  });
+});
+
+describe('Discord end to end: a crash while a task runs', () => {
+  it('5. killed mid-task and restarted after the interaction token expired: the image arrives once, as a channel message', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'imagine-discord-crash-'));
+    const databasePath = join(dir, 'bot.db');
+    const fake = await FakeDiscord.start({ users: [alice] });
+    const sim = await startRunwaySimulator({ apiKey: 'key', generationMs: 1_500, pendingMs: 50, outputScale: OUTPUT_SCALE });
+    let bot = BotProcess.start(botEnv(fake, sim, databasePath));
+    try {
+      await bot.waitForLog('discord: ready');
+      const prompt = 'a lantern festival';
+      const interaction = fake.sendCommand({ name: 'imagine', user: alice, options: { prompt, ratio: '720:720' } });
+      // Kill only once the bot has recorded the task id (else recovery rightly refunds instead).
+      await bot.waitForLog('"message":"runway task created"');
+      await waitFor(() => sim.tasks().find((t) => t.promptText === prompt && t.status === 'RUNNING'), { what: `the task running\n${bot.tail()}` });
+      await bot.kill();
+      expect(sim.tasks().find((t) => t.promptText === prompt)?.status).not.toBe('SUCCEEDED');
+      const placeholder = fake.original(interaction);
+      expect(placeholder?.attachments).toEqual([]);
+      fake.expireInteractionTokens();
+
+      bot = BotProcess.start(botEnv(fake, sim, databasePath));
+      await bot.waitForLog('discord: ready');
+      const posted = await waitFor(() => fake.channelMessages().find((m) => m.attachments.length > 0), { what: `the image in the channel\n${bot.tail()}` });
+      const task = sim.tasks().find((t) => t.promptText === prompt);
+      expect(posted.attachments[0]?.bytes.equals(outputOf(task!))).toBe(true);
+      expect(posted.content).toContain(`<@${alice.id}>`);
+      expect(posted.interactionToken).toBeNull();
+      const post = fake.requestsTo(/^\/channels\/\d+\/messages$/, 'POST').find((r) => r.files.length > 0);
+      expect(post?.headers.authorization).toBe(`Bot ${fake.token}`);
+      expect(specProblems(post!)).toEqual([]);
+      // The dead token was tried at most for the edit, never succeeded, and the stale placeholder is gone.
+      expect(fake.requestsTo(/\/messages\/@original$/, 'PATCH').filter((r) => r.files.length > 0 && r.status < 300)).toEqual([]);
+      await waitFor(() => placeholder?.deleted, { what: 'the stale placeholder removed' });
+      // Once: wait until the restarted bot has recorded the delivery, then count.
+      await bot.waitForLog('"message":"delivered"');
+      expect(fake.channelMessages().filter((m) => m.attachments.length > 0)).toHaveLength(1);
+      expect(ledgerSum(databasePath, 'user_id = ? and job_id is not null', alice.id)).toBe(-task!.costCredits);
+    } finally {
+      await bot.stop();
+      await fake.close();
+      await sim.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

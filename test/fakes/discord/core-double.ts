@@ -1,0 +1,50 @@
+import type { BotCore, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from '../../../src/ports.ts';
+
+/**
+ * A stand-in for our own BotCore port (not a mock of discord.js): records what the adapter asked
+ * and answers as a test arranges. Accepted /imagine calls download their references at once, as
+ * the real core does, so the test sees what came from the CDN.
+ */
+export class CoreDouble implements BotCore {
+  readonly checks: { requester: Requester; options: ImagineOptionsInput }[] = [];
+  readonly accepted: { requester: Requester; options: ImagineOptionsInput; placeholder: string; references: Uint8Array[] }[] = [];
+  readonly rerolls: { requester: Requester; jobId: string; placeholder: string }[] = [];
+  readonly creditsCalls: { requester: Requester; subject?: { userId: string; displayName: string } | undefined }[] = [];
+  readonly quotaCalls: { requester: Requester; command: QuotaCommand }[] = [];
+  checkResult: ReturnType<BotCore['checkImagine']> = { ok: true };
+  imagineOutcome: ImagineOutcome = { ok: true, jobId: 'job-1', position: 2, reservedCredits: 8 };
+  /** Job id → the requester's user id, for mayDeleteResult. */
+  readonly owners = new Map<string, string>();
+
+  checkImagine(requester: Requester, options: ImagineOptionsInput): ReturnType<BotCore['checkImagine']> {
+    this.checks.push({ requester, options });
+    return this.checkResult;
+  }
+
+  async imagine(requester: Requester, options: ImagineOptionsInput, placeholder: string): Promise<ImagineOutcome> {
+    const signal = new AbortController().signal;
+    const references = await Promise.all(options.references.map((reference) => reference.download({ maxBytes: 20 * 1024 * 1024, signal })));
+    this.accepted.push({ requester, options, placeholder, references });
+    if (this.imagineOutcome.ok) this.owners.set(this.imagineOutcome.jobId, requester.userId);
+    return this.imagineOutcome;
+  }
+
+  async reroll(requester: Requester, jobId: string, placeholder: string): Promise<ImagineOutcome> {
+    this.rerolls.push({ requester, jobId, placeholder });
+    return { ok: true, jobId: `${jobId}-reroll`, position: 1, reservedCredits: 8 };
+  }
+
+  mayDeleteResult(requester: Requester, jobId: string): boolean {
+    return requester.isModerator || this.owners.get(jobId) === requester.userId;
+  }
+
+  credits(requester: Requester, subject?: { userId: string; displayName: string }): Reply {
+    this.creditsCalls.push({ requester, subject });
+    return { visibility: 'private', text: `balance of ${subject?.displayName ?? requester.displayName}: 42 credits` };
+  }
+
+  quota(requester: Requester, command: QuotaCommand): Reply {
+    this.quotaCalls.push({ requester, command });
+    return requester.isModerator ? { visibility: 'private', text: `done: ${command.action}` } : { visibility: 'private', text: 'Only moderators can change quotas.' };
+  }
+}
