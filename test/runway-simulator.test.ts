@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.ts';
 import { encodePng, readPngSize, startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../src/runway/simulator/index.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const API_KEY = 'key_simulator_test';
 let sim: RunwaySimulator | undefined;
@@ -246,6 +247,39 @@ describe('Runway simulator with the real SDK', () => {
     // Queue consumed: the next create succeeds.
     await client.textToImage.create(params);
     expect(sim.tasks()).toHaveLength(2);
+  });
+
+  it('holds uploads, creates and output downloads until released; a held create whose client hangs up makes no task', async () => {
+    const { sim, clock, client } = await start();
+    const params = { model: 'gen4_image', promptText: 'a boat', ratio: '1280:720' } as const;
+    const creates = sim.holdCreates();
+    const controller = new AbortController();
+    const abandoned = caught(client.textToImage.create(params, { signal: controller.signal, maxRetries: 0 }));
+    await waitFor('the create to be held', () => creates.waiting === 1);
+    controller.abort();
+    await abandoned;
+    await waitFor('the held create to be dropped', () => creates.waiting === 0);
+    creates.release();
+    expect(sim.tasks()).toHaveLength(0);
+    const task = await client.textToImage.create(params); // released: later creates pass at once
+    expect(creates.arrived).toBe(2);
+
+    const uploads = sim.holdUploads();
+    const uploading = uploadReference(client);
+    await waitFor('the upload to be held', () => uploads.waiting === 1);
+    expect(sim.uploads()).toHaveLength(0);
+    uploads.release();
+    expect(await uploading).toMatch(/^runway:\/\//);
+    expect(sim.uploads()).toHaveLength(1);
+
+    clock.advance(300 + 4000);
+    const done = await client.tasks.retrieve(task.id);
+    if (done.status !== 'SUCCEEDED') throw new Error(done.status);
+    const outputs = sim.holdOutputs();
+    const downloading = download(done.output[0] ?? '');
+    await waitFor('the download to be held', () => outputs.waiting === 1);
+    outputs.release();
+    expect((await downloading).status).toBe(200);
   });
 
   it('failNextPoll injects errors into the next polls only', async () => {

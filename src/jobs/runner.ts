@@ -374,8 +374,10 @@ export class JobRunner {
   async tellFailureOf(jobId: string): Promise<void> {
     const job = this.options.store.get(jobId);
     if (job && (job.state === 'rejected' || job.state === 'failed' || job.state === 'cancelled')) {
-      const row = job as { failureCode?: string | null; failureMessage?: string | null };
-      await this.tellFailure(jobId, { code: row.failureCode ?? 'failed', userMessage: row.failureMessage ?? 'This request could not be completed. Nothing was charged.' });
+      await this.tellFailure(jobId, {
+        code: job.failureCode ?? 'failed',
+        userMessage: job.failureMessage ?? 'This request could not be completed. Nothing was charged.',
+      });
     }
   }
 

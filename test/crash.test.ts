@@ -1,0 +1,267 @@
+/**
+ * Crash tests (design §3, "SIGKILL loses nothing"): the sandbox bot runs as a real process against
+ * the Runway simulator, is killed with SIGKILL while a job sits in one state, and is started again
+ * on the same database with no input, so it recovers, finishes and exits. Afterwards every image
+ * has arrived exactly once, Runway made no task twice, and every credit is accounted for.
+ *
+ * The short-lived states are held deterministically: the simulator's gates hold uploads, creates
+ * and output downloads, and its clock is paused to keep tasks PENDING or RUNNING. States are read
+ * from the bot's SQLite file, read-only.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodePng, startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../src/runway/simulator/index.ts';
+import { readJobs, readLedger, requestNumberOf, type JobView, type LedgerEntry } from './support/bot-database.ts';
+import { startBot, type BotExit, type BotProcess } from './support/bot-process.ts';
+import { PausableClock } from './support/pausable-clock.ts';
+import { waitFor } from './support/wait-for.ts';
+
+const API_KEY = 'key_crash_test';
+const ALLOWANCE = 100;
+const PENDING_MS = 100;
+const GENERATION_MS = 400;
+
+interface Scene {
+  readonly sim: RunwaySimulator;
+  readonly clock: PausableClock;
+  readonly databasePath: string;
+  readonly outputDir: string;
+  readonly referencePath: string;
+  /** Start the bot: `open` to type commands, `closed` to let it recover and exit. */
+  start(input: 'open' | 'closed'): BotProcess;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function arrange(options: Partial<SimulatorOptions> = {}): Promise<Scene> {
+  const dir = mkdtempSync(join(tmpdir(), 'imagine-crash-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const clock = new PausableClock();
+  const sim = await startRunwaySimulator({ apiKey: API_KEY, clock, pendingMs: PENDING_MS, generationMs: GENERATION_MS, outputScale: 0.1, ...options });
+  cleanups.push(() => sim.close());
+  const referencePath = join(dir, 'reference.png');
+  const rgb = new Uint8Array(32 * 32 * 3).map((_, i) => (i * 37) % 251);
+  writeFileSync(referencePath, encodePng(32, 32, rgb));
+  const databasePath = join(dir, 'bot.sqlite');
+  const outputDir = join(dir, 'output');
+  const env = {
+    RUNWAYML_API_SECRET: API_KEY,
+    RUNWAYML_BASE_URL: sim.url,
+    MEDIA_ORIGINS: sim.url,
+    RUNWAY_POLL_INTERVAL_MS: '50',
+    DATABASE_PATH: databasePath,
+    OUTPUT_DIR: outputDir,
+    DEFAULT_ALLOWANCE: String(ALLOWANCE),
+    DEFAULT_PERIOD: 'none',
+    LOG_LEVEL: 'warn',
+  };
+  return {
+    sim,
+    clock,
+    databasePath,
+    outputDir,
+    referencePath,
+    start: (input) => {
+      const bot = startBot({ env, input });
+      cleanups.push(async () => void (await bot.kill()));
+      return bot;
+    },
+  };
+}
+
+/** Wait (bounded) until the jobs table satisfies `ready`; fails at once if the bot died. */
+function jobsWhen(scene: Scene, bot: BotProcess, what: string, ready: (jobs: JobView[]) => boolean): Promise<JobView[]> {
+  return waitFor(what, () => {
+    bot.assertAlive();
+    const jobs = readJobs(scene.databasePath);
+    return ready(jobs) ? jobs : undefined;
+  });
+}
+
+/** SIGKILL the bot; return the ledger as it stood at the crash. */
+async function crash(scene: Scene, bot: BotProcess): Promise<LedgerEntry[]> {
+  const exit = await bot.kill();
+  expect(exit.signal).toBe('SIGKILL');
+  return readLedger(scene.databasePath);
+}
+
+/** Start again with no input: the sandbox recovers, finishes every unfinished job and exits 0. */
+async function restartAndFinish(scene: Scene): Promise<BotProcess> {
+  const bot = scene.start('closed');
+  let exit: BotExit | undefined;
+  void bot.exited.then((value) => (exit = value));
+  // Bounded: a job that recovery forgot keeps the sandbox waiting for ever.
+  await waitFor('the restarted bot to finish every job and exit', () => exit, { timeoutMs: 30_000 }).catch((error: unknown) => {
+    throw new Error(`${String(error)}\nstdout:\n${bot.stdout()}\nstderr:\n${bot.stderr()}\njobs: ${JSON.stringify(readJobs(scene.databasePath).map((j) => j.state))}`);
+  });
+  expect(exit, `restart stderr:\n${bot.stderr()}\nstdout:\n${bot.stdout()}`).toEqual({ code: 0, signal: null });
+  return bot;
+}
+
+type Outcome = 'delivered' | 'rejected' | 'failed';
+
+/**
+ * The whole contract after a crash and restart, for jobs expected to end as `outcomes` (by sandbox
+ * request number): final states, one file per delivered image with Runway's bytes, one task per
+ * delivered image, a ledger that balances and that nobody rewrote.
+ */
+async function expectAccountedFor(scene: Scene, runs: readonly BotProcess[], atCrash: readonly LedgerEntry[], outcomes: Record<number, Outcome>): Promise<void> {
+  const jobs = readJobs(scene.databasePath);
+  const byRequest = new Map(jobs.map((job) => [requestNumberOf(job), job]));
+  expect(Object.fromEntries([...byRequest].map(([n, job]) => [n, job.state]))).toEqual(outcomes);
+  const delivered = jobs.filter((job) => job.state === 'delivered');
+  const stdout = runs.map((run) => run.stdout()).join('');
+
+  // Each image reached the user once (one `done` line, one file named for its job); each failure was told once.
+  const lines = stdout.split('\n');
+  for (const [request, job] of byRequest) {
+    const isDelivered = job.state === 'delivered';
+    expect(lines.filter((line) => line.startsWith(`[#${request}] done: `)), `done lines for #${request}`).toHaveLength(isDelivered ? 1 : 0);
+    expect(lines.filter((line) => line.startsWith(`[#${request}] failed (`)), `failure lines for #${request}`).toHaveLength(isDelivered ? 0 : 1);
+  }
+  expect(readdirSafe(scene.outputDir).sort()).toEqual(delivered.map((job) => `${job.id}-1.png`).sort());
+
+  // Runway made exactly one task per delivered image, and it is the one the job recorded.
+  const tasks = scene.sim.tasks();
+  expect(tasks.map((task) => task.id).sort()).toEqual(delivered.map((job) => job.taskId).sort());
+  for (const job of delivered) {
+    const file = readFileSync(join(scene.outputDir, `${job.id}-1.png`));
+    expect(file.equals(await simulatorOutput(scene.sim, job.taskId ?? '')), `bytes of ${job.id}`).toBe(true);
+  }
+
+  // The ledger: a delivered job costs what Runway charged, anything else nothing; balances follow.
+  const ledger = readLedger(scene.databasePath);
+  const costOf = new Map(tasks.map((task) => [task.id, task.costCredits]));
+  for (const job of jobs) {
+    const net = ledger.filter((entry) => entry.job_id === job.id).reduce((sum, entry) => sum + entry.delta, 0);
+    expect(net, `net ledger of ${job.state} job ${job.id}`).toBe(job.state === 'delivered' ? -(costOf.get(job.taskId ?? '') ?? NaN) : 0);
+    if (job.state === 'rejected') expect(ledger.filter((entry) => entry.job_id === job.id)).toEqual([]);
+  }
+  for (const user of new Set(ledger.map((entry) => entry.user_id))) {
+    const balance = ledger.filter((entry) => entry.user_id === user).reduce((sum, entry) => sum + entry.delta, 0);
+    const spent = delivered.filter((job) => job.userId === user).reduce((sum, job) => sum + (costOf.get(job.taskId ?? '') ?? NaN), 0);
+    expect(balance, `balance of ${user}`).toBe(ALLOWANCE - spent);
+  }
+  // Append-only: ids run 1..n with no gap, and every entry written before the crash is unchanged.
+  expect(ledger.map((entry) => entry.id)).toEqual(ledger.map((_, i) => i + 1));
+  expect(ledger.slice(0, atCrash.length)).toEqual(atCrash);
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** The PNG the simulator serves for a finished task, fetched over HTTP as any client would. */
+async function simulatorOutput(sim: RunwaySimulator, taskId: string): Promise<Buffer> {
+  const response = await fetch(`${sim.url}/v1/tasks/${taskId}`, { headers: { authorization: `Bearer ${API_KEY}`, 'x-runway-version': '2024-11-06' } });
+  const task = (await response.json()) as { output?: string[] };
+  const url = task.output?.[0];
+  if (!url) throw new Error(`task ${taskId} has no output`);
+  return Buffer.from(await (await fetch(url)).arrayBuffer());
+}
+
+const createCalls = (sim: RunwaySimulator) => sim.requests.filter((r) => r.method === 'POST' && r.path === '/v1/text_to_image').length;
+const stateOf = (jobs: JobView[], request: number) => jobs.find((job) => requestNumberOf(job) === request)?.state;
+
+describe('a bot killed with SIGKILL and restarted', () => {
+  it('killed while a reference uploads (queued): the request is rejected, nothing is charged, and the user is told', async () => {
+    const scene = await arrange();
+    const uploads = scene.sim.holdUploads();
+    const bot = scene.start('open');
+    bot.send(`/imagine a koi pond in the style of @image1 --ref ${scene.referencePath}`);
+    await jobsWhen(scene, bot, 'the job queued with its upload held', (jobs) => stateOf(jobs, 1) === 'queued' && uploads.waiting === 1);
+    const atCrash = await crash(scene, bot);
+    await waitFor('the simulator to see the upload hang up', () => uploads.waiting === 0);
+    uploads.release();
+
+    const restarted = await restartAndFinish(scene);
+    expect(restarted.stdout()).toContain('[#1] failed (recovery.references_lost): The bot restarted while your reference images were being prepared. Nothing was charged');
+    expect(createCalls(scene.sim)).toBe(0);
+    await expectAccountedFor(scene, [bot, restarted], atCrash, { 1: 'rejected' });
+  });
+
+  it('killed while waiting in the local queue for a Runway slot (reserved): both images arrive once', async () => {
+    const scene = await arrange({ maxConcurrent: 1 });
+    scene.clock.pause(); // the first task stays PENDING at Runway, so the second must wait its turn
+    const bot = scene.start('open');
+    bot.send('/imagine a koi pond at dawn');
+    bot.send('/as alice');
+    bot.send('/imagine a heron in the reeds --ratio 16:9');
+    await jobsWhen(scene, bot, '#1 at Runway and #2 waiting locally', (jobs) => stateOf(jobs, 1) === 'submitted' && stateOf(jobs, 2) === 'reserved');
+    const atCrash = await crash(scene, bot);
+    scene.clock.resume();
+
+    const restarted = await restartAndFinish(scene);
+    expect(createCalls(scene.sim)).toBe(2);
+    await expectAccountedFor(scene, [bot, restarted], atCrash, { 1: 'delivered', 2: 'delivered' });
+  });
+
+  it('killed while tasks are in flight at Runway (submitted and running): each is polled to the end, never created again', async () => {
+    // Runway's estimate (6) differs from the catalogue price, so the hold is adjusted before the crash.
+    const scene = await arrange({ costOverride: () => 6 });
+    scene.clock.pause();
+    const bot = scene.start('open');
+    bot.send('/imagine a lighthouse in a storm');
+    await jobsWhen(scene, bot, '#1 submitted', (jobs) => stateOf(jobs, 1) === 'submitted');
+    scene.clock.advance(PENDING_MS + 100); // #1 starts generating at the simulator
+    await jobsWhen(scene, bot, '#1 running', (jobs) => stateOf(jobs, 1) === 'running');
+    bot.send('/as bob');
+    bot.send('/imagine a fox in the snow --ratio portrait');
+    await jobsWhen(scene, bot, '#1 running and #2 submitted', (jobs) => stateOf(jobs, 1) === 'running' && stateOf(jobs, 2) === 'submitted');
+    const atCrash = await crash(scene, bot);
+    expect(atCrash.filter((entry) => entry.kind === 'adjust')).toHaveLength(2);
+    scene.clock.resume();
+
+    const restarted = await restartAndFinish(scene);
+    expect(createCalls(scene.sim)).toBe(2);
+    await expectAccountedFor(scene, [bot, restarted], atCrash, { 1: 'delivered', 2: 'delivered' });
+  });
+
+  it('killed while the finished images download (succeeded), and again while recovering: each is fetched again and delivered once', async () => {
+    const scene = await arrange();
+    const outputs = scene.sim.holdOutputs();
+    const bot = scene.start('open');
+    bot.send('/imagine a paper crane');
+    bot.send('/as carol');
+    bot.send('/imagine a glass teapot --ratio square');
+    await jobsWhen(scene, bot, 'both succeeded with their downloads held', (jobs) => stateOf(jobs, 1) === 'succeeded' && stateOf(jobs, 2) === 'succeeded' && outputs.waiting === 2);
+    const atCrash = await crash(scene, bot);
+    await waitFor('the simulator to see the downloads hang up', () => outputs.waiting === 0);
+
+    // Killed again while recovering, its fresh downloads held as well: recovery is itself crash-safe.
+    const recovering = scene.start('closed');
+    await waitFor('the recovering bot to download both images again', () => (recovering.assertAlive(), outputs.waiting === 2));
+    await crash(scene, recovering);
+    await waitFor('the simulator to see those downloads hang up', () => outputs.waiting === 0);
+    outputs.release();
+
+    const restarted = await restartAndFinish(scene);
+    expect(createCalls(scene.sim)).toBe(2);
+    await expectAccountedFor(scene, [bot, recovering, restarted], atCrash, { 1: 'delivered', 2: 'delivered' });
+  });
+
+  it('killed while the create call is in flight (submitting): refunded and told, and the create is never resent', async () => {
+    const scene = await arrange();
+    const creates = scene.sim.holdCreates();
+    const bot = scene.start('open');
+    bot.send('/imagine a bonsai on a cliff');
+    await jobsWhen(scene, bot, 'the job submitting with its create held', (jobs) => stateOf(jobs, 1) === 'submitting' && creates.waiting === 1);
+    const atCrash = await crash(scene, bot);
+    await waitFor('the simulator to see the create hang up', () => creates.waiting === 0);
+    creates.release();
+
+    const restarted = await restartAndFinish(scene);
+    expect(restarted.stdout()).toContain('[#1] failed (runway.create_uncertain)');
+    expect(createCalls(scene.sim)).toBe(1);
+    await expectAccountedFor(scene, [bot, restarted], atCrash, { 1: 'failed' });
+  });
+});

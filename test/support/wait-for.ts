@@ -1,0 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * Poll `probe` until it returns a value (anything but undefined or false), within a bounded
+ * number of tries. For conditions in another process or on disk; never a fixed sleep.
+ */
+export async function waitFor<T>(what: string, probe: () => T | undefined | false, { timeoutMs = 20_000, intervalMs = 15 } = {}): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
