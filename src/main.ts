@@ -79,10 +79,11 @@ async function main(): Promise<void> {
 async function runSandbox(app: App, config: Config, say: (line: string) => void): Promise<void> {
   const { startSandbox } = await import('../adapters/sandbox/index.ts');
   const interactive = Boolean(process.stdin.isTTY);
-  const sandbox = startSandbox({ core: app.core, outputDir: config.outputDir, input: process.stdin, output: process.stdout, interactive });
+  if (interactive) say('imagine-bot sandbox: you are the operator (a moderator). Type /help, or try: /imagine a koi pond at dawn --ratio 16:9');
+  const previousRequests = app.db.prepare("select count(*) from jobs where platform = 'sandbox'").pluck().get() as number;
+  const sandbox = startSandbox({ core: app.core, outputDir: config.outputDir, input: process.stdin, output: process.stdout, interactive, previousRequests });
   app.registerSurface(sandbox.surface);
   await app.start();
-  if (interactive) say('imagine-bot sandbox: you are the operator (a moderator). Type /help, or try: /imagine a koi pond at dawn --ratio 16:9');
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

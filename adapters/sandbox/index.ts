@@ -15,6 +15,8 @@ export interface SandboxOptions {
   readonly output: Writable;
   /** True when a person is typing: show a prompt. False when a script pipes commands in. */
   readonly interactive: boolean;
+  /** Requests already made in earlier runs: numbering goes on from there, so a recovered #3 is not confused with a new one. */
+  readonly previousRequests: number;
 }
 
 const OPERATOR = 'operator';
@@ -34,8 +36,10 @@ const HELP = [
  */
 export function startSandbox(options: SandboxOptions): { surface: SandboxSurface; done: Promise<void> } {
   const print = (line: string) => options.output.write(`${line}\n`);
-  const surface = new SandboxSurface(options.outputDir, print);
-  let requestCount = 0;
+  // Job updates arrive while the user may be at the prompt: clear that line, print, show the prompt again.
+  const printAsync = options.interactive ? (line: string) => options.output.write(`\r\x1b[K${line}\nimagine> `) : print;
+  const surface = new SandboxSurface(options.outputDir, printAsync);
+  let requestCount = options.previousRequests;
   let actingAs = OPERATOR;
   const requester = (): Requester => ({
     platform: 'sandbox',
