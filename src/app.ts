@@ -6,6 +6,7 @@ import { CreditLedger } from './credits/ledger.ts';
 import { JobStore } from './jobs/job-store.ts';
 import { JobRunner, type OutputFetcher } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
+import { isIpLiteral, isPublicAddress } from './media/address.ts';
 import { downloadImage } from './media/download.ts';
 import type { ChatSurface } from './ports.ts';
 import { RunwayGateway } from './runway/gateway.ts';
@@ -58,9 +59,8 @@ export async function createApp({ config, clock, log, timers }: AppOptions): Pro
   // Runway's output host is whatever its signed URL names; it must still be https and public.
   const extraOrigins = [...config.mediaOrigins, ...(simulator ? [simulator.url] : [])];
   const fetchOutput: OutputFetcher = async (url) => {
-    const origin = safeOrigin(url);
     const image = await downloadImage(url, {
-      allowedOrigins: [...(origin?.startsWith('https:') ? [origin] : []), ...extraOrigins],
+      allowedOrigins: [...runwayOutputOrigin(url), ...extraOrigins],
       maxBytes: MAX_OUTPUT_BYTES,
       timeoutMs: OUTPUT_TIMEOUT_MS,
     });
@@ -100,10 +100,18 @@ export async function createApp({ config, clock, log, timers }: AppOptions): Pro
   };
 }
 
-function safeOrigin(url: string): string | null {
+/**
+ * The origin of a Runway output URL, admitted for its own download when it is https and not an
+ * IP literal on a private network. Listing an origin is how an operator consents to reaching a
+ * private address (src/media/download.ts), and Runway's answer must not be able to give that consent.
+ */
+function runwayOutputOrigin(url: string): string[] {
   try {
-    return new URL(url).origin;
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'https:') return [];
+    if (isIpLiteral(parsed.hostname) && !isPublicAddress(parsed.hostname)) return [];
+    return [parsed.origin];
   } catch {
-    return null;
+    return [];
   }
 }

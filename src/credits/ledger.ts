@@ -197,6 +197,20 @@ export class CreditLedger {
     });
   }
 
+  /**
+   * Give back what a settled job was charged, once: its image was made but never reached the chat,
+   * and a job that fails costs nothing. A job not settled, or already refunded, changes nothing.
+   */
+  refundSettled(jobId: string, note: string): void {
+    this.write(() => {
+      const entries = this.sql.jobEntries(jobId);
+      const reserve = entries.find((entry) => entry.kind === 'reserve');
+      if (!reserve || !entries.some((entry) => entry.kind === 'settle') || entries.some((entry) => entry.kind === 'refund')) return;
+      const charged = 0 - entries.reduce((sum, entry) => sum + entry.delta, 0);
+      if (charged > 0) this.insertJobEntry(reserve, jobId, 'refund', charged, note);
+    });
+  }
+
   /** Credits a job holds right now: 0 before its reservation and after it settles or is refunded. */
   heldFor(jobId: string): number {
     const money = this.jobMoney(jobId);

@@ -34,12 +34,16 @@ export interface ImagineRequestInput {
   referenceCount: number;
 }
 
+/** C0 and C1 control characters except tab, line feed and carriage return. */
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
+
 /** Validate options against the catalogue. referenceCount = number of attachments. */
 export function validateImagineRequest(input: ImagineRequestInput): RequestCheck {
   const fail = (p: Problem): RequestCheck => ({ ok: false, problem: p });
   const referenceCount = Number.isFinite(input.referenceCount) ? Math.max(0, Math.floor(input.referenceCount)) : 0;
 
-  const prompt = (typeof input.prompt === 'string' ? input.prompt : '').trim();
+  // Control characters (NUL, ESC, …) draw nothing, and in a caption or a terminal they only do harm.
+  const prompt = (typeof input.prompt === 'string' ? input.prompt : '').replace(CONTROL_CHARACTERS, '').trim();
   if (prompt === '') {
     return fail(problem('request.prompt_empty', 'Your prompt is empty: describe the image you want, for example `a koi pond at dawn`.'));
   }

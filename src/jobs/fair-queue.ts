@@ -28,22 +28,43 @@ export const userKey = (communityId: string, userId: string): string => `${commu
 export function fairOrder(waiting: readonly WaitingJob[], history: ServiceHistory): WaitingJob[] {
   const communities = new Map(history.communities);
   const users = new Map(history.users);
-  const remaining = [...waiting].sort((a, b) => a.createdAt - b.createdAt);
+  // A member's jobs share their community and member, so the member's oldest job always beats the
+  // others: only each member's next job competes. O(jobs x members) rather than O(jobs^2).
+  const queues = new Map<string, MemberQueue>();
+  [...waiting]
+    .sort((a, b) => a.createdAt - b.createdAt)
+    .forEach((job, index) => {
+      const key = userKey(job.communityId, job.userId);
+      const queue = queues.get(key);
+      if (queue) queue.jobs.push({ job, index });
+      else queues.set(key, { key, jobs: [{ job, index }], next: 0 });
+    });
+  const heads = [...queues.values()];
   const order: WaitingJob[] = [];
   // Serving a job makes its community and member the most recently served: the next pick rotates.
   let virtualNow = Math.max(0, ...communities.values(), ...users.values());
-  while (remaining.length > 0) {
+  while (heads.length > 0) {
     let best = 0;
-    for (let i = 1; i < remaining.length; i++) {
-      if (compare(remaining[i]!, remaining[best]!, communities, users) < 0) best = i;
+    for (let i = 1; i < heads.length; i++) {
+      if (compare(heads[i]!, heads[best]!, communities, users) < 0) best = i;
     }
-    const [job] = remaining.splice(best, 1);
-    order.push(job!);
+    const queue = heads[best]!;
+    const { job } = queue.jobs[queue.next]!;
+    queue.next += 1;
+    if (queue.next === queue.jobs.length) heads.splice(best, 1);
+    order.push(job);
     virtualNow += 1;
-    communities.set(job!.communityId, virtualNow);
-    users.set(userKey(job!.communityId, job!.userId), virtualNow);
+    communities.set(job.communityId, virtualNow);
+    users.set(queue.key, virtualNow);
   }
   return order;
+}
+
+/** One member's waiting jobs, oldest first, with their place in the overall age order (ties). */
+interface MemberQueue {
+  readonly key: string;
+  readonly jobs: { readonly job: WaitingJob; readonly index: number }[];
+  next: number;
 }
 
 /**
@@ -81,11 +102,15 @@ export function queuePositions(waiting: readonly WaitingJob[], history: ServiceH
   return positions;
 }
 
-function compare(a: WaitingJob, b: WaitingJob, communities: Map<string, number>, users: Map<string, number>): number {
+/** Least recently served community, then member, then oldest request; equal ones keep their age order. */
+function compare(a: MemberQueue, b: MemberQueue, communities: Map<string, number>, users: Map<string, number>): number {
   const never = Number.NEGATIVE_INFINITY;
+  const jobA = a.jobs[a.next]!;
+  const jobB = b.jobs[b.next]!;
   return (
-    Math.sign((communities.get(a.communityId) ?? never) - (communities.get(b.communityId) ?? never) || 0) ||
-    Math.sign((users.get(userKey(a.communityId, a.userId)) ?? never) - (users.get(userKey(b.communityId, b.userId)) ?? never) || 0) ||
-    a.createdAt - b.createdAt
+    Math.sign((communities.get(jobA.job.communityId) ?? never) - (communities.get(jobB.job.communityId) ?? never) || 0) ||
+    Math.sign((users.get(a.key) ?? never) - (users.get(b.key) ?? never) || 0) ||
+    jobA.job.createdAt - jobB.job.createdAt ||
+    jobA.index - jobB.index
   );
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { CreditLedger, ReserveOutcome } from '../credits/ledger.ts';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/database.ts';
 import { userKey, type ServiceHistory, type WaitingJob } from './fair-queue.ts';
 import { jobFromRow, type Job, type JobIn, type JobState, type NewJob, type ReferenceUri } from './job.ts';
@@ -20,18 +21,29 @@ const UNFINISHED = `('queued','reserved','submitting','submitted','running','suc
  * nothing and returns false: someone else won, which is not an error (graphile-worker style).
  */
 export class JobStore {
+  private readonly statements = new Map<string, Statement>();
+
   constructor(
     private readonly db: Db,
     private readonly ledger: CreditLedger,
     private readonly clock: Clock,
   ) {}
 
+  /** Prepared once, reused: preparing is a real cost on the paths that run every tick. */
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   /** Store a new request before anything is spent. */
   insert(job: NewJob): string {
     const id = randomUUID();
     const now = this.clock.now();
-    this.db
-      .prepare(
+    this.sql(
         `insert into jobs (id, platform, community_id, user_id, user_name, placeholder, request, model, state, created_at, updated_at)
          values (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
       )
@@ -40,14 +52,13 @@ export class JobStore {
   }
 
   get(id: string): Job | undefined {
-    const row: unknown = this.db.prepare('select * from jobs where id = ?').get(id);
+    const row: unknown = this.sql('select * from jobs where id = ?').get(id);
     return row === undefined ? undefined : jobFromRow(row);
   }
 
   /** Every job not yet in a final state, oldest first: what recovery resumes on start. */
   unfinished(): Job[] {
-    return this.db
-      .prepare(`select * from jobs where state in ${UNFINISHED} order by created_at, rowid`)
+    return this.sql(`select * from jobs where state in ${UNFINISHED} order by created_at, rowid`)
       .all()
       .map((row) => jobFromRow(row));
   }
@@ -55,8 +66,7 @@ export class JobStore {
   /** Jobs in the given states, oldest first. */
   inStates(states: readonly JobState[]): Job[] {
     const marks = states.map(() => '?').join(',');
-    return this.db
-      .prepare(`select * from jobs where state in (${marks}) order by created_at, rowid`)
+    return this.sql(`select * from jobs where state in (${marks}) order by created_at, rowid`)
       .all(...states)
       .map((row) => jobFromRow(row));
   }
@@ -68,8 +78,7 @@ export class JobStore {
    */
   dispatchSnapshot(nowMs: number): { waiting: WaitingJob[]; history: ServiceHistory; inFlightPerModel: Map<string, number> } {
     const waiting = (
-      this.db
-        .prepare(
+      this.sql(
           `select id, community_id, user_id, model, created_at, not_before from jobs
            where state = 'reserved' order by created_at, rowid`,
         )
@@ -78,8 +87,7 @@ export class JobStore {
     const communities = new Map<string, number>();
     const users = new Map<string, number>();
     if (waiting.length > 0) {
-      const served = this.db
-        .prepare(
+      const served = this.sql(
           `select community_id, user_id, max(submitted_at) as at from jobs
            where submitted_at >= ? group by community_id, user_id`,
         )
@@ -91,8 +99,7 @@ export class JobStore {
     }
     const inFlightPerModel = new Map(
       (
-        this.db
-          .prepare(`select model, count(*) as n from jobs where state in ('submitting','submitted','running') group by model`)
+        this.sql(`select model, count(*) as n from jobs where state in ('submitting','submitted','running') group by model`)
           .all() as { model: string; n: number }[]
       ).map((r) => [r.model, r.n]),
     );
@@ -161,10 +168,13 @@ export class JobStore {
     return this.update(id, ['submitted', 'running'], { state: 'running', progress });
   }
 
-  /** submitted|running → succeeded; the reservation is settled with Runway's final cost. */
-  markSucceeded(id: string, costCredits: number): boolean {
+  /**
+   * submitted|running → succeeded; the reservation is settled with Runway's final cost.
+   * `finishedAt` is the best guess of when Runway finished (it says only that it has).
+   */
+  markSucceeded(id: string, costCredits: number, finishedAt = this.clock.now()): boolean {
     return this.db.transaction(() => {
-      const changed = this.update(id, ['submitted', 'running'], { state: 'succeeded', cost_credits: costCredits, progress: 1, finished_at: this.clock.now() });
+      const changed = this.update(id, ['submitted', 'running'], { state: 'succeeded', cost_credits: costCredits, progress: 1, finished_at: finishedAt });
       if (changed) this.ledger.settle(id, costCredits);
       return changed;
     }).immediate();
@@ -192,13 +202,12 @@ export class JobStore {
 
   /** Durable scratch space for a platform's multi-step delivery. */
   saveCheckpoint(id: string, value: string): void {
-    this.db.prepare('update jobs set delivery_checkpoint = ?, updated_at = ? where id = ?').run(value, this.clock.now(), id);
+    this.sql('update jobs set delivery_checkpoint = ?, updated_at = ? where id = ?').run(value, this.clock.now(), id);
   }
 
   /** Recent generation times for a model (submitted → succeeded), newest first: to time the first poll. */
   recentDurationsMs(model: string, limit: number): number[] {
-    return this.db
-      .prepare(
+    return this.sql(
         `select finished_at - submitted_at from jobs
          where model = ? and state in ('succeeded','delivered') and submitted_at is not null and finished_at is not null
          order by finished_at desc limit ?`,
@@ -210,7 +219,11 @@ export class JobStore {
   private finishWithRefund(id: string, state: 'failed' | 'cancelled', failure: JobFailure, from: readonly JobState[]): boolean {
     return this.db.transaction(() => {
       const changed = this.update(id, from, { state, failure_code: failure.code, failure_message: failure.userMessage, finished_at: this.clock.now() });
-      if (changed) this.ledger.refund(id, `${state}: ${failure.code}`);
+      if (changed) {
+        this.ledger.refund(id, `${state}: ${failure.code}`);
+        // A succeeded job was already settled; failing it (its image could not be delivered) gives that back.
+        this.ledger.refundSettled(id, `${state}: ${failure.code}`);
+      }
       return changed;
     }).immediate();
   }
@@ -222,7 +235,7 @@ export class JobStore {
     const marks = from.map((_, i) => `@from${i}`).join(',');
     const params: Record<string, string | number | null> = { ...fields, id, updated_at: this.clock.now() };
     from.forEach((state, i) => (params[`from${i}`] = state));
-    const result = this.db.prepare(`update jobs set ${sets}, updated_at = @updated_at where id = @id and state in (${marks})`).run(params);
+    const result = this.sql(`update jobs set ${sets}, updated_at = @updated_at where id = @id and state in (${marks})`).run(params);
     return result.changes === 1;
   }
 }

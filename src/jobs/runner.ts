@@ -35,8 +35,15 @@ export interface JobRunnerOptions {
 
 /** Consecutive 429s on create after which a job gives up and is refunded. */
 const MAX_RATE_LIMITED_CREATES = 6;
+/** Task answers in a row that do not parse before a job is given up (and refunded). */
+const MAX_MALFORMED_POLLS = 3;
 /** Delivery attempts before a finished image is declared lost (and refunded). */
 const MAX_DELIVERY_ATTEMPTS = 8;
+
+const BAD_TASK_ANSWER: JobFailure = {
+  code: 'runway.bad_response',
+  userMessage: "Runway's answers about your image stopped making sense, so we gave up on it. You were not charged; please try again.",
+};
 
 const CREATE_UNCERTAIN: JobFailure = {
   code: 'runway.create_uncertain',
@@ -55,10 +62,13 @@ export class JobRunner {
   private readonly busy = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
   private readonly pollFailures = new Map<string, number>();
+  private readonly malformedPolls = new Map<string, number>();
   private readonly rateLimitedCreates = new Map<string, number>();
   private readonly deliveryAttempts = new Map<string, { attempts: number; retryAt: number }>();
   private readonly shownStatus = new Map<string, { key: string; atMs: number }>();
   private readonly expectedMs = new Map<string, number>();
+  /** When a poll last found each task unfinished: with the poll that sees success, it brackets the true finish. */
+  private readonly lastSeenUnfinishedAt = new Map<string, number>();
   private slotLimits = new Map<string, number>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = true;
@@ -216,14 +226,26 @@ export class JobRunner {
       return;
     }
     const outcome = await gateway.getTask(job.taskId);
-    if (outcome.kind === 'retry_later') {
+    if (outcome.kind === 'retry_later' || outcome.kind === 'malformed') {
       const failures = (this.pollFailures.get(jobId) ?? 0) + 1;
+      const malformed = outcome.kind === 'malformed' ? (this.malformedPolls.get(jobId) ?? 0) + 1 : 0;
       this.pollFailures.set(jobId, failures);
-      this.schedule.scheduleBackoff(jobId, clock.now(), outcome.retryAfterMs, failures);
-      this.options.log.warn('runway poll failed; backing off', { jobId, failures, retryAfterMs: outcome.retryAfterMs, message: outcome.message });
+      this.malformedPolls.set(jobId, malformed);
+      if (malformed >= MAX_MALFORMED_POLLS) {
+        // An answer we cannot read will not become readable by waiting: refund rather than hold the credits forever.
+        this.pollFailures.delete(jobId);
+        this.malformedPolls.delete(jobId);
+        this.schedule.forget(jobId);
+        this.options.log.error('runway keeps sending task answers we cannot read; refunding', { jobId, message: outcome.message });
+        await this.fail(jobId, BAD_TASK_ANSWER);
+        return;
+      }
+      this.schedule.scheduleBackoff(jobId, clock.now(), outcome.kind === 'retry_later' ? outcome.retryAfterMs : null, failures);
+      this.options.log.warn('runway poll failed; backing off', { jobId, failures, message: outcome.message });
       return;
     }
     this.pollFailures.delete(jobId);
+    this.malformedPolls.delete(jobId);
     if (outcome.kind === 'not_found') {
       this.schedule.forget(jobId);
       await this.fail(jobId, { code: 'runway.task_missing', userMessage: 'Runway no longer knows this generation. You were not charged; please try again.' });
@@ -237,9 +259,11 @@ export class JobRunner {
     switch (task.status) {
       case 'PENDING':
       case 'THROTTLED':
+        this.lastSeenUnfinishedAt.set(job.id, clock.now());
         this.schedule.scheduleNext(job.id, clock.now());
         return;
       case 'RUNNING':
+        this.lastSeenUnfinishedAt.set(job.id, clock.now());
         store.markRunning(job.id, task.progress ?? null);
         this.showStatus(job.id, { kind: 'running', progress: task.progress ?? null });
         this.schedule.scheduleNext(job.id, clock.now());
@@ -248,15 +272,25 @@ export class JobRunner {
         this.schedule.forget(job.id);
         // Runway reports the final cost; without it, what is held (its estimate) is the best figure.
         const cost = task.cost?.credits ?? store.heldCredits(job.id);
-        if (store.markSucceeded(job.id, cost)) this.expectedMs.delete(job.request.modelId);
+        const seenUnfinished = this.lastSeenUnfinishedAt.get(job.id);
+        this.lastSeenUnfinishedAt.delete(job.id);
+        // Runway finished between the last poll that saw it unfinished and this one: take the middle.
+        // With no such poll it finished any time before now; guess low (80 %), since too low an
+        // estimate corrects itself at once (the next first poll sees it running) and too high does not.
+        const now = clock.now();
+        const finishedAt =
+          seenUnfinished === undefined ? job.submittedAt + Math.round(0.8 * (now - job.submittedAt)) : Math.round((seenUnfinished + now) / 2);
+        if (store.markSucceeded(job.id, cost, finishedAt)) this.expectedMs.delete(job.request.modelId);
         await this.deliverFinished(job.id, task.output);
         return;
       }
       case 'FAILED':
+        this.lastSeenUnfinishedAt.delete(job.id);
         this.schedule.forget(job.id);
         await this.fail(job.id, explainFailureCode(task.failureCode));
         return;
       case 'CANCELLED':
+        this.lastSeenUnfinishedAt.delete(job.id);
         this.schedule.forget(job.id);
         if (store.markCancelled(job.id, CANCELLED_EXPLANATION)) await this.tellFailure(job.id, CANCELLED_EXPLANATION);
         return;

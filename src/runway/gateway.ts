@@ -25,6 +25,8 @@ export type CreateOutcome =
 export type PollOutcome =
   | { readonly kind: 'task'; readonly task: RunwayTask }
   | { readonly kind: 'retry_later'; readonly retryAfterMs: number | null; readonly message: string }
+  /** Runway answered, but not with a task we understand: retrying a little may help, forever will not. */
+  | { readonly kind: 'malformed'; readonly message: string }
   | { readonly kind: 'not_found' };
 
 /**
@@ -72,13 +74,18 @@ export class RunwayGateway {
 
   /** Read a task once. Transient failures come back as `retry_later`, honouring Retry-After. */
   async getTask(taskId: string): Promise<PollOutcome> {
+    let raw: unknown;
     try {
-      const raw: unknown = await this.client.tasks.retrieve(taskId, { maxRetries: 0 });
-      return { kind: 'task', task: runwayTaskSchema.parse(raw) };
+      raw = await this.client.tasks.retrieve(taskId, { maxRetries: 0 });
     } catch (error) {
       if (error instanceof APIError && error.status === 404) return { kind: 'not_found' };
       return { kind: 'retry_later', retryAfterMs: error instanceof APIError ? retryAfterMs(error.headers) : null, message: describe(error) };
     }
+    const parsed = runwayTaskSchema.safeParse(raw);
+    if (parsed.success) return { kind: 'task', task: parsed.data };
+    // Paths and zod's messages only: the values may hold signed output URLs.
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    return { kind: 'malformed', message: `unexpected task answer: ${issues.join('; ')}`.slice(0, 300) };
   }
 
   /** Per-model concurrency limits of the organisation's tier (missing models: unknown). */

@@ -6,11 +6,20 @@ describe('poll schedule', () => {
 
   it('first polls near the expected duration, never sooner than the interval', () => {
     const schedule = new PollSchedule({ minIntervalMs: 5_000, random: noJitter });
-    schedule.scheduleFirst('a', 0, 18_000);
+    schedule.scheduleFirst('a', 0, 25_000);
     schedule.scheduleFirst('b', 0, 1_000);
     expect(schedule.due(4_999)).toEqual([]);
     expect(schedule.due(5_000)).toEqual(['b']);
-    expect(schedule.due(18_000)).toEqual(['b', 'a']);
+    expect(schedule.due(20_000)).toEqual(['b', 'a']);
+  });
+
+  it('first polls at or a little before the estimate, so a learned duration cannot creep upward', () => {
+    const early = new PollSchedule({ minIntervalMs: 5_000, random: () => 0 });
+    early.scheduleFirst('a', 0, 20_000);
+    expect(early.nextDueAt()).toBe(16_000);
+    const late = new PollSchedule({ minIntervalMs: 5_000, random: () => 0.999 });
+    late.scheduleFirst('a', 0, 20_000);
+    expect(late.nextDueAt()).toBeLessThanOrEqual(20_000);
   });
 
   it('never polls a task more often than the interval, jitter only adds', () => {

@@ -24,8 +24,11 @@ export class PollSchedule {
   /** A task was just created (or found again on start): its first poll near the expected end. */
   scheduleFirst(taskKey: string, nowMs: number, expectedDurationMs: number): void {
     const { minIntervalMs } = this.options;
-    const wait = Math.min(Math.max(expectedDurationMs, minIntervalMs), minIntervalMs * MAX_FIRST_POLL_INTERVALS);
-    this.dueAt.set(taskKey, nowMs + this.jitter(wait));
+    // Jitter goes below the estimate here: landing late on every first poll would teach the
+    // learner a longer duration each time (it learns from when success was seen), and drift up.
+    const estimate = Math.min(expectedDurationMs, minIntervalMs * MAX_FIRST_POLL_INTERVALS);
+    const wait = Math.max(Math.round(estimate * (0.8 + 0.2 * this.random())), minIntervalMs);
+    this.dueAt.set(taskKey, nowMs + wait);
   }
 
   /** After a poll that found the task still going. */
@@ -62,7 +65,7 @@ export class PollSchedule {
     return next;
   }
 
-  /** 0 to +20 %: never earlier than asked, so the 5 s minimum holds. */
+  /** 0 to +20 % between polls of one task: never earlier than asked, so the 5 s minimum holds. */
   private jitter(ms: number): number {
     return Math.round(ms * (1 + 0.2 * this.random()));
   }

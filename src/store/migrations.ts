@@ -59,9 +59,10 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
         spend_at      integer,
         created_at    integer not null
       );
-      create index ledger_account on ledger(community_id, user_id);
+      -- Covering (delta included): a balance is a sum over the member's entries, read on every request.
+      create index ledger_account on ledger(community_id, user_id, delta);
       create index ledger_job on ledger(job_id);
-      create index ledger_spend on ledger(community_id, spend_at) where spend_at is not null;
+      create index ledger_spend on ledger(community_id, spend_at, delta) where spend_at is not null;
 
       -- Per-community settings a moderator changes with /quota.
       create table community_settings (

@@ -284,7 +284,7 @@ export async function startRunwaySimulator(options: SimulatorOptions = {}): Prom
     if (!stored || !view || stored.deleted) return sendJson(res, 404, { error: 'Task not found' });
     if (method === 'GET') return sendJson(res, 200, taskBody(view));
     // DELETE cancels a task in flight and deletes a finished one; either way it is gone for the API.
-    if (view.status === 'PENDING' || view.status === 'THROTTLED' || view.status === 'RUNNING') stored.cancelledAtMs = clock.now();
+    if (view.status === 'PENDING' || view.status === 'THROTTLED' || view.status === 'RUNNING') book.cancel(id, clock.now());
     stored.deleted = true;
     res.writeHead(204).end();
   }

@@ -72,11 +72,22 @@ export function outcomeForPrompt(promptText: string): TaskOutcome {
 
 export class TaskBook {
   private readonly tasks = new Map<string, TaskRecord>();
+  /** The replayed schedule per model, valid until a task is added or cancelled (replay is O(tasks)). */
+  private readonly schedules = new Map<string, Map<string, Slot>>();
 
   constructor(private readonly timing: Timing) {}
 
   add(task: TaskRecord): void {
     this.tasks.set(task.id, task);
+    this.schedules.delete(task.model);
+  }
+
+  /** Cancel a task in flight at `atMs`: its slot frees up for the ones behind it. */
+  cancel(id: string, atMs: number): void {
+    const task = this.tasks.get(id);
+    if (!task) return;
+    task.cancelledAtMs = atMs;
+    this.schedules.delete(task.model);
   }
 
   get(id: string): TaskRecord | undefined {
@@ -107,6 +118,14 @@ export class TaskBook {
    * the records, so every read agrees with every earlier one as long as the clock moves forward.
    */
   private schedule(model: string): Map<string, Slot> {
+    const cached = this.schedules.get(model);
+    if (cached) return cached;
+    const replayed = this.replay(model);
+    this.schedules.set(model, replayed);
+    return replayed;
+  }
+
+  private replay(model: string): Map<string, Slot> {
     const { pendingMs, generationMs, maxConcurrent } = this.timing;
     const slotFreeAt: number[] = Array.from({ length: Math.max(1, maxConcurrent) }, () => Number.NEGATIVE_INFINITY);
     const slots = new Map<string, Slot>();

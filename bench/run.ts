@@ -1,0 +1,42 @@
+/**
+ * `npm run bench`: the figures design §9 asks for, measured on loopback against the Runway
+ * simulator. Prints tables; asserts nothing about speed. Sections can be picked by name:
+ * `npm run bench -- latency inflight ledger`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runInFlightBench } from './in-flight.ts';
+import { runLatencyBench } from './latency.ts';
+import { runLedgerBench } from './ledger.ts';
+
+const SECTIONS = ['latency', 'inflight', 'ledger'] as const;
+type Section = (typeof SECTIONS)[number];
+
+async function main(): Promise<void> {
+  const asked = process.argv.slice(2).filter((a): a is Section => (SECTIONS as readonly string[]).includes(a));
+  const sections = asked.length > 0 ? asked : [...SECTIONS];
+  const root = mkdtempSync(join(tmpdir(), 'imagine-bench-'));
+  const startedAtMs = Date.now();
+  console.log(`imagine-bot bench: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), sections: ${sections.join(', ')}`);
+  try {
+    for (const section of sections) {
+      const dir = mkdtempSync(join(root, `${section}-`));
+      if (section === 'latency') {
+        await runLatencyBench({ dir, jobs: 40, arrivalEveryMs: 900, pollIntervalMs: 5_000, generationMs: 10_000, pendingMs: 300, outputScale: 0.5, referenceEvery: 2 });
+      } else if (section === 'inflight') {
+        await runInFlightBench({ dir, jobs: 500, pollIntervalMs: 5_000, generationMs: 20_000, outputScale: 0.25 });
+      } else {
+        await runLedgerBench({ dir, seconds: 2, users: 50, processes: 4, attemptsPerProcess: 1_500, price: 5, sharedBudget: 10_000 });
+      }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  console.log(`\nbench finished in ${((Date.now() - startedAtMs) / 1000).toFixed(1)} s`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
