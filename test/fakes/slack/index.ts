@@ -2,12 +2,14 @@
  * A fake Slack on 127.0.0.1: the Web API under `/api/<method>` (form, JSON or multipart bodies;
  * `ok:false` errors as Slack sends them), the upload URLs of files.uploadV2, a file host serving
  * `url_private` (an HTML login page with 200 unless the bot token comes along), `response_url`
- * receivers, and a second "elsewhere" host that records anyone who calls it. Every request is
+ * receivers, Socket Mode (`apps.connections.open` with the app token, then a WebSocket: see
+ * socket-mode.ts), and a second "elsewhere" host that records anyone who calls it. Every request is
  * recorded; rate limits (429 + Retry-After) and 5xx can be injected per method.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs, readBody, sendJson, waitFor } from './http.ts';
+import { FakeSocketMode } from './socket-mode.ts';
 import { specProblems } from './spec.ts';
 
 export interface RecordedRequest {
@@ -63,16 +65,23 @@ export class FakeSlack {
   readonly users = new Map<string, FakeUser>();
   readonly teamId = 'T0FAKE01';
   readonly botUserId = 'UBOT0001';
+  readonly appId = 'AFAKE001';
   private readonly failures = new Map<string, Failure[]>();
   private readonly userFiles = new Map<string, { bytes: Buffer; mimetype: string }>();
   private tsCounter = 0;
   private idCounter = 0;
   private server!: Server;
   private elsewhereServer!: Server;
+  /** The Socket Mode WebSocket, on this fake's own origin. */
+  socketMode!: FakeSocketMode;
   origin = '';
   elsewhereOrigin = '';
 
-  constructor(readonly botToken: string) {}
+  constructor(
+    readonly botToken: string,
+    /** The app-level token (`xapp-…`) that apps.connections.open takes, and nothing else does. */
+    readonly appToken: string,
+  ) {}
 
   get apiUrl(): string {
     return `${this.origin}/api/`;
@@ -81,6 +90,7 @@ export class FakeSlack {
   async start(): Promise<this> {
     this.server = await listen((req, res) => void this.route(req, res).catch((error: unknown) => sendJson(res, 500, { ok: false, error: String(error) })));
     this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.socketMode = new FakeSocketMode(this.server, () => this.origin, this.appId);
     this.elsewhereServer = await listen((req, res) => {
       this.record({ kind: 'elsewhere', path: req.url ?? '', authorization: req.headers.authorization, args: {}, status: 200 });
       res.writeHead(200, { 'content-type': 'image/png' });
@@ -91,6 +101,7 @@ export class FakeSlack {
   }
 
   async close(): Promise<void> {
+    await this.socketMode.close();
     await Promise.all([closeServer(this.server), closeServer(this.elsewhereServer)]);
   }
 
@@ -109,6 +120,25 @@ export class FakeSlack {
     const path = `/files-pri/${this.teamId}-${id}/${encodeURIComponent(name)}`;
     this.userFiles.set(path, { bytes: Buffer.from(bytes), mimetype });
     return { id, name, mimetype, size: bytes.length, url_private: `${this.origin}${path}` };
+  }
+
+  /** A slash command's fields, as Slack sends them (a form over HTTP, the payload of a Socket Mode envelope). */
+  commandFields(command: string, text: string, user: string, channel: string): Record<string, string> {
+    return {
+      token: 'legacy',
+      team_id: this.teamId,
+      team_domain: 'fake',
+      channel_id: channel,
+      channel_name: 'general',
+      user_id: user,
+      user_name: user.toLowerCase(),
+      command,
+      text,
+      api_app_id: this.appId,
+      is_enterprise_install: 'false',
+      response_url: this.responseUrl(),
+      trigger_id: '1.2.3',
+    };
   }
 
   /** A response_url the bot can post to. */
@@ -192,7 +222,12 @@ export class FakeSlack {
     if (failure?.kind === 'status') return answer(failure.status, { ok: false, error: 'internal_error' });
     if (failure?.kind === 'error') return answer(200, { ok: false, error: failure.error });
     const token = authorization?.replace(/^Bearer /, '') ?? args.token;
-    if (token !== this.botToken) return answer(200, { ok: false, error: token === undefined ? 'not_authed' : 'invalid_auth' });
+    // apps.connections.open takes the app-level token only; every other method here the bot token only.
+    const expected = method === 'apps.connections.open' ? this.appToken : this.botToken;
+    if (token !== expected) {
+      const error = token === undefined || token === '' ? 'not_authed' : token === this.botToken || token === this.appToken ? 'not_allowed_token_type' : 'invalid_auth';
+      return answer(200, { ok: false, error });
+    }
     const result = this.handle(method, args);
     answer(200, result);
   }
@@ -200,6 +235,8 @@ export class FakeSlack {
   private handle(method: string, args: Record<string, string>): Record<string, unknown> {
     const missing = (name: string): Record<string, unknown> | null => (args[name] === undefined || args[name] === '' ? { ok: false, error: `invalid_arguments`, detail: `missing ${name}` } : null);
     switch (method) {
+      case 'apps.connections.open':
+        return this.socketMode.openConnection();
       case 'auth.test':
         return { ok: true, url: 'https://fake.slack.test/', team: 'Fake', user: 'imagine-bot', team_id: this.teamId, user_id: this.botUserId, bot_id: 'BFAKE001' };
       case 'chat.postMessage': {
@@ -332,9 +369,9 @@ export class FakeSlack {
   }
 }
 
-/** Start a fake Slack whose API accepts `botToken`. */
-export function startFakeSlack(botToken = 'xoxb-fake-bot-token'): Promise<FakeSlack> {
-  return new FakeSlack(botToken).start();
+/** Start a fake Slack whose API accepts `botToken` (and `appToken` for Socket Mode). */
+export function startFakeSlack(botToken = 'xoxb-fake-bot-token', appToken = 'xapp-1-AFAKE001-1-fake-app-token'): Promise<FakeSlack> {
+  return new FakeSlack(botToken, appToken).start();
 }
 
 function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Server> {

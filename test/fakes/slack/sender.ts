@@ -4,7 +4,7 @@
  * for a wrong signature or a stale timestamp.
  * https://docs.slack.dev/authentication/verifying-requests-from-slack
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 
 export interface SendOptions {
   /** Sign with another secret. */
@@ -31,21 +31,21 @@ export function createSlackSender(endpoint: string, signingSecret: string): Slac
     });
     return { status: response.status, body: await response.text(), elapsedMs: Date.now() - startedMs };
   }
-  let eventCounter = 0;
   return {
     command: (fields, options) => send(new URLSearchParams(fields).toString(), 'application/x-www-form-urlencoded', options),
-    event: (teamId, event, options) => {
-      eventCounter += 1;
-      const envelope = {
-        token: 'legacy-verification-token',
-        team_id: teamId,
-        api_app_id: 'AFAKE001',
-        type: 'event_callback',
-        event_id: options?.eventId ?? `Ev${Date.now()}${eventCounter}`,
-        event_time: Math.floor(Date.now() / 1000),
-        event,
-      };
-      return send(JSON.stringify(envelope), 'application/json', options);
-    },
+    event: (teamId, event, options) => send(JSON.stringify(eventCallback(teamId, event, options?.eventId)), 'application/json', options),
+  };
+}
+
+/** The Events API's `event_callback` wrapper around one event: the HTTP body, or a Socket Mode envelope's payload. */
+export function eventCallback(teamId: string, event: Record<string, unknown>, eventId?: string): Record<string, unknown> {
+  return {
+    token: 'legacy-verification-token',
+    team_id: teamId,
+    api_app_id: 'AFAKE001',
+    type: 'event_callback',
+    event_id: eventId ?? `Ev${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    event,
   };
 }

@@ -1,0 +1,172 @@
+/**
+ * Socket Mode end to end: the real bot (`src/main.ts`) with SLACK_APP_TOKEN and no signing secret
+ * connects to the fake Slack's WebSocket; slash commands and mentions arrive as envelopes, are
+ * acked over the socket, and run against the Runway simulator. Assertions are on what crossed the
+ * wire and on the ledger read back from the bot's own database.
+ * https://docs.slack.dev/apis/events-api/using-socket-mode
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodePlaceholder } from '../adapters/slack/placeholder.ts';
+import { outputSize, renderPicture } from '../src/runway/simulator/picture.ts';
+import { encodePng, startRunwaySimulator, type RunwaySimulator, type SimTask } from '../src/runway/simulator/index.ts';
+import { startBot, type BotProcess } from './fakes/slack/bot-process.ts';
+import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
+import { freePort } from './fakes/slack/ports.ts';
+import { eventCallback } from './fakes/slack/sender.ts';
+
+const RUNWAY_KEY = 'key_socket_mode';
+const ALLOWANCE = 20;
+const OUTPUT_SCALE = 0.25; // the simulator's default, which the bot keeps for it
+
+/** A PNG of noise: big enough for Runway's 512-byte upload minimum. */
+function noisyPng(seed: number): Buffer {
+  const rgb = new Uint8Array(24 * 24 * 3);
+  let x = seed;
+  for (let i = 0; i < rgb.length; i++) rgb[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+  return encodePng(24, 24, rgb);
+}
+
+function expectedOutput(task: SimTask): Buffer {
+  const { width, height } = outputSize(task.ratio, OUTPUT_SCALE);
+  return renderPicture(task.promptText, task.seed, width, height);
+}
+
+/** Whether anything accepts a TCP connection on 127.0.0.1:port. */
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('Slack in Socket Mode (one bot process, no HTTP endpoint)', () => {
+  let fake: FakeSlack;
+  let sim: RunwaySimulator;
+  let bot: BotProcess | undefined;
+  let dir: string;
+  let databasePath: string;
+  let port: number;
+
+  const readDb = <T,>(read: (db: Database.Database) => T): T => {
+    const db = new Database(databasePath, { readonly: true, fileMustExist: true });
+    try {
+      return read(db);
+    } finally {
+      db.close();
+    }
+  };
+  const deliveredJob = (userId: string) =>
+    readDb((db) => db.prepare("select id, placeholder from jobs where user_id = ? and state = 'delivered'").get(userId) as { id: string; placeholder: string } | undefined);
+  const balanceOf = (userId: string) => readDb((db) => (db.prepare('select coalesce(sum(delta), 0) as total from ledger where user_id = ?').get(userId) as { total: number }).total);
+  const jobNet = (jobId: string) => readDb((db) => (db.prepare('select coalesce(sum(delta), 0) as total from ledger where job_id = ?').get(jobId) as { total: number }).total);
+  const sharedIn = (channel: string) => fake.sharedFiles().filter((u) => u.shares[0]?.channel === channel);
+
+  beforeAll(async () => {
+    fake = await startFakeSlack();
+    sim = await startRunwaySimulator({ apiKey: RUNWAY_KEY, generationMs: 300, pendingMs: 50 });
+    dir = mkdtempSync(join(tmpdir(), 'slack-socket-'));
+    databasePath = join(dir, 'bot.db');
+    // A port the bot is told about: in Socket Mode nothing may listen on it.
+    port = await freePort();
+    fake.addUser({ id: 'UALICE', name: 'alice' });
+    fake.addUser({ id: 'UBOB', name: 'bob' });
+    bot = await startBot({
+      SLACK_BOT_TOKEN: fake.botToken,
+      SLACK_APP_TOKEN: fake.appToken,
+      SLACK_API_URL: fake.apiUrl,
+      PORT: String(port),
+      RUNWAYML_API_SECRET: RUNWAY_KEY,
+      RUNWAYML_BASE_URL: sim.url,
+      DATABASE_PATH: databasePath,
+      MEDIA_ORIGINS: sim.url,
+      RUNWAY_POLL_INTERVAL_MS: '50',
+      DEFAULT_ALLOWANCE: String(ALLOWANCE),
+      LOG_LEVEL: 'debug',
+    });
+  });
+  afterAll(async () => {
+    if (fake) expect(fake.specProblems()).toEqual([]);
+    await bot?.stop();
+    await fake?.close();
+    await sim?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('connects with the app token alone and listens on no HTTP port', async () => {
+    expect(fake.socketMode.isConnected).toBe(true);
+    expect(await isListening(port)).toBe(false);
+    const opens = fake.calls('apps.connections.open');
+    expect(opens.map((r) => [r.authorization, r.status, r.error])).toEqual([[`Bearer ${fake.appToken}`, 200, undefined]]);
+    // The app token is for the socket only; the bot token for everything else.
+    expect(fake.requests.filter((r) => r.kind !== 'apps.connections.open' && r.authorization === `Bearer ${fake.appToken}`)).toEqual([]);
+    expect(bot?.logs.some((l) => l.includes('slack adapter started') && l.includes('socket'))).toBe(true);
+  });
+
+  it('a /imagine over the socket is acked first, then the placeholder and the image appear in the channel and the ledger is debited', async () => {
+    const envelopeId = fake.socketMode.deliver('slash_commands', fake.commandFields('/imagine', 'a koi pond at dawn', 'UALICE', 'C1'));
+    const ack = await fake.socketMode.waitForAck(envelopeId);
+    const [share] = await fake.waitFor(() => sharedIn('C1').length > 0 && sharedIn('C1'), 'the image in C1', 20_000);
+    const job = await fake.waitFor(() => deliveredJob('UALICE'), 'the job delivered');
+
+    // Acked with an empty payload, before the bot posted anything.
+    expect(ack.payload).toEqual({});
+    const placeholderPost = fake.calls('chat.postMessage').find((r) => r.args.channel === 'C1');
+    expect(placeholderPost).toBeDefined();
+    expect(ack.atMs).toBeLessThanOrEqual(placeholderPost!.atMs);
+    // The placeholder, finished; the simulator's picture uploaded and shared into the channel once.
+    const [task] = sim.tasks();
+    const placeholder = fake.message('C1', decodePlaceholder(job.placeholder).ts);
+    expect(placeholder?.history[0]).toContain('a koi pond at dawn');
+    expect(placeholder?.text).toContain('Done');
+    expect(share?.bytes).toEqual(expectedOutput(task!));
+    expect(share?.shares).toEqual([expect.objectContaining({ channel: 'C1', threadTs: undefined })]);
+    expect(fake.calls('files.completeUploadExternal').filter((r) => r.args.channel_id === 'C1').map((r) => r.status)).toEqual([200]);
+    expect(sharedIn('C1')).toHaveLength(1);
+    // Ledger: charged the task's cost, nothing else.
+    expect(jobNet(job.id)).toBe(-task!.costCredits);
+    expect(balanceOf('UALICE')).toBe(ALLOWANCE - task!.costCredits);
+  });
+
+  it('an app_mention with an image over the socket is acked, sends the image to Runway and answers in the thread', async () => {
+    const cat = noisyPng(7);
+    const file = fake.addUserFile('cat.png', cat);
+    const ts = '1767225600.000300';
+    const mention = { type: 'app_mention', user: 'UBOB', text: `<@${fake.botUserId}> @cat1 wearing a tiny hat --tags cat1`, ts, channel: 'C2', files: [file] };
+    const envelopeId = fake.socketMode.deliver('events_api', eventCallback(fake.teamId, mention));
+    const ack = await fake.socketMode.waitForAck(envelopeId);
+    const [share] = await fake.waitFor(() => sharedIn('C2').length > 0 && sharedIn('C2'), 'the image in C2', 20_000);
+    const job = await fake.waitFor(() => deliveredJob('UBOB'), 'the job delivered');
+
+    expect(ack.payload).toEqual({});
+    // The attachment: fetched from Slack's file host with the bot token, uploaded to Runway, used by tag.
+    expect(fake.calls('file').map((r) => r.authorization)).toEqual([`Bearer ${fake.botToken}`]);
+    const upload = sim.uploads().find((u) => u.bytes.equals(cat));
+    expect(upload).toBeDefined();
+    const task = sim.tasks().find((t) => t.referenceImages.length > 0);
+    expect(task?.referenceImages).toEqual([{ uri: upload!.uri, tag: 'cat1' }]);
+    // The result in the mention's thread; the placeholder finished.
+    expect(share?.bytes).toEqual(expectedOutput(task!));
+    expect(share?.shares).toEqual([expect.objectContaining({ channel: 'C2', threadTs: ts })]);
+    expect(fake.message('C2', decodePlaceholder(job.placeholder).ts)?.text).toContain('Done');
+    expect(jobNet(job.id)).toBe(-task!.costCredits);
+    expect(balanceOf('UBOB')).toBe(ALLOWANCE - task!.costCredits);
+  });
+
+  it('keeps one healthy connection: pings both ways are answered and nothing but acks comes back', async () => {
+    let isPonged = false;
+    void fake.socketMode.ping().then(() => (isPonged = true));
+    await fake.waitFor(() => isPonged, "the bot's pong");
+    // The client pings every clientPingTimeout/3 and reconnects when pongs stop; the fake pongs each ping it counts.
+    await fake.waitFor(() => fake.socketMode.clientPingCount > 0, 'a ping from the bot', 10_000);
+    expect(fake.socketMode.connectionCount).toBe(1);
+    expect(fake.socketMode.isConnected).toBe(true);
+    expect(fake.socketMode.strayFrames).toEqual([]);
+    expect(fake.socketMode.acks).toHaveLength(2);
+  });
+});
