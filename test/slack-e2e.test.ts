@@ -261,6 +261,8 @@ describe('Slack end to end (crash)', () => {
     bot = await startBot(world.env);
     await slack.command(command(world, '/imagine', 'a koi pond at dawn', 'UALICE', 'C5'));
     await fake.waitFor(() => sim.tasks()[0]?.status === 'RUNNING', 'the task running', 20_000);
+    // Killed before the bot has stored the task id, the job is rightly refunded, not resumed: wait for it.
+    await fake.waitFor(() => jobsOf(world, 'UALICE').some((j) => j.state === 'submitted' || j.state === 'running'), 'the task id stored', 20_000);
     await bot.kill();
     expect(fake.sharedFiles()).toEqual([]);
 
