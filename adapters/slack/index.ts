@@ -12,11 +12,12 @@ import type { BotCore, ChatSurface } from '../../src/ports.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { handleCreditsCommand, handleImagineCommand, handleQuotaCommand, type CommandDeps, type CommandReplies } from './commands.ts';
 import { handleMention } from './mentions.ts';
-import { appMentionSchema, eventEnvelopeSchema, slashCommandSchema, type SlashCommand } from './payloads.ts';
+import { appMentionSchema, eventEnvelopeSchema, mentionOriginSchema, slashCommandSchema, type SlashCommand } from './payloads.ts';
 import { slackFileOrigins, SLACK_FILE_ORIGIN } from './references.ts';
 import { createRequesterResolver } from './requester.ts';
 import { SlackApi, WEB_API_RETRY } from './slack-api.ts';
 import { createSlackSurface } from './surface.ts';
+import { escapeMrkdwn } from './texts.ts';
 
 export interface SlackAdapterOptions {
   botToken: string;
@@ -41,6 +42,8 @@ export interface SlackAdapter {
 }
 
 const WEB_API_TIMEOUT_MS = 15_000;
+const UNREADABLE_MENTION =
+  "I couldn't read the files attached to that message, so I did nothing and nothing was charged. Please attach the images again (PNG, JPEG or WebP, up to 3) and mention me.";
 const SEEN_EVENTS_LIMIT = 1_000;
 
 /** Start the Slack app; resolves once `auth.test` passed and the receiver is listening (or connected). */
@@ -77,7 +80,9 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   };
 
   const commandReplies = (command: SlashCommand, respond: (message: Record<string, unknown>) => Promise<unknown>): CommandReplies => ({
-    replyPrivately: async (text) => {
+    // Replies may echo what someone typed or their display name: escaped, so they cannot ping a channel.
+    replyPrivately: async (raw) => {
+      const text = escapeMrkdwn(raw);
       try {
         await respond({ response_type: 'ephemeral', text });
       } catch (error) {
@@ -87,7 +92,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       }
     },
     replyPublicly: async (text) => {
-      await respond({ response_type: 'in_channel', text });
+      await respond({ response_type: 'in_channel', text: escapeMrkdwn(text) });
     },
   });
 
@@ -118,7 +123,17 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       seenEvents.add(envelope.event_id);
     }
     const parsed = appMentionSchema.safeParse(event);
-    if (!parsed.success || parsed.data.bot_id !== undefined) return;
+    if (!parsed.success) {
+      // Who and where may still be readable: tell the person rather than ignore them.
+      const origin = mentionOriginSchema.safeParse(event);
+      if (!origin.success || origin.data.bot_id !== undefined) return;
+      log.warn('slack mention we could not read', { channel: origin.data.channel, issues: parsed.error.issues.map((issue) => issue.path.join('.')) });
+      await api
+        .postEphemeral({ channel: origin.data.channel, user: origin.data.user, text: UNREADABLE_MENTION, threadTs: origin.data.thread_ts ?? null })
+        .catch(() => undefined);
+      return;
+    }
+    if (parsed.data.bot_id !== undefined) return;
     const teamId = envelope.team_id ?? context.teamId;
     if (teamId === undefined) return;
     try {
@@ -132,7 +147,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       const botError = asBotError(error);
       log.error('slack mention failed', { error: botError, cause: botError.cause });
       await api
-        .postEphemeral({ channel: parsed.data.channel, user: parsed.data.user, text: botError.userMessage, threadTs: parsed.data.thread_ts ?? null })
+        .postEphemeral({ channel: parsed.data.channel, user: parsed.data.user, text: escapeMrkdwn(botError.userMessage), threadTs: parsed.data.thread_ts ?? null })
         .catch(() => undefined);
     }
   });

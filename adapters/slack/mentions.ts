@@ -9,6 +9,7 @@ import { REFS_ON_SLACK, type CommandDeps } from './commands.ts';
 import { runImagine } from './imagine-flow.ts';
 import type { AppMention } from './payloads.ts';
 import { isOnSlackFileHost, notOnSlack, slackReference } from './references.ts';
+import { escapeMrkdwn } from './texts.ts';
 
 export interface MentionDeps extends CommandDeps {
   botToken: string;
@@ -18,8 +19,9 @@ export interface MentionDeps extends CommandDeps {
 
 export async function handleMention(deps: MentionDeps, teamId: string, botUserId: string | undefined, event: AppMention): Promise<void> {
   const threadTs = event.thread_ts ?? event.ts;
+  // Escaped: a reply may echo what was typed, and must not turn it into a mention.
   const replyPrivately = (text: string): Promise<void> =>
-    deps.api.postEphemeral({ channel: event.channel, user: event.user, text, threadTs: event.thread_ts ?? null });
+    deps.api.postEphemeral({ channel: event.channel, user: event.user, text: escapeMrkdwn(text), threadTs: event.thread_ts ?? null });
 
   const text = stripBotMention(event.text, botUserId);
   const parsed = parseImagineText(text);

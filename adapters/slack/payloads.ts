@@ -5,13 +5,25 @@
  */
 import { z } from 'zod';
 
+/**
+ * Slack sends `&`, `<` and `>` that a person typed as `&amp;`, `&lt;` and `&gt;`; the core wants the
+ * text as typed ("cats & dogs" to Runway, not "cats &amp; dogs"). Everything the adapter posts back
+ * is escaped again (texts.ts), so a decoded `<!channel>` cannot ping anyone.
+ * https://docs.slack.dev/messaging/formatting-message-text#escaping
+ */
+export function decodeSlackText(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+const slackText = z.string().default('').transform(decodeSlackText);
+
 export const slashCommandSchema = z.object({
   team_id: z.string().min(1),
   channel_id: z.string().min(1),
   user_id: z.string().min(1),
   user_name: z.string().optional(),
   command: z.string(),
-  text: z.string().default(''),
+  text: slackText,
   response_url: z.string().optional(),
 });
 export type SlashCommand = z.infer<typeof slashCommandSchema>;
@@ -25,10 +37,18 @@ export const slackFileSchema = z.object({
 });
 export type SlackFile = z.infer<typeof slackFileSchema>;
 
+/** A mention's who and where, readable even when its `files` are not: enough to answer the person. */
+export const mentionOriginSchema = z.object({
+  user: z.string().min(1),
+  channel: z.string().min(1),
+  thread_ts: z.string().optional(),
+  bot_id: z.string().optional(),
+});
+
 export const appMentionSchema = z.object({
   type: z.literal('app_mention'),
   user: z.string().min(1),
-  text: z.string().default(''),
+  text: slackText,
   ts: z.string().min(1),
   channel: z.string().min(1),
   thread_ts: z.string().optional(),

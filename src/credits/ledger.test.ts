@@ -182,6 +182,19 @@ describe('reserving and settling a job', () => {
     expect(ledger.balance(C, ANA)).toBe(45);
   });
 
+  it('a settled job whose image never reached the chat gets its charge back, once', () => {
+    const { ledger, reserve, entries } = setup();
+    const a = reserve(ANA, 8).jobId;
+    ledger.settle(a, 5);
+    ledger.refundSettled(a, 'delivery failed');
+    ledger.refundSettled(a, 'delivery failed again');
+    expect(entries('job_id = ?', a).map((e) => e.kind)).toEqual(['reserve', 'settle', 'refund']);
+    expect(ledger.balance(C, ANA)).toBe(50);
+    const b = reserve(ANA, 8).jobId;
+    ledger.refundSettled(b, 'not settled');
+    expect(ledger.heldFor(b)).toBe(8);
+  });
+
   it('refunding a job that was never charged writes nothing; settling one with a cost is a bug', () => {
     const { ledger, db, entries } = setup();
     insertJobRow(db, { id: 'lost', communityId: C, userId: ANA });

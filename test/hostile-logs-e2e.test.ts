@@ -1,0 +1,123 @@
+/**
+ * The real bot process at LOG_LEVEL=debug through a full flow on each platform, good requests and
+ * refused ones: nothing it writes to stdout or stderr may hold the bot token, the signing secret,
+ * the Runway key, an interaction token, or the query of a signed URL (Runway's `sig=`/`expires=`,
+ * Discord's CDN `ex=`/`is=`/`hm=`).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodePng, startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { BotProcess } from './fakes/discord/bot-process.ts';
+import { FakeDiscord, snowflake, waitFor, type FakeInteraction } from './fakes/discord/index.ts';
+import { startBot } from './fakes/slack/bot-process.ts';
+import { startFakeSlack } from './fakes/slack/index.ts';
+import { freePort } from './fakes/slack/ports.ts';
+import { createSlackSender } from './fakes/slack/sender.ts';
+
+const RUNWAY_KEY = 'key_logcheck_runway_9Tz';
+const SIGNED_QUERY = /[?&](sig|expires|ex|is|hm)=/;
+
+const noisePng = (seed: number): Buffer => {
+  const rgb = new Uint8Array(24 * 24 * 3);
+  let x = seed;
+  for (let i = 0; i < rgb.length; i++) rgb[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+  return encodePng(24, 24, rgb);
+};
+
+function expectClean(lines: readonly string[], secrets: readonly string[]): void {
+  expect(lines.some((line) => line.includes('"level":"info"'))).toBe(true);
+  for (const line of lines) {
+    for (const secret of secrets) expect(line.includes(secret), `a secret in: ${line}`).toBe(false);
+    expect(line, 'a signed query in a log line').not.toMatch(SIGNED_QUERY);
+  }
+}
+
+let sim: RunwaySimulator;
+let dir: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'imagine-logcheck-'));
+  sim = await startRunwaySimulator({ apiKey: RUNWAY_KEY, generationMs: 150, pendingMs: 30, outputScale: 0.1 });
+});
+afterAll(async () => {
+  await sim?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('secrets stay out of the logs of the real bot', () => {
+  it('Discord: a full flow with a signed CDN attachment, a refused one and a failure', async () => {
+    const token = 'discord-logcheck-bot-token-Mx3';
+    const fake = await FakeDiscord.start({ token });
+    const bot = BotProcess.start({
+      DISCORD_TOKEN: token,
+      DISCORD_API_URL: fake.apiUrl,
+      DISCORD_GUILD_IDS: fake.defaultGuild.id,
+      RUNWAYML_API_SECRET: RUNWAY_KEY,
+      RUNWAYML_BASE_URL: sim.url,
+      DATABASE_PATH: join(dir, 'discord.db'),
+      MEDIA_ORIGINS: `${fake.cdnOrigin} ${sim.url}`,
+      RUNWAY_POLL_INTERVAL_MS: '50',
+      DEFAULT_ALLOWANCE: '50',
+      LOG_LEVEL: 'debug',
+    });
+    const tokens: string[] = [];
+    const user = { id: snowflake(), username: 'ana' };
+    const hasImage = (i: FakeInteraction) => (fake.original(i)?.attachments.length ?? 0) > 0;
+    try {
+      await bot.waitForLog('discord: ready');
+      const ref = fake.addAttachment('cat.png', noisePng(3), 'image/png');
+      const good = fake.sendCommand({ name: 'imagine', user, options: { prompt: 'a @cat on a rug', tags: 'cat' }, attachments: { image1: ref } });
+      const lost = { ...fake.addAttachment('gone.png', noisePng(4), 'image/png'), url: `${fake.cdnOrigin}/attachments/1/2/gone.png?ex=1&is=2&hm=3` };
+      const missing = fake.sendCommand({ name: 'imagine', user, options: { prompt: 'a dog' }, attachments: { image1: lost } });
+      const failing = fake.sendCommand({ name: 'imagine', user, options: { prompt: 'sim:safety a cat' } });
+      tokens.push(good.token, missing.token, failing.token);
+      await waitFor(() => hasImage(good), { what: 'the image', timeoutMs: 20_000 });
+      await waitFor(() => fake.followUps(missing).length > 0, { what: 'the refusal', timeoutMs: 20_000 });
+      await waitFor(() => fake.original(failing)?.content.includes('❌'), { what: 'the failure', timeoutMs: 20_000 });
+    } finally {
+      await bot.stop();
+      await fake.close();
+    }
+    expectClean(bot.lines, [token, RUNWAY_KEY, ...tokens]);
+  });
+
+  it('Slack: a full flow with a reference file, a file off Slack and a failure', async () => {
+    const botToken = 'xoxb-logcheck-slack-token-Wd2';
+    const secret = 'logcheck-signing-secret-Qv5';
+    const fake = await startFakeSlack(botToken);
+    fake.addUser({ id: 'UANA', name: 'ana' });
+    const port = await freePort();
+    const bot = await startBot({
+      SLACK_BOT_TOKEN: botToken,
+      SLACK_SIGNING_SECRET: secret,
+      SLACK_API_URL: fake.apiUrl,
+      PORT: String(port),
+      RUNWAYML_API_SECRET: RUNWAY_KEY,
+      RUNWAYML_BASE_URL: sim.url,
+      DATABASE_PATH: join(dir, 'slack.db'),
+      MEDIA_ORIGINS: `${fake.elsewhereOrigin} ${sim.url}`,
+      RUNWAY_POLL_INTERVAL_MS: '50',
+      DEFAULT_ALLOWANCE: '50',
+      LOG_LEVEL: 'debug',
+    });
+    const slack = createSlackSender(`http://127.0.0.1:${port}/slack/events`, secret);
+    try {
+      const event = (ts: string, text: string, files: unknown[]) =>
+        slack.event(fake.teamId, { type: 'app_mention', user: 'UANA', text: `<@${fake.botUserId}> ${text}`, ts, channel: 'C0LOG', files });
+      await event('1767225100.000100', 'a @cat on a rug --tags cat', [fake.addUserFile('cat.png', noisePng(5))]);
+      await event('1767225100.000200', 'a dog', [{ id: 'FEVIL', name: 'dog.png', mimetype: 'image/png', size: 10, url_private: `${fake.elsewhereOrigin}/dog.png?sig=abc&expires=1` }]);
+      await slack.command({
+        token: 'legacy', team_id: fake.teamId, team_domain: 'fake', channel_id: 'C0LOG', channel_name: 'log', user_id: 'UANA',
+        user_name: 'ana', command: '/imagine', text: 'sim:safety a cat', api_app_id: 'AFAKE001', response_url: fake.responseUrl(), trigger_id: '1.2.3',
+      });
+      await fake.waitFor(() => fake.sharedFiles().length > 0, 'the image', 20_000);
+      await fake.waitFor(() => fake.ephemerals.length > 0, 'the refusal', 20_000);
+      await fake.waitFor(() => fake.messages.some((m) => m.text.includes(':warning:')), 'the failure', 20_000);
+    } finally {
+      await bot.stop();
+      await fake.close();
+    }
+    expectClean(bot.logs, [botToken, secret, RUNWAY_KEY]);
+  });
+});
