@@ -50,14 +50,26 @@ interface JobBase extends NewJob {
   readonly deliveryCheckpoint: string | null;
 }
 
+type Waiting<S> = JobBase & { readonly state: S };
+type Holding<S> = JobBase & { readonly state: S; readonly reservedCredits: number };
+type AtRunway<S> = JobBase & { readonly state: S; readonly taskId: string; readonly submittedAt: number; readonly progress: number | null };
+type Finished<S> = JobBase & { readonly state: S; readonly taskId: string; readonly submittedAt: number; readonly costCredits: number };
+type Ended<S> = JobBase & { readonly state: S; readonly failureCode: string | null; readonly failureMessage: string | null };
+
 /** A job, with the fields each state guarantees: a `taskId` cannot be read where none exists. */
 export type Job =
-  | (JobBase & { readonly state: 'queued' })
-  | (JobBase & { readonly state: 'reserved' | 'submitting'; readonly reservedCredits: number })
-  | (JobBase & { readonly state: 'submitted' | 'running'; readonly taskId: string; readonly submittedAt: number; readonly progress: number | null })
-  | (JobBase & { readonly state: 'succeeded' | 'delivered'; readonly taskId: string; readonly submittedAt: number; readonly costCredits: number })
-  | (JobBase & { readonly state: 'rejected' | 'failed' | 'cancelled'; readonly failureCode: string | null; readonly failureMessage: string | null });
+  | Waiting<'queued'>
+  | Holding<'reserved'>
+  | Holding<'submitting'>
+  | AtRunway<'submitted'>
+  | AtRunway<'running'>
+  | Finished<'succeeded'>
+  | Finished<'delivered'>
+  | Ended<'rejected'>
+  | Ended<'failed'>
+  | Ended<'cancelled'>;
 
+/** A job known to be in one of the states S. */
 export type JobIn<S extends JobState> = Extract<Job, { state: S }>;
 
 /** The raw row, as better-sqlite3 returns it. */

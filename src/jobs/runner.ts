@@ -2,18 +2,19 @@ import type { Clock } from '../clock.ts';
 import { BotError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { findModel } from '../models.ts';
-import type { ChatSurface, Delivery, JobStatusView, OutputFile } from '../ports.ts';
+import type { ChatSurface } from '../ports.ts';
 import { CANCELLED_EXPLANATION, explainFailureCode } from '../runway/failure-codes.ts';
 import type { RunwayGateway } from '../runway/gateway.ts';
 import { expectedDurationMs, PollSchedule } from '../runway/poll-schedule.ts';
 import type { RunwayTask } from '../runway/task-schema.ts';
+import { CREATE_UNCERTAIN, decideAfterCreate } from './create-decision.ts';
+import { deliverOutputs, isPermanentDeliveryError, type OutputFetcher } from './delivery.ts';
 import { pickJobsToSubmit, queuePositions } from './fair-queue.ts';
 import type { JobIn } from './job.ts';
 import type { JobFailure, JobStore } from './job-store.ts';
-import { deliveryCaption } from './caption.ts';
+import { StatusUpdates } from './status-updates.ts';
 
-/** Downloads the finished images from Runway's (signed, expiring) output URLs. */
-export type OutputFetcher = (url: string) => Promise<{ bytes: Uint8Array; type: OutputFile['contentType'] }>;
+export type { OutputFetcher };
 
 export interface JobRunnerOptions {
   readonly store: JobStore;
@@ -33,8 +34,6 @@ export interface JobRunnerOptions {
   readonly timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
 }
 
-/** Consecutive 429s on create after which a job gives up and is refunded. */
-const MAX_RATE_LIMITED_CREATES = 6;
 /** Task answers in a row that do not parse before a job is given up (and refunded). */
 const MAX_MALFORMED_POLLS = 3;
 /** Delivery attempts before a finished image is declared lost (and refunded). */
@@ -45,9 +44,9 @@ const BAD_TASK_ANSWER: JobFailure = {
   userMessage: "Runway's answers about your image stopped making sense, so we gave up on it. You were not charged; please try again.",
 };
 
-const CREATE_UNCERTAIN: JobFailure = {
-  code: 'runway.create_uncertain',
-  userMessage: "We lost contact with Runway while starting your image, so we can't tell whether it started. You were not charged; please try again.",
+const UNDELIVERABLE: JobFailure = {
+  code: 'delivery.failed',
+  userMessage: 'Your image was generated but could not be posted here. You were not charged for it; please try again.',
 };
 
 /**
@@ -65,7 +64,7 @@ export class JobRunner {
   private readonly malformedPolls = new Map<string, number>();
   private readonly rateLimitedCreates = new Map<string, number>();
   private readonly deliveryAttempts = new Map<string, { attempts: number; retryAt: number }>();
-  private readonly shownStatus = new Map<string, { key: string; atMs: number }>();
+  private readonly status: StatusUpdates;
   private readonly expectedMs = new Map<string, number>();
   /** When a poll last found each task unfinished: with the poll that sees success, it brackets the true finish. */
   private readonly lastSeenUnfinishedAt = new Map<string, number>();
@@ -77,6 +76,14 @@ export class JobRunner {
   constructor(private readonly options: JobRunnerOptions) {
     this.schedule = new PollSchedule({ minIntervalMs: options.pollIntervalMs, ...(options.random ? { random: options.random } : {}) });
     this.timers = options.timers ?? { setTimeout, clearTimeout };
+    this.status = new StatusUpdates({
+      store: options.store,
+      surfaceFor: (platform) => this.surfaces.get(platform),
+      clock: options.clock,
+      log: options.log,
+      minIntervalMs: options.statusIntervalMs,
+      run: (key, work) => this.track(key, work),
+    });
   }
 
   registerSurface(surface: ChatSurface): void {
@@ -157,7 +164,7 @@ export class JobRunner {
     for (const job of toSubmit) this.track(job.id, () => this.submit(job.id));
     const submitted = new Set(toSubmit.map((j) => j.id));
     const positions = queuePositions(waiting.filter((j) => !submitted.has(j.id)), history);
-    for (const [jobId, position] of positions) this.showStatus(jobId, { kind: 'queued', position });
+    for (const [jobId, position] of positions) this.status.show(jobId, { kind: 'queued', position });
   }
 
   private async submit(jobId: string): Promise<void> {
@@ -165,7 +172,7 @@ export class JobRunner {
     if (!store.startSubmitting(jobId)) return;
     const job = store.get(jobId);
     if (!job || job.state !== 'submitting') return;
-    this.showStatus(jobId, { kind: 'starting' }, true);
+    this.status.show(jobId, { kind: 'starting' }, true);
     const outcome = await gateway.createTextToImage({
       model: job.request.modelId,
       promptText: job.request.prompt,
@@ -173,47 +180,27 @@ export class JobRunner {
       referenceImages: job.referenceUris ?? [],
       seed: job.request.seed,
     });
-    switch (outcome.kind) {
-      case 'created': {
+    const decision = decideAfterCreate(outcome, this.rateLimitedCreates.get(jobId) ?? 0);
+    switch (decision.kind) {
+      case 'submitted':
         this.rateLimitedCreates.delete(jobId);
-        store.markSubmitted(jobId, outcome.taskId, outcome.estimatedCredits);
+        store.markSubmitted(jobId, decision.taskId, decision.estimatedCredits);
         this.schedule.scheduleFirst(jobId, clock.now(), this.expectedDuration(job.request.modelId));
-        log.info('runway task created', { jobId, taskId: outcome.taskId, estimatedCredits: outcome.estimatedCredits });
+        log.info('runway task created', { jobId, taskId: decision.taskId, estimatedCredits: decision.estimatedCredits });
         return;
-      }
-      case 'rate_limited':
-      case 'unreachable': {
-        const attempts = (this.rateLimitedCreates.get(jobId) ?? 0) + 1;
-        this.rateLimitedCreates.set(jobId, attempts);
-        if (attempts >= MAX_RATE_LIMITED_CREATES) {
-          this.rateLimitedCreates.delete(jobId);
-          await this.fail(jobId, {
-            code: outcome.kind === 'rate_limited' ? 'runway.rate_limited' : 'runway.unreachable',
-            userMessage:
-              outcome.kind === 'rate_limited'
-                ? 'Runway is at its generation limit for now. You were not charged; please try again later.'
-                : 'Runway cannot be reached right now. You were not charged; please try again later.',
-          });
-          return;
-        }
-        store.backToQueue(jobId, clock.now() + outcome.retryAfterMs);
-        log.warn('runway create deferred; no task was made', { jobId, kind: outcome.kind, retryAfterMs: outcome.retryAfterMs });
+      case 'retry':
+        this.rateLimitedCreates.set(jobId, (this.rateLimitedCreates.get(jobId) ?? 0) + 1);
+        store.backToQueue(jobId, clock.now() + decision.afterMs);
+        log.warn('runway create deferred; no task was made', { jobId, reason: decision.reason, retryAfterMs: decision.afterMs });
         return;
-      }
-      case 'rejected':
-        log.warn('runway rejected the create', { jobId, status: outcome.status, message: outcome.message });
-        await this.fail(jobId, {
-          code: 'runway.rejected_request',
-          userMessage: 'Runway refused this request. Check the prompt and reference images, then try again. You were not charged.',
-        });
-        return;
-      case 'ambiguous':
-        log.error('runway create outcome unknown; not retrying (create is not idempotent)', { jobId, message: outcome.message });
-        await this.fail(jobId, CREATE_UNCERTAIN);
+      case 'fail':
+        this.rateLimitedCreates.delete(jobId);
+        log.warn(decision.logMessage, { jobId, code: decision.failure.code });
+        await this.fail(jobId, decision.failure);
         return;
       default: {
-        const unreachable: never = outcome;
-        throw new Error(`unhandled create outcome ${JSON.stringify(unreachable)}`);
+        const unreachable: never = decision;
+        throw new Error(`unhandled create decision ${JSON.stringify(unreachable)}`);
       }
     }
   }
@@ -265,7 +252,7 @@ export class JobRunner {
       case 'RUNNING':
         this.lastSeenUnfinishedAt.set(job.id, clock.now());
         store.markRunning(job.id, task.progress ?? null);
-        this.showStatus(job.id, { kind: 'running', progress: task.progress ?? null });
+        this.status.show(job.id, { kind: 'running', progress: task.progress ?? null });
         this.schedule.scheduleNext(job.id, clock.now());
         return;
       case 'SUCCEEDED': {
@@ -301,9 +288,9 @@ export class JobRunner {
     }
   }
 
-  /** Download the images at once (their URLs expire) and hand them to the platform. */
+  /** Download the images at once (their URLs expire) and hand them to the platform; retry with backoff. */
   private async deliverFinished(jobId: string, outputUrls: readonly string[] | null): Promise<void> {
-    const { store, gateway, log, clock } = this.options;
+    const { store, log, clock } = this.options;
     const job = store.get(jobId);
     if (!job || job.state !== 'succeeded') {
       this.deliveryAttempts.delete(jobId);
@@ -317,50 +304,17 @@ export class JobRunner {
       return;
     }
     try {
-      let urls = outputUrls;
-      if (urls === null) {
-        // After a restart the old URLs may have expired: ask Runway for fresh ones.
-        const outcome = await gateway.getTask(job.taskId);
-        if (outcome.kind !== 'task' || outcome.task.status !== 'SUCCEEDED') throw new Error(`cannot re-read finished task: ${outcome.kind}`);
-        urls = outcome.task.output;
-      }
-      this.showStatus(jobId, { kind: 'delivering' }, true);
-      const files: OutputFile[] = [];
-      for (const [index, url] of urls.entries()) {
-        const image = await this.options.fetchOutput(url);
-        files.push({ filename: `imagine-${jobId.slice(0, 8)}-${index + 1}.${extensionOf(image.type)}`, contentType: image.type, bytes: image.bytes });
-      }
-      const model = findModel(job.request.modelId);
-      const delivery: Delivery = {
-        jobId,
-        requester: { userId: job.userId, displayName: job.userName },
-        files,
-        prompt: job.request.prompt,
-        model: job.request.modelId,
-        modelLabel: model?.label ?? job.request.modelId,
-        ratio: job.request.ratio,
-        seed: job.request.seed,
-        costCredits: job.costCredits,
-        caption: deliveryCaption(job.request, model?.label ?? job.request.modelId, job.costCredits, job.userName),
-      };
-      await surface.deliver(job.placeholder, delivery, {
-        load: () => store.get(jobId)?.deliveryCheckpoint ?? null,
-        save: (value) => store.saveCheckpoint(jobId, value),
-      });
-      store.markDelivered(jobId);
+      this.status.show(jobId, { kind: 'delivering' }, true);
+      const files = await deliverOutputs(this.options, job, surface, outputUrls);
       this.deliveryAttempts.delete(jobId);
-      this.shownStatus.delete(jobId);
-      log.info('delivered', { jobId, files: files.length });
+      this.status.forget(jobId);
+      log.info('delivered', { jobId, files });
     } catch (error) {
-      const previous = this.deliveryAttempts.get(jobId)?.attempts ?? 0;
-      const attempts = previous + 1;
-      if (attempts >= MAX_DELIVERY_ATTEMPTS) {
+      const attempts = (this.deliveryAttempts.get(jobId)?.attempts ?? 0) + 1;
+      if (attempts >= MAX_DELIVERY_ATTEMPTS || isPermanentDeliveryError(error)) {
         this.deliveryAttempts.delete(jobId);
-        log.error('delivery failed for good; refunding', { jobId, error });
-        await this.fail(jobId, {
-          code: 'delivery.failed',
-          userMessage: "Your image was generated but could not be posted here. You were not charged for it; please try again.",
-        });
+        log.error('delivery failed for good; refunding', { jobId, attempts, error });
+        await this.fail(jobId, UNDELIVERABLE);
         return;
       }
       const backoffMs = Math.min(this.options.pollIntervalMs * 2 ** attempts, 300_000);
@@ -424,32 +378,12 @@ export class JobRunner {
     const job = this.options.store.get(jobId);
     const surface = job ? this.surfaces.get(job.platform) : undefined;
     if (!job || !surface) return;
-    this.shownStatus.delete(jobId);
+    this.status.forget(jobId);
     try {
       await surface.showFailure(job.placeholder, failure);
     } catch (error) {
       this.options.log.warn('could not show a failure to the user', { jobId, error });
     }
-  }
-
-  /** Placeholder edits: only on change, and no more often than statusIntervalMs per job. */
-  private showStatus(jobId: string, status: JobStatusView, force = false): void {
-    const key = JSON.stringify(status.kind === 'running' ? { ...status, progress: status.progress === null ? null : Math.floor(status.progress * 10) } : status);
-    const now = this.options.clock.now();
-    const shown = this.shownStatus.get(jobId);
-    if (shown?.key === key) return;
-    if (!force && shown && now - shown.atMs < this.options.statusIntervalMs) return;
-    const job = this.options.store.get(jobId);
-    const surface = job ? this.surfaces.get(job.platform) : undefined;
-    if (!job || !surface) return;
-    this.shownStatus.set(jobId, { key, atMs: now });
-    this.track(`status:${jobId}`, async () => {
-      try {
-        await surface.showStatus(job.placeholder, status);
-      } catch (error) {
-        this.options.log.debug('status update failed', { jobId, error });
-      }
-    });
   }
 
   private expectedDuration(model: string): number {
@@ -480,8 +414,4 @@ export class JobRunner {
     if (this.timer === null) return;
     this.wake();
   }
-}
-
-function extensionOf(type: OutputFile['contentType']): string {
-  return type === 'image/jpeg' ? 'jpg' : type === 'image/webp' ? 'webp' : 'png';
 }

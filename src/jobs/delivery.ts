@@ -1,0 +1,70 @@
+import { BotError } from '../errors.ts';
+import { findModel } from '../models.ts';
+import type { ChatSurface, Delivery, OutputFile } from '../ports.ts';
+import type { RunwayGateway } from '../runway/gateway.ts';
+import { deliveryCaption } from './caption.ts';
+import type { JobIn } from './job.ts';
+import type { JobStore } from './job-store.ts';
+
+/** Downloads the finished images from Runway's (signed, expiring) output URLs. */
+export type OutputFetcher = (url: string) => Promise<{ bytes: Uint8Array; type: OutputFile['contentType'] }>;
+
+export interface DeliveryDependencies {
+  readonly store: JobStore;
+  readonly gateway: RunwayGateway;
+  readonly fetchOutput: OutputFetcher;
+}
+
+/** Media errors that another attempt cannot fix: the URL's host or the bytes themselves are refused. */
+const PERMANENT_MEDIA_CODES = new Set(['media.origin_not_allowed', 'media.private_address', 'media.not_an_image', 'media.too_large', 'media.invalid_url']);
+
+export function isPermanentDeliveryError(error: unknown): boolean {
+  return error instanceof BotError && PERMANENT_MEDIA_CODES.has(error.code);
+}
+
+/**
+ * Download a finished job's images and hand them to its platform, which replaces the placeholder
+ * (idempotently). `outputUrls` is null after a restart: the old signed URLs may have expired, so
+ * Runway is asked for fresh ones. Throws when anything fails; the caller decides about retries.
+ */
+export async function deliverOutputs(
+  deps: DeliveryDependencies,
+  job: JobIn<'succeeded'>,
+  surface: ChatSurface,
+  outputUrls: readonly string[] | null,
+): Promise<number> {
+  let urls = outputUrls;
+  if (urls === null) {
+    const outcome = await deps.gateway.getTask(job.taskId);
+    if (outcome.kind !== 'task' || outcome.task.status !== 'SUCCEEDED') throw new Error(`cannot re-read finished task: ${outcome.kind}`);
+    urls = outcome.task.output;
+  }
+  const files: OutputFile[] = [];
+  for (const [index, url] of urls.entries()) {
+    const image = await deps.fetchOutput(url);
+    files.push({ filename: `imagine-${job.id.slice(0, 8)}-${index + 1}.${extensionOf(image.type)}`, contentType: image.type, bytes: image.bytes });
+  }
+  const modelLabel = findModel(job.request.modelId)?.label ?? job.request.modelId;
+  const delivery: Delivery = {
+    jobId: job.id,
+    requester: { userId: job.userId, displayName: job.userName },
+    files,
+    prompt: job.request.prompt,
+    model: job.request.modelId,
+    modelLabel,
+    ratio: job.request.ratio,
+    seed: job.request.seed,
+    costCredits: job.costCredits,
+    caption: deliveryCaption(job.request, modelLabel, job.costCredits, job.userName),
+  };
+  await surface.deliver(job.placeholder, delivery, {
+    load: () => deps.store.get(job.id)?.deliveryCheckpoint ?? null,
+    save: (value) => deps.store.saveCheckpoint(job.id, value),
+  });
+  deps.store.markDelivered(job.id);
+  return files.length;
+}
+
+function extensionOf(type: OutputFile['contentType']): string {
+  return type === 'image/jpeg' ? 'jpg' : type === 'image/webp' ? 'webp' : 'png';
+}
