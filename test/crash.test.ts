@@ -226,6 +226,25 @@ describe('a bot killed with SIGKILL and restarted', () => {
     await expectAccountedFor(scene, [bot, restarted], atCrash, { 1: 'delivered', 2: 'delivered' });
   });
 
+  it('stopped with SIGTERM mid-generation: it exits cleanly without failing the job, and a restart delivers it once', async () => {
+    const scene = await arrange();
+    scene.clock.pause();
+    const bot = scene.start('open');
+    bot.send('/imagine a harbour at night');
+    await jobsWhen(scene, bot, '#1 submitted', (jobs) => stateOf(jobs, 1) === 'submitted');
+    const exit = await bot.terminate();
+    expect(exit).toEqual({ code: 0, signal: null });
+    // Draining is not cancelling: the job is still at Runway, its credits still held.
+    expect(stateOf(readJobs(scene.databasePath), 1)).toBe('submitted');
+    const atStop = readLedger(scene.databasePath);
+    expect(atStop.map((entry) => entry.kind)).toEqual(['allowance', 'reserve']);
+    scene.clock.resume();
+
+    const restarted = await restartAndFinish(scene);
+    expect(createCalls(scene.sim)).toBe(1);
+    await expectAccountedFor(scene, [bot, restarted], atStop, { 1: 'delivered' });
+  });
+
   it('killed while the finished images download (succeeded), and again while recovering: each is fetched again and delivered once', async () => {
     const scene = await arrange();
     const outputs = scene.sim.holdOutputs();

@@ -25,6 +25,8 @@ export interface BotProcess {
   assertAlive(): void;
   /** SIGKILL: no handler runs, nothing is flushed or drained. Resolves once the process is gone. */
   kill(): Promise<BotExit>;
+  /** SIGTERM: what an orchestrator sends first; the bot drains and exits. Resolves once it is gone. */
+  terminate(): Promise<BotExit>;
   readonly exited: Promise<BotExit>;
 }
 
@@ -71,6 +73,10 @@ export function startBot({ env, input }: StartBotOptions): BotProcess {
       }),
     kill: () => {
       if (!exit) child.kill('SIGKILL');
+      return exited;
+    },
+    terminate: () => {
+      if (!exit) child.kill('SIGTERM');
       return exited;
     },
     exited,
