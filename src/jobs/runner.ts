@@ -3,14 +3,12 @@ import { BotError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { findModel } from '../models.ts';
 import type { ChatSurface } from '../ports.ts';
-import { CANCELLED_EXPLANATION, explainFailureCode } from '../runway/failure-codes.ts';
 import type { RunwayGateway } from '../runway/gateway.ts';
-import { expectedDurationMs, PollSchedule } from '../runway/poll-schedule.ts';
-import type { RunwayTask } from '../runway/task-schema.ts';
+import { estimateFinishedAt, expectedDurationMs, PollSchedule } from '../runway/poll-schedule.ts';
 import { CREATE_UNCERTAIN, decideAfterCreate } from './create-decision.ts';
 import { deliverOutputs, isPermanentDeliveryError, type OutputFetcher } from './delivery.ts';
+import { decideAfterPoll } from './poll-decision.ts';
 import { pickJobsToSubmit, queuePositions } from './fair-queue.ts';
-import type { JobIn } from './job.ts';
 import type { JobFailure, JobStore } from './job-store.ts';
 import { StatusUpdates } from './status-updates.ts';
 
@@ -34,15 +32,8 @@ export interface JobRunnerOptions {
   readonly timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
 }
 
-/** Task answers in a row that do not parse before a job is given up (and refunded). */
-const MAX_MALFORMED_POLLS = 3;
 /** Delivery attempts before a finished image is declared lost (and refunded). */
 const MAX_DELIVERY_ATTEMPTS = 8;
-
-const BAD_TASK_ANSWER: JobFailure = {
-  code: 'runway.bad_response',
-  userMessage: "Runway's answers about your image stopped making sense, so we gave up on it. You were not charged; please try again.",
-};
 
 const UNDELIVERABLE: JobFailure = {
   code: 'delivery.failed',
@@ -206,86 +197,66 @@ export class JobRunner {
   }
 
   private async poll(jobId: string): Promise<void> {
-    const { store, gateway, clock } = this.options;
+    const { store, gateway, clock, log } = this.options;
     const job = store.get(jobId);
     if (!job || (job.state !== 'submitted' && job.state !== 'running')) {
-      this.schedule.forget(jobId);
+      this.forgetTask(jobId);
       return;
     }
-    const outcome = await gateway.getTask(job.taskId);
-    if (outcome.kind === 'retry_later' || outcome.kind === 'malformed') {
+    const decision = decideAfterPoll(await gateway.getTask(job.taskId), this.malformedPolls.get(jobId) ?? 0);
+    const now = clock.now();
+    if (decision.kind === 'back_off') {
       const failures = (this.pollFailures.get(jobId) ?? 0) + 1;
-      const malformed = outcome.kind === 'malformed' ? (this.malformedPolls.get(jobId) ?? 0) + 1 : 0;
       this.pollFailures.set(jobId, failures);
-      this.malformedPolls.set(jobId, malformed);
-      if (malformed >= MAX_MALFORMED_POLLS) {
-        // An answer we cannot read will not become readable by waiting: refund rather than hold the credits forever.
-        this.pollFailures.delete(jobId);
-        this.malformedPolls.delete(jobId);
-        this.schedule.forget(jobId);
-        this.options.log.error('runway keeps sending task answers we cannot read; refunding', { jobId, message: outcome.message });
-        await this.fail(jobId, BAD_TASK_ANSWER);
-        return;
-      }
-      this.schedule.scheduleBackoff(jobId, clock.now(), outcome.kind === 'retry_later' ? outcome.retryAfterMs : null, failures);
-      this.options.log.warn('runway poll failed; backing off', { jobId, failures, message: outcome.message });
+      this.malformedPolls.set(jobId, decision.malformed ? (this.malformedPolls.get(jobId) ?? 0) + 1 : 0);
+      this.schedule.scheduleBackoff(jobId, now, decision.retryAfterMs, failures);
+      log.warn('runway poll failed; backing off', { jobId, failures, message: decision.message });
       return;
     }
     this.pollFailures.delete(jobId);
     this.malformedPolls.delete(jobId);
-    if (outcome.kind === 'not_found') {
-      this.schedule.forget(jobId);
-      await this.fail(jobId, { code: 'runway.task_missing', userMessage: 'Runway no longer knows this generation. You were not charged; please try again.' });
-      return;
-    }
-    await this.onTask(job, outcome.task);
-  }
-
-  private async onTask(job: JobIn<'submitted' | 'running'>, task: RunwayTask): Promise<void> {
-    const { store, clock } = this.options;
-    switch (task.status) {
-      case 'PENDING':
-      case 'THROTTLED':
-        this.lastSeenUnfinishedAt.set(job.id, clock.now());
-        this.schedule.scheduleNext(job.id, clock.now());
+    switch (decision.kind) {
+      case 'waiting':
+        this.lastSeenUnfinishedAt.set(jobId, now);
+        this.schedule.scheduleNext(jobId, now);
         return;
-      case 'RUNNING':
-        this.lastSeenUnfinishedAt.set(job.id, clock.now());
-        store.markRunning(job.id, task.progress ?? null);
-        this.status.show(job.id, { kind: 'running', progress: task.progress ?? null });
-        this.schedule.scheduleNext(job.id, clock.now());
+      case 'running':
+        this.lastSeenUnfinishedAt.set(jobId, now);
+        store.markRunning(jobId, decision.progress);
+        this.status.show(jobId, { kind: 'running', progress: decision.progress });
+        this.schedule.scheduleNext(jobId, now);
         return;
-      case 'SUCCEEDED': {
-        this.schedule.forget(job.id);
+      case 'succeeded': {
         // Runway reports the final cost; without it, what is held (its estimate) is the best figure.
-        const cost = task.cost?.credits ?? store.heldCredits(job.id);
-        const seenUnfinished = this.lastSeenUnfinishedAt.get(job.id);
-        this.lastSeenUnfinishedAt.delete(job.id);
-        // Runway finished between the last poll that saw it unfinished and this one: take the middle.
-        // With no such poll it finished any time before now; guess low (80 %), since too low an
-        // estimate corrects itself at once (the next first poll sees it running) and too high does not.
-        const now = clock.now();
-        const finishedAt =
-          seenUnfinished === undefined ? job.submittedAt + Math.round(0.8 * (now - job.submittedAt)) : Math.round((seenUnfinished + now) / 2);
-        if (store.markSucceeded(job.id, cost, finishedAt)) this.expectedMs.delete(job.request.modelId);
-        await this.deliverFinished(job.id, task.output);
+        const cost = decision.costCredits ?? store.heldCredits(jobId);
+        const finishedAt = estimateFinishedAt(job.submittedAt, this.lastSeenUnfinishedAt.get(jobId), now);
+        this.forgetTask(jobId);
+        if (store.markSucceeded(jobId, cost, finishedAt)) this.expectedMs.delete(job.request.modelId);
+        await this.deliverFinished(jobId, decision.outputUrls);
         return;
       }
-      case 'FAILED':
-        this.lastSeenUnfinishedAt.delete(job.id);
-        this.schedule.forget(job.id);
-        await this.fail(job.id, explainFailureCode(task.failureCode));
+      case 'failed':
+        this.forgetTask(jobId);
+        if (decision.logMessage) log.error(decision.logMessage, { jobId });
+        await this.fail(jobId, decision.failure);
         return;
-      case 'CANCELLED':
-        this.lastSeenUnfinishedAt.delete(job.id);
-        this.schedule.forget(job.id);
-        if (store.markCancelled(job.id, CANCELLED_EXPLANATION)) await this.tellFailure(job.id, CANCELLED_EXPLANATION);
+      case 'cancelled':
+        this.forgetTask(jobId);
+        if (store.markCancelled(jobId, decision.failure)) await this.tellFailure(jobId, decision.failure);
         return;
       default: {
-        const unreachable: never = task;
-        throw new Error(`unhandled task ${JSON.stringify(unreachable)}`);
+        const unreachable: never = decision;
+        throw new Error(`unhandled poll decision ${JSON.stringify(unreachable)}`);
       }
     }
+  }
+
+  /** The task is no longer polled: drop what the poll loop remembered about it. */
+  private forgetTask(jobId: string): void {
+    this.schedule.forget(jobId);
+    this.lastSeenUnfinishedAt.delete(jobId);
+    this.pollFailures.delete(jobId);
+    this.malformedPolls.delete(jobId);
   }
 
   /** Download the images at once (their URLs expire) and hand them to the platform; retry with backoff. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectedDurationMs, PollSchedule } from './poll-schedule.ts';
+import { estimateFinishedAt, expectedDurationMs, PollSchedule } from './poll-schedule.ts';
 
 describe('poll schedule', () => {
   const noJitter = () => 0;
@@ -42,5 +42,10 @@ describe('poll schedule', () => {
   it('learns the expected duration from recent jobs (median), else uses the catalogue', () => {
     expect(expectedDurationMs([], 20_000)).toBe(20_000);
     expect(expectedDurationMs([9_000, 30_000, 10_000], 20_000)).toBe(10_000);
+  });
+
+  it('dates a success midway since the last unfinished poll, or low when the first poll found it done', () => {
+    expect(estimateFinishedAt(0, 10_000, 15_000)).toBe(12_500);
+    expect(estimateFinishedAt(0, undefined, 20_000)).toBe(16_000);
   });
 });

@@ -77,3 +77,14 @@ export function expectedDurationMs(recentMs: readonly number[], fallbackMs: numb
   const sorted = [...recentMs].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
+
+/**
+ * When Runway most likely finished a task that a poll at `nowMs` found done: midway since the last
+ * poll that found it unfinished; with none, 80 % of the way from submission. Guessing low is
+ * deliberate: an estimate too low corrects itself at once (the next first poll finds the task
+ * running and brackets it), one too high only grows, as first polls land ever later.
+ */
+export function estimateFinishedAt(submittedAtMs: number, lastSeenUnfinishedAtMs: number | undefined, nowMs: number): number {
+  if (lastSeenUnfinishedAtMs === undefined) return submittedAtMs + Math.round(0.8 * (nowMs - submittedAtMs));
+  return Math.round((lastSeenUnfinishedAtMs + nowMs) / 2);
+}
