@@ -4,11 +4,12 @@ import sharp from 'sharp';
 import { startDiscordAdapter, type DiscordAdapter } from '../adapters/discord/index.ts';
 import { ManualClock } from '../src/clock.ts';
 import { createLogger } from '../src/log.ts';
-import type { ChatSurface, Delivery, DeliveryCheckpoint } from '../src/ports.ts';
+import type { ChatSurface, Delivery } from '../src/ports.ts';
 import { encodePng } from '../src/runway/simulator/png.ts';
 import { CoreDouble } from './fakes/discord/core-double.ts';
 import { FakeDiscord, PERMISSIONS, snowflake, waitFor, type FakeInteraction, type FakeUser } from './fakes/discord/index.ts';
 import { specProblems } from './fakes/discord/openapi.ts';
+import { memoryCheckpoint } from './support/images.ts';
 
 /**
  * The Discord adapter with the real discord.js client against the fake Discord, and a double of
@@ -21,17 +22,6 @@ const moderatorRoleId = snowflake();
 
 const smallPng = (seed: number): Buffer => encodePng(4, 4, new Uint8Array(48).fill(seed));
 
-function memoryCheckpoint(): DeliveryCheckpoint & { value: string | null } {
-  return {
-    value: null,
-    load() {
-      return this.value;
-    },
-    save(value: string) {
-      this.value = value;
-    },
-  };
-}
 
 function deliveryOf(jobId: string, bytes: Uint8Array, userId: string): Delivery {
   return {

@@ -16,19 +16,13 @@ import { createApp, type App } from '../src/app.ts';
 import { systemClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { encodePng, startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { noisePng } from './support/images.ts';
 import { FakeDiscord, snowflake, waitFor, type FakeInteraction, type FakeUser, type UploadedAttachment } from './fakes/discord/index.ts';
 
 const TOKEN = 'hostile-discord-bot-token-Zq8';
 const RUNWAY_KEY = 'key_hostile_discord_runway';
 
-/** A real PNG of noise, above Runway's 512-byte upload minimum. */
-const noisePng = (seed: number): Buffer => {
-  const rgb = new Uint8Array(24 * 24 * 3);
-  let x = seed;
-  for (let i = 0; i < rgb.length; i++) rgb[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
-  return encodePng(24, 24, rgb);
-};
 
 let fake: FakeDiscord;
 let sim: RunwaySimulator;

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodePng, startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { noisePng } from './support/images.ts';
 import { BotProcess } from './fakes/discord/bot-process.ts';
 import { FakeDiscord, snowflake, waitFor, type FakeInteraction } from './fakes/discord/index.ts';
 import { startBot } from './fakes/slack/bot-process.ts';
@@ -18,13 +19,6 @@ import { createSlackSender } from './fakes/slack/sender.ts';
 
 const RUNWAY_KEY = 'key_logcheck_runway_9Tz';
 const SIGNED_QUERY = /[?&](sig|expires|ex|is|hm)=/;
-
-const noisePng = (seed: number): Buffer => {
-  const rgb = new Uint8Array(24 * 24 * 3);
-  let x = seed;
-  for (let i = 0; i < rgb.length; i++) rgb[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
-  return encodePng(24, 24, rgb);
-};
 
 function expectClean(lines: readonly string[], secrets: readonly string[]): void {
   expect(lines.some((line) => line.includes('"level":"info"'))).toBe(true);

@@ -13,7 +13,8 @@ import { createApp, type App } from '../src/app.ts';
 import { systemClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { encodePng, startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { noisePng } from './support/images.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { createSlackSender, type SlackSender } from './fakes/slack/sender.ts';
@@ -23,12 +24,6 @@ const SECRET = 'hostile-slack-signing-secret-P4x';
 const RUNWAY_KEY = 'key_hostile_slack_runway';
 const CHANNEL = 'C0HOSTILE';
 
-const noisePng = (seed: number): Buffer => {
-  const rgb = new Uint8Array(24 * 24 * 3);
-  let x = seed;
-  for (let i = 0; i < rgb.length; i++) rgb[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
-  return encodePng(24, 24, rgb);
-};
 
 let fake: FakeSlack;
 let sim: RunwaySimulator;

@@ -15,6 +15,7 @@ import { CoreDouble } from './fakes/slack/core-double.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { createSlackSender, type SlackSender } from './fakes/slack/sender.ts';
+import { memoryCheckpoint } from './support/images.ts';
 
 const SECRET = 'signing-secret-for-tests';
 const CHANNEL = 'C0GENERAL';
@@ -69,17 +70,6 @@ const command = (name: string, text: string, user = 'UALICE'): Record<string, st
   trigger_id: '1.2.3',
 });
 
-function memoryCheckpoint(): DeliveryCheckpoint & { value: string | null } {
-  return {
-    value: null,
-    load() {
-      return this.value;
-    },
-    save(value: string) {
-      this.value = value;
-    },
-  };
-}
 
 const delivery = (bytes: Uint8Array): Delivery => ({
   jobId: 'job-1',
