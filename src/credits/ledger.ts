@@ -21,95 +21,17 @@
  * bot, else the moderator's user id) and carries a note.
  */
 import type { Clock } from '../clock.ts';
-import { BotError } from '../errors.ts';
 import type { Db } from '../store/database.ts';
+import { alreadyReserved, noReservation, readJobMoney, settledCharge, type JobMoney } from './job-money.ts';
 import { LedgerSql, type EntryKind, type JobEntry, type NewEntry } from './ledger-sql.ts';
 import { nextPeriodStart, periodKey, periodRange, periodStart, type Period } from './periods.ts';
+import type { CommunitySettings, CreditDefaults, CreditsReport, CreditsView, ModeratorAction, ReserveOutcome, ReserveParams } from './types.ts';
 
 export type { Period } from './periods.ts';
-
-/** What the operator configured: the allowance every community starts with. */
-export interface CreditDefaults {
-  readonly allowance: number;
-  readonly period: Period;
-}
-
-export interface ReserveParams {
-  readonly communityId: string;
-  readonly userId: string;
-  readonly displayName: string;
-  readonly jobId: string;
-  readonly model: string;
-  readonly amount: number;
-  /** The reservation time: the job's spend counts in the period containing it. */
-  readonly atMs: number;
-}
-
-export type ReserveOutcome =
-  | { ok: true; balanceAfter: number }
-  | { ok: false; reason: 'insufficient_credits'; balance: number; price: number; resetsAt: number | null; allowance: number }
-  | { ok: false; reason: 'community_cap'; capRemaining: number; price: number; resetsAt: number | null };
-
-export interface CreditsView {
-  balance: number;
-  allowance: number;
-  period: Period;
-  /** When the allowance next refills; null when the period is `none`. */
-  resetsAt: number | null;
-  /** Credits spent on finished jobs reserved in the current allowance period. */
-  spentThisPeriod: number;
-  /** Credits held by jobs still running. */
-  heldNow: number;
-  /** When this view was taken, for relative times ("refills in 3 h"). */
-  asOf: number;
-}
-
-export interface CapView {
-  amount: number;
-  period: Period;
-  /** Spend in the current cap period, including credits held by running jobs. */
-  spent: number;
-  remaining: number;
-  resetsAt: number | null;
-}
-
-export interface CreditsReport {
-  topSpenders: { userId: string; displayName: string; spent: number }[];
-  spendPerModel: { model: string; spent: number; images: number }[];
-  cap: CapView | null;
-  totalSpent: number;
-  /** The period the report covers: the cap's if there is one, else the allowance's. */
-  period: Period;
-  /** Start of the covered period; null for `none` (all time). */
-  periodStart: number | null;
-  /** When this report was taken. */
-  asOf: number;
-}
-
-export interface CommunitySettings {
-  allowance: number;
-  period: Period;
-  cap: { amount: number; period: Period } | null;
-}
-
-export interface ModeratorAction {
-  readonly communityId: string;
-  readonly userId: string;
-  readonly displayName?: string | undefined;
-  readonly amount: number;
-  /** The moderator's user id, recorded on the entry. */
-  readonly actorId: string;
-  readonly note?: string | undefined;
-}
+export type * from './types.ts';
 
 const SYSTEM = 'system';
 const TOP_SPENDERS = 10;
-
-/** The job's state as far as money goes, read from its entries. */
-type JobMoney =
-  | { state: 'none' }
-  | { state: 'finished' }
-  | { state: 'held'; held: number; reserve: JobEntry };
 
 export class CreditLedger {
   private readonly sql: LedgerSql;
@@ -130,11 +52,7 @@ export class CreditLedger {
   reserve(p: ReserveParams): ReserveOutcome {
     assertCredits(p.amount, 'reservation');
     return this.write(() => {
-      if (this.jobMoney(p.jobId).state !== 'none') {
-        throw new BotError('credits.already_reserved', 'This request was already charged.', {
-          logMessage: `credits.already_reserved: job ${p.jobId} already has ledger entries`,
-        });
-      }
+      if (this.jobMoney(p.jobId).state !== 'none') throw alreadyReserved(p.jobId);
       const settings = this.settings(p.communityId);
       const balance = this.rollOver(p.communityId, p.userId, p.displayName, settings);
       if (balance < p.amount) {
@@ -203,11 +121,8 @@ export class CreditLedger {
    */
   refundSettled(jobId: string, note: string): void {
     this.write(() => {
-      const entries = this.sql.jobEntries(jobId);
-      const reserve = entries.find((entry) => entry.kind === 'reserve');
-      if (!reserve || !entries.some((entry) => entry.kind === 'settle') || entries.some((entry) => entry.kind === 'refund')) return;
-      const charged = 0 - entries.reduce((sum, entry) => sum + entry.delta, 0);
-      if (charged > 0) this.insertJobEntry(reserve, jobId, 'refund', charged, note);
+      const settled = settledCharge(this.sql.jobEntries(jobId));
+      if (settled && settled.charged > 0) this.insertJobEntry(settled.reserve, jobId, 'refund', settled.charged, note);
     });
   }
 
@@ -374,20 +289,12 @@ export class CreditLedger {
   }
 
   private jobMoney(jobId: string): JobMoney {
-    const entries = this.sql.jobEntries(jobId);
-    const reserve = entries.find((entry) => entry.kind === 'reserve');
-    if (!reserve) return { state: 'none' };
-    if (entries.some((entry) => entry.kind === 'settle' || entry.kind === 'refund')) return { state: 'finished' };
-    return { state: 'held', held: 0 - entries.reduce((sum, entry) => sum + entry.delta, 0), reserve };
+    return readJobMoney(this.sql.jobEntries(jobId));
   }
 
   private requireReserved(jobId: string, what: string): JobMoney {
     const money = this.jobMoney(jobId);
-    if (money.state === 'none') {
-      throw new BotError('credits.no_reservation', 'This request was never charged, so its cost cannot be changed.', {
-        logMessage: `credits.no_reservation: ${what} on job ${jobId} without a reserve entry`,
-      });
-    }
+    if (money.state === 'none') throw noReservation(jobId, what);
     return money;
   }
 

@@ -1,0 +1,63 @@
+/**
+ * The simulated account: what a task costs, what the account has spent and committed, its per-model
+ * limits, and `GET /v1/organization`, which reports them.
+ * https://docs.dev.runwayml.com/api/#tag/Organization
+ */
+import type { ServerResponse } from 'node:http';
+import type { Clock } from '../../clock.ts';
+import { catalogueCost, findModel, MODELS } from '../../models.ts';
+import { sendJson } from './http.ts';
+import type { SimTask, TaskBook } from './tasks.ts';
+
+export interface AccountSettings {
+  /** Starting balance; succeeded tasks spend it. */
+  readonly creditBalance: number;
+  /** Per model; tasks beyond it wait in THROTTLED. */
+  readonly maxConcurrent: number;
+  /** Per model and UTC day. */
+  readonly maxDailyGenerations: number;
+  readonly costOverride?: ((model: string, ratio: string) => number) | undefined;
+}
+
+export class Organization {
+  constructor(
+    private readonly clock: Clock,
+    private readonly book: TaskBook,
+    /** Every task with its state now. */
+    private readonly tasks: () => SimTask[],
+    readonly settings: AccountSettings,
+  ) {}
+
+  /** A task's price in credits: the override if set, else the model catalogue's (0 for unknown models). */
+  costOf(model: string, ratio: string): number {
+    if (this.settings.costOverride) return this.settings.costOverride(model, ratio);
+    const info = findModel(model);
+    return info ? catalogueCost(info, ratio) : 0;
+  }
+
+  /** Whether a new task of `costCredits` on top of every task not failed or cancelled passes the balance. */
+  wouldOverspend(costCredits: number): boolean {
+    const committed = this.tasks()
+      .filter((t) => t.status !== 'FAILED' && t.status !== 'CANCELLED')
+      .reduce((sum, t) => sum + t.costCredits, 0);
+    return committed + costCredits > this.settings.creditBalance;
+  }
+
+  /** `GET /v1/organization`: balance left after succeeded tasks, tier limits and today's usage. */
+  describe(res: ServerResponse): void {
+    const nowMs = this.clock.now();
+    const { maxConcurrent, maxDailyGenerations } = this.settings;
+    const tierModels: Record<string, { maxConcurrentGenerations: number; maxDailyGenerations: number }> = {};
+    const usageModels: Record<string, { dailyGenerations: number }> = {};
+    for (const model of MODELS) {
+      tierModels[model.id] = { maxConcurrentGenerations: maxConcurrent, maxDailyGenerations };
+      usageModels[model.id] = { dailyGenerations: this.book.dailyGenerations(model.id, nowMs) };
+    }
+    const spentCredits = this.tasks().filter((t) => t.status === 'SUCCEEDED').reduce((sum, t) => sum + t.costCredits, 0);
+    sendJson(res, 200, {
+      creditBalance: this.settings.creditBalance - spentCredits,
+      tier: { maxMonthlyCreditSpend: 100_000, models: tierModels },
+      usage: { models: usageModels },
+    });
+  }
+}
