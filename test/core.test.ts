@@ -175,4 +175,14 @@ describe('the local queue', () => {
     expect(h.surface.statuses.some((s) => s.status.kind === 'queued' && s.status.position >= 2)).toBe(true);
     expect(h.sim.tasks()).toHaveLength(4);
   });
+
+  it("reads the organisation's concurrency limits again every 10 minutes, so a tier change needs no restart", async () => {
+    const h = (harness = await startCoreHarness());
+    const reads = () => h.sim.requests.filter((r) => r.path === '/v1/organization').length;
+    expect(reads()).toBe(1);
+    await h.advance(9 * 60 * 1000);
+    expect(reads()).toBe(1);
+    await h.advance(60 * 1000);
+    expect(reads()).toBe(2);
+  });
 });

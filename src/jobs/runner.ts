@@ -32,6 +32,8 @@ export interface JobRunnerOptions {
   readonly timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
 }
 
+/** How often the organisation's concurrency limits are read again. */
+const LIMITS_REFRESH_MS = 10 * 60 * 1000;
 /** Delivery attempts before a finished image is declared lost (and refunded). */
 const MAX_DELIVERY_ATTEMPTS = 8;
 
@@ -60,6 +62,7 @@ export class JobRunner {
   /** When a poll last found each task unfinished: with the poll that sees success, it brackets the true finish. */
   private readonly lastSeenUnfinishedAt = new Map<string, number>();
   private slotLimits = new Map<string, number>();
+  private limitsReadAt = Number.NEGATIVE_INFINITY;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = true;
   private ticking = false;
@@ -83,6 +86,7 @@ export class JobRunner {
 
   /** Learn the organisation's concurrency limits; on failure keep the defaults. */
   async refreshLimits(): Promise<void> {
+    this.limitsReadAt = this.options.clock.now();
     try {
       this.slotLimits = await this.options.gateway.concurrencyLimits();
     } catch (error) {
@@ -137,6 +141,8 @@ export class JobRunner {
     this.ticking = true;
     try {
       const now = this.options.clock.now();
+      // A tier upgrade (more concurrent generations) should not need a restart to take effect.
+      if (now - this.limitsReadAt >= LIMITS_REFRESH_MS) this.track('limits', () => this.refreshLimits());
       this.dispatch(now);
       for (const jobId of this.schedule.due(now)) this.track(jobId, () => this.poll(jobId));
       for (const [jobId, retry] of this.deliveryAttempts) {
