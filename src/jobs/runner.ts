@@ -32,6 +32,8 @@ export interface JobRunnerOptions {
   readonly timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
 }
 
+/** Recent generation times the first-poll estimate is the median of: few, so it follows Runway's load. */
+const RECENT_DURATIONS = 9;
 /** How often the organisation's concurrency limits are read again. */
 const LIMITS_REFRESH_MS = 10 * 60 * 1000;
 /** Delivery attempts before a finished image is declared lost (and refunded). */
@@ -367,7 +369,7 @@ export class JobRunner {
     const cached = this.expectedMs.get(model);
     if (cached !== undefined) return cached;
     const fallback = this.options.firstDurationGuessMs ?? findModel(model)?.expectedDurationMs ?? 20_000;
-    const learned = expectedDurationMs(this.options.store.recentDurationsMs(model, 20), fallback);
+    const learned = expectedDurationMs(this.options.store.recentDurationsMs(model, RECENT_DURATIONS), fallback);
     this.expectedMs.set(model, learned);
     return learned;
   }
