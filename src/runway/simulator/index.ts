@@ -9,6 +9,7 @@
  * `uploads.ts`, `task-routes.ts`, `organization.ts` or `outputs.ts`; the HTTP plumbing in
  * `http.ts`, the test gates in `holds.ts`.
  */
+import { systemClock } from '../../clock.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listen, readJson, RequestLog, sendJson, type RecordedRequest } from './http.ts';
 import { Holds, type SimHold } from './holds.ts';
@@ -81,7 +82,7 @@ const MAX_JSON_BYTES = 1 << 20;
 
 /** Start the simulator; resolves once it is listening. */
 export async function startRunwaySimulator(options: SimulatorOptions = {}): Promise<RunwaySimulator> {
-  const clock = options.clock ?? { now: () => Date.now() };
+  const clock = options.clock ?? systemClock;
   const maxConcurrent = options.maxConcurrent ?? 2;
   // Uploads and outputs hand out absolute URLs, and the port is only known once the server listens.
   let url = '';
