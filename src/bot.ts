@@ -140,10 +140,15 @@ export class Bot implements BotCore {
     }
   }
 
-  /** A read-only look at the budget before any download: most shortfalls stop here, cheaply. */
+  /**
+   * A look at the balance before any download, so most shortfalls stop cheaply. It runs on every
+   * request, so it reads the balance alone (crediting a due allowance) and builds the full
+   * `/credits` view only to explain a shortfall. The reservation itself re-checks atomically.
+   */
   private precheckBudget(requester: Requester, request: StoredRequest, price: number, referenceCount: number): { ok: false; code: string; reply: Reply } | null {
-    const view = this.deps.ledger.creditsView(requester.communityId, requester.userId, requester.displayName);
-    if (view.balance >= price) return null;
+    const { ledger } = this.deps;
+    if (ledger.balance(requester.communityId, requester.userId, requester.displayName) >= price) return null;
+    const view = ledger.creditsView(requester.communityId, requester.userId, requester.displayName);
     const reply = this.shortfallReply(
       { ok: false, reason: 'insufficient_credits', balance: view.balance, price, resetsAt: view.resetsAt, allowance: view.allowance },
       request,
