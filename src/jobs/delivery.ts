@@ -1,4 +1,5 @@
 import { BotError } from '../errors.ts';
+import { extensionFor } from '../media/sniff.ts';
 import { findModel } from '../models.ts';
 import type { ChatSurface, Delivery, OutputFile } from '../ports.ts';
 import type { RunwayGateway } from '../runway/gateway.ts';
@@ -42,7 +43,7 @@ export async function deliverOutputs(
   const files: OutputFile[] = [];
   for (const [index, url] of urls.entries()) {
     const image = await deps.fetchOutput(url);
-    files.push({ filename: `imagine-${job.id.slice(0, 8)}-${index + 1}.${extensionOf(image.type)}`, contentType: image.type, bytes: image.bytes });
+    files.push({ filename: `imagine-${job.id.slice(0, 8)}-${index + 1}.${extensionFor(image.type)}`, contentType: image.type, bytes: image.bytes });
   }
   const modelLabel = findModel(job.request.modelId)?.label ?? job.request.modelId;
   const delivery: Delivery = {
@@ -63,8 +64,4 @@ export async function deliverOutputs(
   });
   deps.store.markDelivered(job.id);
   return files.length;
-}
-
-function extensionOf(type: OutputFile['contentType']): string {
-  return type === 'image/jpeg' ? 'jpg' : type === 'image/webp' ? 'webp' : 'png';
 }

@@ -1,5 +1,5 @@
 import { BotError } from '../errors.ts';
-import { sniffImageType } from '../media/sniff.ts';
+import { extensionFor, sniffImageType, usableImageType } from '../media/sniff.ts';
 import type { ReferenceSource } from '../ports.ts';
 import type { RunwayGateway } from '../runway/gateway.ts';
 import type { ReferenceUri } from './job.ts';
@@ -7,8 +7,6 @@ import type { ReferenceUri } from './job.ts';
 /** A reference may be at most this large: Runway takes 16 MB by URL; chat uploads are capped lower. */
 export const MAX_REFERENCE_BYTES = 20 * 1024 * 1024;
 const DOWNLOAD_TIMEOUT_MS = 30_000;
-
-const ACCEPTED = new Set(['image/png', 'image/jpeg', 'image/webp']);
 
 /**
  * Fetch each reference from the chat platform (through the adapter's credentialed, allowlisted
@@ -33,15 +31,15 @@ export async function uploadReferences(
       clearTimeout(timeout);
     }
     if (bytes.byteLength > MAX_REFERENCE_BYTES) throw tooLarge(name);
-    const type = sniffImageType(bytes);
-    if (type === null || !ACCEPTED.has(type)) {
+    const type = usableImageType(bytes);
+    if (type === null) {
+      const isGif = sniffImageType(bytes) === 'image/gif';
       throw new BotError(
         'media.not_an_image',
-        `${name} is not a PNG, JPEG or WebP image${type === 'image/gif' ? ' (GIFs are not supported)' : ''}. Attach a PNG, JPEG or WebP picture and try again. Nothing was charged.`,
+        `${name} is not a PNG, JPEG or WebP image${isGif ? ' (GIFs are not supported)' : ''}. Attach a PNG, JPEG or WebP picture and try again. Nothing was charged.`,
       );
     }
-    const extension = type === 'image/jpeg' ? 'jpg' : type === 'image/webp' ? 'webp' : 'png';
-    const uri = await gateway.uploadReference(bytes, `reference-${index + 1}.${extension}`, type);
+    const uri = await gateway.uploadReference(bytes, `reference-${index + 1}.${extensionFor(type)}`, type);
     uris.push({ uri, tag: tags[index] ?? `image${index + 1}` });
   }
   return uris;

@@ -19,7 +19,7 @@ import { BotError } from '../errors.ts';
 import { isConsentablePrivateAddress, isIpLiteral, isPublicAddress } from './address.ts';
 import { networkError, privateAddress, timedOut, tooLarge } from './errors.ts';
 import { redactUrl } from './redact.ts';
-import { sniffImageType } from './sniff.ts';
+import { sniffImageType, usableImageType, type UsableImageType } from './sniff.ts';
 
 export { redactUrl };
 
@@ -44,7 +44,7 @@ export interface Downloaded {
   finalUrl: string;
 }
 
-export type DownloadedImage = Downloaded & { type: 'image/png' | 'image/jpeg' | 'image/webp' };
+export type DownloadedImage = Downloaded & { type: UsableImageType };
 
 const DEFAULT_MAX_REDIRECTS = 3;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -81,14 +81,15 @@ export async function downloadSafely(url: string, policy: DownloadPolicy): Promi
 /** Download and require PNG/JPEG/WebP by its bytes (GIF refused), for references and outputs. */
 export async function downloadImage(url: string, policy: DownloadPolicy): Promise<DownloadedImage> {
   const downloaded = await downloadSafely(url, policy);
-  const type = sniffImageType(downloaded.bytes);
-  if (type === null || type === 'image/gif') {
+  const type = usableImageType(downloaded.bytes);
+  if (type === null) {
+    const isGif = sniffImageType(downloaded.bytes) === 'image/gif';
     throw new BotError(
       'media.not_an_image',
-      type === 'image/gif'
+      isGif
         ? 'GIFs are not supported. Please attach a PNG, JPEG or WebP image instead.'
         : "That file isn't an image I can use. Please attach a PNG, JPEG or WebP image.",
-      { logMessage: `media.not_an_image: ${redactUrl(downloaded.finalUrl)} is ${describeBytes(downloaded.bytes, type)} (Content-Type ${downloaded.contentType ?? 'none'})` },
+      { logMessage: `media.not_an_image: ${redactUrl(downloaded.finalUrl)} is ${describeBytes(downloaded.bytes, sniffImageType(downloaded.bytes))} (Content-Type ${downloaded.contentType ?? 'none'})` },
     );
   }
   return { ...downloaded, type };

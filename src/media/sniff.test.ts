@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { imageDimensions, sniffImageType } from './sniff.ts';
+import { extensionFor, imageDimensions, sniffImageType, usableImageType } from './sniff.ts';
 
 const WIDTH = 37;
 const HEIGHT = 23;
@@ -50,5 +50,14 @@ describe('sniffImageType on things that are not images', () => {
     expect(sniffImageType(pngSignatureOnly)).toBe('image/png');
     expect(imageDimensions(pngSignatureOnly)).toBeNull();
     expect(imageDimensions(new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00]))).toBeNull();
+  });
+});
+
+describe('usable images', () => {
+  it('are PNG, JPEG and WebP; a GIF or anything else is not', () => {
+    expect(usableImageType(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]))).toBe('image/png');
+    expect(usableImageType(Buffer.from('GIF89a......'))).toBeNull();
+    expect(usableImageType(Buffer.from('<!DOCTYPE html>'))).toBeNull();
+    expect([extensionFor('image/png'), extensionFor('image/jpeg'), extensionFor('image/webp')]).toEqual(['png', 'jpg', 'webp']);
   });
 });

@@ -6,6 +6,20 @@
 
 export type ImageType = 'image/png' | 'image/jpeg' | 'image/webp' | 'image/gif';
 
+/** The formats Runway takes as references and the bot delivers: PNG, JPEG or WebP (no GIF). */
+export type UsableImageType = Exclude<ImageType, 'image/gif'>;
+
+/** The file's type if it is an image the bot can use, else null (GIF, HTML, text, truncated). */
+export function usableImageType(bytes: Uint8Array): UsableImageType | null {
+  const type = sniffImageType(bytes);
+  return type === 'image/gif' ? null : type;
+}
+
+/** The file name extension for a usable image type. */
+export function extensionFor(type: UsableImageType): 'png' | 'jpg' | 'webp' {
+  return type === 'image/jpeg' ? 'jpg' : type === 'image/webp' ? 'webp' : 'png';
+}
+
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] as const;
 
 /** The image type by magic bytes only; null for anything else (HTML, text, truncated files). */
