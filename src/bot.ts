@@ -4,10 +4,10 @@ import { creditsCommand } from './commands/credits-command.ts';
 import { quotaCommand } from './commands/quota-command.ts';
 import type { CreditLedger, ReserveOutcome } from './credits/ledger.ts';
 import { communityCapMessage, insufficientCreditsMessage } from './credits/messages.ts';
-import { asBotError, BotError } from './errors.ts';
+import { asBotError } from './errors.ts';
 import { cheaperOptions, priceOf } from './imagine/price.ts';
 import { validateImagineRequest } from './imagine/request.ts';
-import type { JobIn, ReferenceUri, StoredRequest } from './jobs/job.ts';
+import type { ReferenceUri, StoredRequest } from './jobs/job.ts';
 import type { JobStore } from './jobs/job-store.ts';
 import { uploadReferences } from './jobs/references.ts';
 import type { JobRunner } from './jobs/runner.ts';
@@ -188,4 +188,3 @@ function refusal(code: string, text: string): ImagineOutcome {
   return { ok: false, code, reply: { visibility: 'private', text } };
 }
 
-export type { JobIn, BotError };

@@ -33,8 +33,3 @@ export function asBotError(error: unknown, code = 'internal.unexpected'): BotErr
     logMessage: `${code}: ${error instanceof Error ? error.message : String(error)}`,
   });
 }
-
-export type Result<T, P = Problem> = { ok: true; value: T } | { ok: false; problem: P };
-
-export const ok = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
-export const fail = <P = Problem>(p: P): { ok: false; problem: P } => ({ ok: false, problem: p });

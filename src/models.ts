@@ -92,8 +92,3 @@ export function catalogueCost(model: ModelInfo, ratio: string): number {
   if (!info) throw new Error(`ratio ${ratio} is not offered by ${model.id}`);
   return info.costCredits;
 }
-
-/** The cheapest way to generate with a model, for "not enough credits" hints. */
-export function cheapestCost(model: ModelInfo): number {
-  return Math.min(...model.ratios.map((r) => r.costCredits));
-}

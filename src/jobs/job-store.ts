@@ -4,7 +4,7 @@ import type { CreditLedger, ReserveOutcome } from '../credits/ledger.ts';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/database.ts';
 import { userKey, type ServiceHistory, type WaitingJob } from './fair-queue.ts';
-import { jobFromRow, type Job, type JobIn, type JobState, type NewJob, type ReferenceUri } from './job.ts';
+import { JOB_STATES, jobFromRow, TERMINAL_STATES, type Job, type JobIn, type JobState, type NewJob, type ReferenceUri } from './job.ts';
 
 /** Failure details kept on the row and shown to the user. */
 export interface JobFailure {
@@ -12,7 +12,8 @@ export interface JobFailure {
   readonly userMessage: string;
 }
 
-const UNFINISHED = `('queued','reserved','submitting','submitted','running','succeeded')`;
+/** The states recovery resumes: every state but the final ones, as an SQL list of literals. */
+const UNFINISHED = `(${JOB_STATES.filter((state) => !TERMINAL_STATES.has(state)).map((state) => `'${state}'`).join(',')})`;
 
 /**
  * The durable job: every transition is one transaction, guarded by the state it expects
