@@ -185,4 +185,30 @@ describe('the local queue', () => {
     await h.advance(60 * 1000);
     expect(reads()).toBe(2);
   });
+
+  it('a reroll runs the same request with a new seed, charged to whoever asked', async () => {
+    const h = (harness = await startCoreHarness());
+    const first = await h.app.core.imagine(h.requester('ann'), { prompt: 'a red kite', seed: 7, ratio: '16:9', references: [] }, 'ph-1');
+    if (!first.ok) throw new Error('expected acceptance');
+    await h.runUntil(() => h.surface.deliveries.length === 1);
+    const again = await h.app.core.reroll(h.requester('bo'), first.jobId, 'ph-2');
+    expect(again).toMatchObject({ ok: true, reservedCredits: 8 });
+    await h.runUntil(() => h.surface.deliveries.length === 2);
+    const [original, reroll] = creates(h).map((r) => r.body as { promptText: string; ratio: string; seed: number });
+    expect(reroll).toMatchObject({ promptText: 'a red kite', ratio: original!.ratio });
+    expect(reroll!.seed).not.toBe(7);
+    expect(h.ledgerSum({ userId: 'bo' })).toBe(50 - 8);
+  });
+
+  it('a reroll whose reference images have expired at Runway asks for a fresh /imagine, at no cost', async () => {
+    const h = (harness = await startCoreHarness());
+    const cat = memoryReference('cat.png', pngReference(9));
+    const first = await h.app.core.imagine(h.requester('ann'), { prompt: 'a cat', references: [cat] }, 'ph-1');
+    if (!first.ok) throw new Error('expected acceptance');
+    await h.runUntil(() => h.surface.deliveries.length === 1);
+    h.clock.advance(24 * 60 * 60 * 1000);
+    const again = await h.app.core.reroll(h.requester('ann'), first.jobId, 'ph-2');
+    expect(again).toMatchObject({ ok: false, code: 'reroll.references_expired' });
+    expect(creates(h)).toHaveLength(1);
+  });
 });
