@@ -24,7 +24,6 @@ const SECRET = 'hostile-slack-signing-secret-P4x';
 const RUNWAY_KEY = 'key_hostile_slack_runway';
 const CHANNEL = 'C0HOSTILE';
 
-
 let fake: FakeSlack;
 let sim: RunwaySimulator;
 let app: App;
@@ -87,12 +86,9 @@ afterAll(async () => {
 
 /** Send a slash command; resolves with what the user alone saw on its response_url. */
 async function command(name: string, text: string, user: string): Promise<{ privateText: () => string | undefined; publicText: () => string | undefined }> {
-  const responseUrl = fake.responseUrl();
-  const id = responseUrl.slice(responseUrl.lastIndexOf('/') + 1);
-  const sent = await slack.command({
-    token: 'legacy', team_id: fake.teamId, team_domain: 'fake', channel_id: CHANNEL, channel_name: 'general', user_id: user,
-    user_name: user.toLowerCase(), command: name, text, api_app_id: 'AFAKE001', response_url: responseUrl, trigger_id: '1.2.3',
-  });
+  const fields = fake.commandFields(name, text, user, CHANNEL);
+  const id = fields.response_url.slice(fields.response_url.lastIndexOf('/') + 1);
+  const sent = await slack.command(fields);
   expect(sent.status).toBe(200);
   const bodies = () => fake.responses.filter((r) => r.id === id).map((r) => r.body);
   return {
@@ -145,7 +141,7 @@ describe('slash commands with odd text', () => {
   it.each([
     ["set '; drop table ledger;-- 5", /Usage/],
     ["set ';drop_table_ledger;-- 5", /can't tell who/],
-    ['grant <@UNOBODY1|x> 1e309', /./],
+    ['grant <@UNOBODY1|x> 1e309', /`1e309` is not an amount/],
     ['cap 10 fortnight; rm -rf /', /Usage|not a period/],
     ['`whoami` <!channel>', /not a \/quota command/],
   ])('/quota %s from a moderator: refused privately, the ledger intact', async (text, message) => {

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSlackAdapter, type SlackAdapter } from '../adapters/slack/index.ts';
 import { decodePlaceholder } from '../adapters/slack/placeholder.ts';
 import { slackReference } from '../adapters/slack/references.ts';
+import { STATUS_MIN_INTERVAL_MS } from '../adapters/slack/surface.ts';
 import { ManualClock } from '../src/clock.ts';
 import { silentLogger } from '../src/log.ts';
 import type { Delivery, DeliveryCheckpoint } from '../src/ports.ts';
@@ -55,21 +56,7 @@ afterEach(async () => {
   expect(fake.specProblems()).toEqual([]);
 });
 
-const command = (name: string, text: string, user = 'UALICE'): Record<string, string> => ({
-  token: 'legacy',
-  team_id: fake.teamId,
-  team_domain: 'fake',
-  channel_id: CHANNEL,
-  channel_name: 'general',
-  user_id: user,
-  user_name: user.toLowerCase(),
-  command: name,
-  text,
-  api_app_id: 'AFAKE001',
-  response_url: fake.responseUrl(),
-  trigger_id: '1.2.3',
-});
-
+const command = (name: string, text: string, user = 'UALICE'): Record<string, string> => fake.commandFields(name, text, user, CHANNEL);
 
 const delivery = (bytes: Uint8Array): Delivery => ({
   jobId: 'job-1',
@@ -140,6 +127,45 @@ describe('slash commands', () => {
     expect(response.body.text).toBe('ada has 50 credits.');
   });
 
+  it('/credits with something that is not a mention says how to name someone, without looking anyone up', async () => {
+    await slack.command(command('/credits', 'bob smith'));
+    const response = await fake.waitFor(() => fake.responses[0], 'a response_url post');
+    expect(response.body).toMatchObject({ response_type: 'ephemeral' });
+    expect(String(response.body.text)).toContain('`/credits @name`');
+    expect(core.creditsCalls).toHaveLength(0);
+    expect(fake.calls('users.info')).toHaveLength(0);
+  });
+
+  it("a user's roles are looked up once per five minutes: repeated commands reuse them, a demoted admin loses /quota after that", async () => {
+    await slack.command(command('/quota', 'report', 'UADMIN'));
+    await slack.command(command('/credits', '', 'UADMIN'));
+    await fake.waitFor(() => core.quotaCalls.length === 1 && core.creditsCalls.length === 1, 'both answers');
+    expect(fake.calls('users.info')).toHaveLength(1);
+    fake.addUser({ id: 'UADMIN', name: 'ada', isAdmin: false });
+    clock.advance(5 * 60_000 + 1);
+    await slack.command(command('/quota', 'report', 'UADMIN'));
+    await fake.waitFor(() => core.quotaCalls.length === 2, 'the second /quota');
+    expect(fake.calls('users.info')).toHaveLength(2);
+    expect(core.quotaCalls.map((c) => c.requester.isModerator)).toEqual([true, false]);
+  });
+
+  it('a spent response_url still reaches the requester, by chat.postEphemeral', async () => {
+    await slack.command({ ...command('/imagine', 'help'), response_url: `${fake.origin}/expired-response-url` });
+    const ephemeral = await fake.waitFor(() => fake.ephemerals[0], 'an ephemeral message');
+    expect(ephemeral).toMatchObject({ channel: CHANNEL, user: 'UALICE' });
+    expect(ephemeral.text).toContain('--ratio');
+  });
+
+  it('/imagine in a channel the bot is not in asks to invite it, and charges nothing', async () => {
+    fake.inject('chat.postMessage', { kind: 'error', error: 'not_in_channel' });
+    await slack.command(command('/imagine', 'a koi pond'));
+    const response = await fake.waitFor(() => fake.responses[0], 'a response_url post');
+    expect(response.body.response_type).toBe('ephemeral');
+    expect(String(response.body.text)).toContain('/invite @imagine-bot');
+    expect(String(response.body.text)).toContain('Nothing was charged');
+    expect(core.imagineCalls).toHaveLength(0);
+  });
+
   it('requests with a bad signature or an old timestamp are refused and reach no one', async () => {
     const bad = await slack.command(command('/imagine', 'a koi pond'), { isBadSignature: true });
     const old = await slack.command(command('/imagine', 'a koi pond'), { timestampSec: Math.floor(Date.now() / 1000) - 6 * 60 });
@@ -183,6 +209,26 @@ describe('mentions with images', () => {
     expect(fake.calls('elsewhere')).toHaveLength(0);
     expect(core.imagineCalls).toHaveLength(0);
     expect(fake.calls('chat.postMessage')).toHaveLength(0);
+  });
+
+  it('an event Slack delivers twice (same event_id) starts one request, not two', async () => {
+    const mention = { type: 'app_mention', user: 'UALICE', text: `<@${fake.botUserId}> a koi pond`, ts: '1767225000.000150', channel: CHANNEL };
+    const first = await slack.event(fake.teamId, mention, { eventId: 'Ev0REDELIVER' });
+    const again = await slack.event(fake.teamId, mention, { eventId: 'Ev0REDELIVER' });
+    expect([first.status, again.status]).toEqual([200, 200]);
+    await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
+    // A third, different event after them: once it is handled, a second job from the repeat would have shown too.
+    await slack.event(fake.teamId, { ...mention, ts: '1767225000.000160' }, { eventId: 'Ev0DIFFERENT' });
+    await fake.waitFor(() => core.imagineCalls.length === 2, 'the different event');
+    expect(core.imagineCalls.map((c) => decodePlaceholder(c.placeholder).thread)).toEqual(['1767225000.000150', '1767225000.000160']);
+  });
+
+  it("the bot's own messages (and other bots') mentioning it are ignored", async () => {
+    await slack.event(fake.teamId, { type: 'app_mention', user: 'UALICE', bot_id: 'BOTHER01', text: `<@${fake.botUserId}> a koi pond`, ts: '1767225000.000170', channel: CHANNEL });
+    await slack.event(fake.teamId, { type: 'app_mention', user: 'UALICE', text: `<@${fake.botUserId}> a real request`, ts: '1767225000.000180', channel: CHANNEL });
+    const call = await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
+    expect(call.options.prompt).toBe('a real request');
+    expect(core.imagineCalls).toHaveLength(1);
   });
 
   it('an HTML login page instead of the image (the token was refused) is reported as such, not as a bad image', async () => {
@@ -262,7 +308,7 @@ describe('delivery', () => {
     const call = await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
     await adapter.surface.showStatus(call.placeholder, { kind: 'running', progress: 0.1 });
     await adapter.surface.showStatus(call.placeholder, { kind: 'running', progress: 0.2 });
-    clock.advance(2_500);
+    clock.advance(STATUS_MIN_INTERVAL_MS + 500);
     await adapter.surface.showStatus(call.placeholder, { kind: 'running', progress: 0.5 });
     await adapter.surface.showStatus(call.placeholder, { kind: 'delivering' });
     const message = fake.message(CHANNEL, decodePlaceholder(call.placeholder).ts);
@@ -278,5 +324,24 @@ describe('delivery', () => {
     const call = await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
     await adapter.surface.showFailure(call.placeholder, { code: 'runway.safety', userMessage: 'Runway declined this prompt. Your 5 credits were refunded.' });
     expect(fake.message(CHANNEL, decodePlaceholder(call.placeholder).ts)?.text).toContain('Your 5 credits were refunded.');
+  });
+
+  it('a failure on a placeholder someone deleted reaches the requester privately', async () => {
+    await slack.command(command('/imagine', 'a koi pond'));
+    const call = await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
+    const placeholder = decodePlaceholder(call.placeholder);
+    fake.message(CHANNEL, placeholder.ts)!.isDeleted = true;
+    await adapter.surface.showFailure(call.placeholder, { code: 'runway.safety', userMessage: 'Runway declined this prompt. Your 5 credits were refunded.' });
+    expect(fake.ephemerals).toEqual([expect.objectContaining({ channel: CHANNEL, user: 'UALICE', text: expect.stringContaining('Your 5 credits were refunded.') })]);
+  });
+
+  it('an upload that expired before it was shared is uploaded again, and the image still shows once', async () => {
+    await slack.command(command('/imagine', 'a koi pond'));
+    const call = await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
+    fake.inject('files.completeUploadExternal', { kind: 'error', error: 'file_not_found' });
+    await adapter.surface.deliver(call.placeholder, delivery(png(5)), memoryCheckpoint());
+    expect(fake.calls('files.getUploadURLExternal')).toHaveLength(2);
+    expect(fake.sharedFiles()).toHaveLength(1);
+    expect(Buffer.from(fake.sharedFiles()[0]?.bytes ?? [])).toEqual(png(5));
   });
 });

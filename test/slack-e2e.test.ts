@@ -6,28 +6,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePlaceholder } from '../adapters/slack/placeholder.ts';
 import { outputSize, renderPicture } from '../src/runway/simulator/picture.ts';
-import { encodePng, startRunwaySimulator, type RunwaySimulator, type SimTask } from '../src/runway/simulator/index.ts';
+import { startRunwaySimulator, type RunwaySimulator, type SimTask } from '../src/runway/simulator/index.ts';
 import { startBot, type BotProcess } from './fakes/slack/bot-process.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { createSlackSender, type SlackSender } from './fakes/slack/sender.ts';
+import { readJobs, readLedger, type LedgerEntry } from './support/bot-database.ts';
+import { noisePng } from './support/images.ts';
 
 const SECRET = 'e2e-signing-secret';
 const RUNWAY_KEY = 'key_e2e';
 const ALLOWANCE = 20;
 const OUTPUT_SCALE = 0.25; // the bot's default for a given RUNWAYML_BASE_URL is the simulator's own
-
-/** A PNG of noise: big enough for Runway's 512-byte upload minimum, different for every seed. */
-function noisyPng(seed: number): Buffer {
-  const rgb = new Uint8Array(24 * 24 * 3);
-  let x = seed;
-  for (let i = 0; i < rgb.length; i++) rgb[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
-  return encodePng(24, 24, rgb);
-}
 
 interface World {
   fake: FakeSlack;
@@ -79,38 +72,10 @@ async function destroyWorld(world: World | undefined, bot: BotProcess | undefine
   if (world) rmSync(world.dir, { recursive: true, force: true });
 }
 
-function readDb<T>(world: World, read: (db: Database.Database) => T): T {
-  const db = new Database(world.databasePath, { readonly: true, fileMustExist: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
-}
-
-const jobsOf = (world: World, userId: string) =>
-  readDb(world, (db) => db.prepare('select id, state, placeholder from jobs where user_id = ? order by created_at').all(userId) as { id: string; state: string; placeholder: string }[]);
-const balanceOf = (world: World, userId: string) =>
-  readDb(world, (db) => (db.prepare('select coalesce(sum(delta), 0) as total from ledger where user_id = ?').get(userId) as { total: number }).total);
-const jobNet = (world: World, jobId: string) =>
-  readDb(world, (db) => (db.prepare('select coalesce(sum(delta), 0) as total from ledger where job_id = ?').get(jobId) as { total: number }).total);
-
-function command(world: World, name: string, text: string, user: string, channel: string): Record<string, string> {
-  return {
-    token: 'legacy',
-    team_id: world.fake.teamId,
-    team_domain: 'fake',
-    channel_id: channel,
-    channel_name: 'general',
-    user_id: user,
-    user_name: user.toLowerCase(),
-    command: name,
-    text,
-    api_app_id: 'AFAKE001',
-    response_url: world.fake.responseUrl(),
-    trigger_id: '1.2.3',
-  };
-}
+const jobsOf = (world: World, userId: string) => readJobs(world.databasePath).filter((job) => job.userId === userId);
+const sumOf = (entries: readonly LedgerEntry[]): number => entries.reduce((total, entry) => total + entry.delta, 0);
+const balanceOf = (world: World, userId: string) => sumOf(readLedger(world.databasePath).filter((entry) => entry.user_id === userId));
+const jobNet = (world: World, jobId: string) => sumOf(readLedger(world.databasePath).filter((entry) => entry.job_id === jobId));
 
 function expectedOutput(task: SimTask): Buffer {
   const { width, height } = outputSize(task.ratio, OUTPUT_SCALE);
@@ -132,8 +97,8 @@ describe('Slack end to end (one bot process)', () => {
 
   it('1. a mention with two images and --tags: downloaded with the token, sent to Runway as uploads, the result in the thread, the ledger debited', async () => {
     const { fake, sim, slack } = world;
-    const cat = noisyPng(1);
-    const dog = noisyPng(2);
+    const cat = noisePng(1);
+    const dog = noisePng(2);
     const files = [fake.addUserFile('cat.png', cat), fake.addUserFile('dog.jpg', dog, 'image/jpeg')];
     const ts = '1767225600.000100';
     const sent = await slack.event(fake.teamId, { type: 'app_mention', user: 'UALICE', text: `<@${fake.botUserId}> @cat1 and @dog2 at the beach --tags cat1 dog2`, ts, channel: 'C1', files });
@@ -182,12 +147,12 @@ describe('Slack end to end (one bot process)', () => {
   it('3. a request with a bad signature or an old timestamp is rejected and nothing happens', async () => {
     const { fake, slack } = world;
     const apiCallsBefore = fake.requests.length;
-    const bad = await slack.command(command(world, '/imagine', 'a forged cat', 'UBOB', 'C3'), { isBadSignature: true });
-    const stale = await slack.command(command(world, '/imagine', 'a replayed cat', 'UBOB', 'C3'), { timestampSec: Math.floor(Date.now() / 1000) - 600 });
+    const bad = await slack.command(fake.commandFields('/imagine', 'a forged cat', 'UBOB', 'C3'), { isBadSignature: true });
+    const stale = await slack.command(fake.commandFields('/imagine', 'a replayed cat', 'UBOB', 'C3'), { timestampSec: Math.floor(Date.now() / 1000) - 600 });
     const staleEvent = await slack.event(fake.teamId, { type: 'app_mention', user: 'UBOB', text: `<@${fake.botUserId}> a cat`, ts: '1.2', channel: 'C3' }, { isBadSignature: true });
     expect([bad.status, stale.status, staleEvent.status]).toEqual([401, 401, 401]);
     // Give a wrongly accepted request every chance to show up: a signed request after them must be the only one seen.
-    await slack.command(command(world, '/credits', '', 'UBOB', 'C3'));
+    await slack.command(fake.commandFields('/credits', '', 'UBOB', 'C3'));
     await fake.waitFor(() => fake.requests.slice(apiCallsBefore).some((r) => r.kind === 'respond'), 'the /credits answer');
     expect(fake.requests.slice(apiCallsBefore).filter((r) => r.kind === 'chat.postMessage')).toEqual([]);
     expect(jobsOf(world, 'UBOB')).toEqual([]);
@@ -196,17 +161,17 @@ describe('Slack end to end (one bot process)', () => {
   it('4. not enough credits costs nothing; a Runway failure is refunded; a member cannot use /quota', async () => {
     const { fake, sim, slack } = world;
     // A member's /quota is refused, privately, and moves nothing.
-    await slack.command(command(world, '/quota', 'set <@UBOB|bob> 1000', 'UBOB', 'C4'));
+    await slack.command(fake.commandFields('/quota', 'set <@UBOB|bob> 1000', 'UBOB', 'C4'));
     const refusal = await fake.waitFor(() => fake.responses.find((r) => r.body.response_type === 'ephemeral' && /moderator/i.test(String(r.body.text))), 'the refusal');
     expect(refusal).toBeDefined();
-    expect(readDb(world, (db) => db.prepare("select count(*) as n from ledger where kind in ('set','grant')").get() as { n: number }).n).toBe(0);
+    expect(readLedger(world.databasePath).filter((entry) => entry.kind === 'set' || entry.kind === 'grant')).toHaveLength(0);
 
     // A workspace admin (from users.info) sets Bob to 3 credits; an /imagine costing more is refused.
-    await slack.command(command(world, '/quota', 'set <@UBOB|bob> 3', 'UADMIN', 'C4'));
+    await slack.command(fake.commandFields('/quota', 'set <@UBOB|bob> 3', 'UADMIN', 'C4'));
     await fake.waitFor(() => balanceOf(world, 'UBOB') === 3, 'Bob at 3 credits');
     const tasksBefore = sim.tasks().length;
     const responsesBefore = fake.responses.length;
-    await slack.command(command(world, '/imagine', 'a koi pond', 'UBOB', 'C4'));
+    await slack.command(fake.commandFields('/imagine', 'a koi pond', 'UBOB', 'C4'));
     const broke = await fake.waitFor(() => fake.responses.slice(responsesBefore).find((r) => r.body.response_type === 'ephemeral'), 'the not-enough-credits answer');
     expect(String(broke.body.text)).toMatch(/credit/i);
     expect(String(broke.body.text)).toContain('3');
@@ -216,7 +181,7 @@ describe('Slack end to end (one bot process)', () => {
 
     // A generation Runway fails: the placeholder explains it and the reservation comes back.
     const aliceBefore = balanceOf(world, 'UALICE');
-    await slack.command(command(world, '/imagine', 'a koi pond sim:safety', 'UALICE', 'C4'));
+    await slack.command(fake.commandFields('/imagine', 'a koi pond sim:safety', 'UALICE', 'C4'));
     const failed = await fake.waitFor(() => jobsOf(world, 'UALICE').find((j) => j.state === 'failed'), 'the failed job', 20_000);
     expect(jobNet(world, failed.id)).toBe(0);
     expect(balanceOf(world, 'UALICE')).toBe(aliceBefore);
@@ -230,7 +195,7 @@ describe('Slack end to end (one bot process)', () => {
     fake.inject('chat.update', { kind: 'ratelimited', retryAfterSec: 1 }, 2);
     fake.inject('upload', { kind: 'ratelimited', retryAfterSec: 1 });
     fake.inject('files.getUploadURLExternal', { kind: 'status', status: 503 });
-    await slack.command(command(world, '/imagine', 'a lighthouse at dusk --ratio 1280:720', 'UADMIN', 'C6'));
+    await slack.command(fake.commandFields('/imagine', 'a lighthouse at dusk --ratio 1280:720', 'UADMIN', 'C6'));
     const [share] = await fake.waitFor(() => fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C6').length > 0 && fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C6'), 'the result in C6', 30_000);
     await fake.waitFor(() => jobsOf(world, 'UADMIN').some((j) => j.state === 'delivered'), 'the job delivered');
     expect(fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C6')).toHaveLength(1);
@@ -259,7 +224,7 @@ describe('Slack end to end (crash)', () => {
   it('5. killed mid-generation and restarted: the image arrives once and the ledger balances', async () => {
     const { fake, sim, slack } = world;
     bot = await startBot(world.env);
-    await slack.command(command(world, '/imagine', 'a koi pond at dawn', 'UALICE', 'C5'));
+    await slack.command(fake.commandFields('/imagine', 'a koi pond at dawn', 'UALICE', 'C5'));
     await fake.waitFor(() => sim.tasks()[0]?.status === 'RUNNING', 'the task running', 20_000);
     // Killed before the bot has stored the task id, the job is rightly refunded, not resumed: wait for it.
     await fake.waitFor(() => jobsOf(world, 'UALICE').some((j) => j.state === 'submitted' || j.state === 'running'), 'the task id stored', 20_000);

@@ -9,27 +9,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePlaceholder } from '../adapters/slack/placeholder.ts';
 import { outputSize, renderPicture } from '../src/runway/simulator/picture.ts';
-import { encodePng, startRunwaySimulator, type RunwaySimulator, type SimTask } from '../src/runway/simulator/index.ts';
+import { startRunwaySimulator, type RunwaySimulator, type SimTask } from '../src/runway/simulator/index.ts';
 import { startBot, type BotProcess } from './fakes/slack/bot-process.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { eventCallback } from './fakes/slack/sender.ts';
+import { readJobs, readLedger, type LedgerEntry } from './support/bot-database.ts';
+import { noisePng } from './support/images.ts';
 
 const RUNWAY_KEY = 'key_socket_mode';
 const ALLOWANCE = 20;
 const OUTPUT_SCALE = 0.25; // the simulator's default, which the bot keeps for it
-
-/** A PNG of noise: big enough for Runway's 512-byte upload minimum. */
-function noisyPng(seed: number): Buffer {
-  const rgb = new Uint8Array(24 * 24 * 3);
-  let x = seed;
-  for (let i = 0; i < rgb.length; i++) rgb[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
-  return encodePng(24, 24, rgb);
-}
 
 function expectedOutput(task: SimTask): Buffer {
   const { width, height } = outputSize(task.ratio, OUTPUT_SCALE);
@@ -53,18 +46,10 @@ describe('Slack in Socket Mode (one bot process, no HTTP endpoint)', () => {
   let databasePath: string;
   let port: number;
 
-  const readDb = <T,>(read: (db: Database.Database) => T): T => {
-    const db = new Database(databasePath, { readonly: true, fileMustExist: true });
-    try {
-      return read(db);
-    } finally {
-      db.close();
-    }
-  };
-  const deliveredJob = (userId: string) =>
-    readDb((db) => db.prepare("select id, placeholder from jobs where user_id = ? and state = 'delivered'").get(userId) as { id: string; placeholder: string } | undefined);
-  const balanceOf = (userId: string) => readDb((db) => (db.prepare('select coalesce(sum(delta), 0) as total from ledger where user_id = ?').get(userId) as { total: number }).total);
-  const jobNet = (jobId: string) => readDb((db) => (db.prepare('select coalesce(sum(delta), 0) as total from ledger where job_id = ?').get(jobId) as { total: number }).total);
+  const deliveredJob = (userId: string) => readJobs(databasePath).find((job) => job.userId === userId && job.state === 'delivered');
+  const sumOf = (entries: readonly LedgerEntry[]): number => entries.reduce((total, entry) => total + entry.delta, 0);
+  const balanceOf = (userId: string) => sumOf(readLedger(databasePath).filter((entry) => entry.user_id === userId));
+  const jobNet = (jobId: string) => sumOf(readLedger(databasePath).filter((entry) => entry.job_id === jobId));
   const sharedIn = (channel: string) => fake.sharedFiles().filter((u) => u.shares[0]?.channel === channel);
 
   beforeAll(async () => {
@@ -134,7 +119,7 @@ describe('Slack in Socket Mode (one bot process, no HTTP endpoint)', () => {
   });
 
   it('an app_mention with an image over the socket is acked, sends the image to Runway and answers in the thread', async () => {
-    const cat = noisyPng(7);
+    const cat = noisePng(7);
     const file = fake.addUserFile('cat.png', cat);
     const ts = '1767225600.000300';
     const mention = { type: 'app_mention', user: 'UBOB', text: `<@${fake.botUserId}> @cat1 wearing a tiny hat --tags cat1`, ts, channel: 'C2', files: [file] };

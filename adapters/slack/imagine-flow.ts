@@ -3,6 +3,8 @@
  * hand it to the core. Shared by the slash command (text only) and mentions (with images).
  */
 import { asBotError } from '../../src/errors.ts';
+import { imagineHelpText } from '../../src/imagine/help.ts';
+import { parseImagineText } from '../../src/imagine/text-command.ts';
 import type { Logger } from '../../src/log.ts';
 import type { BotCore, ImagineOptionsInput, Requester } from '../../src/ports.ts';
 import { encodePlaceholder } from './placeholder.ts';
@@ -27,6 +29,25 @@ export interface SlackLocation {
 
 const CANNOT_POST = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
 
+const REFS_ON_SLACK =
+  "`--ref` works in the terminal sandbox only. On Slack, attach 1 to 3 images to a message that mentions me: `@imagine-bot a cat in a hat --tags cat`.";
+
+/** The options typed after `/imagine` or a mention; the references come from the message's files. */
+export type TypedImagineOptions = Omit<ImagineOptionsInput, 'references'>;
+
+/**
+ * Read `/imagine` or mention text: the options, or the private answer (help, a problem, `--ref`,
+ * which only the sandbox takes) that ends the request before anything is posted or charged.
+ */
+export function parseSlackImagineText(text: string): { ok: true; options: TypedImagineOptions } | { ok: false; reply: string } {
+  const parsed = parseImagineText(text);
+  if (!parsed.ok) return { ok: false, reply: parsed.problem.userMessage };
+  if (parsed.kind === 'help') return { ok: false, reply: imagineHelpText() };
+  if (parsed.refs.length > 0) return { ok: false, reply: REFS_ON_SLACK };
+  return { ok: true, options: { prompt: parsed.prompt, model: parsed.model, ratio: parsed.ratio, seed: parsed.seed, tags: parsed.tags } };
+}
+
+/** Check the request, post the placeholder, hand both to the core; every refusal goes to the requester alone. */
 export async function runImagine(
   deps: ImagineFlowDeps,
   request: { requester: Requester; options: ImagineOptionsInput; location: SlackLocation; replyPrivately: ReplyPrivately },

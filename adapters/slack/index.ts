@@ -11,9 +11,9 @@ import type { Logger } from '../../src/log.ts';
 import type { BotCore, ChatSurface } from '../../src/ports.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { handleCreditsCommand, handleImagineCommand, handleQuotaCommand, type CommandDeps, type CommandReplies } from './commands.ts';
-import { handleMention } from './mentions.ts';
+import { handleMention, replyToMentioner, type MentionDeps } from './mentions.ts';
 import { appMentionSchema, eventEnvelopeSchema, mentionOriginSchema, slashCommandSchema, type SlashCommand } from './payloads.ts';
-import { slackFileOrigins, SLACK_FILE_ORIGIN } from './references.ts';
+import { slackFileOrigins } from './references.ts';
 import { createRequesterResolver } from './requester.ts';
 import { SlackApi, WEB_API_RETRY } from './slack-api.ts';
 import { createSlackSurface } from './surface.ts';
@@ -65,19 +65,16 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   });
   await app.init();
 
+  // Slack's own hosts: the only ones a file may come from, and the only ones given the bot token.
   const fileOrigins = slackFileOrigins(options.apiUrl);
-  const api = new SlackApi({
-    client: app.client,
-    botToken: options.botToken,
-    tokenOrigins: [...new Set([SLACK_FILE_ORIGIN, ...(options.apiUrl === undefined ? [] : [new URL(options.apiUrl).origin])])],
-    log,
-  });
+  const api = new SlackApi({ client: app.client, botToken: options.botToken, tokenOrigins: fileOrigins, log });
   const deps: CommandDeps = {
     api,
     core: options.core,
     log,
     resolveRequester: createRequesterResolver({ api, moderators: options.moderators, clock, log }),
   };
+  const mentionDeps: MentionDeps = { ...deps, botToken: options.botToken, fileOrigins, redirectOrigins: options.mediaOrigins };
 
   const commandReplies = (command: SlashCommand, respond: (message: Record<string, unknown>) => Promise<unknown>): CommandReplies => ({
     // Replies may echo what someone typed or their display name: escaped, so they cannot ping a channel.
@@ -128,27 +125,18 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       const origin = mentionOriginSchema.safeParse(event);
       if (!origin.success || origin.data.bot_id !== undefined) return;
       log.warn('slack mention we could not read', { channel: origin.data.channel, issues: parsed.error.issues.map((issue) => issue.path.join('.')) });
-      await api
-        .postEphemeral({ channel: origin.data.channel, user: origin.data.user, text: UNREADABLE_MENTION, threadTs: origin.data.thread_ts ?? null })
-        .catch(() => undefined);
+      await replyToMentioner(api, origin.data)(UNREADABLE_MENTION).catch(() => undefined);
       return;
     }
     if (parsed.data.bot_id !== undefined) return;
     const teamId = envelope.team_id ?? context.teamId;
     if (teamId === undefined) return;
     try {
-      await handleMention(
-        { ...deps, botToken: options.botToken, fileOrigins, redirectOrigins: options.mediaOrigins },
-        teamId,
-        context.botUserId,
-        parsed.data,
-      );
+      await handleMention(mentionDeps, teamId, context.botUserId, parsed.data);
     } catch (error) {
       const botError = asBotError(error);
       log.error('slack mention failed', { error: botError, cause: botError.cause });
-      await api
-        .postEphemeral({ channel: parsed.data.channel, user: parsed.data.user, text: escapeMrkdwn(botError.userMessage), threadTs: parsed.data.thread_ts ?? null })
-        .catch(() => undefined);
+      await replyToMentioner(api, parsed.data)(botError.userMessage).catch(() => undefined);
     }
   });
 

@@ -3,31 +3,25 @@
  * references on Slack, since slash commands carry no files. Answers go into the mention's thread.
  * https://docs.slack.dev/reference/events/app_mention
  */
-import { imagineHelpText } from '../../src/imagine/help.ts';
-import { parseImagineText } from '../../src/imagine/text-command.ts';
-import { REFS_ON_SLACK, type CommandDeps } from './commands.ts';
-import { runImagine } from './imagine-flow.ts';
+import type { CommandDeps } from './commands.ts';
+import { parseSlackImagineText, runImagine, type ReplyPrivately } from './imagine-flow.ts';
 import type { AppMention } from './payloads.ts';
-import { isOnSlackFileHost, notOnSlack, slackReference } from './references.ts';
+import { isOnSlackFileHost, notOnSlack, slackReference, type SlackFileAccess } from './references.ts';
+import type { SlackApi } from './slack-api.ts';
 import { escapeMrkdwn } from './texts.ts';
 
-export interface MentionDeps extends CommandDeps {
-  botToken: string;
-  fileOrigins: readonly string[];
-  redirectOrigins: readonly string[];
+export interface MentionDeps extends CommandDeps, SlackFileAccess {}
+
+/** Answers the person who mentioned the bot, alone, in the mention's thread (if it was in one). */
+export function replyToMentioner(api: SlackApi, origin: { channel: string; user: string; thread_ts?: string | undefined }): ReplyPrivately {
+  // Escaped: a reply may echo what was typed, and must not turn it into a mention.
+  return (text) => api.postEphemeral({ channel: origin.channel, user: origin.user, text: escapeMrkdwn(text), threadTs: origin.thread_ts ?? null });
 }
 
 export async function handleMention(deps: MentionDeps, teamId: string, botUserId: string | undefined, event: AppMention): Promise<void> {
-  const threadTs = event.thread_ts ?? event.ts;
-  // Escaped: a reply may echo what was typed, and must not turn it into a mention.
-  const replyPrivately = (text: string): Promise<void> =>
-    deps.api.postEphemeral({ channel: event.channel, user: event.user, text: escapeMrkdwn(text), threadTs: event.thread_ts ?? null });
-
-  const text = stripBotMention(event.text, botUserId);
-  const parsed = parseImagineText(text);
-  if (!parsed.ok) return replyPrivately(parsed.problem.userMessage);
-  if (parsed.kind === 'help') return replyPrivately(imagineHelpText());
-  if (parsed.refs.length > 0) return replyPrivately(REFS_ON_SLACK);
+  const replyPrivately = replyToMentioner(deps.api, event);
+  const parsed = parseSlackImagineText(stripBotMention(event.text, botUserId));
+  if (!parsed.ok) return replyPrivately(parsed.reply);
 
   // A file that is not on Slack's file host is refused before anything is fetched or charged.
   const foreign = event.files.find((file) => !isOnSlackFileHost(file, deps.fileOrigins));
@@ -39,17 +33,8 @@ export async function handleMention(deps: MentionDeps, teamId: string, botUserId
   const requester = await deps.resolveRequester(teamId, event.user);
   await runImagine(deps, {
     requester,
-    options: {
-      prompt: parsed.prompt,
-      model: parsed.model,
-      ratio: parsed.ratio,
-      seed: parsed.seed,
-      tags: parsed.tags,
-      references: event.files.map((file) =>
-        slackReference(file, { botToken: deps.botToken, fileOrigins: deps.fileOrigins, redirectOrigins: deps.redirectOrigins }),
-      ),
-    },
-    location: { channel: event.channel, threadTs },
+    options: { ...parsed.options, references: event.files.map((file) => slackReference(file, deps)) },
+    location: { channel: event.channel, threadTs: event.thread_ts ?? event.ts },
     replyPrivately,
   });
 }

@@ -11,7 +11,7 @@ import { z } from 'zod';
  * is escaped again (texts.ts), so a decoded `<!channel>` cannot ping anyone.
  * https://docs.slack.dev/messaging/formatting-message-text#escaping
  */
-export function decodeSlackText(text: string): string {
+function decodeSlackText(text: string): string {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
@@ -28,7 +28,7 @@ export const slashCommandSchema = z.object({
 });
 export type SlashCommand = z.infer<typeof slashCommandSchema>;
 
-export const slackFileSchema = z.object({
+const slackFileSchema = z.object({
   id: z.string(),
   name: z.string().optional(),
   mimetype: z.string().optional(),
@@ -57,5 +57,5 @@ export const appMentionSchema = z.object({
 });
 export type AppMention = z.infer<typeof appMentionSchema>;
 
-/** The envelope's workspace: `team_id` (Events API) or the event's own `team`. */
+/** The envelope's workspace (`team_id`; Bolt's context has it otherwise) and the id Slack keeps when it redelivers. */
 export const eventEnvelopeSchema = z.object({ team_id: z.string().min(1).optional(), event_id: z.string().optional() });

@@ -5,13 +5,13 @@
  * token is missing). https://docs.slack.dev/messaging/working-with-files#authentication
  */
 import { BotError } from '../../src/errors.ts';
+import { echo } from '../../src/imagine/user-text.ts';
 import { downloadSafely, redactUrl } from '../../src/media/download.ts';
-import { sniffImageType } from '../../src/media/sniff.ts';
 import type { ReferenceSource } from '../../src/ports.ts';
 import type { SlackFile } from './payloads.ts';
 
 const DOWNLOAD_TIMEOUT_MS = 30_000;
-export const SLACK_FILE_ORIGIN = 'https://files.slack.com';
+const SLACK_FILE_ORIGIN = 'https://files.slack.com';
 
 /**
  * The origins that are Slack's file host: files.slack.com, and when the Web API is moved
@@ -38,40 +38,42 @@ export function isOnSlackFileHost(file: SlackFile, fileOrigins: readonly string[
   }
 }
 
-export function slackReference(
-  file: SlackFile,
-  deps: { botToken: string; fileOrigins: readonly string[]; redirectOrigins: readonly string[] },
-): ReferenceSource {
+/** What a download from Slack's file host needs. */
+export interface SlackFileAccess {
+  botToken: string;
+  /** Slack's file host (slackFileOrigins): the only origins a url_private may name, and the only ones given the token. */
+  fileOrigins: readonly string[];
+  /** The operator's extra origins a download may be redirected to (never given the token). */
+  redirectOrigins: readonly string[];
+}
+
+/**
+ * One attached file as a ReferenceSource. What the bytes are is judged by the core (PNG, JPEG or
+ * WebP); the adapter only recognises Slack's sign-in page, which means the token was refused.
+ */
+export function slackReference(file: SlackFile, access: SlackFileAccess): ReferenceSource {
   return {
     filename: file.name ?? file.id,
     ...(file.size === undefined ? {} : { declaredSizeBytes: file.size }),
     async download({ maxBytes, signal }) {
       const url = file.url_private;
-      if (url === undefined || !isOnSlackFileHost(file, deps.fileOrigins)) throw notOnSlack(file);
-      const origin = new URL(url).origin;
+      if (url === undefined || !isOnSlackFileHost(file, access.fileOrigins)) throw notOnSlack(file);
       const downloaded = await downloadSafely(url, {
         // Redirects may lead on to the operator's extra media origins, but the token stays behind.
-        allowedOrigins: [...deps.fileOrigins, ...deps.redirectOrigins],
-        credential: { origin, headers: { authorization: `Bearer ${deps.botToken}` } },
+        allowedOrigins: [...access.fileOrigins, ...access.redirectOrigins],
+        credential: { origin: new URL(url).origin, headers: { authorization: `Bearer ${access.botToken}` } },
         maxBytes,
         timeoutMs: DOWNLOAD_TIMEOUT_MS,
         signal,
       });
-      const type = sniffImageType(downloaded.bytes);
-      if (type === 'image/png' || type === 'image/jpeg' || type === 'image/webp') return downloaded.bytes;
       if (looksLikeHtml(downloaded.bytes)) {
         throw new BotError(
           'slack.file_access_denied',
-          `Slack wouldn't hand me \`${displayName(file)}\`: the app may be missing the \`files:read\` permission, or the file was deleted. Ask a workspace admin, or attach the image again.`,
+          `Slack wouldn't hand me ${displayName(file)}: the app may be missing the \`files:read\` permission, or the file was deleted. Ask a workspace admin, or attach the image again.`,
           { logMessage: `slack.file_access_denied: HTML page from ${redactUrl(downloaded.finalUrl)}` },
         );
       }
-      throw new BotError(
-        'media.not_an_image',
-        type === 'image/gif'
-          ? `\`${displayName(file)}\` is a GIF, which Runway doesn't take. Please attach a PNG, JPEG or WebP image instead.`
-          : `\`${displayName(file)}\` isn't an image I can use. Please attach a PNG, JPEG or WebP image.`,
-      );
+      return downloaded.bytes;
     },
   };
 }
@@ -80,13 +82,14 @@ export function slackReference(
 export function notOnSlack(file: SlackFile): BotError {
   return new BotError(
     'slack.file_not_on_slack',
-    `\`${displayName(file)}\` isn't stored on Slack's file host, so I won't download it. Please upload the image to Slack directly (drag it into the message) and mention me again.`,
+    `${displayName(file)} isn't stored on Slack's file host, so I won't download it. Please upload the image to Slack directly (drag it into the message) and mention me again.`,
     { logMessage: `slack.file_not_on_slack: ${file.url_private === undefined ? 'no url_private' : redactUrl(file.url_private)}` },
   );
 }
 
+/** The file's name as a `code` span, safe to echo. */
 function displayName(file: SlackFile): string {
-  return (file.name ?? file.id).replace(/`/g, "'").slice(0, 80);
+  return echo(file.name ?? file.id);
 }
 
 function looksLikeHtml(bytes: Uint8Array): boolean {

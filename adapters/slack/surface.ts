@@ -26,7 +26,9 @@ const UPLOAD_GONE = new Set(['file_not_found', 'file_deleted', 'invalid_file_id'
 
 export function createSlackSurface(deps: { api: SlackApi; clock: Clock; log: Logger }): ChatSurface {
   const { api, clock, log } = deps;
+  /** The last status shown per placeholder message, keyed by statusKey. */
   const lastStatus = new Map<string, { atMs: number; kind: JobStatusView['kind']; text: string }>();
+  const statusKey = (placeholder: SlackPlaceholder): string => `${placeholder.channel}:${placeholder.ts}`;
 
   async function upload(placeholder: SlackPlaceholder, delivery: Delivery): Promise<Checkpoint> {
     const files: { id: string; title: string }[] = [];
@@ -63,7 +65,7 @@ export function createSlackSurface(deps: { api: SlackApi; clock: Clock; log: Log
 
     async showStatus(value, status) {
       const placeholder = decodePlaceholder(value);
-      const key = `${placeholder.channel}:${placeholder.ts}`;
+      const key = statusKey(placeholder);
       const text = statusText(placeholder.head, status);
       const last = lastStatus.get(key);
       const nowMs = clock.now();
@@ -99,7 +101,7 @@ export function createSlackSurface(deps: { api: SlackApi; clock: Clock; log: Log
         state = { stage: 'shared', files: state.files };
         checkpoint.save(JSON.stringify(state));
       }
-      lastStatus.delete(`${placeholder.channel}:${placeholder.ts}`);
+      lastStatus.delete(statusKey(placeholder));
       await api.updateMessage({ channel: placeholder.channel, ts: placeholder.ts, text: doneText(placeholder.head) }).catch((error: unknown) => {
         // The image is in the channel; a placeholder someone deleted is no reason to fail delivery.
         if (error instanceof SlackApiError && error.slackError === 'message_not_found') return;
@@ -109,7 +111,7 @@ export function createSlackSurface(deps: { api: SlackApi; clock: Clock; log: Log
 
     async showFailure(value, failure: FailureView) {
       const placeholder = decodePlaceholder(value);
-      lastStatus.delete(`${placeholder.channel}:${placeholder.ts}`);
+      lastStatus.delete(statusKey(placeholder));
       const text = failureText(placeholder.head, failure.userMessage);
       try {
         await api.updateMessage({ channel: placeholder.channel, ts: placeholder.ts, text });

@@ -1,59 +1,50 @@
 /**
- * The real bot (`src/main.ts`) as a child process, as an operator runs it: env in, logs out.
- * Readiness is the bot's own "imagine-bot is running" log line; killing is by the child's pid only.
+ * The real bot (`src/main.ts`) as a child process with a platform configured, as an operator runs
+ * it: env in, logs out. Spawning and killing are test/support/bot-process.ts's; this adds what a
+ * platform bot needs: readiness is its "imagine-bot is running" log line, and its log lines.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { waitFor } from './http.ts';
+import { startBot as spawnBot } from '../../support/bot-process.ts';
+import { waitFor } from '../../support/wait-for.ts';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+/** SIGTERM gets this long to drain before the process is killed. */
+const STOP_GRACE_MS = 10_000;
 
 export interface BotProcess {
+  /** Every line the bot wrote so far, stdout and stderr (its JSON log lines go to stderr). */
   readonly logs: string[];
   /** SIGKILL: nothing drains, nothing is flushed. */
   kill(): Promise<void>;
-  /** SIGTERM and wait for the exit. */
+  /** SIGTERM and wait for the exit (SIGKILL after a grace period). */
   stop(): Promise<void>;
 }
 
 export async function startBot(env: Record<string, string>): Promise<BotProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: string[] = [];
-  let exitCode: number | null | undefined;
-  const exited = new Promise<void>((resolve) => child.once('exit', (code) => ((exitCode = code), resolve())));
-  const collect = (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const waitExit = async () => {
-    if (exitCode === undefined) await exited;
-  };
+  // Stdin closed at once, as under a process manager: a platform bot does not read it.
+  const bot = spawnBot({ env, input: 'closed' });
+  const lines = (): string[] => `${bot.stdout()}\n${bot.stderr()}`.split('\n').filter((line) => line !== '');
   try {
     await waitFor(
-      () => {
-        if (exitCode !== undefined) throw new Error(`bot exited with ${exitCode}:\n${logs.join('\n')}`);
-        return logs.some((l) => l.includes('imagine-bot is running'));
-      },
       'the bot to start',
-      30_000,
+      () => {
+        bot.assertAlive();
+        return lines().some((line) => line.includes('imagine-bot is running'));
+      },
+      { timeoutMs: 30_000 },
     );
   } catch (error) {
-    child.kill('SIGKILL');
+    await bot.kill();
     throw error;
   }
   return {
-    logs,
+    get logs() {
+      return lines();
+    },
     async kill() {
-      if (exitCode === undefined) child.kill('SIGKILL');
-      await waitExit();
+      await bot.kill();
     },
     async stop() {
-      if (exitCode === undefined) child.kill('SIGTERM');
-      const forced = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await waitExit();
+      const forced = setTimeout(() => void bot.kill(), STOP_GRACE_MS);
+      await bot.terminate();
       clearTimeout(forced);
     },
   };

@@ -1,4 +1,4 @@
-/** Small helpers for the fake's loopback servers: read a body, parse it the ways Slack accepts. */
+/** Small helpers for the fake's loopback servers: read a body, parse it the ways Slack accepts, answer JSON. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export function readBody(request: IncomingMessage): Promise<Buffer> {
@@ -33,15 +33,4 @@ export function sendJson(response: ServerResponse, status: number, value: unknow
   const text = JSON.stringify(value);
   response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   response.end(text);
-}
-
-/** Poll a condition until it holds or `timeoutMs` passes (a bound, never a sleep for correctness). */
-export async function waitFor<T>(read: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

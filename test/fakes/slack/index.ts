@@ -8,7 +8,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseArgs, readBody, sendJson, waitFor } from './http.ts';
+import { waitFor } from '../../support/wait-for.ts';
+import { parseArgs, readBody, sendJson } from './http.ts';
 import { FakeSocketMode } from './socket-mode.ts';
 import { specProblems } from './spec.ts';
 
@@ -123,7 +124,7 @@ export class FakeSlack {
   }
 
   /** A slash command's fields, as Slack sends them (a form over HTTP, the payload of a Socket Mode envelope). */
-  commandFields(command: string, text: string, user: string, channel: string): Record<string, string> {
+  commandFields(command: string, text: string, user: string, channel: string): Record<string, string> & { response_url: string } {
     return {
       token: 'legacy',
       team_id: this.teamId,
@@ -166,8 +167,9 @@ export class FakeSlack {
       .flatMap((r) => specProblems(r.kind, r.args, r.authorization?.startsWith('Bearer ') === true));
   }
 
-  waitFor<T>(read: () => T | undefined | null | false, what: string, timeoutMs?: number): Promise<T> {
-    return waitFor(read, what, timeoutMs);
+  /** Poll until `read` gives a value (not undefined, null or false), within `timeoutMs`. */
+  waitFor<T>(read: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
+    return waitFor(what, () => read() ?? undefined, { timeoutMs });
   }
 
   private nextId(prefix: string): string {

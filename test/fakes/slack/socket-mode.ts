@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { waitFor } from './http.ts';
+import { waitFor } from '../../support/wait-for.ts';
 
 export type EnvelopeType = 'slash_commands' | 'events_api' | 'interactive';
 
@@ -69,8 +69,8 @@ export class FakeSocketMode {
   }
 
   /** The app's ack of one envelope, once it has come. */
-  waitForAck(envelopeId: string, timeoutMs?: number): Promise<SocketAck> {
-    return waitFor(() => this.acks.find((a) => a.envelopeId === envelopeId), `the ack of envelope ${envelopeId}`, timeoutMs);
+  waitForAck(envelopeId: string, timeoutMs = 15_000): Promise<SocketAck> {
+    return waitFor(`the ack of envelope ${envelopeId}`, () => this.acks.find((a) => a.envelopeId === envelopeId), { timeoutMs });
   }
 
   /** Ping the app, as Slack does, and resolve when its pong arrives. */
