@@ -22,7 +22,6 @@ const moderatorRoleId = snowflake();
 
 const smallPng = (seed: number): Buffer => encodePng(4, 4, new Uint8Array(48).fill(seed));
 
-
 function deliveryOf(jobId: string, bytes: Uint8Array, userId: string): Delivery {
   return {
     jobId,
@@ -96,6 +95,9 @@ describe('Discord adapter against the fake Discord', () => {
     const callback = await callbackOf(interaction);
     expect(callback.json).toMatchObject({ type: 5 });
     const accepted = await waitFor(() => core.accepted[before], { what: 'core.imagine' });
+    // The placeholder's message id came with the deferral's answer: no extra GET of @original.
+    expect(JSON.parse(accepted.placeholder)).toMatchObject({ messageId: fake.original(interaction)?.id });
+    expect(fake.requestsTo(/\/messages\/@original$/, 'GET')).toEqual([]);
     expect(accepted.options).toMatchObject({ prompt: '@cat in the @garden', model: 'gen4_image', ratio: '1280:720', seed: 7, tags: ['cat', 'garden'] });
     expect(accepted.references.map((bytes) => Buffer.from(bytes))).toEqual([smallPng(10), smallPng(200)]);
     expect(accepted.requester).toMatchObject({ platform: 'discord', communityId: fake.defaultGuild.id, userId: alice.id, displayName: 'Alice', isModerator: false });
@@ -204,12 +206,44 @@ describe('Discord adapter against the fake Discord', () => {
     const interaction = fake.sendCommand({ name: 'imagine', user: bob, options: { prompt: 'expired' } });
     const before = core.accepted.length;
     const accepted = await waitFor(() => core.accepted[before], { what: 'core.imagine' });
+    const delivered = fake.sendCommand({ name: 'imagine', user: bob, options: { prompt: 'expired too' } });
+    const acceptedToDeliver = await waitFor(() => core.accepted[before + 1], { what: 'the second core.imagine' });
+    await waitFor(() => fake.original(delivered)?.content.includes('position 2'), { what: 'the second queued status' });
     fake.expireInteractionTokens();
     await surface().showFailure(accepted.placeholder, { code: 'runway.safety', userMessage: 'Runway’s safety filter refused this prompt. Your credits were refunded.' });
     const notice = fake.channelMessages().find((m) => m.content.includes('safety filter'));
     expect(notice?.content).toContain(`<@${bob.id}>`);
     expect(fake.requestsTo(/\/messages\/@original$/, 'PATCH').at(-1)?.status).toBe(401);
-    expect(interaction.id).toBeTruthy();
+    // The stale public placeholder goes once the notice is in the channel.
+    expect(fake.original(interaction)?.deleted).toBe(true);
+
+    const output = smallPng(41);
+    const editsTo = (token: string) => fake.requestsTo(new RegExp(`^/webhooks/\\d+/${token}/messages/@original$`), 'PATCH');
+    await surface().deliver(acceptedToDeliver.placeholder, deliveryOf('job-dead', output, bob.id), memoryCheckpoint());
+    const posted = fake.channelMessages().filter((m) => m.attachments.some((a) => a.bytes.equals(output)));
+    expect(posted).toHaveLength(1);
+    expect(posted[0]?.content).toContain(`<@${bob.id}>`);
+    // The queued status went through; the delivery's edit met the dead token once.
+    expect(editsTo(delivered.token).map((r) => r.status)).toEqual([200, 401]);
+    // A token Discord called dead is not tried again: every 401 counts towards Discord's invalid-request ban.
+    await surface().showStatus(acceptedToDeliver.placeholder, { kind: 'running', progress: 0.5 });
+    expect(editsTo(delivered.token)).toHaveLength(2);
+  });
+
+  it('progress edits are throttled within a phase, and a change of phase always shows', async () => {
+    const interaction = fake.sendCommand({ name: 'imagine', user: alice, options: { prompt: 'slow koi' } });
+    const before = core.accepted.length;
+    const accepted = await waitFor(() => core.accepted[before], { what: 'core.imagine' });
+    await waitFor(() => fake.original(interaction)?.content.includes('position 2'), { what: 'the queued status' });
+    const shown = () =>
+      fake.requestsTo(new RegExp(`^/webhooks/\\d+/${interaction.token}/messages/@original$`), 'PATCH').map((r) => (r.json as { content: string }).content);
+    await surface().showStatus(accepted.placeholder, { kind: 'starting' });
+    await surface().showStatus(accepted.placeholder, { kind: 'running', progress: 0.1 });
+    await surface().showStatus(accepted.placeholder, { kind: 'running', progress: 0.2 });
+    clock.advance(2_001);
+    await surface().showStatus(accepted.placeholder, { kind: 'running', progress: 0.3 });
+    await surface().showStatus(accepted.placeholder, { kind: 'running', progress: 0.3 });
+    expect(shown()).toEqual(['⏳ Queued: position 2 in line.', '🎨 Starting the generation…', '🎨 Generating… 10%', '🎨 Generating… 30%']);
   });
 
   it('a result larger than attachment_size_limit is re-encoded to fit, never dropped', async () => {
@@ -255,7 +289,8 @@ describe('Discord adapter against the fake Discord', () => {
     await surface().deliver(accepted.placeholder, deliveryOf('job-storm', smallPng(5), alice.id), memoryCheckpoint());
     expect(fake.original(interaction)?.attachments[0]?.bytes).toEqual(smallPng(5));
     const callbacks = fake.requestsTo(new RegExp(`^/interactions/${interaction.id}/`));
-    expect(callbacks.map((r) => r.status)).toEqual([429, 204]);
+    // 200, not 204: the deferral asks for @original in the answer (`with_response`).
+    expect(callbacks.map((r) => r.status)).toEqual([429, 200]);
   });
 });
 

@@ -1,14 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outputSize, renderPicture } from '../src/runway/simulator/picture.ts';
-import { encodePng, startRunwaySimulator, type RunwaySimulator, type SimTask } from '../src/runway/simulator/index.ts';
+import { startRunwaySimulator, type RunwaySimulator, type SimTask } from '../src/runway/simulator/index.ts';
 import { BotProcess } from './fakes/discord/bot-process.ts';
 import { FakeDiscord, PERMISSIONS, snowflake, waitFor, type FakeInteraction, type FakeMessage, type FakeUser } from './fakes/discord/index.ts';
 import { specProblems } from './fakes/discord/openapi.ts';
+import { readLedger, type LedgerEntry } from './support/bot-database.ts';
+import { noisePng } from './support/images.ts';
 
 /**
  * Issue 3's end-to-end scenarios: the real bot process (src/main.ts, discord.js, @runwayml/sdk,
@@ -21,9 +21,6 @@ const alice: FakeUser = { id: snowflake(), username: 'alice', global_name: 'Alic
 const bob: FakeUser = { id: snowflake(), username: 'bob' };
 const carol: FakeUser = { id: snowflake(), username: 'carol' };
 const mod: FakeUser = { id: snowflake(), username: 'mod' };
-
-/** A real PNG of noise: over Runway's 512-byte upload minimum, and different for every call. */
-const noisePng = (): Buffer => encodePng(24, 24, new Uint8Array(randomBytes(24 * 24 * 3)));
 
 function botEnv(fake: FakeDiscord, sim: RunwaySimulator, databasePath: string): Record<string, string> {
   return {
@@ -40,24 +37,20 @@ function botEnv(fake: FakeDiscord, sim: RunwaySimulator, databasePath: string): 
   };
 }
 
-function ledgerSum(databasePath: string, where: string, ...params: unknown[]): number {
-  const db = new Database(databasePath, { readonly: true, fileMustExist: true });
-  try {
-    return (db.prepare(`select coalesce(sum(delta), 0) as total from ledger where ${where}`).get(...params) as { total: number }).total;
-  } finally {
-    db.close();
-  }
+/** The sum of the ledger entries that `keep` selects. */
+function ledgerSum(databasePath: string, keep: (entry: LedgerEntry) => boolean): number {
+  return readLedger(databasePath)
+    .filter(keep)
+    .reduce((total, entry) => total + entry.delta, 0);
 }
 
 /** Whether a job's reservation has been settled or refunded (its money is final). */
 function isJobFinished(databasePath: string, jobId: string): boolean {
-  const db = new Database(databasePath, { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare("select 1 from ledger where job_id = ? and kind in ('settle', 'refund')").get(jobId) !== undefined;
-  } finally {
-    db.close();
-  }
+  return readLedger(databasePath).some((entry) => entry.job_id === jobId && (entry.kind === 'settle' || entry.kind === 'refund'));
 }
+
+const ofJob = (jobId: string) => (entry: LedgerEntry) => entry.job_id === jobId;
+const ofUser = (userId: string, kind?: string) => (entry: LedgerEntry) => entry.user_id === userId && (kind === undefined || entry.kind === kind);
 
 /** The bytes the simulator serves for a task's output. */
 const outputOf = (task: SimTask): Buffer => {
@@ -105,8 +98,8 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     }, { what: `the image on @original of ${interaction.id}\n${bot.tail()}` });
 
   it('1. /imagine with two attachments and tags: CDN → Runway upload → task → file on Discord, ledger debited by the cost', async () => {
-    const cat = noisePng();
-    const garden = noisePng();
+    const cat = noisePng(1);
+    const garden = noisePng(2);
     const image1 = fake.addAttachment('cat.png', cat, 'image/png');
     const image2 = fake.addAttachment('garden.png', garden, 'image/png');
     const prompt = '@cat asleep in the @garden';
@@ -140,14 +133,14 @@ describe('Discord end to end: the real bot process against the fake Discord and 
 
     // The ledger: the job cost exactly what Runway charged.
     await waitFor(() => isJobFinished(databasePath, jobIdOf(delivered)), { what: 'settlement' });
-    expect(ledgerSum(databasePath, 'job_id = ?', jobIdOf(delivered))).toBe(-task!.costCredits);
+    expect(ledgerSum(databasePath, ofJob(jobIdOf(delivered)))).toBe(-task!.costCredits);
   });
 
   it('2. not enough credits: an ephemeral message with balance, price and cheaper options; Runway never called', async () => {
     const set = fake.sendCommand({ name: 'quota', subcommand: 'set', user: mod, permissions: PERMISSIONS.manageGuild, options: { user: bob, amount: 3 } });
     await callbackOf(fake, set);
     const createsBefore = sim.requests.filter((r) => r.path === '/v1/text_to_image').length;
-    const balanceBefore = ledgerSum(databasePath, 'user_id = ?', bob.id);
+    const balanceBefore = ledgerSum(databasePath, ofUser(bob.id));
     const interaction = fake.sendCommand({ name: 'imagine', user: bob, options: { prompt: 'a lighthouse at night', ratio: '1920:1080' } });
     const answer = await callbackOf(fake, interaction);
     const ephemeral =
@@ -159,11 +152,11 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     expect(ephemeral.content).toContain('costs 8');
     expect(ephemeral.content).toContain('Cheaper');
     expect(sim.requests.filter((r) => r.path === '/v1/text_to_image')).toHaveLength(createsBefore);
-    expect(ledgerSum(databasePath, 'user_id = ?', bob.id)).toBe(balanceBefore);
+    expect(ledgerSum(databasePath, ofUser(bob.id))).toBe(balanceBefore);
   });
 
   it("3. Runway's SAFETY failure: a plain-words message, and the credits come back", async () => {
-    const balanceBefore = ledgerSum(databasePath, 'user_id = ?', carol.id);
+    const balanceBefore = ledgerSum(databasePath, ofUser(carol.id));
     const interaction = fake.sendCommand({ name: 'imagine', user: carol, options: { prompt: 'sim:safety something rude' } });
     const failed = await waitFor(() => {
       const message = fake.original(interaction);
@@ -171,11 +164,11 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     }, { what: `the failure message\n${bot.tail()}` });
     expect(failed.content).toContain('not charged');
     expect(failed.attachments).toEqual([]);
-    await waitFor(() => ledgerSum(databasePath, "user_id = ? and kind = 'refund'", carol.id) > 0, { what: 'the refund' });
+    await waitFor(() => ledgerSum(databasePath, ofUser(carol.id, 'refund')) > 0, { what: 'the refund' });
     // The allowance may have been credited on first sight; what matters is that nothing was spent.
-    const allowance = ledgerSum(databasePath, "user_id = ? and kind = 'allowance'", carol.id);
-    expect(ledgerSum(databasePath, 'user_id = ? and job_id is not null', carol.id)).toBe(0);
-    expect(ledgerSum(databasePath, 'user_id = ?', carol.id)).toBe(Math.max(balanceBefore, allowance));
+    const allowance = ledgerSum(databasePath, ofUser(carol.id, 'allowance'));
+    expect(ledgerSum(databasePath, (e) => e.user_id === carol.id && e.job_id !== null)).toBe(0);
+    expect(ledgerSum(databasePath, ofUser(carol.id))).toBe(Math.max(balanceBefore, allowance));
   });
 
   it("4. a member's /quota grant is refused; a moderator's works and /credits shows it", async () => {
@@ -183,12 +176,12 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     const refusal = (await callbackOf(fake, refused)).json as { type: number; data: { flags: number; content: string } };
     expect(refusal.data.flags & 64).toBe(64);
     expect(refusal.data.content.toLowerCase()).toContain('moderator');
-    const before = ledgerSum(databasePath, 'user_id = ?', carol.id);
-    expect(ledgerSum(databasePath, "user_id = ? and kind = 'grant'", carol.id)).toBe(0);
+    const before = ledgerSum(databasePath, ofUser(carol.id));
+    expect(ledgerSum(databasePath, ofUser(carol.id, 'grant'))).toBe(0);
 
     const granted = fake.sendCommand({ name: 'quota', subcommand: 'grant', user: mod, permissions: PERMISSIONS.manageGuild, options: { user: carol, amount: 25 } });
     await callbackOf(fake, granted);
-    expect(ledgerSum(databasePath, "user_id = ? and kind = 'grant'", carol.id)).toBe(25);
+    expect(ledgerSum(databasePath, ofUser(carol.id, 'grant'))).toBe(25);
     const credits = fake.sendCommand({ name: 'credits', user: carol });
     const shown = (await callbackOf(fake, credits)).json as { data: { flags: number; content: string } };
     expect(shown.data.flags & 64).toBe(64);
@@ -212,7 +205,7 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     expect(tasks.map((t) => [t.model, t.ratio])).toEqual([['gen4_image', '720:720'], ['gen4_image', '720:720']]);
     expect(rerolled.attachments[0]?.bytes.equals(outputOf(tasks[1]!))).toBe(true);
     await waitFor(() => isJobFinished(databasePath, secondJob), { what: 'the reroll settled' });
-    expect(ledgerSum(databasePath, 'job_id = ?', secondJob)).toBe(-tasks[1]!.costCredits);
+    expect(ledgerSum(databasePath, ofJob(secondJob))).toBe(-tasks[1]!.costCredits);
 
     const byOther = fake.clickButton({ user: bob, messageId: result.id, customId: `imagine:delete:${firstJob}` });
     const refusal = (await callbackOf(fake, byOther)).json as { type: number; data: { flags: number } };
@@ -230,7 +223,8 @@ describe('Discord end to end: the real bot process against the fake Discord and 
   it("7. the fake's 429s, a 5xx and a gateway disconnect: the bot rides them out", async () => {
     fake.injectFault({ path: /^\/interactions\/\d+\/[^/]+\/callback$/, status: 429, retryAfterSeconds: 0.05 });
     fake.injectFault({ path: /\/messages\/@original$/, method: 'PATCH', status: 429, retryAfterSeconds: 0.05, times: 2 });
-    fake.injectFault({ path: /\/messages\/@original$/, method: 'GET', status: 503 });
+    // The deferral carries @original in its answer, so the 5xx lands on the status and result edits.
+    fake.injectFault({ path: /\/messages\/@original$/, method: 'PATCH', status: 503 });
     const resumesBefore = fake.gateway.resumeCount + fake.gateway.identifyCount;
     fake.dropGateway();
     const interaction = fake.sendCommand({ name: 'imagine', user: alice, options: { prompt: 'after the storm', ratio: '720:720' } });
@@ -238,7 +232,9 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     expect(fake.gateway.resumeCount + fake.gateway.identifyCount).toBeGreaterThan(resumesBefore);
     const task = sim.tasks().find((t) => t.promptText === 'after the storm');
     expect(delivered.attachments[0]?.bytes.equals(outputOf(task!))).toBe(true);
-    expect(fake.requestsTo(new RegExp(`^/interactions/${interaction.id}/`)).map((r) => r.status)).toEqual([429, 204]);
+    // 200, not 204: the deferral asks for @original in the answer (`with_response`).
+    expect(fake.requestsTo(new RegExp(`^/interactions/${interaction.id}/`)).map((r) => r.status)).toEqual([429, 200]);
+    expect(fake.requests.some((r) => r.status === 503)).toBe(true);
     expect(fake.requests.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(3);
     // Every request the bot made is one Discord documents.
     for (const request of fake.requests.filter((r) => r.status < 300)) expect(specProblems(request), `${request.method} ${request.path}`).toEqual([]);
@@ -281,7 +277,7 @@ describe('Discord end to end: a crash while a task runs', () => {
       // Once: wait until the restarted bot has recorded the delivery, then count.
       await bot.waitForLog('"message":"delivered"');
       expect(fake.channelMessages().filter((m) => m.attachments.length > 0)).toHaveLength(1);
-      expect(ledgerSum(databasePath, 'user_id = ? and job_id is not null', alice.id)).toBe(-task!.costCredits);
+      expect(ledgerSum(databasePath, (e) => e.user_id === alice.id && e.job_id !== null)).toBe(-task!.costCredits);
     } finally {
       await bot.stop();
       await fake.close();

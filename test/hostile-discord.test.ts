@@ -23,7 +23,6 @@ import { FakeDiscord, snowflake, waitFor, type FakeInteraction, type FakeUser, t
 const TOKEN = 'hostile-discord-bot-token-Zq8';
 const RUNWAY_KEY = 'key_hostile_discord_runway';
 
-
 let fake: FakeDiscord;
 let sim: RunwaySimulator;
 let app: App;

@@ -9,7 +9,9 @@ import {
   type APIApplicationCommandUserOption,
   type RESTPutAPIApplicationCommandsJSONBody,
 } from 'discord.js';
+import { MAX_SEED } from '../../src/imagine/seed.ts';
 import { MODELS } from '../../src/models.ts';
+import { clipText } from './messages.ts';
 
 /**
  * The slash commands, as the JSON Discord's bulk-overwrite route takes. Model choices come from
@@ -18,11 +20,9 @@ import { MODELS } from '../../src/models.ts';
  */
 
 /** Discord caps names and descriptions of choices and options at 100 characters. */
-const clip = (text: string, max = 100): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+const MAX_CHOICE_NAME_CHARS = 100;
 
 const MAX_PROMPT_UNITS = Math.max(...MODELS.map((model) => model.maxPromptUnits));
-/** Runway's seed range. */
-const MAX_SEED = 4_294_967_295;
 
 const PERIOD_CHOICES = [
   { name: 'per day', value: 'day' },
@@ -55,7 +55,7 @@ function imagineCommand(): RESTPutAPIApplicationCommandsJSONBody[number] {
         name: 'model',
         description: 'Which Runway model to use (default: the first)',
         required: false,
-        choices: MODELS.map((model) => ({ name: clip(`${model.label}: ${model.description}`), value: model.id })),
+        choices: MODELS.map((model) => ({ name: clipText(`${model.label}: ${model.description}`, MAX_CHOICE_NAME_CHARS), value: model.id })),
       },
       { type: ApplicationCommandOptionType.String, name: 'ratio', description: "Width:height in pixels; the list shows the chosen model's sizes", required: false, autocomplete: true },
       imageOption(1),

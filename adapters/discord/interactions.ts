@@ -5,13 +5,15 @@ import {
   type ChatInputCommandInteraction,
   type Interaction,
   type RepliableInteraction,
+  type User,
 } from 'discord.js';
 import type { Clock } from '../../src/clock.ts';
 import { asBotError } from '../../src/errors.ts';
+import { splitTagInput } from '../../src/imagine/tags.ts';
 import type { Logger } from '../../src/log.ts';
 import type { BotCore, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply } from '../../src/ports.ts';
 import { clipContent, parseCustomId } from './messages.ts';
-import { requesterOf } from './permissions.ts';
+import { displayNameOf, requesterOf } from './permissions.ts';
 import { DEFAULT_ATTACHMENT_SIZE_LIMIT_BYTES, serialisePlaceholder } from './placeholder.ts';
 import { ratioChoices } from './ratios.ts';
 import { referenceFromAttachment } from './references.ts';
@@ -29,8 +31,9 @@ export interface InteractionDeps {
 }
 
 const SERVERS_ONLY = 'I work in servers, where credits are shared by the community. Invite me to a server and use `/imagine` there.';
-const NOT_YOURS = 'Only the person who asked for this image, or a moderator, can delete it.';
-const UNKNOWN_BUTTON = 'That button is no longer in use.';
+const NOT_YOURS = 'Only the person who asked for this image, or a moderator, can delete it. Ask one of them if it should go.';
+const UNKNOWN_BUTTON = 'That button is no longer in use. Run `/imagine` again for a new picture.';
+const UNKNOWN_COMMAND = 'I do not know that command any more; it will disappear shortly. Use `/imagine`, `/credits` or `/quota` instead.';
 
 type GuildInteraction<T extends Interaction> = T & { guildId: string };
 const inGuild = <T extends Interaction>(interaction: T): interaction is GuildInteraction<T> => interaction.guildId !== null;
@@ -40,7 +43,7 @@ export async function routeInteraction(interaction: Interaction, deps: Interacti
   try {
     if (interaction.isAutocomplete()) return await answerAutocomplete(interaction);
     if (interaction.isChatInputCommand() || interaction.isButton()) {
-      if (!inGuild(interaction)) return await replyPrivately(interaction, SERVERS_ONLY);
+      if (!inGuild(interaction)) return await tellPrivately(interaction, SERVERS_ONLY);
       if (interaction.isButton()) return await handleButton(interaction, deps);
       switch (interaction.commandName) {
         case 'imagine':
@@ -50,7 +53,7 @@ export async function routeInteraction(interaction: Interaction, deps: Interacti
         case 'quota':
           return await handleQuota(interaction, deps);
         default:
-          return await replyPrivately(interaction, 'I do not know that command any more; it will disappear shortly.');
+          return await tellPrivately(interaction, UNKNOWN_COMMAND);
       }
     }
   } catch (error) {
@@ -71,13 +74,13 @@ function imagineOptionsOf(interaction: ChatInputCommandInteraction, mediaOrigins
   const attachments = ['image1', 'image2', 'image3']
     .map((name) => interaction.options.getAttachment(name))
     .filter((attachment) => attachment !== null);
-  const tags = interaction.options.getString('tags')?.split(/[\s,]+/).filter((tag) => tag !== '');
+  const tags = splitTagInput([interaction.options.getString('tags') ?? '']);
   return {
     prompt: interaction.options.getString('prompt', true),
     model: interaction.options.getString('model') ?? undefined,
     ratio: interaction.options.getString('ratio') ?? undefined,
     seed: interaction.options.getInteger('seed') ?? undefined,
-    tags: tags && tags.length > 0 ? tags : undefined,
+    tags: tags.length > 0 ? tags : undefined,
     references: attachments.map((attachment) => referenceFromAttachment(attachment, mediaOrigins)),
   };
 }
@@ -91,8 +94,7 @@ async function handleImagine(interaction: GuildInteraction<ChatInputCommandInter
   const options = imagineOptionsOf(interaction, deps.mediaOrigins);
   const check = deps.core.checkImagine(requester, options);
   if (!check.ok) return replyWith(interaction, check.reply);
-  await interaction.deferReply();
-  const placeholder = await placeholderFor(interaction, deps.clock);
+  const placeholder = await deferWithPlaceholder(interaction, deps.clock);
   const outcome = await deps.core.imagine(requester, options, placeholder).catch((error: unknown) => refusal(error));
   await settleOutcome(interaction, placeholder, outcome, deps);
 }
@@ -100,17 +102,16 @@ async function handleImagine(interaction: GuildInteraction<ChatInputCommandInter
 /** Reroll makes a new public placeholder (the button's own reply) and asks the core for a new seed. */
 async function handleButton(interaction: GuildInteraction<ButtonInteraction>, deps: InteractionDeps): Promise<void> {
   const action = parseCustomId(interaction.customId);
-  if (action === null) return replyPrivately(interaction, UNKNOWN_BUTTON);
+  if (action === null) return tellPrivately(interaction, UNKNOWN_BUTTON);
   const requester = requesterOf(interaction, deps.moderatorRoleId);
   switch (action.action) {
     case 'reroll': {
-      await interaction.deferReply();
-      const placeholder = await placeholderFor(interaction, deps.clock);
+      const placeholder = await deferWithPlaceholder(interaction, deps.clock);
       const outcome = await deps.core.reroll(requester, action.jobId, placeholder).catch((error: unknown) => refusal(error));
       return settleOutcome(interaction, placeholder, outcome, deps);
     }
     case 'delete': {
-      if (!deps.core.mayDeleteResult(requester, action.jobId)) return replyPrivately(interaction, NOT_YOURS);
+      if (!deps.core.mayDeleteResult(requester, action.jobId)) return tellPrivately(interaction, NOT_YOURS);
       // For a component interaction, @original is the message the button sits on.
       await interaction.deferUpdate();
       await interaction.deleteReply();
@@ -126,12 +127,13 @@ async function handleButton(interaction: GuildInteraction<ButtonInteraction>, de
 async function handleCredits(interaction: GuildInteraction<ChatInputCommandInteraction>, deps: InteractionDeps): Promise<void> {
   const requester = requesterOf(interaction, deps.moderatorRoleId);
   const user = interaction.options.getUser('user');
-  const member = interaction.options.getMember('user');
-  const subject =
-    user === null || user.id === requester.userId
-      ? undefined
-      : { userId: user.id, displayName: (member && 'displayName' in member ? member.displayName : null) ?? user.globalName ?? user.username };
+  const subject = user === null || user.id === requester.userId ? undefined : pickedUser(interaction, user);
   await replyWith(interaction, deps.core.credits(requester, subject));
+}
+
+/** The member picked in the `user` option, with the name Discord shows for them in this server. */
+function pickedUser(interaction: ChatInputCommandInteraction, user: User): { userId: string; displayName: string } {
+  return { userId: user.id, displayName: displayNameOf(user, interaction.options.getMember('user')) };
 }
 
 async function handleQuota(interaction: GuildInteraction<ChatInputCommandInteraction>, deps: InteractionDeps): Promise<void> {
@@ -145,10 +147,8 @@ function quotaCommandOf(interaction: ChatInputCommandInteraction): QuotaCommand 
   const amount = () => String(interaction.options.getInteger('amount', true));
   const period = () => interaction.options.getString('period') ?? undefined;
   const target = () => {
-    const user = interaction.options.getUser('user', true);
-    const member = interaction.options.getMember('user');
-    const userName = (member && 'displayName' in member ? member.displayName : null) ?? user.globalName ?? user.username;
-    return { userId: user.id, userName };
+    const { userId, displayName } = pickedUser(interaction, interaction.options.getUser('user', true));
+    return { userId, userName: displayName };
   };
   switch (subcommand) {
     case 'set':
@@ -164,10 +164,15 @@ function quotaCommandOf(interaction: ChatInputCommandInteraction): QuotaCommand 
   }
 }
 
-/** The placeholder the core stores: @original's ids plus what delivery needs after a restart. */
-async function placeholderFor(interaction: GuildInteraction<ChatInputCommandInteraction | ButtonInteraction>, clock: Clock): Promise<string> {
+/**
+ * Defer (the public "thinking…" placeholder) and return what the core stores for it: @original's
+ * ids plus what delivery needs after a restart. `withResponse` makes the callback's own answer
+ * carry @original, so its id costs no second request.
+ */
+async function deferWithPlaceholder(interaction: GuildInteraction<ChatInputCommandInteraction | ButtonInteraction>, clock: Clock): Promise<string> {
+  const response = await interaction.deferReply({ withResponse: true });
   // The message id lets the channel fallback remove a placeholder whose token has died.
-  const message = await interaction.fetchReply().catch(() => null);
+  const message = response.resource?.message ?? null;
   return serialisePlaceholder({
     v: 1,
     applicationId: interaction.applicationId,
@@ -194,7 +199,7 @@ async function settleOutcome(interaction: RepliableInteraction, placeholder: str
     return;
   }
   // A deferred reply cannot turn ephemeral: say it privately, then remove the public "thinking…".
-  await interaction.followUp({ content: clipContent(outcome.reply.text), flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+  await tellPrivately(interaction, outcome.reply.text);
   await interaction.deleteReply();
 }
 
@@ -209,10 +214,6 @@ async function replyWith(interaction: RepliableInteraction, reply: Reply): Promi
     allowedMentions: { parse: [] },
     ...(reply.visibility === 'private' ? { flags: MessageFlags.Ephemeral } : {}),
   });
-}
-
-function replyPrivately(interaction: RepliableInteraction, text: string): Promise<void> {
-  return replyWith(interaction, { visibility: 'private', text });
 }
 
 /** Tell the user privately whatever state the interaction is in (not yet answered, deferred, replied). */

@@ -1,5 +1,4 @@
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent } from 'discord.js';
-import { z } from 'zod';
 import type { Delivery, JobStatusView } from '../../src/ports.ts';
 
 /** What the placeholder says while a job is under way. */
@@ -23,8 +22,14 @@ export function statusText(status: JobStatusView): string {
 /** Discord's message content limit. https://discord.com/developers/docs/resources/message#create-message-jsonform-params */
 const MAX_CONTENT_CHARS = 2000;
 
+/** Cut text to one of Discord's length limits, marking the cut with an ellipsis. */
+export function clipText(text: string, maxChars: number): string {
+  return text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`;
+}
+
+/** Message content cut to Discord's 2000 characters. */
 export function clipContent(text: string): string {
-  return text.length <= MAX_CONTENT_CHARS ? text : `${text.slice(0, MAX_CONTENT_CHARS - 1)}…`;
+  return clipText(text, MAX_CONTENT_CHARS);
 }
 
 /** The text above a delivered image: who asked, the prompt, the settings. */
@@ -34,19 +39,14 @@ export function resultContent(delivery: Delivery, mentionUser: boolean): string 
 }
 
 /** Button ids carry the action and the job: `imagine:reroll:<jobId>`. Discord caps them at 100 characters. */
-const customIdSchema = z
-  .string()
-  .regex(/^imagine:(reroll|delete):(.+)$/)
-  .transform((id) => {
-    const [, action, jobId] = /^imagine:(reroll|delete):(.+)$/.exec(id) ?? [];
-    return { action: action as 'reroll' | 'delete', jobId: jobId ?? '' };
-  });
+type ButtonAction = { readonly action: 'reroll' | 'delete'; readonly jobId: string };
+const CUSTOM_ID = /^imagine:(reroll|delete):(.+)$/;
+const customIdOf = ({ action, jobId }: ButtonAction): string => `imagine:${action}:${jobId}`;
 
-export type ButtonAction = z.infer<typeof customIdSchema>;
-
+/** The action of a button we made, or null for an id that is not ours. */
 export function parseCustomId(customId: string): ButtonAction | null {
-  const parsed = customIdSchema.safeParse(customId);
-  return parsed.success ? parsed.data : null;
+  const [, action, jobId] = CUSTOM_ID.exec(customId) ?? [];
+  return (action === 'reroll' || action === 'delete') && jobId !== undefined ? { action, jobId } : null;
 }
 
 /** The reroll and delete buttons under a result. */
@@ -55,8 +55,8 @@ export function resultButtons(jobId: string): APIActionRowComponent<APIButtonCom
     {
       type: ComponentType.ActionRow,
       components: [
-        { type: ComponentType.Button, style: ButtonStyle.Primary, label: 'Reroll', emoji: { name: '🎲' }, custom_id: `imagine:reroll:${jobId}` },
-        { type: ComponentType.Button, style: ButtonStyle.Secondary, label: 'Delete', emoji: { name: '🗑️' }, custom_id: `imagine:delete:${jobId}` },
+        { type: ComponentType.Button, style: ButtonStyle.Primary, label: 'Reroll', emoji: { name: '🎲' }, custom_id: customIdOf({ action: 'reroll', jobId }) },
+        { type: ComponentType.Button, style: ButtonStyle.Secondary, label: 'Delete', emoji: { name: '🗑️' }, custom_id: customIdOf({ action: 'delete', jobId }) },
       ],
     },
   ];

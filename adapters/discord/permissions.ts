@@ -1,4 +1,4 @@
-import { GuildMember, PermissionFlagsBits, type BaseInteraction } from 'discord.js';
+import { GuildMember, PermissionFlagsBits, type BaseInteraction, type User } from 'discord.js';
 import type { Requester } from '../../src/ports.ts';
 
 /**
@@ -6,7 +6,7 @@ import type { Requester } from '../../src/ports.ts';
  * member's computed permissions in this channel and their roles. Never from the command's
  * visibility, which a server admin can change.
  */
-export function isModerator(interaction: BaseInteraction, moderatorRoleId: string | undefined): boolean {
+function isModerator(interaction: BaseInteraction, moderatorRoleId: string | undefined): boolean {
   // `has` counts Administrator as every permission, as Discord does.
   if (interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild) === true) return true;
   if (moderatorRoleId === undefined) return false;
@@ -16,11 +16,13 @@ export function isModerator(interaction: BaseInteraction, moderatorRoleId: strin
   return member !== null && member.roles.includes(moderatorRoleId);
 }
 
-/** The display name Discord shows for this person here: server nickname, global name, username. */
-export function displayNameOf(interaction: BaseInteraction): string {
-  const member = interaction.member;
+/**
+ * The name Discord shows for this person here: server nickname, global name, username. `member`
+ * is a cached GuildMember or, for an uncached guild, the raw API member (which has `nick`).
+ */
+export function displayNameOf(user: User, member: GuildMember | { readonly nick?: string | null } | null): string {
   if (member instanceof GuildMember) return member.displayName;
-  return member?.nick ?? interaction.user.globalName ?? interaction.user.username;
+  return member?.nick ?? user.globalName ?? user.username;
 }
 
 /** The core's Requester for an interaction in a guild. */
@@ -29,7 +31,7 @@ export function requesterOf(interaction: BaseInteraction & { guildId: string }, 
     platform: 'discord',
     communityId: interaction.guildId,
     userId: interaction.user.id,
-    displayName: displayNameOf(interaction),
+    displayName: displayNameOf(interaction.user, interaction.member),
     isModerator: isModerator(interaction, moderatorRoleId),
   };
 }

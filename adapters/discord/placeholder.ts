@@ -24,7 +24,7 @@ const placeholderSchema = z.object({
 export type DiscordPlaceholder = z.infer<typeof placeholderSchema>;
 
 /** Discord: "Interaction tokens are valid for 15 minutes". https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-response-object */
-export const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60 * 1000;
+const INTERACTION_TOKEN_LIFETIME_MS = 15 * 60 * 1000;
 
 /** Discord's default upload limit for bots since 2025, used when an interaction does not say. */
 export const DEFAULT_ATTACHMENT_SIZE_LIMIT_BYTES = 10 * 1024 * 1024;

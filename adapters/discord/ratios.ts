@@ -1,10 +1,6 @@
-import { friendlyRatioName } from '../../src/imagine/ratios.ts';
-import { DEFAULT_MODEL_ID, findModel, type ModelInfo } from '../../src/models.ts';
-
-export interface RatioChoice {
-  readonly name: string;
-  readonly value: string;
-}
+import { formatCredits } from '../../src/credits/messages.ts';
+import { friendlyRatioName, type RatioChoice } from '../../src/imagine/ratios.ts';
+import { DEFAULT_MODEL_ID, findModel } from '../../src/models.ts';
 
 /** Discord allows at most 25 autocomplete choices. https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-response-object-autocomplete */
 const MAX_CHOICES = 25;
@@ -21,14 +17,13 @@ function orientationOf(value: string): string {
  * catalogue helpers, so Discord says what help text and error messages say.
  */
 export function ratioChoices(modelId: string | null, typed: string): RatioChoice[] {
-  const model: ModelInfo | undefined = findModel(modelId ?? DEFAULT_MODEL_ID) ?? findModel(DEFAULT_MODEL_ID);
+  const model = findModel(modelId ?? DEFAULT_MODEL_ID) ?? findModel(DEFAULT_MODEL_ID);
   if (!model) return [];
   const needle = typed.trim().toLowerCase();
   return model.ratios
     .map((ratio) => {
       const isDefault = ratio.value === model.defaultRatio;
-      const credits = `${ratio.costCredits} credit${ratio.costCredits === 1 ? '' : 's'}`;
-      const name = `${friendlyRatioName(ratio.value)} · ${orientationOf(ratio.value)} · ${credits}${isDefault ? ' (default)' : ''}`;
+      const name = `${friendlyRatioName(ratio.value)} · ${orientationOf(ratio.value)} · ${formatCredits(ratio.costCredits)}${isDefault ? ' (default)' : ''}`;
       return { name, value: ratio.value };
     })
     .filter((choice) => needle === '' || choice.name.toLowerCase().includes(needle))

@@ -1,4 +1,4 @@
-import { DiscordAPIError, MessageFlags, Routes, type REST, type RawFile } from 'discord.js';
+import { DiscordAPIError, Routes, type REST, type RawFile } from 'discord.js';
 import type { Clock } from '../../src/clock.ts';
 import type { Logger } from '../../src/log.ts';
 import type { ChatSurface, Delivery, DeliveryCheckpoint, FailureView, JobStatusView } from '../../src/ports.ts';
@@ -33,7 +33,7 @@ export interface DiscordSurface extends ChatSurface {
 const DEAD_TOKEN_CODES = new Set<number | string>([50027, 10015]);
 
 /** Whether an error says the interaction token can no longer be used. */
-export function isDeadTokenError(error: unknown): boolean {
+function isDeadTokenError(error: unknown): boolean {
   return error instanceof DiscordAPIError && (DEAD_TOKEN_CODES.has(error.code) || error.status === 401);
 }
 
@@ -174,6 +174,3 @@ export function createDiscordSurface(options: DiscordSurfaceOptions): DiscordSur
     },
   };
 }
-
-/** Flags for a reply only the user sees. */
-export const EPHEMERAL = MessageFlags.Ephemeral;

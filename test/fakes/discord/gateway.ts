@@ -9,7 +9,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 
 export interface GatewaySetup {
   readonly token: string;
-  readonly botUser: { id: string; username: string };
+  /** The bot's user object as READY carries it. */
+  readonly botUserJson: () => unknown;
   readonly applicationId: string;
   readonly gatewayUrl: () => string;
   readonly guildCreatePayloads: () => unknown[];
@@ -31,8 +32,6 @@ export class FakeGateway {
   private ready = false;
   identifyCount = 0;
   resumeCount = 0;
-  /** Frames the client sent, for assertions. */
-  readonly received: { op: number; d: unknown }[] = [];
 
   constructor(server: Server, private readonly setup: GatewaySetup) {
     server.on('upgrade', (request, socket, head) => {
@@ -83,7 +82,6 @@ export class FakeGateway {
   private onFrame(ws: WebSocket, text: string): void {
     if (ws !== this.socket) return;
     const frame = JSON.parse(text) as { op: number; d: unknown };
-    this.received.push(frame);
     switch (frame.op) {
       case 1:
         return this.send({ op: 11 });
@@ -109,7 +107,7 @@ export class FakeGateway {
     const guilds = this.setup.guildCreatePayloads();
     this.dispatch('READY', {
       v: 10,
-      user: { ...this.setup.botUser, discriminator: '0', avatar: null, bot: true, global_name: null, flags: 0 },
+      user: this.setup.botUserJson(),
       guilds: guilds.map((guild) => ({ id: (guild as { id: string }).id, unavailable: true })),
       session_id: this.sessionId,
       resume_gateway_url: this.setup.gatewayUrl(),

@@ -84,11 +84,12 @@ export class FakeDiscord {
     this.token = options.token ?? 'fake-bot-token';
     this.users = options.users ?? [];
     this.guilds = options.guilds ?? [{ id: snowflake(), name: 'Test Server', channelIds: [snowflake()], roles: [] }];
+    const gatewayUrl = () => `ws://127.0.0.1:${this.apiPort}/gateway`;
     this.rest = new FakeRest({
       token: this.token,
       botUser: this.botUser,
       applicationId: this.applicationId,
-      gatewayUrl: () => `ws://127.0.0.1:${this.apiPort}/gateway`,
+      gatewayUrl,
       cdnUrl: (channelId, attachmentId, filename) => `${this.cdnOrigin}/attachments/${channelId}/${attachmentId}/${filename}`,
     });
     this.apiServer = createServer((req, res) => {
@@ -99,9 +100,9 @@ export class FakeDiscord {
     });
     this.gateway = new FakeGateway(this.apiServer, {
       token: this.token,
-      botUser: this.botUser,
+      botUserJson: () => this.rest.botUserJson(),
       applicationId: this.applicationId,
-      gatewayUrl: () => `ws://127.0.0.1:${this.apiPort}/gateway`,
+      gatewayUrl,
       guildCreatePayloads: () => this.guilds.map((guild) => this.guildCreate(guild)),
     });
     this.cdnServer = createServer((req, res) => {

@@ -20,7 +20,7 @@ let spec: Spec | null = null;
 const loadSpec = (): Spec => (spec ??= JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as Spec);
 
 /** The spec's path template for a concrete path, preferring literal segments (`@original`) over parameters. */
-export function specRouteFor(path: string): string | null {
+function specRouteFor(path: string): string | null {
   const candidates = Object.keys(loadSpec().paths).filter((template) => {
     const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+');
     return new RegExp(`^${pattern}$`).test(path);

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { boundaryOf, parseMultipart, type FormPart } from './multipart.ts';
 import { snowflake } from './snowflake.ts';
-import type { Fault, FakeInteraction, FakeMessage, RecordedRequest } from './state.ts';
+import type { Fault, FakeAttachmentFile, FakeInteraction, FakeMessage, RecordedRequest } from './state.ts';
 
 /**
  * The fake REST API under `/api/v10`: the routes the bot uses, answering as Discord documents
@@ -23,7 +23,6 @@ interface Answer {
   headers?: Record<string, string>;
 }
 
-const EPHEMERAL = 64;
 const LOADING = 128;
 
 export class FakeRest {
@@ -32,8 +31,6 @@ export class FakeRest {
   readonly interactions = new Map<string, FakeInteraction>();
   readonly commands = new Map<string, unknown[]>();
   readonly faults: Fault[] = [];
-  /** When true, every request with the bot token gets 401 (a rejected or reset token). */
-  rejectBotToken = false;
   private seq = 0;
 
   constructor(private readonly setup: RestSetup) {}
@@ -85,14 +82,12 @@ export class FakeRest {
     }
     const authorization = req.headers.authorization;
     const usesBotToken = typeof authorization === 'string' && authorization.startsWith('Bot ');
-    if (usesBotToken && (this.rejectBotToken || authorization !== `Bot ${this.setup.token}`)) {
-      return { status: 401, body: { message: '401: Unauthorized', code: 0 } };
-    }
+    if (usesBotToken && authorization !== `Bot ${this.setup.token}`) return unauthorized();
     const route = (pattern: RegExp): RegExpExecArray | null => pattern.exec(req.path);
     const m = req.method;
     let match: RegExpExecArray | null;
     if (m === 'GET' && req.path === '/gateway/bot') {
-      if (!usesBotToken) return { status: 401, body: { message: '401: Unauthorized', code: 0 } };
+      if (!usesBotToken) return unauthorized();
       return {
         status: 200,
         body: { url: this.setup.gatewayUrl(), shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } },
@@ -101,7 +96,7 @@ export class FakeRest {
     if (m === 'GET' && req.path === '/users/@me') return { status: 200, body: this.botUserJson() };
     if (m === 'GET' && req.path === '/applications/@me') return { status: 200, body: { id: this.setup.applicationId, name: 'imagine-bot', flags: 0, bot_public: true } };
     if ((match = route(/^\/applications\/(\d+)\/(?:guilds\/(\d+)\/)?commands$/)) && m === 'PUT') {
-      if (!usesBotToken) return { status: 401, body: { message: '401: Unauthorized', code: 0 } };
+      if (!usesBotToken) return unauthorized();
       const key = match[2] ?? 'global';
       const stored = (req.json as Json[]).map((command) => ({ ...command, id: snowflake(), application_id: this.setup.applicationId, version: snowflake() }));
       this.commands.set(key, stored);
@@ -111,11 +106,11 @@ export class FakeRest {
     if ((match = route(/^\/webhooks\/(\d+)\/([^/]+)\/messages\/([^/]+)$/))) return this.webhookMessage(match[2] ?? '', match[3] ?? '', req);
     if ((match = route(/^\/webhooks\/(\d+)\/([^/]+)$/)) && m === 'POST') return this.followUp(match[2] ?? '', req);
     if ((match = route(/^\/channels\/(\d+)\/messages$/)) && m === 'POST') {
-      if (!usesBotToken) return { status: 401, body: { message: '401: Unauthorized', code: 0 } };
+      if (!usesBotToken) return unauthorized();
       return this.createChannelMessage(match[1] ?? '', req);
     }
     if ((match = route(/^\/channels\/(\d+)\/messages\/(\d+)$/))) {
-      if (!usesBotToken) return { status: 401, body: { message: '401: Unauthorized', code: 0 } };
+      if (!usesBotToken) return unauthorized();
       const message = this.messages.get(match[2] ?? '');
       if (!message || message.deleted || message.channelId !== match[1]) return unknownMessage();
       return this.onMessage(message, req);
@@ -159,10 +154,17 @@ export class FakeRest {
     return { status: 204 };
   }
 
-  private webhookMessage(token: string, messageRef: string, req: RecordedRequest): Answer {
+  /** The interaction behind a webhook token, or Discord's answer for an unknown or expired one. */
+  private webhookInteraction(token: string): FakeInteraction | Answer {
     const interaction = this.interactions.get(token);
-    if (!interaction) return { status: 404, body: { message: 'Unknown Webhook', code: 10015 } };
+    if (!interaction) return unknownWebhook();
     if (interaction.expired) return { status: 401, body: { message: 'Invalid Webhook Token', code: 50027 } };
+    return interaction;
+  }
+
+  private webhookMessage(token: string, messageRef: string, req: RecordedRequest): Answer {
+    const interaction = this.webhookInteraction(token);
+    if ('status' in interaction) return interaction;
     const messageId = messageRef === '@original' ? interaction.originalMessageId : messageRef;
     const message = messageId ? this.messages.get(messageId) : undefined;
     if (!message || message.deleted) return unknownMessage();
@@ -170,10 +172,9 @@ export class FakeRest {
   }
 
   private followUp(token: string, req: RecordedRequest): Answer {
-    const interaction = this.interactions.get(token);
-    if (!interaction) return { status: 404, body: { message: 'Unknown Webhook', code: 10015 } };
-    if (interaction.expired) return { status: 401, body: { message: 'Invalid Webhook Token', code: 50027 } };
-    if (interaction.callbackType === null) return { status: 404, body: { message: 'Unknown Webhook', code: 10015 } };
+    const interaction = this.webhookInteraction(token);
+    if ('status' in interaction) return interaction;
+    if (interaction.callbackType === null) return unknownWebhook();
     const message = this.createMessage(interaction.channelId, token, (req.json ?? {}) as Json, req.files, null);
     return req.query.wait === 'true' ? { status: 200, body: this.messageJson(message) } : { status: 204 };
   }
@@ -212,7 +213,7 @@ export class FakeRest {
       content: typeof body.content === 'string' ? body.content : '',
       flags: Number(body.flags ?? 0),
       components: Array.isArray(body.components) ? body.components : [],
-      attachments: files.map((file) => ({ id: snowflake(), filename: file.filename ?? 'file', contentType: file.contentType, bytes: file.bytes })),
+      attachments: attachmentsOf(files),
       interactionToken,
       nonce,
       edits: 0,
@@ -228,7 +229,7 @@ export class FakeRest {
     if (typeof body.content === 'string') message.content = body.content;
     if (Array.isArray(body.components)) message.components = body.components;
     if (files.length > 0) {
-      message.attachments = files.map((file) => ({ id: snowflake(), filename: file.filename ?? 'file', contentType: file.contentType, bytes: file.bytes }));
+      message.attachments = attachmentsOf(files);
     } else if (Array.isArray(body.attachments)) {
       const keep = new Set(body.attachments.map((a) => String((a as { id?: unknown }).id)));
       message.attachments = message.attachments.filter((a) => keep.has(a.id));
@@ -269,8 +270,18 @@ export class FakeRest {
       ...(message.nonce ? { nonce: message.nonce } : {}),
     };
   }
+}
 
-  static readonly EPHEMERAL = EPHEMERAL;
+function attachmentsOf(files: readonly FormPart[]): FakeAttachmentFile[] {
+  return files.map((file) => ({ id: snowflake(), filename: file.filename ?? 'file', contentType: file.contentType, bytes: file.bytes }));
+}
+
+function unauthorized(): Answer {
+  return { status: 401, body: { message: '401: Unauthorized', code: 0 } };
+}
+
+function unknownWebhook(): Answer {
+  return { status: 404, body: { message: 'Unknown Webhook', code: 10015 } };
 }
 
 function notFound(): Answer {

@@ -1,18 +1,10 @@
+import { waitFor as pollUntil } from '../../support/wait-for.ts';
+
 /**
- * Wait for a condition by bounded polling: tests never sleep for a fixed time, they wait until
- * what they expect has happened (or fail with a message saying what never did).
+ * `test/support/wait-for.ts` with the options-object call the Discord tests use, where `null`
+ * (a nullable field such as autocomplete `choices`) also means "not yet".
  */
-export async function waitFor<T>(
-  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  options: { what: string; timeoutMs?: number; intervalMs?: number },
-): Promise<T> {
-  const timeoutMs = options.timeoutMs ?? 15_000;
-  const intervalMs = options.intervalMs ?? 20;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+export function waitFor<T>(probe: () => T | undefined | null | false, options: { what: string; timeoutMs?: number; intervalMs?: number }): Promise<T> {
+  const { what, timeoutMs = 15_000, intervalMs = 20 } = options;
+  return pollUntil(what, () => probe() ?? undefined, { timeoutMs, intervalMs }) as Promise<T>;
 }
