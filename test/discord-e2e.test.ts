@@ -2,9 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outputSize, renderPicture } from '../src/runway/simulator/picture.ts';
-import { startRunwaySimulator, type RunwaySimulator, type SimTask } from '../src/runway/simulator/index.ts';
-import { BotProcess } from './fakes/discord/bot-process.ts';
+import { startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { PlatformBot as BotProcess } from './support/platform-bot.ts';
 import { FakeDiscord, PERMISSIONS, snowflake, waitFor, type FakeInteraction, type FakeMessage, type FakeUser } from './fakes/discord/index.ts';
 import { specProblems } from './fakes/discord/openapi.ts';
 import { readLedger, type LedgerEntry } from './support/bot-database.ts';
@@ -52,11 +51,6 @@ function isJobFinished(databasePath: string, jobId: string): boolean {
 const ofJob = (jobId: string) => (entry: LedgerEntry) => entry.job_id === jobId;
 const ofUser = (userId: string, kind?: string) => (entry: LedgerEntry) => entry.user_id === userId && (kind === undefined || entry.kind === kind);
 
-/** The bytes the simulator serves for a task's output. */
-const outputOf = (task: SimTask): Buffer => {
-  const { width, height } = outputSize(task.ratio, OUTPUT_SCALE);
-  return renderPicture(task.promptText, task.seed, width, height);
-};
 
 const jobIdOf = (message: FakeMessage): string => {
   const match = /imagine:reroll:([^"]+)/.exec(JSON.stringify(message.components));
@@ -126,9 +120,9 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     // The output bytes were re-uploaded to Discord as a file on @original.
     const task = sim.tasks().find((t) => t.promptText === prompt);
     expect(task?.status).toBe('SUCCEEDED');
-    expect(delivered.attachments[0]?.bytes.equals(outputOf(task!))).toBe(true);
+    expect(delivered.attachments[0]?.bytes.equals(sim.outputFor(task!.id)!)).toBe(true);
     const edit = fake.requestsTo(new RegExp(`^/webhooks/\\d+/${interaction.token}/messages/@original$`), 'PATCH').find((r) => r.files.length > 0);
-    expect(edit?.files[0]?.bytes.equals(outputOf(task!))).toBe(true);
+    expect(edit?.files[0]?.bytes.equals(sim.outputFor(task!.id)!)).toBe(true);
     expect(specProblems(edit!)).toEqual([]);
 
     // The ledger: the job cost exactly what Runway charged.
@@ -203,7 +197,7 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     expect(tasks[0]?.seed).toBe(11);
     expect(tasks[1]?.seed).not.toBe(11);
     expect(tasks.map((t) => [t.model, t.ratio])).toEqual([['gen4_image', '720:720'], ['gen4_image', '720:720']]);
-    expect(rerolled.attachments[0]?.bytes.equals(outputOf(tasks[1]!))).toBe(true);
+    expect(rerolled.attachments[0]?.bytes.equals(sim.outputFor(tasks[1]!.id)!)).toBe(true);
     await waitFor(() => isJobFinished(databasePath, secondJob), { what: 'the reroll settled' });
     expect(ledgerSum(databasePath, ofJob(secondJob))).toBe(-tasks[1]!.costCredits);
 
@@ -231,7 +225,7 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     const delivered = await deliveredOriginal(interaction);
     expect(fake.gateway.resumeCount + fake.gateway.identifyCount).toBeGreaterThan(resumesBefore);
     const task = sim.tasks().find((t) => t.promptText === 'after the storm');
-    expect(delivered.attachments[0]?.bytes.equals(outputOf(task!))).toBe(true);
+    expect(delivered.attachments[0]?.bytes.equals(sim.outputFor(task!.id)!)).toBe(true);
     // 200, not 204: the deferral asks for @original in the answer (`with_response`).
     expect(fake.requestsTo(new RegExp(`^/interactions/${interaction.id}/`)).map((r) => r.status)).toEqual([429, 200]);
     expect(fake.requests.some((r) => r.status === 503)).toBe(true);
@@ -265,7 +259,7 @@ describe('Discord end to end: a crash while a task runs', () => {
       await bot.waitForLog('discord: ready');
       const posted = await waitFor(() => fake.channelMessages().find((m) => m.attachments.length > 0), { what: `the image in the channel\n${bot.tail()}` });
       const task = sim.tasks().find((t) => t.promptText === prompt);
-      expect(posted.attachments[0]?.bytes.equals(outputOf(task!))).toBe(true);
+      expect(posted.attachments[0]?.bytes.equals(sim.outputFor(task!.id)!)).toBe(true);
       expect(posted.content).toContain(`<@${alice.id}>`);
       expect(posted.interactionToken).toBeNull();
       const post = fake.requestsTo(/^\/channels\/\d+\/messages$/, 'POST').find((r) => r.files.length > 0);

@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
 import { noisePng } from './support/images.ts';
-import { BotProcess } from './fakes/discord/bot-process.ts';
 import { FakeDiscord, snowflake, waitFor, type FakeInteraction } from './fakes/discord/index.ts';
-import { startBot } from './fakes/slack/bot-process.ts';
+import { PlatformBot } from './support/platform-bot.ts';
 import { startFakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { createSlackSender } from './fakes/slack/sender.ts';
@@ -43,7 +42,7 @@ describe('secrets stay out of the logs of the real bot', () => {
   it('Discord: a full flow with a signed CDN attachment, a refused one and a failure', async () => {
     const token = 'discord-logcheck-bot-token-Mx3';
     const fake = await FakeDiscord.start({ token });
-    const bot = BotProcess.start({
+    const bot = PlatformBot.start({
       DISCORD_TOKEN: token,
       DISCORD_API_URL: fake.apiUrl,
       DISCORD_GUILD_IDS: fake.defaultGuild.id,
@@ -82,7 +81,7 @@ describe('secrets stay out of the logs of the real bot', () => {
     const fake = await startFakeSlack(botToken);
     fake.addUser({ id: 'UANA', name: 'ana' });
     const port = await freePort();
-    const bot = await startBot({
+    const bot = await PlatformBot.started({
       SLACK_BOT_TOKEN: botToken,
       SLACK_SIGNING_SECRET: secret,
       SLACK_API_URL: fake.apiUrl,
@@ -112,6 +111,6 @@ describe('secrets stay out of the logs of the real bot', () => {
       await bot.stop();
       await fake.close();
     }
-    expectClean(bot.logs, [botToken, secret, RUNWAY_KEY]);
+    expectClean(bot.lines, [botToken, secret, RUNWAY_KEY]);
   });
 });

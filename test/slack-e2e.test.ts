@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePlaceholder } from '../adapters/slack/placeholder.ts';
-import { outputSize, renderPicture } from '../src/runway/simulator/picture.ts';
-import { startRunwaySimulator, type RunwaySimulator, type SimTask } from '../src/runway/simulator/index.ts';
-import { startBot, type BotProcess } from './fakes/slack/bot-process.ts';
+import { startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { PlatformBot, type PlatformBot as BotProcess } from './support/platform-bot.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { createSlackSender, type SlackSender } from './fakes/slack/sender.ts';
@@ -20,7 +19,6 @@ import { noisePng } from './support/images.ts';
 const SECRET = 'e2e-signing-secret';
 const RUNWAY_KEY = 'key_e2e';
 const ALLOWANCE = 20;
-const OUTPUT_SCALE = 0.25; // the bot's default for a given RUNWAYML_BASE_URL is the simulator's own
 
 interface World {
   fake: FakeSlack;
@@ -77,10 +75,6 @@ const sumOf = (entries: readonly LedgerEntry[]): number => entries.reduce((total
 const balanceOf = (world: World, userId: string) => sumOf(readLedger(world.databasePath).filter((entry) => entry.user_id === userId));
 const jobNet = (world: World, jobId: string) => sumOf(readLedger(world.databasePath).filter((entry) => entry.job_id === jobId));
 
-function expectedOutput(task: SimTask): Buffer {
-  const { width, height } = outputSize(task.ratio, OUTPUT_SCALE);
-  return renderPicture(task.promptText, task.seed, width, height);
-}
 
 describe('Slack end to end (one bot process)', () => {
   let world: World;
@@ -88,7 +82,7 @@ describe('Slack end to end (one bot process)', () => {
 
   beforeAll(async () => {
     world = await createWorld(800);
-    bot = await startBot(world.env);
+    bot = await PlatformBot.started(world.env);
   });
   afterAll(async () => {
     if (world) expect(world.fake.specProblems()).toEqual([]);
@@ -120,7 +114,7 @@ describe('Slack end to end (one bot process)', () => {
     ]);
     expect(task?.referenceImages.every((r) => r.uri.startsWith('runway://'))).toBe(true);
     // Slack: the simulator's PNG, shared once into the mention's thread, with the prompt; placeholder done.
-    expect(share?.bytes).toEqual(expectedOutput(task!));
+    expect(share?.bytes).toEqual(sim.outputFor(task!.id));
     expect(share?.shares).toEqual([expect.objectContaining({ channel: 'C1', threadTs: ts })]);
     expect(share?.shares[0]?.initialComment).toContain('@cat1 and @dog2 at the beach');
     const placeholder = decodePlaceholder(job!.placeholder);
@@ -223,7 +217,7 @@ describe('Slack end to end (crash)', () => {
 
   it('5. killed mid-generation and restarted: the image arrives once and the ledger balances', async () => {
     const { fake, sim, slack } = world;
-    bot = await startBot(world.env);
+    bot = await PlatformBot.started(world.env);
     await slack.command(fake.commandFields('/imagine', 'a koi pond at dawn', 'UALICE', 'C5'));
     await fake.waitFor(() => sim.tasks()[0]?.status === 'RUNNING', 'the task running', 20_000);
     // Killed before the bot has stored the task id, the job is rightly refunded, not resumed: wait for it.
@@ -231,12 +225,12 @@ describe('Slack end to end (crash)', () => {
     await bot.kill();
     expect(fake.sharedFiles()).toEqual([]);
 
-    bot = await startBot(world.env);
+    bot = await PlatformBot.started(world.env);
     const [share] = await fake.waitFor(() => fake.sharedFiles().length > 0 && fake.sharedFiles(), 'the result after the restart', 30_000);
     const [job] = await fake.waitFor(() => jobsOf(world, 'UALICE').filter((j) => j.state === 'delivered').length === 1 && jobsOf(world, 'UALICE'), 'the job delivered');
     const task = sim.tasks()[0]!;
     expect(sim.tasks()).toHaveLength(1);
-    expect(share?.bytes).toEqual(expectedOutput(task));
+    expect(share?.bytes).toEqual(sim.outputFor(task.id));
     expect(fake.sharedFiles()).toHaveLength(1);
     expect(fake.calls('files.completeUploadExternal').filter((c) => c.status === 200)).toHaveLength(1);
     expect(fake.message('C5', decodePlaceholder(job!.placeholder).ts)?.text).toContain('Done');

@@ -11,9 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePlaceholder } from '../adapters/slack/placeholder.ts';
-import { outputSize, renderPicture } from '../src/runway/simulator/picture.ts';
-import { startRunwaySimulator, type RunwaySimulator, type SimTask } from '../src/runway/simulator/index.ts';
-import { startBot, type BotProcess } from './fakes/slack/bot-process.ts';
+import { startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { PlatformBot, type PlatformBot as BotProcess } from './support/platform-bot.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { eventCallback } from './fakes/slack/sender.ts';
@@ -22,12 +21,7 @@ import { noisePng } from './support/images.ts';
 
 const RUNWAY_KEY = 'key_socket_mode';
 const ALLOWANCE = 20;
-const OUTPUT_SCALE = 0.25; // the simulator's default, which the bot keeps for it
 
-function expectedOutput(task: SimTask): Buffer {
-  const { width, height } = outputSize(task.ratio, OUTPUT_SCALE);
-  return renderPicture(task.promptText, task.seed, width, height);
-}
 
 /** Whether anything accepts a TCP connection on 127.0.0.1:port. */
 function isListening(port: number): Promise<boolean> {
@@ -61,7 +55,7 @@ describe('Slack in Socket Mode (one bot process, no HTTP endpoint)', () => {
     port = await freePort();
     fake.addUser({ id: 'UALICE', name: 'alice' });
     fake.addUser({ id: 'UBOB', name: 'bob' });
-    bot = await startBot({
+    bot = await PlatformBot.started({
       SLACK_BOT_TOKEN: fake.botToken,
       SLACK_APP_TOKEN: fake.appToken,
       SLACK_API_URL: fake.apiUrl,
@@ -90,7 +84,7 @@ describe('Slack in Socket Mode (one bot process, no HTTP endpoint)', () => {
     expect(opens.map((r) => [r.authorization, r.status, r.error])).toEqual([[`Bearer ${fake.appToken}`, 200, undefined]]);
     // The app token is for the socket only; the bot token for everything else.
     expect(fake.requests.filter((r) => r.kind !== 'apps.connections.open' && r.authorization === `Bearer ${fake.appToken}`)).toEqual([]);
-    expect(bot?.logs.some((l) => l.includes('slack adapter started') && l.includes('socket'))).toBe(true);
+    expect(bot?.lines.some((l) => l.includes('slack adapter started') && l.includes('socket'))).toBe(true);
   });
 
   it('a /imagine over the socket is acked first, then the placeholder and the image appear in the channel and the ledger is debited', async () => {
@@ -109,7 +103,7 @@ describe('Slack in Socket Mode (one bot process, no HTTP endpoint)', () => {
     const placeholder = fake.message('C1', decodePlaceholder(job.placeholder).ts);
     expect(placeholder?.history[0]).toContain('a koi pond at dawn');
     expect(placeholder?.text).toContain('Done');
-    expect(share?.bytes).toEqual(expectedOutput(task!));
+    expect(share?.bytes).toEqual(sim.outputFor(task!.id));
     expect(share?.shares).toEqual([expect.objectContaining({ channel: 'C1', threadTs: undefined })]);
     expect(fake.calls('files.completeUploadExternal').filter((r) => r.args.channel_id === 'C1').map((r) => r.status)).toEqual([200]);
     expect(sharedIn('C1')).toHaveLength(1);
@@ -136,7 +130,7 @@ describe('Slack in Socket Mode (one bot process, no HTTP endpoint)', () => {
     const task = sim.tasks().find((t) => t.referenceImages.length > 0);
     expect(task?.referenceImages).toEqual([{ uri: upload!.uri, tag: 'cat1' }]);
     // The result in the mention's thread; the placeholder finished.
-    expect(share?.bytes).toEqual(expectedOutput(task!));
+    expect(share?.bytes).toEqual(sim.outputFor(task!.id));
     expect(share?.shares).toEqual([expect.objectContaining({ channel: 'C2', threadTs: ts })]);
     expect(fake.message('C2', decodePlaceholder(job.placeholder).ts)?.text).toContain('Done');
     expect(jobNet(job.id)).toBe(-task!.costCredits);

@@ -65,6 +65,8 @@ export interface RunwaySimulator {
   task(id: string): SimTask | undefined;
   /** Every task ever created, in creation order, with its state now. */
   tasks(): SimTask[];
+  /** The PNG bytes a task's output URL serves, for comparing with what was delivered; undefined for an unknown task. */
+  outputFor(taskId: string): Buffer | undefined;
   /** Completed uploads. */
   uploads(): SimUpload[];
   /** Hold the storage POSTs that carry reference bytes (the `/v1/uploads` call itself answers). */
@@ -151,6 +153,10 @@ export async function startRunwaySimulator(options: SimulatorOptions = {}): Prom
     failNextCreate: (f) => tasks.failNextCreate(f),
     failNextPoll: (f) => tasks.failNextPoll(f),
     task: (id) => book.view(id, clock.now()),
+    outputFor: (id) => {
+      const task = book.get(id);
+      return task ? outputs.pictureOf(task) : undefined;
+    },
     tasks: views,
     uploads: () => uploads.completed(),
     holdUploads: () => holds.hold('upload'),

@@ -47,12 +47,18 @@ export class OutputStore {
     if (!Number.isFinite(expires) || this.clock.now() >= expires) return sendText(res, 403, 'Request has expired');
     const task = this.book.view(taskId, this.clock.now());
     if (!task || task.deleted || task.status !== 'SUCCEEDED' || index !== '0') return sendText(res, 404, 'NoSuchKey');
+    const png = this.pictureOf(task);
+    res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length }).end(png);
+  }
+
+  /** The PNG a task produces (or will), byte for byte: what tests compare deliveries with. */
+  pictureOf(task: { readonly id: string; readonly ratio: string; readonly promptText: string; readonly seed: number }): Buffer {
     let png = this.pictures.get(task.id);
     if (!png) {
       const { width, height } = outputSize(task.ratio, this.settings.scale);
       png = renderPicture(task.promptText, task.seed, width, height);
       this.pictures.set(task.id, png);
     }
-    res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length }).end(png);
+    return png;
   }
 }

@@ -1,19 +1,33 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBot, type BotProcess as ChildBot } from '../../support/bot-process.ts';
-import { waitFor } from '../../support/wait-for.ts';
+import { startBot, type BotProcess as ChildBot } from './bot-process.ts';
+import { waitFor } from './wait-for.ts';
 
 /**
- * The real bot (`src/main.ts`) as a child process, for end-to-end tests, started through
- * `test/support/bot-process.ts`: its log lines are kept for assertions and for the failure
- * message when something never happens.
+ * The real bot (`src/main.ts`) with a chat platform configured, as an operator runs it: env in, JSON
+ * log lines out, stdin closed (a platform bot does not read it). Spawning and killing are
+ * bot-process.ts's; this adds the log, readiness and a graceful stop.
  */
-export class BotProcess {
+export class PlatformBot {
   private constructor(private readonly child: ChildBot) {}
 
-  /** Start the bot with `env` on top of a minimal environment (no platform tokens leak in from the host). */
-  static start(env: Record<string, string>): BotProcess {
-    // SLACK_BOT_TOKEN is set empty so a developer's .env cannot start Slack beside Discord.
-    return new BotProcess(startBot({ env: { NODE_ENV: 'test', SLACK_BOT_TOKEN: '', ...env }, input: 'closed' }));
+  /**
+   * Start the bot with `env` on top of a minimal environment. Both platform tokens default to empty
+   * so a developer's `.env` cannot start a platform the test did not ask for.
+   */
+  static start(env: Record<string, string>): PlatformBot {
+    return new PlatformBot(startBot({ env: { NODE_ENV: 'test', DISCORD_TOKEN: '', SLACK_BOT_TOKEN: '', ...env }, input: 'closed' }));
+  }
+
+  /** Start it and wait until it says it is running (its adapters are up and recovery has begun). */
+  static async started(env: Record<string, string>): Promise<PlatformBot> {
+    const bot = PlatformBot.start(env);
+    try {
+      await bot.waitForLog('imagine-bot is running');
+    } catch (error) {
+      await bot.kill();
+      throw error;
+    }
+    return bot;
   }
 
   /** Every line the bot printed so far, stdout then stderr (the JSON log). */
