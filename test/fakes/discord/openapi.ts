@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { RecordedRequest } from './state.ts';
 
 /**
- * Checks a recorded request against Discord's own OpenAPI description
- * (/work/shared/specs/discord-openapi.json, from discord/discord-api-spec): the route and method
+ * Checks a recorded request against Discord's own OpenAPI description (discord/discord-api-spec,
+ * vendored as the subset in `spec/openapi-subset.json`, MIT licence in `spec/LICENSE`): the route and method
  * exist, and the JSON body (or multipart `payload_json`) has the required fields with the right
  * types and limits. A small JSON-Schema subset: $ref, allOf/anyOf/oneOf, type, properties,
  * required, items, enum, min/max, lengths, string patterns.
@@ -15,7 +15,7 @@ interface Spec {
   components: { schemas: Record<string, Schema> };
 }
 
-const SPEC_PATH = new URL('../../../../shared/specs/discord-openapi.json', import.meta.url);
+const SPEC_PATH = new URL('./spec/openapi-subset.json', import.meta.url);
 let spec: Spec | null = null;
 const loadSpec = (): Spec => (spec ??= JSON.parse(readFileSync(SPEC_PATH, 'utf8')) as Spec);
 

@@ -1,19 +1,16 @@
 /**
  * Checks a recorded Web API call against Slack's published OpenAPI spec: the method exists, every
- * required argument is present, and no argument is one the method does not take. Reads the full
- * spec from /work/shared/specs when it is there, else the vendored subset beside this file.
+ * required argument is present, and no argument is one the method does not take. Reads the subset
+ * vendored beside this file (`web-api-spec-subset.json`, MIT licence in `LICENSE-slack-api-specs`):
+ * the methods the bot calls, each with every parameter the full spec gives it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
-const FULL_SPEC = '/work/shared/specs/slack-web-openapi-v2.json';
 const SUBSET = fileURLToPath(new URL('./web-api-spec-subset.json', import.meta.url));
 
 const parameterSchema = z.object({ name: z.string(), required: z.boolean().optional(), in: z.string() });
-const fullSpecSchema = z.object({
-  paths: z.record(z.string(), z.record(z.string(), z.object({ parameters: z.array(parameterSchema).optional() }))),
-});
 const subsetSchema = z.object({
   methods: z.record(z.string(), z.object({ verbs: z.array(z.string()), parameters: z.record(z.string(), z.object({ required: z.boolean(), in: z.string() })) })),
 });
@@ -28,14 +25,6 @@ function loadSpec(): Map<string, MethodSpec> {
   const subset = subsetSchema.parse(JSON.parse(readFileSync(SUBSET, 'utf8')));
   for (const [name, spec] of Object.entries(subset.methods)) {
     methods.set(name, { parameters: new Map(Object.entries(spec.parameters).map(([p, v]) => [p, { required: v.required }])) });
-  }
-  if (existsSync(FULL_SPEC)) {
-    const full = fullSpecSchema.parse(JSON.parse(readFileSync(FULL_SPEC, 'utf8')));
-    for (const [path, verbs] of Object.entries(full.paths)) {
-      const parameters = new Map<string, { required: boolean }>();
-      for (const verb of Object.values(verbs)) for (const p of verb.parameters ?? []) parameters.set(p.name, { required: p.required === true });
-      methods.set(path.replace(/^\//, ''), { parameters });
-    }
   }
   cached = methods;
   return methods;
