@@ -80,11 +80,11 @@ export class JobStore {
   dispatchSnapshot(nowMs: number): { waiting: WaitingJob[]; history: ServiceHistory; inFlightPerModel: Map<string, number> } {
     const waiting = (
       this.sql(
-          `select id, community_id, user_id, model, created_at, not_before from jobs
+          `select id, community_id, user_id, model, created_at, run_at from jobs
            where state = 'reserved' order by created_at, rowid`,
         )
-        .all() as { id: string; community_id: string; user_id: string; model: string; created_at: number; not_before: number | null }[]
-    ).map((r) => ({ id: r.id, communityId: r.community_id, userId: r.user_id, model: r.model, createdAt: r.created_at, notBefore: r.not_before }));
+        .all() as { id: string; community_id: string; user_id: string; model: string; created_at: number; run_at: number | null }[]
+    ).map((r) => ({ id: r.id, communityId: r.community_id, userId: r.user_id, model: r.model, createdAt: r.created_at, notBefore: r.run_at }));
     const communities = new Map<string, number>();
     const users = new Map<string, number>();
     if (waiting.length > 0) {
@@ -144,7 +144,7 @@ export class JobStore {
 
   /** submitting → reserved: the create provably made no task (429, refused); try after `notBefore`. */
   backToQueue(id: string, notBefore: number): boolean {
-    return this.update(id, ['submitting'], { state: 'reserved', not_before: notBefore });
+    return this.update(id, ['submitting'], { state: 'reserved', run_at: notBefore });
   }
 
   /** submitting → submitted; the reservation follows Runway's estimate. */

@@ -92,7 +92,13 @@ export const jobRowSchema = z.object({
   failure_code: z.string().nullable(),
   failure_message: z.string().nullable(),
   delivery_checkpoint: z.string().nullable(),
-  not_before: z.number().nullable(),
+  run_at: z.number().nullable(),
+  locked_by: z.string().nullable(),
+  locked_until: z.number().nullable(),
+  attempts: z.number(),
+  malformed_polls: z.number(),
+  last_unfinished_at: z.number().nullable(),
+  moderated: z.number(),
   created_at: z.number(),
   reserved_at: z.number().nullable(),
   submitted_at: z.number().nullable(),
@@ -116,7 +122,7 @@ export function jobFromRow(raw: unknown): Job {
     referenceUris: row.reference_uris === null ? null : referenceUrisSchema.parse(JSON.parse(row.reference_uris)),
     createdAt: row.created_at,
     reservedAt: row.reserved_at,
-    notBefore: row.not_before,
+    notBefore: row.run_at,
     deliveryCheckpoint: row.delivery_checkpoint,
   };
   const need = <T>(value: T | null, field: string): T => {

@@ -85,4 +85,95 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
       );
     `,
   },
+  {
+    // Issues 7 and 5, designed together: the engine's truth moves into the row (ownership, retries,
+    // due times), the ledger's rules into the schema, and the operator's bounds get their columns.
+    version: 2,
+    sql: `
+      -- Ownership and retry state in the row (graphile-worker style). A job is worked only by the
+      -- instance named in locked_by, until locked_until; run_at is when it may be looked at next
+      -- (the next poll, a backoff, a delivery retry). attempts counts consecutive failed tries in
+      -- the current state (deferred creates, failed polls, failed deliveries): a transition resets it.
+      alter table jobs rename column not_before to run_at;
+      alter table jobs add column locked_by text;
+      alter table jobs add column locked_until integer;
+      alter table jobs add column attempts integer not null default 0 check (attempts >= 0);
+      alter table jobs add column malformed_polls integer not null default 0 check (malformed_polls >= 0);
+      -- When a poll last found the task unfinished: with the poll that sees success it brackets the finish.
+      alter table jobs add column last_unfinished_at integer;
+      -- Runway declined the prompt or the image (SAFETY.*, INPUT_PREPROCESSING.SAFETY.*): a strike.
+      alter table jobs add column moderated integer not null default 0 check (moderated in (0, 1));
+      create index jobs_due on jobs(run_at)
+        where state not in ('delivered','rejected','failed','cancelled');
+      create index jobs_member_unfinished on jobs(community_id, user_id)
+        where state not in ('delivered','rejected','failed','cancelled');
+      create index jobs_moderated on jobs(community_id, user_id, finished_at) where moderated = 1;
+
+      -- One bot process per database: the holder renews heartbeat_at; another takes over only
+      -- after expires_at, or at once when the holder is provably dead (same host, pid gone).
+      create table instance_lease (
+        id            integer primary key check (id = 1),
+        holder        text not null,
+        hostname      text not null,
+        pid           integer not null,
+        started_at    integer not null,
+        heartbeat_at  integer not null,
+        expires_at    integer not null
+      );
+
+      -- The ledger, rebuilt with its rules in the schema: whole credits only, append-only, and at
+      -- most one reserve, one settle and one refund per job.
+      create table ledger_v2 (
+        id            integer primary key,
+        community_id  text not null,
+        user_id       text not null,
+        job_id        text references jobs(id),
+        kind          text not null check (kind in
+                        ('allowance','grant','set','reserve','adjust','settle','refund')),
+        delta         integer not null check (typeof(delta) = 'integer'),
+        actor_id      text not null,
+        note          text,
+        model         text,
+        spend_at      integer,
+        created_at    integer not null,
+        check ((job_id is null) = (kind in ('allowance','grant','set')))
+      );
+      insert into ledger_v2 (id, community_id, user_id, job_id, kind, delta, actor_id, note, model, spend_at, created_at)
+        select id, community_id, user_id, job_id, kind, delta, actor_id, note, model, spend_at, created_at from ledger;
+      drop table ledger;
+      alter table ledger_v2 rename to ledger;
+      create index ledger_account on ledger(community_id, user_id, delta);
+      create index ledger_job on ledger(job_id);
+      create index ledger_spend on ledger(community_id, spend_at, delta) where spend_at is not null;
+      -- The operator's budget sums every community's spend in a period.
+      create index ledger_spend_all on ledger(spend_at, delta) where spend_at is not null;
+      create unique index ledger_one_reserve on ledger(job_id) where kind = 'reserve';
+      create unique index ledger_one_settle on ledger(job_id) where kind = 'settle';
+      create unique index ledger_one_refund on ledger(job_id) where kind = 'refund';
+      create trigger ledger_no_update before update on ledger
+        begin select raise(abort, 'the ledger is append-only: entries are never updated'); end;
+      create trigger ledger_no_delete before delete on ledger
+        begin select raise(abort, 'the ledger is append-only: entries are never deleted'); end;
+
+      -- The operator's levels: a community budget (null: COMMUNITY_BUDGET), and blocking.
+      alter table community_settings add column budget integer check (budget is null or (typeof(budget) = 'integer' and budget >= 0));
+      alter table community_settings add column budget_period text check (budget_period in ('day','week','month','none'));
+      alter table community_settings add column blocked_at integer;
+      alter table community_settings add column blocked_note text;
+      create table blocked_words (
+        community_id  text not null,
+        word          text not null,                 -- normalised (NFKC, case-folded, no zero-width)
+        added_by      text not null,
+        added_at      integer not null,
+        primary key (community_id, word)
+      );
+
+      -- Strikes count moderated jobs finished after the last pardon.
+      alter table accounts add column pardoned_at integer;
+      -- The part of this period's allowance top-up that exists only because credits were held
+      -- across the period boundary: a later refund of those holds gives it back (README: unused
+      -- allowance does not pile up).
+      alter table accounts add column topup_from_holds integer not null default 0 check (topup_from_holds >= 0);
+    `,
+  },
 ];

@@ -10,7 +10,6 @@ import { z } from 'zod';
 
 const SUBSET = fileURLToPath(new URL('./web-api-spec-subset.json', import.meta.url));
 
-const parameterSchema = z.object({ name: z.string(), required: z.boolean().optional(), in: z.string() });
 const subsetSchema = z.object({
   methods: z.record(z.string(), z.object({ verbs: z.array(z.string()), parameters: z.record(z.string(), z.object({ required: z.boolean(), in: z.string() })) })),
 });
