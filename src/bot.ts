@@ -3,7 +3,7 @@ import type { Clock } from './clock.ts';
 import { creditsCommand } from './commands/credits-command.ts';
 import { quotaCommand } from './commands/quota-command.ts';
 import type { CreditLedger, ReserveOutcome } from './credits/ledger.ts';
-import { communityCapMessage, insufficientCreditsMessage } from './credits/messages.ts';
+import { communityBudgetMessage, communityCapMessage, insufficientCreditsMessage, operatorBudgetMessage } from './credits/messages.ts';
 import { asBotError } from './errors.ts';
 import { cheaperOptions, priceOf } from './imagine/price.ts';
 import { validateImagineRequest } from './imagine/request.ts';
@@ -165,6 +165,8 @@ export class Bot implements BotCore {
         reply: { visibility: 'private', text: communityCapMessage({ capRemaining: outcome.capRemaining, price: outcome.price, resetsAt: outcome.resetsAt, nowMs }) },
       };
     }
+    if (outcome.reason === 'community_budget') return { code: 'credits.community_budget', reply: { visibility: 'private', text: communityBudgetMessage({ ...outcome, nowMs }) } };
+    if (outcome.reason === 'operator_budget') return { code: 'credits.operator_budget', reply: { visibility: 'private', text: operatorBudgetMessage({ ...outcome, nowMs }) } };
     return {
       code: 'credits.insufficient',
       reply: {

@@ -155,6 +155,7 @@ describe('/quota by a moderator', () => {
         'Credits report (this week, since 2025-12-29 00:00 UTC)',
         'Spent: 20 credits, including credits held by running jobs.',
         'Cap: 20 of 40 credits left, resets in 3 days (2026-01-05 00:00 UTC).',
+        "Operator's budget for this community: unlimited.",
         'Allowance: 50 credits a day.',
         'Top spenders:',
         '  1. Ana: 13 credits',

@@ -62,7 +62,13 @@ export function quotaCommand(ledger: CreditLedger, requester: Requester, command
       if (!parsed.ok) return refuse(parsed.problem);
       const period = readPeriod(command.period);
       if (!period.ok) return refuse(period.problem);
-      ledger.setCap({ communityId, amount: parsed.amount, period: period.period, actorId });
+      const set = ledger.setCap({ communityId, amount: parsed.amount, period: period.period, actorId });
+      if (!set.ok) {
+        return refuse({
+          code: 'quota.cap_above_budget',
+          userMessage: `The bot's operator gives this community ${formatCredits(set.budget.amount)}${set.budget.period === 'none' ? ' in total' : ` a ${set.budget.period}`}; a cap can only lower that. Choose at most \`${set.budget.amount}\`.`,
+        });
+      }
       const cap = ledger.report(communityId).cap;
       const scope = cap && cap.period !== 'none' ? ` a ${cap.period}` : ' in total';
       const left = cap ? ` So far ${formatCredits(cap.spent)} spent, ${cap.remaining} left.` : '';
@@ -85,6 +91,11 @@ export function formatReport(report: CreditsReport, ledger: CreditLedger, commun
     report.cap
       ? `Cap: ${report.cap.remaining} of ${formatCredits(report.cap.amount)} left${report.cap.resetsAt === null ? ' (it does not reset)' : `, resets ${formatWhen(report.cap.resetsAt, report.asOf)}`}.`
       : 'Cap: none (set one with `/quota cap <amount> [period]`).',
+  );
+  lines.push(
+    report.budget
+      ? `Operator's budget for this community: ${report.budget.remaining} of ${formatCredits(report.budget.amount)}${report.budget.period === 'none' ? ' in total' : ` a ${report.budget.period}`} left${report.budget.resetsAt === null ? '' : `, refills ${formatWhen(report.budget.resetsAt, report.asOf)}`}.`
+      : "Operator's budget for this community: unlimited.",
   );
   lines.push(`Allowance: ${formatCredits(settings.allowance)}${settings.period === 'none' ? ', given once' : ` a ${settings.period}`}.`);
   if (report.topSpenders.length === 0) {

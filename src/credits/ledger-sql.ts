@@ -23,6 +23,10 @@ export interface SettingsRow {
   allowance_period: Period | null;
   cap: number | null;
   cap_period: Period | null;
+  budget: number | null;
+  budget_period: Period | null;
+  blocked_at: number | null;
+  blocked_note: string | null;
 }
 
 export interface NewEntry {
@@ -46,10 +50,13 @@ export class LedgerSql {
 
   constructor(private readonly db: Db) {}
 
-  /** The member's last credited allowance period, or undefined if we have never seen them. */
-  account(communityId: string, userId: string): { key: string | null } | undefined {
-    return this.sql<[string, string], { key: string | null }>(
-      'select allowance_period_key as key from accounts where community_id = ? and user_id = ?',
+  /**
+   * The member's last credited allowance period and the part of that top-up owed to credits held
+   * across the boundary; undefined if we have never seen them.
+   */
+  account(communityId: string, userId: string): { key: string | null; topupFromHolds: number } | undefined {
+    return this.sql<[string, string], { key: string | null; topupFromHolds: number }>(
+      'select allowance_period_key as key, topup_from_holds as topupFromHolds from accounts where community_id = ? and user_id = ?',
     ).get(communityId, userId);
   }
 
@@ -63,8 +70,13 @@ export class LedgerSql {
       .run(displayName, communityId, userId, displayName);
   }
 
-  setAccountPeriodKey(communityId: string, userId: string, key: string): void {
-    this.sql('update accounts set allowance_period_key = ? where community_id = ? and user_id = ?').run(key, communityId, userId);
+  setAccountPeriodKey(communityId: string, userId: string, key: string, topupFromHolds: number): void {
+    this.sql('update accounts set allowance_period_key = ?, topup_from_holds = ? where community_id = ? and user_id = ?')
+      .run(key, topupFromHolds, communityId, userId);
+  }
+
+  setTopupFromHolds(communityId: string, userId: string, topupFromHolds: number): void {
+    this.sql('update accounts set topup_from_holds = ? where community_id = ? and user_id = ?').run(topupFromHolds, communityId, userId);
   }
 
   displayName(communityId: string, userId: string): string | null {
@@ -88,6 +100,15 @@ export class LedgerSql {
       this.sql<[string, number, number], { spent: number }>(
         'select coalesce(-sum(delta), 0) as spent from ledger where community_id = ? and spend_at >= ? and spend_at < ?',
       ).get(communityId, startMs, endMs)?.spent ?? 0
+    );
+  }
+
+  /** Net credits on every community's job entries reserved in [startMs, endMs): what the operator is billed for. */
+  operatorSpend(startMs: number, endMs: number): number {
+    return (
+      this.sql<[number, number], { spent: number }>(
+        'select coalesce(-sum(delta), 0) as spent from ledger where spend_at >= ? and spend_at < ?',
+      ).get(startMs, endMs)?.spent ?? 0
     );
   }
 
@@ -144,7 +165,8 @@ export class LedgerSql {
 
   settings(communityId: string): SettingsRow | undefined {
     return this.sql<[string], SettingsRow>(
-      'select allowance, allowance_period, cap, cap_period from community_settings where community_id = ?',
+      `select allowance, allowance_period, cap, cap_period, budget, budget_period, blocked_at, blocked_note
+         from community_settings where community_id = ?`,
     ).get(communityId);
   }
 
@@ -162,6 +184,22 @@ export class LedgerSql {
        on conflict (community_id) do update set cap = excluded.cap, cap_period = excluded.cap_period,
          updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
     ).run(communityId, cap, period, actorId, atMs);
+  }
+
+  saveBudget(communityId: string, budget: number | null, period: Period | null, actorId: string, atMs: number): void {
+    this.sql(
+      `insert into community_settings (community_id, budget, budget_period, updated_by, updated_at) values (?, ?, ?, ?, ?)
+       on conflict (community_id) do update set budget = excluded.budget, budget_period = excluded.budget_period,
+         updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+    ).run(communityId, budget, period, actorId, atMs);
+  }
+
+  saveBlocked(communityId: string, blockedAt: number | null, note: string | null, actorId: string, atMs: number): void {
+    this.sql(
+      `insert into community_settings (community_id, blocked_at, blocked_note, updated_by, updated_at) values (?, ?, ?, ?, ?)
+       on conflict (community_id) do update set blocked_at = excluded.blocked_at, blocked_note = excluded.blocked_note,
+         updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+    ).run(communityId, blockedAt, note, actorId, atMs);
   }
 
   /** Prepared on first use and kept: compiling SQL on every call would dominate a reservation's cost. */

@@ -110,7 +110,7 @@ describe('allowance roll-over', () => {
     // Ana was credited for today's day period; the switch to weekly is a new period for her.
     expect(ledger.balance(C, ANA)).toBe(80);
     clock.advance(DAY);
-    expect(ledger.settings(C)).toEqual({ allowance: 80, period: 'week', cap: null });
+    expect(ledger.settings(C)).toEqual({ allowance: 80, period: 'week', cap: null, budget: null, blocked: null });
   });
 });
 
@@ -294,9 +294,9 @@ describe('community cap', () => {
 
   it('cap off removes it; a cap without a period takes the allowance period', () => {
     const { ledger, reserve } = setup({ allowance: 50, period: 'month' });
-    expect(ledger.setCap({ communityId: C, amount: 5, actorId: MOD }).cap).toEqual({ amount: 5, period: 'month' });
+    expect(ledger.setCap({ communityId: C, amount: 5, actorId: MOD })).toMatchObject({ ok: true, settings: { cap: { amount: 5, period: 'month' } } });
     expect(reserve(ANA, 8).outcome).toMatchObject({ ok: false, reason: 'community_cap' });
-    expect(ledger.setCap({ communityId: C, amount: null, actorId: MOD }).cap).toBeNull();
+    expect(ledger.setCap({ communityId: C, amount: null, actorId: MOD })).toMatchObject({ ok: true, settings: { cap: null } });
     expect(reserve(ANA, 8).outcome).toMatchObject({ ok: true });
   });
 });
@@ -336,6 +336,7 @@ describe('views', () => {
     reserve(BO, 2, 'gen4_image_turbo');
     const report = ledger.report(C);
     expect(report).toEqual({
+      budget: null,
       topSpenders: [
         { userId: ANA, displayName: 'ana', spent: 13 },
         { userId: BO, displayName: 'bo', spent: 7 },

@@ -25,7 +25,7 @@ import type { Db } from '../store/database.ts';
 import { alreadyReserved, noReservation, readJobMoney, settledCharge, type JobMoney } from './job-money.ts';
 import { LedgerSql, type EntryKind, type JobEntry, type NewEntry } from './ledger-sql.ts';
 import { nextPeriodStart, periodKey, periodRange, periodStart, type Period } from './periods.ts';
-import type { CommunitySettings, CreditDefaults, CreditsReport, CreditsView, ModeratorAction, ReserveOutcome, ReserveParams } from './types.ts';
+import type { Budget, CapView, CommunitySettings, CreditDefaults, CreditsReport, CreditsView, ModeratorAction, ReserveOutcome, ReserveParams, SetCapOutcome } from './types.ts';
 
 export type { Period } from './periods.ts';
 export type * from './types.ts';
@@ -42,6 +42,8 @@ export class CreditLedger {
     private readonly defaults: CreditDefaults,
   ) {
     assertCredits(defaults.allowance, 'default allowance');
+    if (defaults.communityBudget) assertCredits(defaults.communityBudget.amount, 'default community budget');
+    if (defaults.operatorBudget) assertCredits(defaults.operatorBudget.amount, 'operator budget');
     this.sql = new LedgerSql(db);
   }
 
@@ -76,6 +78,16 @@ export class CreditLedger {
             resetsAt: nextPeriodStart(settings.cap.period, p.atMs),
           };
         }
+      }
+      if (settings.budget) {
+        const remaining = settings.budget.amount - this.communitySpend(p.communityId, settings.budget.period, p.atMs);
+        if (p.amount > remaining) return budgetSpent('community_budget', settings.budget, remaining, p);
+      }
+      const operator = this.defaults.operatorBudget;
+      if (operator) {
+        const { startMs, endMs } = periodRange(operator.period, p.atMs);
+        const remaining = operator.amount - this.sql.operatorSpend(startMs, endMs);
+        if (p.amount > remaining) return budgetSpent('operator_budget', operator, remaining, p);
       }
       this.insertEntry({
         communityId: p.communityId, userId: p.userId, jobId: p.jobId, kind: 'reserve', delta: 0 - p.amount,
@@ -166,24 +178,32 @@ export class CreditLedger {
       .topSpenders(communityId, startMs, endMs, TOP_SPENDERS)
       .map((row) => ({ userId: row.userId, displayName: row.displayName ?? row.userId, spent: row.spent }));
     const totalSpent = this.communitySpend(communityId, period, now);
-    const cap = settings.cap
-      ? {
-          amount: settings.cap.amount,
-          period: settings.cap.period,
-          spent: totalSpent,
-          remaining: Math.max(0, settings.cap.amount - totalSpent),
-          resetsAt: nextPeriodStart(settings.cap.period, now),
-        }
-      : null;
     return {
       topSpenders,
       spendPerModel: this.sql.spendPerModel(communityId, startMs, endMs),
-      cap,
+      cap: settings.cap ? this.limitView(communityId, settings.cap, now) : null,
+      budget: settings.budget ? this.limitView(communityId, settings.budget, now) : null,
       totalSpent,
       period,
       periodStart: periodStart(period, now),
       asOf: now,
     };
+  }
+
+  /** Spend against one community limit (a cap or a budget) in its current period. */
+  private limitView(communityId: string, limit: Budget, now: number): CapView {
+    const spent = this.communitySpend(communityId, limit.period, now);
+    return { amount: limit.amount, period: limit.period, spent, remaining: Math.max(0, limit.amount - spent), resetsAt: nextPeriodStart(limit.period, now) };
+  }
+
+  /** The operator's budget across every community, with what is spent in its current period; null when unlimited. */
+  operatorBudgetView(): CapView | null {
+    const budget = this.defaults.operatorBudget;
+    if (!budget) return null;
+    const now = this.clock.now();
+    const { startMs, endMs } = periodRange(budget.period, now);
+    const spent = this.sql.operatorSpend(startMs, endMs);
+    return { amount: budget.amount, period: budget.period, spent, remaining: Math.max(0, budget.amount - spent), resetsAt: nextPeriodStart(budget.period, now) };
   }
 
   /** Add credits to a member's balance (on top of their allowance). */
@@ -228,12 +248,33 @@ export class CreditLedger {
    * Set (amount) or remove (null) the community-wide spend cap. Without a period the cap keeps its
    * current one, or takes the allowance's.
    */
-  setCap(p: { communityId: string; amount: number | null; period?: Period | undefined; actorId: string }): CommunitySettings {
+  setCap(p: { communityId: string; amount: number | null; period?: Period | undefined; actorId: string }): SetCapOutcome {
     if (p.amount !== null) assertCredits(p.amount, 'cap');
-    return this.write(() => {
+    return this.write((): SetCapOutcome => {
       const current = this.settings(p.communityId);
+      // The operator pays: a moderator's cap can only lower the budget the operator gave the community.
+      if (p.amount !== null && current.budget && p.amount > current.budget.amount) return { ok: false, reason: 'above_budget', budget: current.budget };
       const period = p.amount === null ? null : (p.period ?? current.cap?.period ?? current.period);
       this.sql.saveCap(p.communityId, p.amount, period, p.actorId, this.clock.now());
+      return { ok: true, settings: this.settings(p.communityId) };
+    });
+  }
+
+  /** The operator sets a community's budget (null: back to COMMUNITY_BUDGET); the period defaults to the current one. */
+  setBudget(p: { communityId: string; amount: number | null; period?: Period | undefined; actorId: string }): CommunitySettings {
+    if (p.amount !== null) assertCredits(p.amount, 'budget');
+    return this.write(() => {
+      const period = p.amount === null ? null : (p.period ?? this.settings(p.communityId).budget?.period ?? this.defaults.communityBudget?.period ?? 'day');
+      this.sql.saveBudget(p.communityId, p.amount, period, p.actorId, this.clock.now());
+      return this.settings(p.communityId);
+    });
+  }
+
+  /** The operator blocks (or unblocks) a community: a blocked one is refused like an unlisted one. */
+  setBlocked(p: { communityId: string; blocked: boolean; note?: string | undefined; actorId: string }): CommunitySettings {
+    return this.write(() => {
+      const now = this.clock.now();
+      this.sql.saveBlocked(p.communityId, p.blocked ? now : null, p.blocked ? (p.note ?? null) : null, p.actorId, now);
       return this.settings(p.communityId);
     });
   }
@@ -246,6 +287,8 @@ export class CreditLedger {
       allowance: row?.allowance ?? this.defaults.allowance,
       period,
       cap: row?.cap != null ? { amount: row.cap, period: row.cap_period ?? period } : null,
+      budget: row?.budget != null ? { amount: row.budget, period: row.budget_period ?? this.defaults.communityBudget?.period ?? 'day' } : (this.defaults.communityBudget ?? null),
+      blocked: row?.blocked_at != null ? { atMs: row.blocked_at, note: row.blocked_note } : null,
     };
   }
 
@@ -271,9 +314,14 @@ export class CreditLedger {
     const balance = this.sql.balance(communityId, userId);
     const key = periodKey(settings.period, this.clock.now());
     if (account?.key === key) return balance;
-    this.sql.setAccountPeriodKey(communityId, userId, key);
     // Top up, never down: grants above the allowance are kept and unused allowance does not pile up.
     const topUp = Math.max(0, settings.allowance - balance);
+    // Credits held across the boundary count as spent here; if their jobs give them back later,
+    // the part of this top-up they caused is taken back then (see returnToMember). A hold that
+    // spans several boundaries keeps what earlier top-ups owed it.
+    const held = this.sql.heldByMember(communityId, userId);
+    const owedToHolds = Math.min(held, topUp - Math.max(0, settings.allowance - balance - held) + (account?.topupFromHolds ?? 0));
+    this.sql.setAccountPeriodKey(communityId, userId, key, owedToHolds);
     if (topUp === 0) return balance;
     this.insertEntry({
       communityId, userId, jobId: null, kind: 'allowance', delta: topUp,
@@ -304,11 +352,36 @@ export class CreditLedger {
       communityId: reserve.community_id, userId: reserve.user_id, jobId, kind, delta,
       actorId: SYSTEM, note, model: reserve.model, spendAt: reserve.spend_at,
     });
+    if (delta > 0) this.takeBackTopUpOwedToHold(reserve, delta);
+  }
+
+  /**
+   * Credits came back from a job reserved before the member's last allowance top-up. That top-up
+   * already made up for them while they were held, so the part of it they caused is taken back: a
+   * refund never lifts a balance above what it would have been without the hold.
+   */
+  private takeBackTopUpOwedToHold(reserve: JobEntry, returned: number): void {
+    const { community_id: communityId, user_id: userId } = reserve;
+    if (reserve.spend_at === null) return;
+    const account = this.sql.account(communityId, userId);
+    // The reservation credited its own period first, so a different key means a top-up came since.
+    if (!account || account.topupFromHolds === 0 || account.key === periodKey(this.settings(communityId).period, reserve.spend_at)) return;
+    const takeBack = Math.min(returned, account.topupFromHolds);
+    this.sql.setTopupFromHolds(communityId, userId, account.topupFromHolds - takeBack);
+    this.insertEntry({
+      communityId, userId, jobId: null, kind: 'allowance', delta: -takeBack,
+      actorId: SYSTEM, note: `returned credits were already covered by the allowance for ${account.key}`, model: null, spendAt: null,
+    });
   }
 
   private insertEntry(e: Omit<NewEntry, 'createdAt'>): void {
     this.sql.insertEntry({ ...e, createdAt: this.clock.now() });
   }
+}
+
+/** A reservation refused because a budget at the operator's level is spent. */
+function budgetSpent(reason: 'community_budget' | 'operator_budget', budget: Budget, remaining: number, p: ReserveParams): ReserveOutcome {
+  return { ok: false, reason, remaining: Math.max(0, remaining), price: p.amount, period: budget.period, resetsAt: nextPeriodStart(budget.period, p.atMs) };
 }
 
 /** Credits are whole, non-negative and safely representable; anything else is a caller's bug. */

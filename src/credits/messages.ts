@@ -99,3 +99,29 @@ export function communityCapMessage(p: CommunityCapInput): string {
   );
   return lines.join('\n');
 }
+
+export interface BudgetSpentInput {
+  readonly remaining: number;
+  readonly price: number;
+  readonly period: Period;
+  readonly resetsAt: number | null;
+  readonly nowMs: number;
+}
+
+/** The operator's budget for this community is spent: no member of it can start an image. */
+export function communityBudgetMessage(p: BudgetSpentInput): string {
+  const left = p.remaining > 0 ? ` (${formatCredits(p.remaining)} left, and this image costs ${p.price})` : '';
+  return [
+    `This community has reached the image budget the bot's operator set for it ${describeCurrentPeriod(p.period)}${left}. Nothing was charged.`,
+    p.resetsAt !== null ? `It refills ${formatWhen(p.resetsAt, p.nowMs)}.` : 'It does not refill on its own: ask the bot\'s operator to raise it.',
+  ].join('\n');
+}
+
+/** The operator's budget across every community is spent: nobody can start an image until it refills. */
+export function operatorBudgetMessage(p: BudgetSpentInput): string {
+  const left = p.remaining > 0 ? ` (${formatCredits(p.remaining)} left, and this image costs ${p.price})` : '';
+  return [
+    `The bot has reached its operator's spending limit ${describeCurrentPeriod(p.period)}${left}. Nothing was charged.`,
+    p.resetsAt !== null ? `Image generation resumes ${formatWhen(p.resetsAt, p.nowMs)}.` : 'It does not refill on its own: ask the bot\'s operator.',
+  ].join('\n');
+}
