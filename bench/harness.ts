@@ -8,7 +8,7 @@ import { systemClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
 import type { ChatSurface, Delivery, ImagineOptionsInput, ReferenceSource, Requester } from '../src/ports.ts';
-import { renderPicture } from '../src/runway/simulator/picture.ts';
+import { renderPicture } from '../simulator/picture.ts';
 
 export const BENCH_PLATFORM = 'bench';
 
@@ -64,11 +64,9 @@ export interface BenchAppOptions {
   readonly allowance: number;
 }
 
-/** createApp exactly as src/main.ts does, configured through loadConfig, with the bench surface registered. */
+/** createApp as src/main.ts does with a Runway key (here the simulator's), configured through loadConfig, with the bench surface registered. */
 export async function startBenchApp(options: BenchAppOptions): Promise<{ app: App; surface: RecordingSurface }> {
   const config = loadConfig({
-    RUNWAYML_API_SECRET: options.apiKey,
-    RUNWAYML_BASE_URL: options.simulatorUrl,
     MEDIA_ORIGINS: options.simulatorUrl,
     DATABASE_PATH: join(options.dir, 'bot.db'),
     OUTPUT_DIR: join(options.dir, 'output'),
@@ -77,7 +75,7 @@ export async function startBenchApp(options: BenchAppOptions): Promise<{ app: Ap
     RUNWAY_POLL_INTERVAL_MS: String(options.pollIntervalMs),
     LOG_LEVEL: 'silent',
   });
-  const app = await createApp({ config, clock: systemClock, log: silentLogger });
+  const app = await createApp({ config, runway: { apiKey: options.apiKey, baseUrl: options.simulatorUrl }, clock: systemClock, log: silentLogger });
   const surface = new RecordingSurface();
   app.registerSurface(surface);
   await app.start();

@@ -4,7 +4,7 @@
  * (app.core.imagine) against the in-process simulator, whose recorded requests and task timings
  * (finishedAtMs) are the ground truth.
  */
-import { startRunwaySimulator, type RecordedRequest, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { startRunwaySimulator, type RecordedRequest, type RunwaySimulator } from '../simulator/index.ts';
 import { imagineOptions, requesterFor, sleep, startBenchApp } from './harness.ts';
 import { fixed, printSection, printTable, spreadOf } from './report.ts';
 

@@ -5,7 +5,7 @@
  * with one JSON line; exits when stdin closes.
  */
 import { createInterface } from 'node:readline';
-import { startRunwaySimulator, type SimulatorOptions } from '../src/runway/simulator/index.ts';
+import { startRunwaySimulator, type SimulatorOptions } from '../simulator/index.ts';
 
 /** What the parent learns about the run: request counts by route and each task's timing. */
 export interface SimulatorSummary {

@@ -1,6 +1,6 @@
 import RunwayML from '@runwayml/sdk';
 import { Bot } from './bot.ts';
-import type { Clock } from './clock.ts';
+import type { Clock, Timers } from './clock.ts';
 import type { Config } from './config.ts';
 import { CreditLedger } from './credits/ledger.ts';
 import { JobStore } from './jobs/job-store.ts';
@@ -10,20 +10,16 @@ import { isIpLiteral, isPublicAddress } from './media/address.ts';
 import { downloadImage } from './media/download.ts';
 import type { ChatSurface } from './ports.ts';
 import { RunwayGateway } from './runway/gateway.ts';
-import { startRunwaySimulator, type RunwaySimulator } from './runway/simulator/index.ts';
 import { openDatabase, type Db } from './store/database.ts';
 
 /** Finished images can be large (4K PNGs); Runway's own limit is far above chat limits. */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 const OUTPUT_TIMEOUT_MS = 120_000;
-const SIMULATOR_GENERATION_MS = 4_000;
 
 export interface App {
   readonly core: Bot;
   readonly runner: JobRunner;
   readonly db: Db;
-  /** Set when no RUNWAYML_API_SECRET was given and the built-in simulator stands in for Runway. */
-  readonly simulator: RunwaySimulator | null;
   registerSurface(surface: ChatSurface): void;
   /** Resume unfinished jobs and start the scheduler: call after every adapter has registered. */
   start(): Promise<void>;
@@ -31,44 +27,56 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/**
+ * Which Runway API to talk to. The composition root chooses it (Runway itself, a proxy, or the
+ * simulator it started), so the core never knows whether a simulator exists.
+ */
+export interface RunwayConnection {
+  readonly apiKey: string;
+  /** Default: Runway's own API. */
+  readonly baseUrl?: string;
+  /** Origins finished images may also be downloaded from, besides each output URL's own https origin and MEDIA_ORIGINS. */
+  readonly extraOutputOrigins?: readonly string[];
+  /**
+   * Set when the endpoint is a local stand-in that finishes every task in `generationMs` and has no
+   * 5 s polling rule: the runner then polls it faster and expects that duration from the first job,
+   * so a demo feels live.
+   */
+  readonly simulated?: { readonly generationMs: number };
+}
+
 export interface AppOptions {
   readonly config: Config;
+  readonly runway: RunwayConnection;
   readonly clock: Clock;
   readonly log: Logger;
-  /** Tests pass inert timers and drive `runner.tick()` themselves. */
-  readonly timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
+  /** Every timer the core sets (scheduler, download deadlines). Tests pass inert ones and drive `runner.tick()` themselves. */
+  readonly timers?: Timers;
 }
 
 /** Build the core: store, ledger, Runway gateway, job runner. Knows no chat platform. */
-export async function createApp({ config, clock, log, timers }: AppOptions): Promise<App> {
-  const db = openDatabase(config.databasePath);
+export async function createApp({ config, runway, clock, log, timers }: AppOptions): Promise<App> {
+  const db = openDatabase(config.databasePath, clock);
   const ledger = new CreditLedger(db, clock, { allowance: config.credits.defaultAllowance, period: config.credits.defaultPeriod });
   const store = new JobStore(db, ledger, clock);
 
-  let simulator: RunwaySimulator | null = null;
-  let runwayBaseUrl = config.runway.baseUrl;
-  let apiKey = config.runway.apiSecret;
-  if (apiKey === undefined) {
-    simulator = await startRunwaySimulator({ apiKey: 'simulator', generationMs: SIMULATOR_GENERATION_MS, outputScale: 0.5 });
-    runwayBaseUrl = simulator.url;
-    apiKey = 'simulator';
-  }
-  const client = new RunwayML({ apiKey, ...(runwayBaseUrl ? { baseURL: runwayBaseUrl } : {}), timeout: 60_000 });
-  const gateway = new RunwayGateway(client);
+  const client = new RunwayML({ apiKey: runway.apiKey, ...(runway.baseUrl ? { baseURL: runway.baseUrl } : {}), timeout: 60_000 });
+  const gateway = new RunwayGateway(client, clock);
 
   // Runway's output host is whatever its signed URL names; it must still be https and public.
-  const extraOrigins = [...config.mediaOrigins, ...(simulator ? [simulator.url] : [])];
+  const extraOrigins = [...config.mediaOrigins, ...(runway.extraOutputOrigins ?? [])];
   const fetchOutput: OutputFetcher = async (url) => {
     const image = await downloadImage(url, {
       allowedOrigins: [...runwayOutputOrigin(url), ...extraOrigins],
       maxBytes: MAX_OUTPUT_BYTES,
       timeoutMs: OUTPUT_TIMEOUT_MS,
+      ...(timers ? { timers } : {}),
     });
     return { bytes: image.bytes, type: image.type };
   };
 
-  // The simulator answers in seconds and has no 5 s polling rule: poll it faster so a demo feels live.
-  const pollIntervalMs = simulator ? Math.min(config.runway.pollIntervalMs, 1_000) : config.runway.pollIntervalMs;
+  const { simulated } = runway;
+  const pollIntervalMs = simulated ? Math.min(config.runway.pollIntervalMs, 1_000) : config.runway.pollIntervalMs;
   const runner = new JobRunner({
     store,
     gateway,
@@ -77,16 +85,15 @@ export async function createApp({ config, clock, log, timers }: AppOptions): Pro
     log,
     pollIntervalMs,
     statusIntervalMs: Math.max(pollIntervalMs, 250),
-    ...(simulator ? { firstDurationGuessMs: SIMULATOR_GENERATION_MS } : {}),
+    ...(simulated ? { firstDurationGuessMs: simulated.generationMs } : {}),
     ...(timers ? { timers } : {}),
   });
-  const core = new Bot({ store, ledger, gateway, runner, clock, log });
+  const core = new Bot({ store, ledger, gateway, runner, clock, log, ...(timers ? { timers } : {}) });
 
   return {
     core,
     runner,
     db,
-    simulator,
     registerSurface: (surface) => runner.registerSurface(surface),
     async start() {
       await core.recoverQueued();
@@ -94,7 +101,6 @@ export async function createApp({ config, clock, log, timers }: AppOptions): Pro
     },
     async stop() {
       await runner.stop();
-      await simulator?.close();
       db.close();
     },
   };

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { Clock } from './clock.ts';
+import type { Clock, Timers } from './clock.ts';
 import { creditsCommand } from './commands/credits-command.ts';
 import { quotaCommand } from './commands/quota-command.ts';
 import type { CreditLedger, ReserveOutcome } from './credits/ledger.ts';
@@ -24,6 +24,8 @@ export interface BotDependencies {
   readonly runner: JobRunner;
   readonly clock: Clock;
   readonly log: Logger;
+  /** For the reference download deadline; default the global timers. */
+  readonly timers?: Timers;
 }
 
 /** `runway://` URIs live 24 h; a reroll older than this must upload its references again. */
@@ -119,7 +121,7 @@ export class Bot implements BotCore {
       request,
     });
     try {
-      const uris = references.kind === 'uploaded' ? [...references.uris] : await uploadReferences(references.sources, request.tags, gateway);
+      const uris = references.kind === 'uploaded' ? [...references.uris] : await uploadReferences(references.sources, request.tags, gateway, this.deps.timers);
       if (uris.length > 0) store.setReferenceUris(jobId, uris);
       const outcome = store.reserve(jobId, price);
       if (!outcome.ok) {

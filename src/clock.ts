@@ -19,3 +19,12 @@ export class ManualClock implements Clock {
     this.nowMs = ms;
   }
 }
+
+/**
+ * The timer functions, injected wherever a deadline is set so a test can fire it by hand instead
+ * of waiting. Callers default to the global ones at the moment of use.
+ */
+export interface Timers {
+  readonly setTimeout: typeof setTimeout;
+  readonly clearTimeout: typeof clearTimeout;
+}

@@ -1,14 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createApp, type App } from './app.ts';
+import type { RunwaySimulator } from '../simulator/index.ts';
+import { createApp, type App, type RunwayConnection } from './app.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, loadDotEnvFile, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { ChatSurface } from './ports.ts';
 
+/** How long a simulated generation takes: long enough to see the progress updates, short enough for a demo. */
+const SIMULATOR_GENERATION_MS = 4_000;
+
 /**
- * The composition root: config → store → core → the adapters that are configured. With no chat
- * platform configured it opens the terminal sandbox; with no Runway key it uses the built-in
- * simulator. Adapters are imported only when configured, so the sandbox never loads discord.js.
+ * The composition root: config → Runway connection → core → the adapters that are configured. With
+ * no chat platform configured it opens the terminal sandbox; with no Runway key it starts the
+ * simulator and hands the core its address. Adapters are imported only when configured, so the
+ * sandbox never loads discord.js.
  */
 async function main(): Promise<void> {
   let config: Config;
@@ -24,9 +29,15 @@ async function main(): Promise<void> {
   }
   const isSandbox = !config.discord && !config.slack;
   const log = createLogger(config.logLevel ?? (isSandbox ? 'warn' : 'info'));
-  const app = await createApp({ config, clock: systemClock, log });
   const say = (line: string) => process.stdout.write(`${line}\n`);
-  if (app.simulator) say(`No RUNWAYML_API_SECRET: using the built-in Runway simulator at ${app.simulator.url} (images are generated patterns, nothing is billed).`);
+  const { runway, simulator } = await connectRunway(config);
+  if (simulator) say(`No RUNWAYML_API_SECRET: using the built-in Runway simulator at ${simulator.url} (images are generated patterns, nothing is billed).`);
+  const app = await createApp({ config, runway, clock: systemClock, log });
+  // The simulator lives exactly as long as the core that talks to it.
+  const stopCore = async (): Promise<void> => {
+    await app.stop();
+    await simulator?.close();
+  };
 
   const stops: (() => Promise<void>)[] = [];
   const register = (surface: ChatSurface, stop: () => Promise<void>) => {
@@ -35,7 +46,7 @@ async function main(): Promise<void> {
   };
 
   if (isSandbox) {
-    await runSandbox(app, config, say);
+    await runSandbox(app, stopCore, config, say);
     return;
   }
   if (config.discord) {
@@ -72,11 +83,28 @@ async function main(): Promise<void> {
   log.info('imagine-bot is running', { discord: Boolean(config.discord), slack: Boolean(config.slack) });
   onShutdown(log, async () => {
     for (const stop of stops) await stop();
-    await app.stop();
+    await stopCore();
   });
 }
 
-async function runSandbox(app: App, config: Config, say: (line: string) => void): Promise<void> {
+/**
+ * Runway itself when a key is configured; otherwise a simulator started here on loopback, whose
+ * own address is then where its outputs come from. Imported only when needed, like the adapters,
+ * so a production run never loads it.
+ */
+async function connectRunway(config: Config): Promise<{ runway: RunwayConnection; simulator: RunwaySimulator | null }> {
+  const { apiSecret, baseUrl } = config.runway;
+  if (apiSecret !== undefined) return { runway: { apiKey: apiSecret, ...(baseUrl ? { baseUrl } : {}) }, simulator: null };
+  const { startRunwaySimulator } = await import('../simulator/index.ts');
+  const apiKey = 'simulator';
+  const simulator = await startRunwaySimulator({ apiKey, generationMs: SIMULATOR_GENERATION_MS, outputScale: 0.5 });
+  return {
+    runway: { apiKey, baseUrl: simulator.url, extraOutputOrigins: [simulator.url], simulated: { generationMs: SIMULATOR_GENERATION_MS } },
+    simulator,
+  };
+}
+
+async function runSandbox(app: App, stopCore: () => Promise<void>, config: Config, say: (line: string) => void): Promise<void> {
   const { startSandbox } = await import('../adapters/sandbox/index.ts');
   const interactive = Boolean(process.stdin.isTTY);
   if (interactive) say('imagine-bot sandbox: you are the operator (a moderator). Type /help, or try: /imagine a koi pond at dawn --ratio 16:9');
@@ -88,7 +116,7 @@ async function runSandbox(app: App, config: Config, say: (line: string) => void)
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await app.stop();
+    await stopCore();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodePng } from '../src/runway/simulator/index.ts';
+import { encodePng } from '../simulator/index.ts';
 import { memoryReference, startCoreHarness, type CoreHarness } from './support/core-harness.ts';
 
 /** A real PNG large enough for Runway's 512-byte upload minimum. */

@@ -12,7 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodePng, startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../src/runway/simulator/index.ts';
+import { encodePng, startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../simulator/index.ts';
 import { readJobs, readLedger, requestNumberOf, type JobView, type LedgerEntry } from './support/bot-database.ts';
 import { startBot, type BotExit, type BotProcess } from './support/bot-process.ts';
 import { PausableClock } from './support/pausable-clock.ts';

@@ -5,7 +5,7 @@ import { startDiscordAdapter, type DiscordAdapter } from '../adapters/discord/in
 import { ManualClock } from '../src/clock.ts';
 import { createLogger } from '../src/log.ts';
 import type { ChatSurface, Delivery } from '../src/ports.ts';
-import { encodePng } from '../src/runway/simulator/png.ts';
+import { encodePng } from '../simulator/png.ts';
 import { CoreDouble } from './fakes/discord/core-double.ts';
 import { FakeDiscord, PERMISSIONS, snowflake, waitFor, type FakeInteraction, type FakeUser } from './fakes/discord/index.ts';
 import { specProblems } from './fakes/discord/openapi.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { startRunwaySimulator, type RunwaySimulator } from '../simulator/index.ts';
 import { PlatformBot as BotProcess } from './support/platform-bot.ts';
 import { FakeDiscord, PERMISSIONS, snowflake, waitFor, type FakeInteraction, type FakeMessage, type FakeUser } from './fakes/discord/index.ts';
 import { specProblems } from './fakes/discord/openapi.ts';

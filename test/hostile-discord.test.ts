@@ -16,7 +16,7 @@ import { createApp, type App } from '../src/app.ts';
 import { systemClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { startRunwaySimulator, type RunwaySimulator } from '../simulator/index.ts';
 import { noisePng } from './support/images.ts';
 import { FakeDiscord, snowflake, waitFor, type FakeInteraction, type FakeUser, type UploadedAttachment } from './fakes/discord/index.ts';
 
@@ -48,15 +48,13 @@ beforeAll(async () => {
   fake = await FakeDiscord.start({ token: TOKEN });
   sim = await startRunwaySimulator({ apiKey: RUNWAY_KEY, generationMs: 150, pendingMs: 30, outputScale: 0.1 });
   const config = loadConfig({
-    RUNWAYML_API_SECRET: RUNWAY_KEY,
-    RUNWAYML_BASE_URL: sim.url,
     DATABASE_PATH: join(dir, 'bot.db'),
     MEDIA_ORIGINS: `${fake.cdnOrigin} ${sim.url}`,
     RUNWAY_POLL_INTERVAL_MS: '50',
     DEFAULT_ALLOWANCE: '50',
   });
   const log = createLogger('debug', (line) => logLines.push(line));
-  app = await createApp({ config, clock: systemClock, log });
+  app = await createApp({ config, runway: { apiKey: RUNWAY_KEY, baseUrl: sim.url }, clock: systemClock, log });
   adapter = await startDiscordAdapter({
     token: TOKEN,
     apiUrl: fake.apiUrl,

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { startRunwaySimulator, type RunwaySimulator } from '../simulator/index.ts';
 import { noisePng } from './support/images.ts';
 import { FakeDiscord, snowflake, waitFor, type FakeInteraction } from './fakes/discord/index.ts';
 import { PlatformBot } from './support/platform-bot.ts';

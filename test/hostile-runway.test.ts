@@ -110,7 +110,7 @@ afterEach(async () => {
 });
 
 async function start(): Promise<CoreHarness> {
-  const h = await startCoreHarness({ env: { RUNWAYML_BASE_URL: proxy.url } });
+  const h = await startCoreHarness({ runwayUrl: proxy.url });
   proxy.target = h.sim.url;
   harness = h;
   return h;

@@ -13,7 +13,7 @@ import { createApp, type App } from '../src/app.ts';
 import { systemClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { startRunwaySimulator, type RunwaySimulator } from '../simulator/index.ts';
 import { noisePng } from './support/images.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
@@ -49,8 +49,6 @@ beforeAll(async () => {
   sim = await startRunwaySimulator({ apiKey: RUNWAY_KEY, generationMs: 150, pendingMs: 30, outputScale: 0.1 });
   const port = await freePort();
   const config = loadConfig({
-    RUNWAYML_API_SECRET: RUNWAY_KEY,
-    RUNWAYML_BASE_URL: sim.url,
     DATABASE_PATH: join(dir, 'bot.db'),
     // The elsewhere host is allowed for downloads in general: the Slack adapter must still refuse it.
     MEDIA_ORIGINS: `${fake.elsewhereOrigin} ${sim.url}`,
@@ -58,7 +56,7 @@ beforeAll(async () => {
     DEFAULT_ALLOWANCE: '50',
   });
   const log = createLogger('debug', (line) => logLines.push(line));
-  app = await createApp({ config, clock: systemClock, log });
+  app = await createApp({ config, runway: { apiKey: RUNWAY_KEY, baseUrl: sim.url }, clock: systemClock, log });
   adapter = await startSlackAdapter({
     botToken: BOT_TOKEN,
     signingSecret: SECRET,

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.ts';
 import { CreditLedger } from '../src/credits/ledger.ts';
 import { periodKey, periodStart } from '../src/credits/periods.ts';
-import { insertJobRow, openTempDatabase } from '../src/credits/test-fixtures.ts';
+import { insertJobRow, openTempDatabase } from './support/ledger-fixtures.ts';
 import { openDatabase, type Db } from '../src/store/database.ts';
 
 const C = 'community';

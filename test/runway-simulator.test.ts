@@ -2,7 +2,7 @@ import RunwayML, { APIConnectionError, APIError, toFile } from '@runwayml/sdk';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.ts';
-import { encodePng, readPngSize, startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../src/runway/simulator/index.ts';
+import { encodePng, readPngSize, startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../simulator/index.ts';
 import { waitFor } from './support/wait-for.ts';
 
 const API_KEY = 'key_simulator_test';

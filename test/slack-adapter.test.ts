@@ -11,7 +11,7 @@ import { STATUS_MIN_INTERVAL_MS } from '../adapters/slack/surface.ts';
 import { ManualClock } from '../src/clock.ts';
 import { silentLogger } from '../src/log.ts';
 import type { Delivery, DeliveryCheckpoint } from '../src/ports.ts';
-import { encodePng } from '../src/runway/simulator/png.ts';
+import { encodePng } from '../simulator/png.ts';
 import { CoreDouble } from './fakes/slack/core-double.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';

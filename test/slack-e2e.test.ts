@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePlaceholder } from '../adapters/slack/placeholder.ts';
-import { startRunwaySimulator, type RunwaySimulator } from '../src/runway/simulator/index.ts';
+import { startRunwaySimulator, type RunwaySimulator } from '../simulator/index.ts';
 import { PlatformBot, type PlatformBot as BotProcess } from './support/platform-bot.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { sniffImageType } from '../../src/media/sniff.ts';
 import type { OutputFile } from '../../src/ports.ts';
-import { encodePng } from '../../src/runway/simulator/index.ts';
+import { encodePng } from '../../simulator/index.ts';
 import { fitFile, fitFilesToLimit } from './fit.ts';
 
 /** Random pixels: a PNG that no lossless trick can shrink, like a detailed photo. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
 import { CreditLedger } from '../credits/ledger.ts';
-import { insertJobRow } from '../credits/test-fixtures.ts';
+import { insertJobRow } from '../../test/support/ledger-fixtures.ts';
 import type { Requester } from '../ports.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { creditsCommand } from './credits-command.ts';

@@ -1,3 +1,4 @@
+import type { Timers } from '../clock.ts';
 import { BotError } from '../errors.ts';
 import { extensionFor, sniffImageType, usableImageType } from '../media/sniff.ts';
 import type { ReferenceSource } from '../ports.ts';
@@ -12,23 +13,25 @@ const DOWNLOAD_TIMEOUT_MS = 30_000;
  * Fetch each reference from the chat platform (through the adapter's credentialed, allowlisted
  * downloader), judge it by its bytes, and upload it to Runway. Only `runway://` URIs leave here:
  * a chat URL is never passed to Runway. Uploads cost nothing, so this runs before any reservation.
+ * `timers` set each download's deadline (default the global ones; tests fire it by hand).
  */
 export async function uploadReferences(
   sources: readonly ReferenceSource[],
   tags: readonly string[],
-  gateway: RunwayGateway,
+  gateway: Pick<RunwayGateway, 'uploadReference'>,
+  timers: Timers = { setTimeout, clearTimeout },
 ): Promise<ReferenceUri[]> {
   const uris: ReferenceUri[] = [];
   for (const [index, source] of sources.entries()) {
     const name = displayName(source.filename, index);
     if (source.declaredSizeBytes !== undefined && source.declaredSizeBytes > MAX_REFERENCE_BYTES) throw tooLarge(name);
     const controller = new AbortController();
-    const timeout = setTimeout(() => controller.abort(), DOWNLOAD_TIMEOUT_MS);
+    const timeout = timers.setTimeout(() => controller.abort(), DOWNLOAD_TIMEOUT_MS);
     let bytes: Uint8Array;
     try {
       bytes = await source.download({ maxBytes: MAX_REFERENCE_BYTES, signal: controller.signal });
     } finally {
-      clearTimeout(timeout);
+      timers.clearTimeout(timeout);
     }
     if (bytes.byteLength > MAX_REFERENCE_BYTES) throw tooLarge(name);
     const type = usableImageType(bytes);

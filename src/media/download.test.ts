@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } fro
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ManualTimers } from '../../test/support/manual-timers.ts';
 import { BotError } from '../errors.ts';
 import { downloadImage, downloadSafely, redactUrl } from './download.ts';
 import type { DownloadPolicy } from './download.ts';
@@ -219,19 +220,32 @@ describe('downloadSafely', () => {
     const host = await startHost(() => {
       /* holds the socket open */
     });
-    const error = await failure(downloadSafely(`${host.origin}/slow.png?sig=secret`, policy({ allowedOrigins: [host.origin], timeoutMs: 150 })));
+    const deadline = new ManualTimers();
+    const pending = downloadSafely(`${host.origin}/slow.png?sig=secret`, policy({ allowedOrigins: [host.origin], timeoutMs: 150, timers: deadline.timers }));
+    await expect.poll(() => host.requests.length).toBe(1);
+    expect(deadline.delays()).toEqual([150]);
+    deadline.fireAll();
+    const error = await failure(pending);
 
     expect(error.code).toBe('media.timeout');
     expect(error.message).not.toContain('secret');
   });
 
   it('times out against a server that sends headers and then stalls mid-body', async () => {
+    let bodyStarted = (): void => undefined;
+    const stalled = new Promise<void>((resolve) => (bodyStarted = resolve));
     const host = await startHost((_req, res) => {
       res.writeHead(200, { 'content-length': String(png.length * 2) });
-      res.write(png);
+      res.write(png, () => bodyStarted());
     });
-    const error = await failure(downloadSafely(`${host.origin}/stall.png`, policy({ allowedOrigins: [host.origin], timeoutMs: 150 })));
-    expect(error.code).toBe('media.timeout');
+    const deadline = new ManualTimers();
+    const pending = downloadSafely(`${host.origin}/stall.png`, policy({ allowedOrigins: [host.origin], timeoutMs: 150, timers: deadline.timers }));
+    // Headers and half the body are on the wire; a few turns of the event loop let the client read them.
+    await stalled;
+    for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(deadline.delays()).toEqual([150]);
+    deadline.fireAll();
+    expect((await failure(pending)).code).toBe('media.timeout');
   });
 
   it("stops when the caller's signal aborts", async () => {

@@ -15,6 +15,7 @@ import https from 'node:https';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import type { IncomingMessage } from 'node:http';
+import type { Timers } from '../clock.ts';
 import { BotError } from '../errors.ts';
 import { isConsentablePrivateAddress, isIpLiteral, isPublicAddress } from './address.ts';
 import { networkError, privateAddress, timedOut, tooLarge } from './errors.ts';
@@ -34,6 +35,8 @@ export interface DownloadPolicy {
   /** Default 3; each hop must also be allowlisted. */
   maxRedirects?: number;
   signal?: AbortSignal;
+  /** Sets the `timeoutMs` deadline (default the global timers); tests pass ones they fire by hand. */
+  timers?: Timers;
   /** DNS lookup, injectable for tests (default node:dns lookup). */
   lookup?: (hostname: string) => Promise<{ address: string; family: 4 | 6 }[]>;
 }
@@ -53,7 +56,8 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 export async function downloadSafely(url: string, policy: DownloadPolicy): Promise<Downloaded> {
   const deadline = new AbortController();
   const timeoutError = (): BotError => timedOut(url, policy.timeoutMs);
-  const timer = setTimeout(() => deadline.abort(timeoutError()), policy.timeoutMs);
+  const timers = policy.timers ?? { setTimeout, clearTimeout };
+  const timer = timers.setTimeout(() => deadline.abort(timeoutError()), policy.timeoutMs);
   const onCallerAbort = (): void => deadline.abort(timeoutError());
   if (policy.signal?.aborted) onCallerAbort();
   policy.signal?.addEventListener('abort', onCallerAbort, { once: true });
@@ -73,7 +77,7 @@ export async function downloadSafely(url: string, policy: DownloadPolicy): Promi
       current = checkOrigin(resolveLocation(outcome.location, current), policy);
     }
   } finally {
-    clearTimeout(timer);
+    timers.clearTimeout(timer);
     policy.signal?.removeEventListener('abort', onCallerAbort);
   }
 }

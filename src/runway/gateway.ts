@@ -1,4 +1,5 @@
 import RunwayML, { APIConnectionError, APIConnectionTimeoutError, APIError, toFile } from '@runwayml/sdk';
+import type { Clock } from '../clock.ts';
 import { BotError } from '../errors.ts';
 import { createResponseSchema, organizationSchema, runwayTaskSchema, type RunwayTask } from './task-schema.ts';
 
@@ -32,12 +33,20 @@ export type PollOutcome =
 /**
  * The one gateway to Runway. Wraps @runwayml/sdk, turns its errors into outcomes the job runner
  * can act on, and parses every response with zod. Never uses `waitForTaskOutput`: polling is the
- * scheduler's job (one loop for all tasks, durable across restarts).
+ * scheduler's job (one loop for all tasks, durable across restarts). Every call takes an optional
+ * `AbortSignal`, handed to the SDK, so a caller can give up on a request in flight.
  */
 export class RunwayGateway {
-  constructor(private readonly client: RunwayML) {}
+  /** `clock` turns a Retry-After date into a delay. */
+  constructor(
+    private readonly client: RunwayML,
+    private readonly clock: Clock,
+  ) {}
 
-  /** Upload a reference image; returns its `runway://` URI (valid 24 h). */
+  /**
+   * Upload a reference image; returns its `runway://` URI (valid 24 h).
+   * https://docs.dev.runwayml.com/api/#tag/Uploads
+   */
   async uploadReference(bytes: Uint8Array, filename: string, contentType: string, signal?: AbortSignal): Promise<string> {
     try {
       const file = await toFile(Buffer.from(bytes), filename, { type: contentType });
@@ -53,8 +62,11 @@ export class RunwayGateway {
     }
   }
 
-  /** Create a text-to-image task, exactly once: `maxRetries: 0`, we decide about retries. */
-  async createTextToImage(params: TextToImageParams): Promise<CreateOutcome> {
+  /**
+   * Create a text-to-image task, exactly once: `maxRetries: 0`, we decide about retries.
+   * https://docs.dev.runwayml.com/api/#tag/Start-generations/paths/~1v1~1text_to_image/post
+   */
+  async createTextToImage(params: TextToImageParams, signal?: AbortSignal): Promise<CreateOutcome> {
     const body = {
       model: params.model,
       promptText: params.promptText,
@@ -64,22 +76,25 @@ export class RunwayGateway {
     };
     try {
       // The SDK's params are a union per model; the catalogue has already checked the combination.
-      const raw: unknown = await this.client.textToImage.create(body as Parameters<RunwayML['textToImage']['create']>[0], { maxRetries: 0 });
+      const raw: unknown = await this.client.textToImage.create(body as Parameters<RunwayML['textToImage']['create']>[0], { maxRetries: 0, signal });
       const created = createResponseSchema.parse(raw);
       return { kind: 'created', taskId: created.id, estimatedCredits: created.estimatedCost?.credits ?? null };
     } catch (error) {
-      return classifyCreateError(error);
+      return classifyCreateError(error, this.clock.now());
     }
   }
 
-  /** Read a task once. Transient failures come back as `retry_later`, honouring Retry-After. */
-  async getTask(taskId: string): Promise<PollOutcome> {
+  /**
+   * Read a task once. Transient failures come back as `retry_later`, honouring Retry-After.
+   * https://docs.dev.runwayml.com/api/#tag/Task-management/paths/~1v1~1tasks~1%7Bid%7D/get
+   */
+  async getTask(taskId: string, signal?: AbortSignal): Promise<PollOutcome> {
     let raw: unknown;
     try {
-      raw = await this.client.tasks.retrieve(taskId, { maxRetries: 0 });
+      raw = await this.client.tasks.retrieve(taskId, { maxRetries: 0, signal });
     } catch (error) {
       if (error instanceof APIError && error.status === 404) return { kind: 'not_found' };
-      return { kind: 'retry_later', retryAfterMs: error instanceof APIError ? retryAfterMs(error.headers) : null, message: describe(error) };
+      return { kind: 'retry_later', retryAfterMs: error instanceof APIError ? retryAfterMs(error.headers, this.clock.now()) : null, message: describe(error) };
     }
     const parsed = runwayTaskSchema.safeParse(raw);
     if (parsed.success) return { kind: 'task', task: parsed.data };
@@ -88,9 +103,12 @@ export class RunwayGateway {
     return { kind: 'malformed', message: `unexpected task answer: ${issues.join('; ')}`.slice(0, 300) };
   }
 
-  /** Per-model concurrency limits of the organisation's tier (missing models: unknown). */
-  async concurrencyLimits(): Promise<Map<string, number>> {
-    const raw: unknown = await this.client.organization.retrieve({ maxRetries: 1 });
+  /**
+   * Per-model concurrency limits of the organisation's tier (missing models: unknown).
+   * https://docs.dev.runwayml.com/api/#tag/Organization/paths/~1v1~1organization/get
+   */
+  async concurrencyLimits(signal?: AbortSignal): Promise<Map<string, number>> {
+    const raw: unknown = await this.client.organization.retrieve({ maxRetries: 1, signal });
     const org = organizationSchema.parse(raw);
     const limits = new Map<string, number>();
     for (const [model, info] of Object.entries(org.tier?.models ?? {})) {
@@ -100,7 +118,7 @@ export class RunwayGateway {
   }
 }
 
-function classifyCreateError(error: unknown): CreateOutcome {
+function classifyCreateError(error: unknown, nowMs: number): CreateOutcome {
   // A timeout may have reached Runway: ambiguous. Checked before its parent class.
   if (error instanceof APIConnectionTimeoutError) return { kind: 'ambiguous', message: describe(error) };
   if (error instanceof APIConnectionError) {
@@ -108,7 +126,7 @@ function classifyCreateError(error: unknown): CreateOutcome {
     return isNeverSent(error) ? { kind: 'unreachable', retryAfterMs: 5_000 } : { kind: 'ambiguous', message: describe(error) };
   }
   if (error instanceof APIError && typeof error.status === 'number') {
-    if (error.status === 429) return { kind: 'rate_limited', retryAfterMs: retryAfterMs(error.headers) ?? 5_000 };
+    if (error.status === 429) return { kind: 'rate_limited', retryAfterMs: retryAfterMs(error.headers, nowMs) ?? 5_000 };
     if (error.status >= 400 && error.status < 500) return { kind: 'rejected', status: error.status, message: describe(error) };
     return { kind: 'ambiguous', message: describe(error) };
   }
@@ -124,8 +142,8 @@ function isNeverSent(error: APIConnectionError): boolean {
   return false;
 }
 
-/** Runway (like the SDK) sends `retry-after-ms` or `retry-after` in seconds or as a date. */
-export function retryAfterMs(headers: Headers | undefined): number | null {
+/** Runway (like the SDK) sends `retry-after-ms` or `retry-after` in seconds or as a date, which is measured from `nowMs`. */
+export function retryAfterMs(headers: Headers | undefined, nowMs: number): number | null {
   if (!headers) return null;
   const ms = Number(headers.get('retry-after-ms'));
   if (Number.isFinite(ms) && ms > 0) return ms;
@@ -134,7 +152,7 @@ export function retryAfterMs(headers: Headers | undefined): number | null {
   const seconds = Number(after);
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
   const date = Date.parse(after);
-  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+  return Number.isNaN(date) ? null : Math.max(0, date - nowMs);
 }
 
 function describe(error: unknown): string {

@@ -6,7 +6,7 @@ import { ManualClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { ChatSurface, Delivery, DeliveryCheckpoint, FailureView, JobStatusView, ReferenceSource, Requester } from '../../src/ports.ts';
-import { startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../../src/runway/simulator/index.ts';
+import { startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../../simulator/index.ts';
 
 /** A ChatSurface that records what the core asked it to show, for assertions. */
 export class RecordingSurface implements ChatSurface {
@@ -45,17 +45,23 @@ const inertTimers = {
   clearTimeout: (() => undefined) as unknown as typeof clearTimeout,
 };
 
+export interface CoreHarnessOptions {
+  /** Config variables on top of the harness's own. */
+  env?: Record<string, string>;
+  sim?: SimulatorOptions;
+  /** Where the core sends its Runway calls (a proxy in front of the simulator); default the simulator. */
+  runwayUrl?: string;
+}
+
 /**
  * The real core (store, ledger, SDK, runner) against the real simulator over loopback HTTP, with
  * one manual clock for both and no timers: time moves only when a test says so.
  */
-export async function startCoreHarness(options: { env?: Record<string, string>; sim?: SimulatorOptions } = {}): Promise<CoreHarness> {
+export async function startCoreHarness(options: CoreHarnessOptions = {}): Promise<CoreHarness> {
   const clock = new ManualClock(Date.UTC(2026, 10, 25, 12, 0, 0));
   const sim = await startRunwaySimulator({ apiKey: 'test-key', generationMs: 2_000, pendingMs: 200, clock, ...options.sim });
   const dir = mkdtempSync(join(tmpdir(), 'imagine-core-'));
   const config = loadConfig({
-    RUNWAYML_API_SECRET: 'test-key',
-    RUNWAYML_BASE_URL: sim.url,
     MEDIA_ORIGINS: sim.url,
     DATABASE_PATH: join(dir, 'bot.db'),
     RUNWAY_POLL_INTERVAL_MS: '1000',
@@ -63,7 +69,7 @@ export async function startCoreHarness(options: { env?: Record<string, string>; 
     DEFAULT_PERIOD: 'day',
     ...options.env,
   });
-  const app = await createApp({ config, clock, log: silentLogger, timers: inertTimers });
+  const app = await createApp({ config, runway: { apiKey: 'test-key', baseUrl: options.runwayUrl ?? sim.url }, clock, log: silentLogger, timers: inertTimers });
   const surface = new RecordingSurface();
   app.registerSurface(surface);
   await app.start();

@@ -1,5 +1,5 @@
 import type { DeliveryCheckpoint } from '../../src/ports.ts';
-import { encodePng } from '../../src/runway/simulator/index.ts';
+import { encodePng } from '../../simulator/index.ts';
 
 /** A real PNG of pseudo-random noise, above Runway's 512-byte upload minimum; same seed, same bytes. */
 export function noisePng(seed: number, size = 24): Buffer {

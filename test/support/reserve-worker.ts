@@ -9,7 +9,7 @@
 import { createInterface } from 'node:readline';
 import { ManualClock } from '../../src/clock.ts';
 import { CreditLedger } from '../../src/credits/ledger.ts';
-import { insertJobRow } from '../../src/credits/test-fixtures.ts';
+import { insertJobRow } from './ledger-fixtures.ts';
 import { openDatabase } from '../../src/store/database.ts';
 
 const [dbPath, workerId, attemptsText, priceText, mode, allowanceText] = process.argv.slice(2);

@@ -4,7 +4,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Clock } from '../../clock.ts';
+import type { Clock } from '../src/clock.ts';
 import { sendText } from './http.ts';
 import type { Links } from './links.ts';
 import { outputSize, renderPicture } from './picture.ts';

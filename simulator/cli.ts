@@ -1,5 +1,5 @@
 /**
- * Run the Runway simulator on its own: `PORT=8787 npx tsx src/runway/simulator/cli.ts`, then point
+ * Run the Runway simulator on its own: `PORT=8787 npx tsx simulator/cli.ts`, then point
  * the bot (or any SDK client) at the printed URL with RUNWAYML_BASE_URL.
  */
 import { startRunwaySimulator } from './index.ts';

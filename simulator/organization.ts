@@ -4,8 +4,8 @@
  * https://docs.dev.runwayml.com/api/#tag/Organization
  */
 import type { ServerResponse } from 'node:http';
-import type { Clock } from '../../clock.ts';
-import { catalogueCost, findModel, MODELS } from '../../models.ts';
+import type { Clock } from '../src/clock.ts';
+import { catalogueCost, findModel, MODELS } from '../src/models.ts';
 import { sendJson } from './http.ts';
 import type { SimTask, TaskBook } from './tasks.ts';
 

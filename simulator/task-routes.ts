@@ -5,7 +5,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Clock } from '../../clock.ts';
+import type { Clock } from '../src/clock.ts';
 import { sendFailure, sendJson } from './http.ts';
 import type { Organization } from './organization.ts';
 import type { OutputStore } from './outputs.ts';

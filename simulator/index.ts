@@ -9,7 +9,7 @@
  * `uploads.ts`, `task-routes.ts`, `organization.ts` or `outputs.ts`; the HTTP plumbing in
  * `http.ts`, the test gates in `holds.ts`.
  */
-import { systemClock } from '../../clock.ts';
+import { systemClock } from '../src/clock.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listen, readJson, RequestLog, sendJson, type RecordedRequest } from './http.ts';
 import { Holds, type SimHold } from './holds.ts';

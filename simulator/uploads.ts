@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Clock } from '../../clock.ts';
+import type { Clock } from '../src/clock.ts';
 import { readForm, sendJson, sendText, type RequestLog } from './http.ts';
 import type { Links } from './links.ts';
 

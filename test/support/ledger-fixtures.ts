@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, type Db } from '../store/database.ts';
+import { openDatabase, type Db } from '../../src/store/database.ts';
 
 /** Insert a bare `jobs` row so ledger entries can reference it. Idempotent. */
 export function insertJobRow(

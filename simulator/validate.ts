@@ -4,7 +4,7 @@
  * https://docs.dev.runwayml.com/api/#tag/Start-generating/paths/~1v1~1text_to_image/post
  */
 import { z } from 'zod';
-import { findModel, type ModelInfo } from '../../models.ts';
+import { findModel, type ModelInfo } from '../src/models.ts';
 
 export const TAG_PATTERN = /^[A-Za-z][A-Za-z0-9_]*$/;
 export const MAX_SEED = 4_294_967_295;

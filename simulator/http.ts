@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Clock } from '../../clock.ts';
+import type { Clock } from '../src/clock.ts';
 
 export interface RecordedRequest {
   method: string;
