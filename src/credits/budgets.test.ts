@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { CreditLedger, type CreditDefaults } from './ledger.ts';
-import { insertJobRow } from './test-fixtures.ts';
+import { insertJobRow } from '../../test/support/ledger-fixtures.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -4,7 +4,7 @@ import { ManualClock } from '../clock.ts';
 import { openDatabase } from '../store/database.ts';
 import { CreditLedger } from './ledger.ts';
 import { periodKey, type Period } from './periods.ts';
-import { insertJobRow } from './test-fixtures.ts';
+import { insertJobRow } from '../../test/support/ledger-fixtures.ts';
 
 const C = 'guild-1';
 const USERS = ['ana', 'bo'] as const;
