@@ -2,6 +2,7 @@ import RunwayML from '@runwayml/sdk';
 import { Bot } from './bot.ts';
 import type { Clock, Timers } from './clock.ts';
 import type { Config } from './config.ts';
+import type { ServedCommunities } from './communities/admission.ts';
 import { CreditLedger } from './credits/ledger.ts';
 import { JobStore } from './jobs/job-store.ts';
 import { JobRunner, type OutputFetcher } from './jobs/runner.ts';
@@ -52,12 +53,20 @@ export interface AppOptions {
   readonly log: Logger;
   /** Every timer the core sets (scheduler, download deadlines). Tests pass inert ones and drive `runner.tick()` themselves. */
   readonly timers?: Timers;
+  /** The operator's lists of communities to serve, per platform name (from the composition root). */
+  readonly servedCommunities?: ServedCommunities;
 }
 
 /** Build the core: store, ledger, Runway gateway, job runner. Knows no chat platform. */
-export async function createApp({ config, runway, clock, log, timers }: AppOptions): Promise<App> {
+export async function createApp(options: AppOptions): Promise<App> {
+  const { config, runway, clock, log, timers } = options;
   const db = openDatabase(config.databasePath, clock);
-  const ledger = new CreditLedger(db, clock, { allowance: config.credits.defaultAllowance, period: config.credits.defaultPeriod });
+  const ledger = new CreditLedger(db, clock, {
+    allowance: config.credits.defaultAllowance,
+    period: config.credits.defaultPeriod,
+    operatorBudget: config.credits.operatorBudget,
+    communityBudget: config.credits.communityBudget,
+  });
   const store = new JobStore(db, ledger, clock);
 
   const client = new RunwayML({ apiKey: runway.apiKey, ...(runway.baseUrl ? { baseURL: runway.baseUrl } : {}), timeout: 60_000 });
@@ -88,7 +97,7 @@ export async function createApp({ config, runway, clock, log, timers }: AppOptio
     ...(simulated ? { firstDurationGuessMs: simulated.generationMs } : {}),
     ...(timers ? { timers } : {}),
   });
-  const core = new Bot({ store, ledger, gateway, runner, clock, log, ...(timers ? { timers } : {}) });
+  const core = new Bot({ store, ledger, gateway, runner, clock, log, ...(timers ? { timers } : {}), ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}) });
 
   return {
     core,

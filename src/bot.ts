@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Clock, Timers } from './clock.ts';
 import { creditsCommand } from './commands/credits-command.ts';
+import { admitCommunity, type Admission, type ServedCommunities } from './communities/admission.ts';
 import { quotaCommand } from './commands/quota-command.ts';
 import type { CreditLedger, ReserveOutcome } from './credits/ledger.ts';
 import { communityBudgetMessage, communityCapMessage, insufficientCreditsMessage, operatorBudgetMessage } from './credits/messages.ts';
@@ -24,6 +25,8 @@ export interface BotDependencies {
   readonly runner: JobRunner;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The operator's lists of communities to serve, per platform (empty or absent: all). */
+  readonly servedCommunities?: ServedCommunities;
   /** For the reference download deadline; default the global timers. */
   readonly timers?: Timers;
 }
@@ -40,7 +43,13 @@ type ReferenceInput = { readonly kind: 'sources'; readonly sources: ImagineOptio
 export class Bot implements BotCore {
   constructor(private readonly deps: BotDependencies) {}
 
+  admission(platform: string, communityId: string): Admission {
+    return admitCommunity(this.deps.servedCommunities ?? new Map(), (id) => this.deps.ledger.settings(id), platform, communityId);
+  }
+
   checkImagine(requester: Requester, options: ImagineOptionsInput): { ok: true } | { ok: false; code: string; reply: Reply } {
+    const admitted = this.admit(requester);
+    if (admitted) return admitted;
     const check = validateImagineRequest({ ...options, referenceCount: options.references.length });
     if (!check.ok) return { ok: false, code: check.problem.code, reply: { visibility: 'private', text: check.problem.userMessage } };
     const shortfall = this.precheckBudget(requester, check.request, check.priceCredits, options.references.length);
@@ -48,12 +57,16 @@ export class Bot implements BotCore {
   }
 
   async imagine(requester: Requester, options: ImagineOptionsInput, placeholder: string): Promise<ImagineOutcome> {
+    const admitted = this.admit(requester);
+    if (admitted) return admitted;
     const check = validateImagineRequest({ ...options, referenceCount: options.references.length });
     if (!check.ok) return { ok: false, code: check.problem.code, reply: { visibility: 'private', text: check.problem.userMessage } };
     return this.accept(requester, check.request, check.priceCredits, { kind: 'sources', sources: options.references }, placeholder);
   }
 
   async reroll(requester: Requester, jobId: string, placeholder: string): Promise<ImagineOutcome> {
+    const admitted = this.admit(requester);
+    if (admitted) return admitted;
     const original = this.deps.store.get(jobId);
     if (!original || original.communityId !== requester.communityId) {
       return refusal('reroll.unknown_job', 'That image is no longer known to the bot, so it cannot be rerolled. Run `/imagine` again.');
@@ -68,16 +81,21 @@ export class Bot implements BotCore {
   }
 
   mayDeleteResult(requester: Requester, jobId: string): boolean {
+    if (this.admit(requester)) return false;
     const job = this.deps.store.get(jobId);
     if (!job || job.communityId !== requester.communityId) return requester.isModerator;
     return requester.isModerator || job.userId === requester.userId;
   }
 
   credits(requester: Requester, subject?: { userId: string; displayName: string }): Reply {
+    const admitted = this.admit(requester);
+    if (admitted) return admitted.reply;
     return creditsCommand(this.deps.ledger, requester, subject).reply;
   }
 
   quota(requester: Requester, command: QuotaCommand): Reply {
+    const admitted = this.admit(requester);
+    if (admitted) return admitted.reply;
     return quotaCommand(this.deps.ledger, requester, command).reply;
   }
 
@@ -142,6 +160,12 @@ export class Bot implements BotCore {
     }
   }
 
+  /** The community refusal as a private reply, or null when the community is served. */
+  private admit(requester: Requester): { ok: false; code: string; reply: Reply } | null {
+    const admission = this.admission(requester.platform, requester.communityId);
+    return admission.ok ? null : refusal(admission.code, admission.userMessage);
+  }
+
   /**
    * A look at the balance before any download, so most shortfalls stop cheaply. It runs on every
    * request, so it reads the balance alone (crediting a due allowance) and builds the full
@@ -188,7 +212,7 @@ export class Bot implements BotCore {
   }
 }
 
-function refusal(code: string, text: string): ImagineOutcome {
+function refusal(code: string, text: string): { ok: false; code: string; reply: Reply } {
   return { ok: false, code, reply: { visibility: 'private', text } };
 }
 

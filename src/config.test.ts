@@ -7,7 +7,15 @@ describe('configuration', () => {
     expect(config.discord).toBeUndefined();
     expect(config.slack).toBeUndefined();
     expect(config.databasePath).toBe('./data/imagine-bot.db');
-    expect(config.credits).toEqual({ defaultAllowance: 50, defaultPeriod: 'day' });
+    expect(config.credits).toEqual({
+      defaultAllowance: 50,
+      defaultPeriod: 'day',
+      operatorBudget: { amount: 1_000, period: 'day' },
+      communityBudget: { amount: 200, period: 'day' },
+      maxJobsPerMember: 2,
+    });
+    expect(config.moderationStrikes).toEqual({ count: 3, period: 'day' });
+    expect(config.runwayLowBalanceCredits).toBe(1_000);
     expect(config.runway.pollIntervalMs).toBe(5_000);
   });
 
@@ -32,5 +40,42 @@ describe('configuration', () => {
     const config = loadConfig({ DISCORD_TOKEN: 't', DISCORD_GUILD_IDS: '1, 2 3', MEDIA_ORIGINS: 'http://127.0.0.1:9000/' });
     expect(config.discord?.guildIds).toEqual(['1', '2', '3']);
     expect(config.mediaOrigins).toEqual(['http://127.0.0.1:9000']);
+  });
+
+  it("reads the operator's bounds, and `off` only where the operator says so", () => {
+    const config = loadConfig({
+      OPERATOR_BUDGET: '5000', OPERATOR_PERIOD: 'month', COMMUNITY_BUDGET: 'off', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1',
+      SLACK_TEAM_IDS: 'T1 T2', MAX_JOBS_PER_MEMBER: '4', MODERATION_STRIKES: '5 / week', RUNWAY_LOW_BALANCE: '250',
+    });
+    expect(config.credits.operatorBudget).toEqual({ amount: 5_000, period: 'month' });
+    expect(config.credits.communityBudget).toBeNull();
+    expect(config.credits.maxJobsPerMember).toBe(4);
+    expect(config.slack?.teamIds).toEqual(['T1', 'T2']);
+    expect(config.moderationStrikes).toEqual({ count: 5, period: 'week' });
+    expect(loadConfig({ MODERATION_STRIKES: 'off' }).moderationStrikes).toBeNull();
+    expect(config.runwayLowBalanceCredits).toBe(250);
+  });
+
+  it('OPERATOR_BUDGET=abc stops the bot with one message naming the variable', () => {
+    expect(() => loadConfig({ OPERATOR_BUDGET: 'abc' })).toThrow(
+      new ConfigError(['OPERATOR_BUDGET: must be a whole number of credits (0 to 999,999,999) or `off`; got "abc"']),
+    );
+    expect(() => loadConfig({ OPERATOR_BUDGET: '-5', MODERATION_STRIKES: '0/day', MAX_JOBS_PER_MEMBER: '0' })).toThrow(ConfigError);
+    const message = (() => {
+      try {
+        loadConfig({ OPERATOR_BUDGET: '-5', MODERATION_STRIKES: '0/day', MAX_JOBS_PER_MEMBER: '0', COMMUNITY_PERIOD: 'fortnight' });
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    for (const name of ['OPERATOR_BUDGET', 'MODERATION_STRIKES', 'MAX_JOBS_PER_MEMBER', 'COMMUNITY_PERIOD']) expect(message).toContain(`${name}:`);
+  });
+
+  it('an empty variable means unset, never a silent 0', () => {
+    const config = loadConfig({ DEFAULT_ALLOWANCE: '', OPERATOR_BUDGET: '  ', LOG_LEVEL: '' });
+    expect(config.credits.defaultAllowance).toBe(50);
+    expect(config.credits.operatorBudget).toEqual({ amount: 1_000, period: 'day' });
+    expect(config.logLevel).toBeUndefined();
   });
 });

@@ -34,6 +34,38 @@ const originList = idList.pipe(
   ),
 );
 
+const PERIOD_NAMES = ['day', 'week', 'month', 'none'] as const;
+
+/** A budget in credits, or `off` (unlimited: the operator chose it explicitly). */
+const budgetAmount = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx): number | null => {
+      if (v === undefined) return fallback;
+      const text = v.trim().toLowerCase();
+      if (text === 'off' || text === 'unlimited') return null;
+      if (/^\d{1,9}$/.test(text)) return Number(text);
+      ctx.addIssue({ code: 'custom', message: `must be a whole number of credits (0 to 999,999,999) or \`off\`; got "${v.slice(0, 20)}"` });
+      return z.NEVER;
+    });
+
+const periodName = (fallback: (typeof PERIOD_NAMES)[number]) => z.enum(PERIOD_NAMES).optional().transform((v) => v ?? fallback);
+
+/** `3/day`: moderated generations allowed per member in a window before /imagine pauses; `off` never pauses. */
+const strikesRule = z
+  .string()
+  .optional()
+  .transform((v, ctx): { count: number; period: 'day' | 'week' | 'month' } | null => {
+    if (v === undefined) return { count: 3, period: 'day' };
+    const text = v.trim().toLowerCase();
+    if (text === 'off') return null;
+    const match = /^(\d{1,4})\s*\/\s*(day|week|month)$/.exec(text);
+    if (match && Number(match[1]) > 0) return { count: Number(match[1]), period: match[2] as 'day' | 'week' | 'month' };
+    ctx.addIssue({ code: 'custom', message: `must look like \`3/day\` (a count of at least 1, then day, week or month) or \`off\`; got "${v.slice(0, 20)}"` });
+    return z.NEVER;
+  });
+
 const envSchema = z.object({
   RUNWAYML_API_SECRET: optionalText,
   RUNWAYML_BASE_URL: optionalText.pipe(z.url().optional()),
@@ -50,6 +82,15 @@ const envSchema = z.object({
   DATABASE_PATH: optionalText.transform((v) => v ?? './data/imagine-bot.db'),
   DEFAULT_ALLOWANCE: z.coerce.number().int().nonnegative().optional().transform((v) => v ?? 50),
   DEFAULT_PERIOD: z.enum(['day', 'week', 'month', 'none']).optional().transform((v) => v ?? 'day'),
+  // The operator's bounds (README: "What the bot can cost you"). Finite by default.
+  OPERATOR_BUDGET: budgetAmount(1_000),
+  OPERATOR_PERIOD: periodName('day'),
+  COMMUNITY_BUDGET: budgetAmount(200),
+  COMMUNITY_PERIOD: periodName('day'),
+  SLACK_TEAM_IDS: idList,
+  MAX_JOBS_PER_MEMBER: positiveInt(2),
+  MODERATION_STRIKES: strikesRule,
+  RUNWAY_LOW_BALANCE: z.coerce.number().int().nonnegative().optional().transform((v) => v ?? 1_000),
   MEDIA_ORIGINS: originList,
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
   // Not in the design's list: operators rarely touch these; tests and the sandbox do.
@@ -58,11 +99,18 @@ const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+type Period = (typeof PERIOD_NAMES)[number];
 
 export interface Config {
   readonly runway: { readonly apiSecret: string | undefined; readonly baseUrl: string | undefined; readonly pollIntervalMs: number };
   readonly discord:
-    | { readonly token: string; readonly apiUrl: string | undefined; readonly guildIds: readonly string[]; readonly moderatorRoleId: string | undefined }
+    | {
+        readonly token: string;
+        readonly apiUrl: string | undefined;
+        /** Where commands are registered and, when not empty, the only servers served. */
+        readonly guildIds: readonly string[];
+        readonly moderatorRoleId: string | undefined;
+      }
     | undefined;
   readonly slack:
     | {
@@ -72,10 +120,24 @@ export interface Config {
         readonly apiUrl: string | undefined;
         readonly moderators: readonly string[];
         readonly port: number;
+        /** When not empty, the only workspaces served. */
+        readonly teamIds: readonly string[];
       }
     | undefined;
   readonly databasePath: string;
-  readonly credits: { readonly defaultAllowance: number; readonly defaultPeriod: 'day' | 'week' | 'month' | 'none' };
+  readonly credits: {
+    readonly defaultAllowance: number;
+    readonly defaultPeriod: Period;
+    /** Across every community; null only when the operator set `off`. */
+    readonly operatorBudget: { readonly amount: number; readonly period: Period } | null;
+    /** Each community's, unless the operator's tool sets another; null only when set `off`. */
+    readonly communityBudget: { readonly amount: number; readonly period: Period } | null;
+    readonly maxJobsPerMember: number;
+  };
+  /** Moderated generations a member may cause per window before their /imagine is paused; null: never paused. */
+  readonly moderationStrikes: { readonly count: number; readonly period: 'day' | 'week' | 'month' } | null;
+  /** Below this many credits left in the Runway organisation, a warning is logged once. */
+  readonly runwayLowBalanceCredits: number;
   /** Extra origins (scheme://host:port) downloads may come from, on top of each platform's own. */
   readonly mediaOrigins: readonly string[];
   /** Unset: `info` with a chat platform, `warn` in the terminal sandbox (logs share its screen). */
@@ -101,7 +163,9 @@ export function loadDotEnvFile(path = '.env'): void {
 
 /** Parse the environment; throws ConfigError naming every bad variable at once. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable means unset (a copied .env.example, `FOO=` in compose): never a silent 0.
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const parsed = envSchema.safeParse(set);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`));
   }
@@ -124,10 +188,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           apiUrl: e.SLACK_API_URL,
           moderators: e.SLACK_MODERATORS,
           port: e.PORT,
+          teamIds: e.SLACK_TEAM_IDS,
         }
       : undefined,
     databasePath: e.DATABASE_PATH,
-    credits: { defaultAllowance: e.DEFAULT_ALLOWANCE, defaultPeriod: e.DEFAULT_PERIOD },
+    credits: {
+      defaultAllowance: e.DEFAULT_ALLOWANCE,
+      defaultPeriod: e.DEFAULT_PERIOD,
+      operatorBudget: e.OPERATOR_BUDGET === null ? null : { amount: e.OPERATOR_BUDGET, period: e.OPERATOR_PERIOD },
+      communityBudget: e.COMMUNITY_BUDGET === null ? null : { amount: e.COMMUNITY_BUDGET, period: e.COMMUNITY_PERIOD },
+      maxJobsPerMember: e.MAX_JOBS_PER_MEMBER,
+    },
+    moderationStrikes: e.MODERATION_STRIKES,
+    runwayLowBalanceCredits: e.RUNWAY_LOW_BALANCE,
     mediaOrigins: e.MEDIA_ORIGINS.map((o) => o.replace(/\/$/, '')),
     logLevel: e.LOG_LEVEL,
     outputDir: e.OUTPUT_DIR,

@@ -32,7 +32,12 @@ async function main(): Promise<void> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const { runway, simulator } = await connectRunway(config);
   if (simulator) say(`No RUNWAYML_API_SECRET: using the built-in Runway simulator at ${simulator.url} (images are generated patterns, nothing is billed).`);
-  const app = await createApp({ config, runway, clock: systemClock, log });
+  // DISCORD_GUILD_IDS and SLACK_TEAM_IDS, when set, are the only communities served (the operator pays).
+  const servedCommunities = new Map([
+    ['discord', new Set(config.discord?.guildIds ?? [])],
+    ['slack', new Set(config.slack?.teamIds ?? [])],
+  ]);
+  const app = await createApp({ config, runway, clock: systemClock, log, servedCommunities });
   // The simulator lives exactly as long as the core that talks to it.
   const stopCore = async (): Promise<void> => {
     await app.stop();

@@ -122,6 +122,11 @@ export type ImagineOutcome =
 /** What the core offers every adapter. */
 export interface BotCore {
   /**
+   * Whether the operator serves this community (listed, not blocked): adapters ask first, before
+   * resolving the member or touching the platform, and show the refusal as is.
+   */
+  admission(platform: string, communityId: string): { readonly ok: true } | { readonly ok: false; readonly code: string; readonly userMessage: string };
+  /**
    * Validate an /imagine without side effects (no download, no charge): cheap enough to run
    * before the platform's acknowledgement deadline. A problem comes back as a private reply.
    */

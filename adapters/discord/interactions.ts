@@ -41,9 +41,12 @@ const inGuild = <T extends Interaction>(interaction: T): interaction is GuildInt
 /** Route one interaction to its handler. Never throws: failures are logged and, where possible, told to the user. */
 export async function routeInteraction(interaction: Interaction, deps: InteractionDeps): Promise<void> {
   try {
-    if (interaction.isAutocomplete()) return await answerAutocomplete(interaction);
+    // The operator pays: a server it does not serve gets one polite refusal and nothing else.
+    const admission = interaction.guildId === null ? null : deps.core.admission('discord', interaction.guildId);
+    if (interaction.isAutocomplete()) return await (admission?.ok === false ? interaction.respond([]) : answerAutocomplete(interaction));
     if (interaction.isChatInputCommand() || interaction.isButton()) {
       if (!inGuild(interaction)) return await tellPrivately(interaction, SERVERS_ONLY);
+      if (admission?.ok === false) return await tellPrivately(interaction, admission.userMessage);
       if (interaction.isButton()) return await handleButton(interaction, deps);
       switch (interaction.commandName) {
         case 'imagine':

@@ -100,6 +100,9 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       await ack();
       const command = slashCommandSchema.parse(body);
       const replies = commandReplies(command, respond);
+      // The operator pays: a workspace it does not serve gets one polite refusal and nothing else.
+      const admission = deps.core.admission('slack', command.team_id);
+      if (!admission.ok) return replies.replyPrivately(admission.userMessage).catch(() => undefined);
       try {
         await handle(deps, command, replies);
       } catch (error) {
@@ -131,6 +134,8 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     if (parsed.data.bot_id !== undefined) return;
     const teamId = envelope.team_id ?? context.teamId;
     if (teamId === undefined) return;
+    const admission = deps.core.admission('slack', teamId);
+    if (!admission.ok) return replyToMentioner(api, parsed.data)(admission.userMessage).catch(() => undefined);
     try {
       await handleMention(mentionDeps, teamId, context.botUserId, parsed.data);
     } catch (error) {

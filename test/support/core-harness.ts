@@ -51,6 +51,8 @@ export interface CoreHarnessOptions {
   sim?: SimulatorOptions;
   /** Where the core sends its Runway calls (a proxy in front of the simulator); default the simulator. */
   runwayUrl?: string;
+  /** The operator's lists of communities to serve, per platform (the harness's platform is 'test'). */
+  servedCommunities?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /**
@@ -69,7 +71,7 @@ export async function startCoreHarness(options: CoreHarnessOptions = {}): Promis
     DEFAULT_PERIOD: 'day',
     ...options.env,
   });
-  const app = await createApp({ config, runway: { apiKey: 'test-key', baseUrl: options.runwayUrl ?? sim.url }, clock, log: silentLogger, timers: inertTimers });
+  const app = await createApp({ config, runway: { apiKey: 'test-key', baseUrl: options.runwayUrl ?? sim.url }, clock, log: silentLogger, timers: inertTimers, ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}) });
   const surface = new RecordingSurface();
   app.registerSurface(surface);
   await app.start();

@@ -16,6 +16,16 @@ export class CoreDouble implements BotCore {
   /** Job id → the requester's user id, for mayDeleteResult. */
   readonly owners = new Map<string, string>();
 
+  /** Communities the test says the operator does not serve, with the refusal the core would give. */
+  readonly refusedCommunities = new Map<string, { code: string; userMessage: string }>();
+  readonly admissionCalls: { platform: string; communityId: string }[] = [];
+
+  admission(platform: string, communityId: string): ReturnType<BotCore['admission']> {
+    this.admissionCalls.push({ platform, communityId });
+    const refusal = this.refusedCommunities.get(communityId);
+    return refusal ? { ok: false, ...refusal } : { ok: true };
+  }
+
   checkImagine(requester: Requester, options: ImagineOptionsInput): ReturnType<BotCore['checkImagine']> {
     this.checks.push({ requester, options });
     return this.checkResult;

@@ -20,6 +20,16 @@ export class CoreDouble implements BotCore {
   /** Balance per `${community}:${user}`; an /imagine costs 5. */
   readonly balances = new Map<string, number>();
 
+  /** Communities the test says the operator does not serve, with the refusal the core would give. */
+  readonly refusedCommunities = new Map<string, { code: string; userMessage: string }>();
+  readonly admissionCalls: { platform: string; communityId: string }[] = [];
+
+  admission(platform: string, communityId: string): ReturnType<BotCore['admission']> {
+    this.admissionCalls.push({ platform, communityId });
+    const refusal = this.refusedCommunities.get(communityId);
+    return refusal ? { ok: false, ...refusal } : { ok: true };
+  }
+
   checkImagine(_requester: Requester, options: ImagineOptionsInput): { ok: true } | { ok: false; code: string; reply: Reply } {
     if (options.references.length > 3) return { ok: false, code: 'request.too_many_references', reply: { visibility: 'private', text: 'At most 3 images.' } };
     return { ok: true };

@@ -1,0 +1,31 @@
+/**
+ * Which communities the bot serves. The operator pays for every image, so a community is served
+ * only when the operator's list for its platform names it (or no list is set) and the operator
+ * has not blocked it. Checked before anything is downloaded, held or sent to Runway.
+ */
+import type { CommunitySettings } from '../credits/types.ts';
+
+/** Per platform, the communities the operator lists; a platform with no list serves every community. */
+export type ServedCommunities = ReadonlyMap<string, ReadonlySet<string>>;
+
+export type Admission =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly code: 'community.not_served' | 'community.blocked'; readonly userMessage: string };
+
+const NOT_SERVED =
+  "Sorry, this bot isn't available here: its operator runs it for a list of communities that doesn't include this one. Nothing was charged. If you'd like it here, ask whoever runs the bot.";
+const BLOCKED =
+  "Sorry, this bot's operator has turned it off for this community. Nothing was charged. If you think that's a mistake, ask whoever runs the bot.";
+
+/** Whether a request from `communityId` on `platform` may go on; a refusal says so plainly. */
+export function admitCommunity(
+  served: ServedCommunities,
+  settingsOf: (communityId: string) => Pick<CommunitySettings, 'blocked'>,
+  platform: string,
+  communityId: string,
+): Admission {
+  const listed = served.get(platform);
+  if (listed && listed.size > 0 && !listed.has(communityId)) return { ok: false, code: 'community.not_served', userMessage: NOT_SERVED };
+  if (settingsOf(communityId).blocked) return { ok: false, code: 'community.blocked', userMessage: BLOCKED };
+  return { ok: true };
+}
