@@ -2,6 +2,7 @@
  * The sentences the credit rules say to people: plain text with `code` spans, numbers included,
  * so every platform can show them as they are.
  */
+import type { Failure } from '../errors.ts';
 import type { Period } from './periods.ts';
 
 /** "1 credit", "5 credits", "1,000 credits". */
@@ -56,10 +57,10 @@ export interface InsufficientCreditsInput {
 }
 
 /**
- * "You have 3 credits; this image costs 5 (`gen4_image` at 1920:1080). Cheaper: … Your balance
- * refills to 50 credits in 3 h (…)." Nothing has been charged when this is shown.
+ * `credits.insufficient`: "You have 3 credits; this image costs 5 (`gen4_image` at 1920:1080).
+ * Cheaper: … Your balance refills to 50 credits in 3 h (…)." Nothing has been charged when this is shown.
  */
-export function insufficientCreditsMessage(p: InsufficientCreditsInput): string {
+export function insufficientCredits(p: InsufficientCreditsInput): Failure {
   const lines = [
     `You have ${formatCredits(p.balance)}; this image costs ${p.price} (\`${p.modelId}\` at ${p.ratio}). Nothing was charged.`,
   ];
@@ -75,7 +76,7 @@ export function insufficientCreditsMessage(p: InsufficientCreditsInput): string 
   } else {
     lines.push(`Your balance refills to ${formatCredits(p.allowance)} ${formatWhen(p.resetsAt, p.nowMs)}.`);
   }
-  return lines.join('\n');
+  return { code: 'credits.insufficient', userMessage: lines.join('\n') };
 }
 
 export interface CommunityCapInput {
@@ -86,8 +87,8 @@ export interface CommunityCapInput {
   readonly nowMs: number;
 }
 
-/** The whole community has used its shared budget: say how much is left and when it resets. */
-export function communityCapMessage(p: CommunityCapInput): string {
+/** `credits.community_cap`: the whole community has used its shared budget; how much is left and when it resets. */
+export function communityCapReached(p: CommunityCapInput): Failure {
   const when = p.period ? ` ${describeCurrentPeriod(p.period)}` : '';
   const lines = [
     `This community has used its shared image budget${when}: ${formatCredits(p.capRemaining)} left, and this image costs ${p.price}. Nothing was charged.`,
@@ -97,5 +98,5 @@ export function communityCapMessage(p: CommunityCapInput): string {
       ? `The budget resets ${formatWhen(p.resetsAt, p.nowMs)}; a cheaper option may still fit.`
       : 'It does not reset on its own: a moderator can raise it with `/quota cap`.',
   );
-  return lines.join('\n');
+  return { code: 'credits.community_cap', userMessage: lines.join('\n') };
 }

@@ -3,7 +3,8 @@
  * references, answers credits and quota by the requester's moderator flag) and records every call,
  * so a test can see what the adapter handed to the core. Not a mock of any library.
  */
-import type { BotCore, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from '../../../src/ports.ts';
+import { BotError } from '../../../src/errors.ts';
+import type { BotCore, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from '../../../src/ports.ts';
 
 export interface ImagineCall {
   requester: Requester;
@@ -20,7 +21,7 @@ export class CoreDouble implements BotCore {
   /** Balance per `${community}:${user}`; an /imagine costs 5. */
   readonly balances = new Map<string, number>();
 
-  checkImagine(_requester: Requester, options: ImagineOptionsInput): { ok: true } | { ok: false; code: string; reply: Reply } {
+  checkImagine(_requester: Requester, options: ImagineOptionsInput): ImagineCheck {
     if (options.references.length > 3) return { ok: false, code: 'request.too_many_references', reply: { visibility: 'private', text: 'At most 3 images.' } };
     return { ok: true };
   }
@@ -33,8 +34,9 @@ export class CoreDouble implements BotCore {
         call.downloaded.push(await reference.download({ maxBytes: 5_000_000, signal: new AbortController().signal }));
       } catch (error) {
         call.downloadErrors.push(error);
-        const message = (error as { userMessage?: string }).userMessage ?? 'download failed';
-        return { ok: false, code: 'media.failed', reply: { visibility: 'private', text: message } };
+        // As the core does: a BotError keeps its code and text, anything else is unexpected.
+        if (error instanceof BotError) return { ok: false, code: error.code, reply: { visibility: 'private', text: error.userMessage } };
+        return { ok: false, code: 'internal.unexpected', reply: { visibility: 'private', text: 'download failed' } };
       }
     }
     const key = `${requester.communityId}:${requester.userId}`;
@@ -45,7 +47,7 @@ export class CoreDouble implements BotCore {
   }
 
   async reroll(): Promise<ImagineOutcome> {
-    return { ok: false, code: 'unsupported', reply: { visibility: 'private', text: 'no reroll on Slack' } };
+    return { ok: false, code: 'reroll.unknown_job', reply: { visibility: 'private', text: 'no reroll on Slack' } };
   }
 
   mayDeleteResult(): boolean {
