@@ -4,8 +4,8 @@ import { creditsCommand } from './commands/credits-command.ts';
 import { admitCommunity, type Admission, type ServedCommunities } from './communities/admission.ts';
 import { quotaCommand } from './commands/quota-command.ts';
 import type { CreditLedger, ReserveOutcome } from './credits/ledger.ts';
-import { communityBudgetMessage, communityCapMessage, insufficientCreditsMessage, operatorBudgetMessage } from './credits/messages.ts';
-import { asBotError } from './errors.ts';
+import { communityBudgetSpent, communityCapReached, insufficientCredits, operatorBudgetSpent } from './credits/messages.ts';
+import { asBotError, type Failure } from './errors.ts';
 import { cheaperOptions, priceOf } from './imagine/price.ts';
 import { validateImagineRequest } from './imagine/request.ts';
 import type { ReferenceUri, StoredRequest } from './jobs/job.ts';
@@ -14,7 +14,7 @@ import { uploadReferences } from './jobs/references.ts';
 import type { JobRunner } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
 import { findModel } from './models.ts';
-import type { BotCore, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from './ports.ts';
+import type { BotCore, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from './ports.ts';
 import type { RunwayGateway } from './runway/gateway.ts';
 import { MAX_SEED } from './imagine/seed.ts';
 
@@ -34,6 +34,27 @@ export interface BotDependencies {
 /** `runway://` URIs live 24 h; a reroll older than this must upload its references again. */
 const REFERENCE_URI_LIFETIME_MS = 23 * 60 * 60 * 1000;
 
+/** `reroll.unknown_job`: the button's job is gone, or belongs to another community. */
+export const REROLL_UNKNOWN_JOB: Failure = {
+  code: 'reroll.unknown_job',
+  userMessage: 'That image is no longer known to the bot, so it cannot be rerolled. Run `/imagine` again.',
+};
+
+/** `reroll.references_expired`: the `runway://` URIs of the original request are past their lifetime. */
+export const REROLL_REFERENCES_EXPIRED: Failure = {
+  code: 'reroll.references_expired',
+  userMessage: 'The reference images of this request have expired at Runway. Run `/imagine` again with the images attached.',
+};
+
+/** `recovery.references_lost`: a restart came between the chat's download and the upload to Runway. */
+export const REFERENCES_LOST: Failure = {
+  code: 'recovery.references_lost',
+  userMessage: 'The bot restarted while your reference images were being prepared. Nothing was charged; please send the request again.',
+};
+
+/** `internal.job_moved`: the job left `queued` under us (a race with recovery); someone else handled it. */
+export const JOB_MOVED: Failure = { code: 'internal.job_moved', userMessage: 'This request was already handled.' };
+
 type ReferenceInput = { readonly kind: 'sources'; readonly sources: ImagineOptionsInput['references'] } | { readonly kind: 'uploaded'; readonly uris: readonly ReferenceUri[] };
 
 /**
@@ -47,11 +68,11 @@ export class Bot implements BotCore {
     return admitCommunity(this.deps.servedCommunities ?? new Map(), (id) => this.deps.ledger.settings(id), platform, communityId);
   }
 
-  checkImagine(requester: Requester, options: ImagineOptionsInput): { ok: true } | { ok: false; code: string; reply: Reply } {
+  checkImagine(requester: Requester, options: ImagineOptionsInput): ImagineCheck {
     const admitted = this.admit(requester);
     if (admitted) return admitted;
     const check = validateImagineRequest({ ...options, referenceCount: options.references.length });
-    if (!check.ok) return { ok: false, code: check.problem.code, reply: { visibility: 'private', text: check.problem.userMessage } };
+    if (!check.ok) return refusal(check.failure);
     const shortfall = this.precheckBudget(requester, check.request, check.priceCredits, options.references.length);
     return shortfall ?? { ok: true };
   }
@@ -60,7 +81,7 @@ export class Bot implements BotCore {
     const admitted = this.admit(requester);
     if (admitted) return admitted;
     const check = validateImagineRequest({ ...options, referenceCount: options.references.length });
-    if (!check.ok) return { ok: false, code: check.problem.code, reply: { visibility: 'private', text: check.problem.userMessage } };
+    if (!check.ok) return refusal(check.failure);
     return this.accept(requester, check.request, check.priceCredits, { kind: 'sources', sources: options.references }, placeholder);
   }
 
@@ -69,11 +90,11 @@ export class Bot implements BotCore {
     if (admitted) return admitted;
     const original = this.deps.store.get(jobId);
     if (!original || original.communityId !== requester.communityId) {
-      return refusal('reroll.unknown_job', 'That image is no longer known to the bot, so it cannot be rerolled. Run `/imagine` again.');
+      return refusal(REROLL_UNKNOWN_JOB);
     }
     const uris = original.referenceUris ?? [];
     if (uris.length > 0 && this.deps.clock.now() - original.createdAt > REFERENCE_URI_LIFETIME_MS) {
-      return refusal('reroll.references_expired', 'The reference images of this request have expired at Runway. Run `/imagine` again with the images attached.');
+      return refusal(REROLL_REFERENCES_EXPIRED);
     }
     const model = findModel(original.request.modelId);
     const request: StoredRequest = { ...original.request, seed: model?.supportsSeed ? randomInt(0, MAX_SEED) : null };
@@ -108,18 +129,15 @@ export class Bot implements BotCore {
     for (const job of this.deps.store.inStates(['queued'])) {
       const needsReferences = job.request.tags.length > 0;
       if (needsReferences && (job.referenceUris === null || job.referenceUris.length < job.request.tags.length)) {
-        this.deps.store.reject(job.id, {
-          code: 'recovery.references_lost',
-          userMessage: 'The bot restarted while your reference images were being prepared. Nothing was charged; please send the request again.',
-        });
+        this.deps.store.reject(job.id, REFERENCES_LOST);
         await this.deps.runner.tellFailureOf(job.id);
         continue;
       }
       const outcome = this.deps.store.reserve(job.id, priceOf(job.request));
       if (!outcome.ok) {
-        const reply = outcome.reason === 'not_queued' ? null : this.shortfallReply(outcome, job.request, job.request.tags.length);
-        if (reply) {
-          this.deps.store.reject(job.id, { code: reply.code, userMessage: reply.reply.text });
+        const shortfall = outcome.reason === 'not_queued' ? null : this.shortfall(outcome, job.request, job.request.tags.length);
+        if (shortfall) {
+          this.deps.store.reject(job.id, shortfall);
           await this.deps.runner.tellFailureOf(job.id);
         }
       }
@@ -143,11 +161,9 @@ export class Bot implements BotCore {
       if (uris.length > 0) store.setReferenceUris(jobId, uris);
       const outcome = store.reserve(jobId, price);
       if (!outcome.ok) {
-        const reply = outcome.reason === 'not_queued' ? null : this.shortfallReply(outcome, request, request.tags.length);
-        const code = reply?.code ?? 'internal.job_moved';
-        const text = reply?.reply.text ?? 'This request was already handled.';
-        store.reject(jobId, { code, userMessage: text });
-        return { ok: false, code, reply: { visibility: 'private', text } };
+        const failure = outcome.reason === 'not_queued' ? JOB_MOVED : this.shortfall(outcome, request, request.tags.length);
+        store.reject(jobId, failure);
+        return refusal(failure);
       }
       runner.wake();
       log.info('job accepted', { jobId, model: request.modelId, ratio: request.ratio, references: uris.length, reservedCredits: price });
@@ -155,15 +171,15 @@ export class Bot implements BotCore {
     } catch (error) {
       const botError = asBotError(error);
       log.warn('job rejected while accepting', { jobId, code: botError.code, error: botError.message });
-      store.reject(jobId, { code: botError.code, userMessage: botError.userMessage });
-      return { ok: false, code: botError.code, reply: { visibility: 'private', text: botError.userMessage } };
+      store.reject(jobId, botError);
+      return refusal(botError);
     }
   }
 
   /** The community refusal as a private reply, or null when the community is served. */
-  private admit(requester: Requester): { ok: false; code: string; reply: Reply } | null {
+  private admit(requester: Requester): Extract<ImagineOutcome, { ok: false }> | null {
     const admission = this.admission(requester.platform, requester.communityId);
-    return admission.ok ? null : refusal(admission.code, admission.userMessage);
+    return admission.ok ? null : refusal(admission.failure);
   }
 
   /**
@@ -171,48 +187,42 @@ export class Bot implements BotCore {
    * request, so it reads the balance alone (crediting a due allowance) and builds the full
    * `/credits` view only to explain a shortfall. The reservation itself re-checks atomically.
    */
-  private precheckBudget(requester: Requester, request: StoredRequest, price: number, referenceCount: number): { ok: false; code: string; reply: Reply } | null {
+  private precheckBudget(requester: Requester, request: StoredRequest, price: number, referenceCount: number): Extract<ImagineOutcome, { ok: false }> | null {
     const { ledger } = this.deps;
     if (ledger.balance(requester.communityId, requester.userId, requester.displayName) >= price) return null;
     const view = ledger.creditsView(requester.communityId, requester.userId, requester.displayName);
-    const reply = this.shortfallReply(
-      { ok: false, reason: 'insufficient_credits', balance: view.balance, price, resetsAt: view.resetsAt, allowance: view.allowance },
-      request,
-      referenceCount,
+    return refusal(
+      this.shortfall(
+        { ok: false, reason: 'insufficient_credits', balance: view.balance, price, resetsAt: view.resetsAt, allowance: view.allowance },
+        request,
+        referenceCount,
+      ),
     );
-    return { ok: false, code: reply.code, reply: reply.reply };
   }
 
-  private shortfallReply(outcome: Exclude<ReserveOutcome, { ok: true }>, request: StoredRequest, referenceCount: number): { code: string; reply: Reply } {
+  /** Why the budget said no: `credits.community_cap` or `credits.insufficient`, with the numbers. */
+  private shortfall(outcome: Exclude<ReserveOutcome, { ok: true }>, request: StoredRequest, referenceCount: number): Failure {
     const nowMs = this.deps.clock.now();
     if (outcome.reason === 'community_cap') {
-      return {
-        code: 'credits.community_cap',
-        reply: { visibility: 'private', text: communityCapMessage({ capRemaining: outcome.capRemaining, price: outcome.price, resetsAt: outcome.resetsAt, nowMs }) },
-      };
+      return communityCapReached({ capRemaining: outcome.capRemaining, price: outcome.price, resetsAt: outcome.resetsAt, nowMs });
     }
-    if (outcome.reason === 'community_budget') return { code: 'credits.community_budget', reply: { visibility: 'private', text: communityBudgetMessage({ ...outcome, nowMs }) } };
-    if (outcome.reason === 'operator_budget') return { code: 'credits.operator_budget', reply: { visibility: 'private', text: operatorBudgetMessage({ ...outcome, nowMs }) } };
-    return {
-      code: 'credits.insufficient',
-      reply: {
-        visibility: 'private',
-        text: insufficientCreditsMessage({
-          balance: outcome.balance,
-          price: outcome.price,
-          modelId: request.modelId,
-          ratio: request.ratio,
-          cheaperOptions: cheaperOptions(request, referenceCount),
-          resetsAt: outcome.resetsAt,
-          allowance: outcome.allowance,
-          nowMs,
-        }),
-      },
-    };
+    if (outcome.reason === 'community_budget') return communityBudgetSpent({ ...outcome, nowMs });
+    if (outcome.reason === 'operator_budget') return operatorBudgetSpent({ ...outcome, nowMs });
+    return insufficientCredits({
+      balance: outcome.balance,
+      price: outcome.price,
+      modelId: request.modelId,
+      ratio: request.ratio,
+      cheaperOptions: cheaperOptions(request, referenceCount),
+      resetsAt: outcome.resetsAt,
+      allowance: outcome.allowance,
+      nowMs,
+    });
   }
 }
 
-function refusal(code: string, text: string): { ok: false; code: string; reply: Reply } {
-  return { ok: false, code, reply: { visibility: 'private', text } };
+/** A failure as the private refusal of an /imagine. */
+function refusal(failure: Failure): Extract<ImagineOutcome, { ok: false }> {
+  return { ok: false, code: failure.code, reply: { visibility: 'private', text: failure.userMessage } };
 }
 

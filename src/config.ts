@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import type { ErrorCode } from './errors.ts';
 
 /**
  * The environment, parsed once into a typed config. This is the only module that reads
@@ -146,7 +147,7 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  readonly code = 'config.invalid';
+  readonly code = 'config.invalid' satisfies ErrorCode;
   constructor(readonly problems: readonly string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';

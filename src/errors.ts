@@ -1,35 +1,175 @@
 /**
- * Every failure the bot can explain carries a stable machine `code` (for logs, tests and metrics)
- * and a `userMessage` written for the person in the chat: what went wrong and what to do instead.
- * Modelled on bolt-js's CodedError. Never put a token, a stack trace or a signed URL in userMessage.
+ * The one vocabulary of failures. Every failure the bot can explain carries a stable machine `code`
+ * (for logs, tests, metrics and the jobs table) and a `userMessage` written for the person in the
+ * chat: what went wrong and what to do next, with the numbers. Modelled on bolt-js's src/errors.ts.
+ * Never put a token, a stack trace or a signed URL in userMessage.
+ *
+ * Each code's message is built in exactly one place, in the module of its area: a constant when the
+ * text is fixed, one builder function when it needs numbers or names (`mediaTooLarge(maxBytes)`).
  */
-export class BotError extends Error {
-  readonly code: string;
+
+/**
+ * Every error code the bot uses, grouped by area. Codes are stored in the jobs table and counted by
+ * dashboards, so a code is never renamed or reused for another meaning; add new ones instead.
+ */
+export const ERROR_CODES = [
+  // request.*: what the user typed for /imagine, refused before anything is fetched or spent.
+  'request.prompt_empty',
+  'request.prompt_too_long',
+  'request.unknown_model',
+  'request.ratio_not_offered',
+  'request.invalid_seed',
+  'request.seed_not_supported',
+  'request.too_many_references',
+  'request.needs_reference',
+  // Its own code (not request.needs_reference) because dashboards and tests already count it by name.
+  'request.turbo_needs_reference',
+  'request.invalid_tag',
+  'request.too_many_tags',
+  'request.duplicate_tag',
+  'request.unknown_prompt_tag',
+  'request.unknown_flag',
+  'request.flag_missing_value',
+  'request.repeated_flag',
+
+  // credits.*: the budget says no, or the ledger caught a bookkeeping mistake.
+  'credits.insufficient',
+  'credits.community_cap',
+  // The operator's levels (README "What the bot can cost you"): a community's budget, and the
+  // operator's own across every community.
+  'credits.community_budget',
+  'credits.operator_budget',
+  'credits.already_reserved',
+  'credits.no_reservation',
+
+  // quota.*: /credits and /quota refused or misspelled. `quota.help` is no mistake, but it ends the
+  // command the same way (a private answer, nothing changed), so it travels as a failure.
+  'quota.not_moderator',
+  'quota.invalid_amount',
+  'quota.invalid_period',
+  'quota.unknown_subcommand',
+  'quota.usage',
+  'quota.unknown_user',
+  'quota.help',
+  // A moderator's cap above the budget the operator gives the community.
+  'quota.cap_above_budget',
+
+  // community.*: the operator serves only listed communities, and can block one.
+  'community.not_served',
+  'community.blocked',
+
+  // media.*: downloading a reference or an output (src/media/download.ts) or judging its bytes.
+  'media.invalid_url',
+  'media.origin_not_allowed',
+  'media.private_address',
+  'media.too_many_redirects',
+  'media.http_error',
+  'media.network_error',
+  'media.timeout',
+  'media.too_large',
+  'media.not_an_image',
+
+  // runway.*: talking to Runway. The task failures from safety_input to failed come from Runway's
+  // own failure codes (src/runway/failure-codes.ts).
+  'runway.upload_failed',
+  'runway.rate_limited',
+  'runway.unreachable',
+  'runway.rejected_request',
+  'runway.create_uncertain',
+  'runway.bad_response',
+  'runway.task_missing',
+  'runway.safety_input',
+  'runway.safety_output',
+  'runway.invalid_asset',
+  'runway.invalid_input',
+  'runway.bad_output',
+  'runway.internal',
+  'runway.failed',
+  'runway.cancelled',
+
+  // reroll.*: the 🔁 button on a result.
+  'reroll.unknown_job',
+  'reroll.references_expired',
+
+  // recovery.*: what a restart could not resume.
+  'recovery.references_lost',
+
+  // delivery.*: posting a finished image into the chat.
+  'delivery.failed',
+
+  // internal.*: our own bugs and races; the user can only try again.
+  'internal.unexpected',
+  'internal.job_moved',
+
+  // config.*: the operator's environment (src/config.ts ConfigError), shown on the terminal at start.
+  'config.invalid',
+
+  // Platform adapters. Listed here rather than in an adapter-local union because they cross into the
+  // core: a download error thrown by an adapter's ReferenceSource comes back in ImagineOutcome.code
+  // and is stored in the job's row, and BotError is one class for every platform.
+  'discord.token_rejected',
+  'discord.no_application',
+  'discord.interaction_failed',
+  'slack.file_not_on_slack',
+  'slack.file_access_denied',
+  'sandbox.file_not_found',
+] as const;
+
+/** A stable machine code for one kind of failure: `area.snake_case`. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A failure explained in plain words, with its machine code: what the core stores, returns and shows. */
+export interface Failure {
+  readonly code: ErrorCode;
+  readonly userMessage: string;
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+/** Whether a text read from outside the type system (a database row) is one of our codes. */
+export function isErrorCode(value: string): value is ErrorCode {
+  return KNOWN_CODES.has(value);
+}
+
+/** A `Failure` you can throw: the one exception class the bot's own code raises for the user. */
+export class BotError extends Error implements Failure {
+  readonly code: ErrorCode;
   readonly userMessage: string;
 
-  constructor(code: string, userMessage: string, options?: { cause?: unknown; logMessage?: string }) {
-    super(options?.logMessage ?? `${code}: ${userMessage}`, { cause: options?.cause });
+  constructor(failure: Failure, options?: { cause?: unknown; logMessage?: string }) {
+    super(options?.logMessage ?? `${failure.code}: ${failure.userMessage}`, { cause: options?.cause });
     this.name = 'BotError';
-    this.code = code;
-    this.userMessage = userMessage;
+    this.code = failure.code;
+    this.userMessage = failure.userMessage;
   }
 }
 
-/** A problem with what the user asked for: shown to them privately, costs nothing. */
-export interface Problem {
-  readonly code: string;
-  readonly userMessage: string;
-}
+/**
+ * The codes a foreign error may be wrapped under. Each shares the one "something went wrong on our
+ * side" text, so a wrapper cannot give, say, `media.too_large` a second message.
+ */
+export type UnexpectedCode = 'internal.unexpected' | 'discord.interaction_failed';
 
-export function problem(code: string, userMessage: string): Problem {
-  return { code, userMessage };
+/** The failure for anything we did not foresee: our side, nothing charged, try again. */
+export function unexpectedFailure(code: UnexpectedCode = 'internal.unexpected'): Failure {
+  return { code, userMessage: 'Something went wrong on our side. Nothing was charged for it; please try again in a moment.' };
 }
 
 /** Wrap anything thrown by a foreign library once, where it enters, so the rest sees one shape. */
-export function asBotError(error: unknown, code = 'internal.unexpected'): BotError {
+export function asBotError(error: unknown, code: UnexpectedCode = 'internal.unexpected'): BotError {
   if (error instanceof BotError) return error;
-  return new BotError(code, 'Something went wrong on our side. Nothing was charged for it; please try again in a moment.', {
+  return new BotError(unexpectedFailure(code), {
     cause: error,
     logMessage: `${code}: ${error instanceof Error ? error.message : String(error)}`,
   });
+}
+
+/**
+ * A failure read back from the jobs table, where code and text are plain columns. The stored text
+ * is shown as it was written; a code this version does not know (or a missing one) becomes
+ * `internal.unexpected` rather than an untyped code.
+ */
+export function storedFailure(code: string | null, userMessage: string | null): Failure {
+  if (code === null || userMessage === null || !isErrorCode(code)) return unexpectedFailure();
+  return { code, userMessage };
 }

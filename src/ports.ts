@@ -3,6 +3,7 @@
  * terminal sandbox). Adapters turn platform events into calls on `BotCore` and carry out the
  * core's replies through their `ChatSurface`. Nothing here names a platform.
  */
+import type { ErrorCode, Failure } from './errors.ts';
 
 /** Who asked, and in which community their budget lives. */
 export interface Requester {
@@ -85,12 +86,6 @@ export interface DeliveryCheckpoint {
   save(value: string): void;
 }
 
-/** A failure explained in plain words, with its machine code. */
-export interface FailureView {
-  readonly code: string;
-  readonly userMessage: string;
-}
-
 /**
  * What a chat platform does for the core. `placeholder` is the adapter's own serialised handle
  * (message ids, interaction token, channel), stored in the job's row when the request is accepted.
@@ -103,7 +98,7 @@ export interface ChatSurface {
   /** Replace the placeholder with the images. Calling it twice must still show the images once. */
   deliver(placeholder: string, delivery: Delivery, checkpoint: DeliveryCheckpoint): Promise<void>;
   /** Replace the placeholder with a failure the user can act on (refunds already made). */
-  showFailure(placeholder: string, failure: FailureView): Promise<void>;
+  showFailure(placeholder: string, failure: Failure): Promise<void>;
 }
 
 /** A /quota sub-command, with amounts still raw text so the core can explain bad ones. */
@@ -117,7 +112,10 @@ export type QuotaCommand =
 /** The outcome of accepting an /imagine. */
 export type ImagineOutcome =
   | { readonly ok: true; readonly jobId: string; readonly position: number; readonly reservedCredits: number }
-  | { readonly ok: false; readonly code: string; readonly reply: Reply };
+  | { readonly ok: false; readonly code: ErrorCode; readonly reply: Reply };
+
+/** The outcome of the cheap check before an /imagine is accepted. */
+export type ImagineCheck = { readonly ok: true } | { readonly ok: false; readonly code: ErrorCode; readonly reply: Reply };
 
 /** What the core offers every adapter. */
 export interface BotCore {
@@ -125,12 +123,12 @@ export interface BotCore {
    * Whether the operator serves this community (listed, not blocked): adapters ask first, before
    * resolving the member or touching the platform, and show the refusal as is.
    */
-  admission(platform: string, communityId: string): { readonly ok: true } | { readonly ok: false; readonly code: string; readonly userMessage: string };
+  admission(platform: string, communityId: string): { readonly ok: true } | { readonly ok: false; readonly failure: Failure };
   /**
    * Validate an /imagine without side effects (no download, no charge): cheap enough to run
-   * before the platform's acknowledgement deadline. A problem comes back as a private reply.
+   * before the platform's acknowledgement deadline. A failure comes back as a private reply.
    */
-  checkImagine(requester: Requester, options: ImagineOptionsInput): { ok: true } | { ok: false; code: string; reply: Reply };
+  checkImagine(requester: Requester, options: ImagineOptionsInput): ImagineCheck;
   /**
    * Accept an /imagine whose placeholder the adapter has already shown: download and check the
    * references, reserve credits, upload to Runway, queue. The job then runs on its own and talks

@@ -45,7 +45,7 @@ describe('which communities the operator serves', () => {
     const member = h.requester('ana', { communityId: 'guild-7' });
     expect(h.app.core.admission('test', 'guild-7')).toEqual({ ok: true });
     h.app.db.prepare("insert into community_settings (community_id, blocked_at, blocked_note) values ('guild-7', 1, 'abuse')").run();
-    expect(h.app.core.admission('test', 'guild-7')).toEqual({ ok: false, code: 'community.blocked', userMessage: BLOCKED });
+    expect(h.app.core.admission('test', 'guild-7')).toEqual({ ok: false, failure: { code: 'community.blocked', userMessage: BLOCKED } });
     expect(await h.app.core.imagine(member, { prompt: 'a cat', references: [] }, 'p1')).toEqual({
       ok: false, code: 'community.blocked', reply: { visibility: 'private', text: BLOCKED },
     });

@@ -210,7 +210,7 @@ describe('Discord adapter against the fake Discord', () => {
     const acceptedToDeliver = await waitFor(() => core.accepted[before + 1], { what: 'the second core.imagine' });
     await waitFor(() => fake.original(delivered)?.content.includes('position 2'), { what: 'the second queued status' });
     fake.expireInteractionTokens();
-    await surface().showFailure(accepted.placeholder, { code: 'runway.safety', userMessage: 'Runway’s safety filter refused this prompt. Your credits were refunded.' });
+    await surface().showFailure(accepted.placeholder, { code: 'runway.safety_input', userMessage: 'Runway’s safety filter refused this prompt. Your credits were refunded.' });
     const notice = fake.channelMessages().find((m) => m.content.includes('safety filter'));
     expect(notice?.content).toContain(`<@${bob.id}>`);
     expect(fake.requestsTo(/\/messages\/@original$/, 'PATCH').at(-1)?.status).toBe(401);

@@ -129,7 +129,7 @@ describe('attachments that are not what they claim', () => {
   });
 
   it.each([
-    ['an HTML page', Buffer.from(`<!DOCTYPE html><html><body>${'x'.repeat(800)}</body></html>`), /isn't an image I can use/],
+    ['an HTML page', Buffer.from(`<!DOCTYPE html><html><body>${'x'.repeat(800)}</body></html>`), /That file is not a PNG, JPEG or WebP image\. Please attach/],
     ['a GIF', Buffer.concat([Buffer.from('GIF89a'), Buffer.alloc(800, 7)]), /GIFs are not supported/],
   ])('an attachment labelled image/png that is really %s is refused by its bytes', async (_name, bytes, message) => {
     const user = newUser();
@@ -147,7 +147,7 @@ describe('attachments that are not what they claim', () => {
     const huge = { ...real, size: 30 * 1024 * 1024 };
     const cdnBefore = fake.cdnRequests.length;
     const interaction = send({ name: 'imagine', user, options: { prompt: 'a cat' }, attachments: { image1: huge } });
-    expect(await privateReplyTo(interaction)).toMatch(/larger than 20 MB/);
+    expect(await privateReplyTo(interaction)).toMatch(/`huge\.png` is larger than the 20 MB limit/);
     expect(fake.cdnRequests.length).toBe(cdnBefore);
     expect(chargesOf(user)).toBe(0);
   });

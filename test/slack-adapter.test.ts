@@ -322,7 +322,7 @@ describe('delivery', () => {
   it('a failure replaces the placeholder with the reason', async () => {
     await slack.command(command('/imagine', 'a koi pond'));
     const call = await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
-    await adapter.surface.showFailure(call.placeholder, { code: 'runway.safety', userMessage: 'Runway declined this prompt. Your 5 credits were refunded.' });
+    await adapter.surface.showFailure(call.placeholder, { code: 'runway.safety_input', userMessage: 'Runway declined this prompt. Your 5 credits were refunded.' });
     expect(fake.message(CHANNEL, decodePlaceholder(call.placeholder).ts)?.text).toContain('Your 5 credits were refunded.');
   });
 
@@ -331,7 +331,7 @@ describe('delivery', () => {
     const call = await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
     const placeholder = decodePlaceholder(call.placeholder);
     fake.message(CHANNEL, placeholder.ts)!.isDeleted = true;
-    await adapter.surface.showFailure(call.placeholder, { code: 'runway.safety', userMessage: 'Runway declined this prompt. Your 5 credits were refunded.' });
+    await adapter.surface.showFailure(call.placeholder, { code: 'runway.safety_input', userMessage: 'Runway declined this prompt. Your 5 credits were refunded.' });
     expect(fake.ephemerals).toEqual([expect.objectContaining({ channel: CHANNEL, user: 'UALICE', text: expect.stringContaining('Your 5 credits were refunded.') })]);
   });
 

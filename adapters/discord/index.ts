@@ -1,6 +1,6 @@
 import { Client, DiscordAPIError, Events, GatewayIntentBits, Routes } from 'discord.js';
 import { systemClock, type Clock } from '../../src/clock.ts';
-import { BotError } from '../../src/errors.ts';
+import { BotError, type Failure } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
 import type { BotCore, ChatSurface } from '../../src/ports.ts';
 import { commandDefinitions } from './commands.ts';
@@ -12,6 +12,12 @@ import { createDiscordSurface } from './surface.ts';
  * The Discord adapter: logs in with discord.js, registers the slash commands, turns interactions
  * into core calls and gives the core a ChatSurface that edits placeholders and delivers results.
  */
+
+/** `discord.token_rejected`: DISCORD_TOKEN got a 401; read by the operator at start (the log says how to fix it). */
+const TOKEN_REJECTED: Failure = { code: 'discord.token_rejected', userMessage: 'Discord rejected the bot token.' };
+
+/** `discord.no_application`: logged in, but Discord named no application to register commands for. */
+const NO_APPLICATION: Failure = { code: 'discord.no_application', userMessage: 'Discord did not say which application this bot is.' };
 
 export interface DiscordAdapterOptions {
   readonly token: string;
@@ -66,15 +72,15 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     await client.destroy().catch(() => undefined);
     if (isTokenRejected(error)) {
       log.error('discord: DISCORD_TOKEN was rejected by Discord (401 Unauthorized). Copy the bot token again from the Developer Portal (Bot → Reset Token).', {
-        code: 'discord.token_rejected',
+        code: TOKEN_REJECTED.code,
       });
-      throw new BotError('discord.token_rejected', 'Discord rejected the bot token.', { cause: error });
+      throw new BotError(TOKEN_REJECTED, { cause: error });
     }
     throw error;
   }
 
   const applicationId = client.application?.id;
-  if (!applicationId) throw new BotError('discord.no_application', 'Discord did not say which application this bot is.');
+  if (!applicationId) throw new BotError(NO_APPLICATION);
   await registerCommands(client, applicationId, options, log);
   log.info('discord: ready', { user: client.user?.tag, guilds: client.guilds.cache.size });
 

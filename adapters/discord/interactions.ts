@@ -46,7 +46,7 @@ export async function routeInteraction(interaction: Interaction, deps: Interacti
     if (interaction.isAutocomplete()) return await (admission?.ok === false ? interaction.respond([]) : answerAutocomplete(interaction));
     if (interaction.isChatInputCommand() || interaction.isButton()) {
       if (!inGuild(interaction)) return await tellPrivately(interaction, SERVERS_ONLY);
-      if (admission?.ok === false) return await tellPrivately(interaction, admission.userMessage);
+      if (admission?.ok === false) return await tellPrivately(interaction, admission.failure.userMessage);
       if (interaction.isButton()) return await handleButton(interaction, deps);
       switch (interaction.commandName) {
         case 'imagine':

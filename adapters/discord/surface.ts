@@ -1,7 +1,8 @@
 import { DiscordAPIError, Routes, type REST, type RawFile } from 'discord.js';
 import type { Clock } from '../../src/clock.ts';
+import type { Failure } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
-import type { ChatSurface, Delivery, DeliveryCheckpoint, FailureView, JobStatusView } from '../../src/ports.ts';
+import type { ChatSurface, Delivery, DeliveryCheckpoint, JobStatusView } from '../../src/ports.ts';
 import { fitFilesToLimit } from './fit.ts';
 import { clipContent, resultButtons, resultContent, statusText } from './messages.ts';
 import { isTokenAlive, parsePlaceholder, type DiscordPlaceholder } from './placeholder.ts';
@@ -156,7 +157,7 @@ export function createDiscordSurface(options: DiscordSurfaceOptions): DiscordSur
       await deleteStalePlaceholder(p);
     },
 
-    async showFailure(placeholder: string, failure: FailureView): Promise<void> {
+    async showFailure(placeholder: string, failure: Failure): Promise<void> {
       const p = parsePlaceholder(placeholder);
       forget(p.interactionToken);
       const text = clipContent(`❌ ${failure.userMessage}`);

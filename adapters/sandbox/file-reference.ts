@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { BotError } from '../../src/errors.ts';
+import { BotError, type Failure } from '../../src/errors.ts';
 import type { ReferenceSource } from '../../src/ports.ts';
 
 /** A reference image from a local file: the terminal's version of a chat attachment. */
@@ -12,7 +12,7 @@ export async function fileReference(path: string): Promise<ReferenceSource> {
     if (!info.isFile()) throw new Error('not a file');
     size = info.size;
   } catch {
-    throw new BotError('sandbox.file_not_found', `Cannot read \`${path}\`: give the path of a PNG, JPEG or WebP file.`);
+    throw new BotError(fileNotFound(path));
   }
   return {
     filename: basename(fullPath),
@@ -29,4 +29,9 @@ export async function fileReference(path: string): Promise<ReferenceSource> {
       }
     },
   };
+}
+
+/** `sandbox.file_not_found`: `--ref` named a path that is not a readable file. */
+export function fileNotFound(path: string): Failure {
+  return { code: 'sandbox.file_not_found', userMessage: `Cannot read \`${path}\`: give the path of a PNG, JPEG or WebP file.` };
 }

@@ -67,7 +67,7 @@ export function startSandbox(options: SandboxOptions): { surface: SandboxSurface
         return true;
       case '/quota': {
         const parsed = parseQuotaText(args, (token) => ({ userId: token.replace(/^@/, ''), userName: token.replace(/^@/, '') }));
-        print(parsed.ok ? options.core.quota(requester(), parsed.command).text : parsed.problem.userMessage);
+        print(parsed.ok ? options.core.quota(requester(), parsed.command).text : parsed.failure.userMessage);
         return true;
       }
       case '/as':
@@ -89,7 +89,7 @@ export function startSandbox(options: SandboxOptions): { surface: SandboxSurface
 
   async function imagine(args: string): Promise<void> {
     const parsed = parseImagineText(args);
-    if (!parsed.ok) return void print(parsed.problem.userMessage);
+    if (!parsed.ok) return void print(parsed.failure.userMessage);
     if (parsed.kind === 'help') return void print(imagineHelpText());
     let references: ImagineOptionsInput['references'];
     try {

@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
-import type { ChatSurface, Delivery, DeliveryCheckpoint, FailureView, JobStatusView } from '../../src/ports.ts';
+import type { Failure } from '../../src/errors.ts';
+import type { ChatSurface, Delivery, DeliveryCheckpoint, JobStatusView } from '../../src/ports.ts';
 
 const placeholderSchema = z.object({ request: z.number().int().positive(), prompt: z.string() });
 export type SandboxPlaceholder = z.infer<typeof placeholderSchema>;
@@ -40,7 +41,7 @@ export class SandboxSurface implements ChatSurface {
     this.print(`[#${request}] done: ${paths.join(', ')}\n        ${delivery.caption.replace(/\n/g, '\n        ')}`);
   }
 
-  async showFailure(placeholder: string, failure: FailureView): Promise<void> {
+  async showFailure(placeholder: string, failure: Failure): Promise<void> {
     const { request } = placeholderSchema.parse(JSON.parse(placeholder));
     this.print(`[#${request}] failed (${failure.code}): ${failure.userMessage}`);
   }

@@ -48,7 +48,7 @@ export async function handleCreditsCommand(deps: CommandDeps, command: SlashComm
 /** `/quota set|grant|allowance|cap|report …`: moderators only, decided by the core from server-side facts. */
 export async function handleQuotaCommand(deps: CommandDeps, command: SlashCommand, replies: CommandReplies): Promise<void> {
   const parsed = parseQuotaText(command.text, parseUserToken);
-  if (!parsed.ok) return replies.replyPrivately(parsed.problem.userMessage);
+  if (!parsed.ok) return replies.replyPrivately(parsed.failure.userMessage);
   const requester = await deps.resolveRequester(command.team_id, command.user_id, command.user_name);
   return sendReply(replies, deps.core.quota(requester, parsed.command));
 }

@@ -41,7 +41,7 @@ export type TypedImagineOptions = Omit<ImagineOptionsInput, 'references'>;
  */
 export function parseSlackImagineText(text: string): { ok: true; options: TypedImagineOptions } | { ok: false; reply: string } {
   const parsed = parseImagineText(text);
-  if (!parsed.ok) return { ok: false, reply: parsed.problem.userMessage };
+  if (!parsed.ok) return { ok: false, reply: parsed.failure.userMessage };
   if (parsed.kind === 'help') return { ok: false, reply: imagineHelpText() };
   if (parsed.refs.length > 0) return { ok: false, reply: REFS_ON_SLACK };
   return { ok: true, options: { prompt: parsed.prompt, model: parsed.model, ratio: parsed.ratio, seed: parsed.seed, tags: parsed.tags } };

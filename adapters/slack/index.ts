@@ -102,7 +102,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       const replies = commandReplies(command, respond);
       // The operator pays: a workspace it does not serve gets one polite refusal and nothing else.
       const admission = deps.core.admission('slack', command.team_id);
-      if (!admission.ok) return replies.replyPrivately(admission.userMessage).catch(() => undefined);
+      if (!admission.ok) return replies.replyPrivately(admission.failure.userMessage).catch(() => undefined);
       try {
         await handle(deps, command, replies);
       } catch (error) {
@@ -135,7 +135,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     const teamId = envelope.team_id ?? context.teamId;
     if (teamId === undefined) return;
     const admission = deps.core.admission('slack', teamId);
-    if (!admission.ok) return replyToMentioner(api, parsed.data)(admission.userMessage).catch(() => undefined);
+    if (!admission.ok) return replyToMentioner(api, parsed.data)(admission.failure.userMessage).catch(() => undefined);
     try {
       await handleMention(mentionDeps, teamId, context.botUserId, parsed.data);
     } catch (error) {

@@ -6,7 +6,7 @@
 import type { CommandDeps } from './commands.ts';
 import { parseSlackImagineText, runImagine, type ReplyPrivately } from './imagine-flow.ts';
 import type { AppMention } from './payloads.ts';
-import { isOnSlackFileHost, notOnSlack, slackReference, type SlackFileAccess } from './references.ts';
+import { fileNotOnSlack, isOnSlackFileHost, slackReference, type SlackFileAccess } from './references.ts';
 import type { SlackApi } from './slack-api.ts';
 import { escapeMrkdwn } from './texts.ts';
 
@@ -27,7 +27,7 @@ export async function handleMention(deps: MentionDeps, teamId: string, botUserId
   const foreign = event.files.find((file) => !isOnSlackFileHost(file, deps.fileOrigins));
   if (foreign !== undefined) {
     deps.log.warn('slack mention with a file off Slack', { channel: event.channel, fileId: foreign.id });
-    return replyPrivately(notOnSlack(foreign).userMessage);
+    return replyPrivately(fileNotOnSlack(foreign).userMessage);
   }
 
   const requester = await deps.resolveRequester(teamId, event.user);

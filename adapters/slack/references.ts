@@ -4,7 +4,7 @@
  * what a file is gets judged by its bytes (Slack answers 200 with an HTML login page when the
  * token is missing). https://docs.slack.dev/messaging/working-with-files#authentication
  */
-import { BotError } from '../../src/errors.ts';
+import { BotError, type Failure } from '../../src/errors.ts';
 import { echo } from '../../src/imagine/user-text.ts';
 import { downloadSafely, redactUrl } from '../../src/media/download.ts';
 import type { ReferenceSource } from '../../src/ports.ts';
@@ -67,24 +67,34 @@ export function slackReference(file: SlackFile, access: SlackFileAccess): Refere
         signal,
       });
       if (looksLikeHtml(downloaded.bytes)) {
-        throw new BotError(
-          'slack.file_access_denied',
-          `Slack wouldn't hand me ${displayName(file)}: the app may be missing the \`files:read\` permission, or the file was deleted. Ask a workspace admin, or attach the image again.`,
-          { logMessage: `slack.file_access_denied: HTML page from ${redactUrl(downloaded.finalUrl)}` },
-        );
+        throw new BotError(fileAccessDenied(file), { logMessage: `slack.file_access_denied: HTML page from ${redactUrl(downloaded.finalUrl)}` });
       }
       return downloaded.bytes;
     },
   };
 }
 
-/** The message for a file that does not live on Slack's file host (never fetched). */
+/** `slack.file_access_denied`: Slack answered with its login page instead of the file. */
+export function fileAccessDenied(file: SlackFile): Failure {
+  return {
+    code: 'slack.file_access_denied',
+    userMessage: `Slack wouldn't hand me ${displayName(file)}: the app may be missing the \`files:read\` permission, or the file was deleted. Ask a workspace admin, or attach the image again.`,
+  };
+}
+
+/** `slack.file_not_on_slack`: a file that does not live on Slack's file host (never fetched). */
+export function fileNotOnSlack(file: SlackFile): Failure {
+  return {
+    code: 'slack.file_not_on_slack',
+    userMessage: `${displayName(file)} isn't stored on Slack's file host, so I won't download it. Please upload the image to Slack directly (drag it into the message) and mention me again.`,
+  };
+}
+
+/** The error for a file that does not live on Slack's file host, thrown if a download is attempted. */
 export function notOnSlack(file: SlackFile): BotError {
-  return new BotError(
-    'slack.file_not_on_slack',
-    `${displayName(file)} isn't stored on Slack's file host, so I won't download it. Please upload the image to Slack directly (drag it into the message) and mention me again.`,
-    { logMessage: `slack.file_not_on_slack: ${file.url_private === undefined ? 'no url_private' : redactUrl(file.url_private)}` },
-  );
+  return new BotError(fileNotOnSlack(file), {
+    logMessage: `slack.file_not_on_slack: ${file.url_private === undefined ? 'no url_private' : redactUrl(file.url_private)}`,
+  });
 }
 
 /** The file's name as a `code` span, safe to echo. */

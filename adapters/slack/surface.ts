@@ -5,8 +5,9 @@
  */
 import { z } from 'zod';
 import type { Clock } from '../../src/clock.ts';
+import type { Failure } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
-import type { ChatSurface, Delivery, DeliveryCheckpoint, FailureView, JobStatusView } from '../../src/ports.ts';
+import type { ChatSurface, Delivery, DeliveryCheckpoint, JobStatusView } from '../../src/ports.ts';
 import { decodePlaceholder, type SlackPlaceholder } from './placeholder.ts';
 import { SlackApiError, type SlackApi } from './slack-api.ts';
 import { deliveryComment, doneText, failureText, statusText } from './texts.ts';
@@ -109,7 +110,7 @@ export function createSlackSurface(deps: { api: SlackApi; clock: Clock; log: Log
       });
     },
 
-    async showFailure(value, failure: FailureView) {
+    async showFailure(value, failure: Failure) {
       const placeholder = decodePlaceholder(value);
       lastStatus.delete(statusKey(placeholder));
       const text = failureText(placeholder.head, failure.userMessage);

@@ -5,19 +5,49 @@
 import type { CreditLedger, CreditsView } from '../credits/ledger.ts';
 import { describeCurrentPeriod, formatCredits, formatWhen } from '../credits/messages.ts';
 import type { Period } from '../credits/periods.ts';
+import type { ErrorCode, Failure } from '../errors.ts';
 import type { Reply, Requester } from '../ports.ts';
+
+/**
+ * The codes of command answers that are not failures: a balance shown, a change made. Kept apart
+ * from ErrorCode so that only refusals count as errors in logs and dashboards.
+ */
+export const COMMAND_REPLY_CODES = [
+  'credits.view',
+  'quota.granted',
+  'quota.set',
+  'quota.allowance_set',
+  'quota.cap_removed',
+  'quota.cap_set',
+  'quota.report',
+] as const;
+
+/** The code of a command answer that is not a failure. */
+export type CommandReplyCode = (typeof COMMAND_REPLY_CODES)[number];
 
 /**
  * What a command returns: the `reply` an adapter shows as is, and a stable `code` for logs and
  * tests (`Reply` itself has no code field).
  */
 export interface CommandResult {
-  readonly code: string;
+  readonly code: CommandReplyCode | ErrorCode;
   readonly reply: Reply;
 }
 
-/** Shown when someone without moderator rights tries a moderator-only command. */
-export const NOT_MODERATOR_CODE = 'quota.not_moderator';
+/**
+ * `quota.not_moderator`: a member tried a moderator-only command (`/quota`, or `/credits` for
+ * someone else). One text for both, naming who counts as a moderator on each platform.
+ */
+export const NOT_MODERATOR: Failure = {
+  code: 'quota.not_moderator',
+  userMessage:
+    "Only moderators (Manage Server on Discord, workspace admins on Slack, or members the operator names) can change credits, see the report or see another member's credits. `/credits` on its own shows yours.",
+};
+
+/** A refusal as a command's private answer. */
+export function refuse(failure: Failure): CommandResult {
+  return { code: failure.code, reply: { visibility: 'private', text: failure.userMessage } };
+}
 
 /** Answer `/credits`, for the requester or (moderators only) for `subject`. */
 export function creditsCommand(
@@ -26,15 +56,7 @@ export function creditsCommand(
   subject?: { userId: string; displayName: string },
 ): CommandResult {
   const isSelf = subject === undefined || subject.userId === requester.userId;
-  if (!isSelf && !requester.isModerator) {
-    return {
-      code: NOT_MODERATOR_CODE,
-      reply: {
-        visibility: 'private',
-        text: "Only moderators can see another member's credits. `/credits` on its own shows yours.",
-      },
-    };
-  }
+  if (!isSelf && !requester.isModerator) return refuse(NOT_MODERATOR);
   const who = isSelf ? { userId: requester.userId, displayName: requester.displayName } : subject;
   const view = ledger.creditsView(requester.communityId, who.userId, who.displayName);
   const heading = isSelf ? `Your credits: \`${view.balance}\`` : `${who.displayName}'s credits: \`${view.balance}\``;

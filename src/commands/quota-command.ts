@@ -4,29 +4,26 @@
  * Changes are answered publicly, so the community sees who moved credits; refusals and the report
  * (which names other members' spending) are private.
  */
-import { parseCreditAmount } from '../credits/amount.ts';
+import { invalidAmount, parseCreditAmount } from '../credits/amount.ts';
 import type { CreditLedger, CreditsReport } from '../credits/ledger.ts';
-import { formatCredits, formatUtc, formatWhen } from '../credits/messages.ts';
+import { capAboveBudget, formatCredits, formatUtc, formatWhen } from '../credits/messages.ts';
 import { parsePeriod, PERIODS, type Period } from '../credits/periods.ts';
-import type { Problem } from '../errors.ts';
+import type { Failure } from '../errors.ts';
 import type { QuotaCommand, Requester } from '../ports.ts';
-import { NOT_MODERATOR_CODE, type CommandResult } from './credits-command.ts';
-
-const NOT_MODERATOR_TEXT =
-  'Only moderators (Manage Server on Discord, workspace admins on Slack, or members the operator names) can change credits or see the report. `/credits` shows your own balance.';
+import { NOT_MODERATOR, refuse, type CommandReplyCode, type CommandResult } from './credits-command.ts';
 
 /** Carry out a `/quota` sub-command for `requester`. */
 export function quotaCommand(ledger: CreditLedger, requester: Requester, command: QuotaCommand): CommandResult {
-  if (!requester.isModerator) return refuse({ code: NOT_MODERATOR_CODE, userMessage: NOT_MODERATOR_TEXT });
+  if (!requester.isModerator) return refuse(NOT_MODERATOR);
   const communityId = requester.communityId;
   const actorId = requester.userId;
   const mod = requester.displayName;
   switch (command.action) {
     case 'grant': {
       const parsed = parseCreditAmount(command.amount);
-      if (!parsed.ok) return refuse(parsed.problem);
+      if (!parsed.ok) return refuse(parsed.failure);
       if (parsed.amount === 0) {
-        return refuse({ code: 'quota.invalid_amount', userMessage: 'A grant of 0 credits changes nothing: give at least `1`.' });
+        return refuse(invalidAmount({ kind: 'zero_grant' }));
       }
       const name = nameOf(ledger, communityId, command.userId, command.userName);
       const { balanceAfter } = ledger.grant({ communityId, userId: command.userId, displayName: command.userName, amount: parsed.amount, actorId });
@@ -34,7 +31,7 @@ export function quotaCommand(ledger: CreditLedger, requester: Requester, command
     }
     case 'set': {
       const parsed = parseCreditAmount(command.amount);
-      if (!parsed.ok) return refuse(parsed.problem);
+      if (!parsed.ok) return refuse(parsed.failure);
       const name = nameOf(ledger, communityId, command.userId, command.userName);
       const { balanceAfter, delta } = ledger.set({ communityId, userId: command.userId, displayName: command.userName, amount: parsed.amount, actorId });
       const was = balanceAfter - delta;
@@ -42,9 +39,9 @@ export function quotaCommand(ledger: CreditLedger, requester: Requester, command
     }
     case 'allowance': {
       const parsed = parseCreditAmount(command.amount);
-      if (!parsed.ok) return refuse(parsed.problem);
+      if (!parsed.ok) return refuse(parsed.failure);
       const period = readPeriod(command.period);
-      if (!period.ok) return refuse(period.problem);
+      if (!period.ok) return refuse(period.failure);
       const settings = ledger.setAllowance({ communityId, amount: parsed.amount, period: period.period, actorId });
       const when =
         settings.period === 'none'
@@ -59,16 +56,11 @@ export function quotaCommand(ledger: CreditLedger, requester: Requester, command
         return announce('quota.cap_removed', `${mod} removed the community's spending cap.`);
       }
       const parsed = parseCreditAmount(command.amount);
-      if (!parsed.ok) return refuse(parsed.problem);
+      if (!parsed.ok) return refuse(parsed.failure);
       const period = readPeriod(command.period);
-      if (!period.ok) return refuse(period.problem);
+      if (!period.ok) return refuse(period.failure);
       const set = ledger.setCap({ communityId, amount: parsed.amount, period: period.period, actorId });
-      if (!set.ok) {
-        return refuse({
-          code: 'quota.cap_above_budget',
-          userMessage: `The bot's operator gives this community ${formatCredits(set.budget.amount)}${set.budget.period === 'none' ? ' in total' : ` a ${set.budget.period}`}; a cap can only lower that. Choose at most \`${set.budget.amount}\`.`,
-        });
-      }
+      if (!set.ok) return refuse(capAboveBudget(set.budget));
       const cap = ledger.report(communityId).cap;
       const scope = cap && cap.period !== 'none' ? ` a ${cap.period}` : ' in total';
       const left = cap ? ` So far ${formatCredits(cap.spent)} spent, ${cap.remaining} left.` : '';
@@ -111,18 +103,20 @@ export function formatReport(report: CreditsReport, ledger: CreditLedger, commun
   return lines.join('\n');
 }
 
-function readPeriod(raw: string | undefined): { ok: true; period: Period | undefined } | { ok: false; problem: Problem } {
+/** `quota.invalid_period`: `raw` names no period. */
+export function invalidPeriod(raw: string): Failure {
+  const shown = raw.trim().replace(/`/g, "'").slice(0, 24);
+  return {
+    code: 'quota.invalid_period',
+    userMessage: `\`${shown}\` is not a period: use one of ${PERIODS.map((p) => `\`${p}\``).join(', ')} (\`none\` means it never refills).`,
+  };
+}
+
+function readPeriod(raw: string | undefined): { ok: true; period: Period | undefined } | { ok: false; failure: Failure } {
   if (raw === undefined || raw.trim() === '') return { ok: true, period: undefined };
   const period = parsePeriod(raw);
   if (period) return { ok: true, period };
-  const shown = raw.trim().replace(/`/g, "'").slice(0, 24);
-  return {
-    ok: false,
-    problem: {
-      code: 'quota.invalid_period',
-      userMessage: `\`${shown}\` is not a period: use one of ${PERIODS.map((p) => `\`${p}\``).join(', ')} (\`none\` means it never refills).`,
-    },
-  };
+  return { ok: false, failure: invalidPeriod(raw) };
 }
 
 /** The best name we have for a member: what the platform sent, what we saw last, or their id. */
@@ -130,11 +124,7 @@ function nameOf(ledger: CreditLedger, communityId: string, userId: string, userN
   return userName ?? ledger.displayNameOf(communityId, userId) ?? userId;
 }
 
-function refuse(p: Problem): CommandResult {
-  return { code: p.code, reply: { visibility: 'private', text: p.userMessage } };
-}
-
-function announce(code: string, text: string): CommandResult {
+function announce(code: CommandReplyCode, text: string): CommandResult {
   return { code, reply: { visibility: 'public', text } };
 }
 

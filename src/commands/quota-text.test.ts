@@ -29,22 +29,22 @@ describe('parseQuotaText', () => {
 
   it('answers help and an empty /quota with the help text', () => {
     for (const text of ['', '   ', 'help', 'HELP']) {
-      expect(parseQuotaText(text, resolve)).toEqual({ ok: false, problem: { code: 'quota.help', userMessage: quotaHelpText() } });
+      expect(parseQuotaText(text, resolve)).toEqual({ ok: false, failure: { code: 'quota.help', userMessage: quotaHelpText() } });
     }
     expect(quotaHelpText()).toContain('/quota grant <user> <amount>');
   });
 
   it('lists the sub-commands for an unknown one', () => {
     const result = parseQuotaText('give bo 5', resolve);
-    expect(result).toMatchObject({ ok: false, problem: { code: 'quota.unknown_subcommand' } });
-    if (!result.ok) for (const sub of ['set', 'grant', 'allowance', 'cap', 'report']) expect(result.problem.userMessage).toContain(`\`${sub}\``);
+    expect(result).toMatchObject({ ok: false, failure: { code: 'quota.unknown_subcommand' } });
+    if (!result.ok) for (const sub of ['set', 'grant', 'allowance', 'cap', 'report']) expect(result.failure.userMessage).toContain(`\`${sub}\``);
   });
 
   it('says who it could not find, and how to use a sub-command given the wrong arguments', () => {
-    expect(parseQuotaText('grant nobody 5', resolve)).toMatchObject({ ok: false, problem: { code: 'quota.unknown_user' } });
-    expect(parseQuotaText('grant bo', resolve)).toMatchObject({ ok: false, problem: { code: 'quota.usage', userMessage: expect.stringContaining('/quota grant <user> <amount>') } });
-    expect(parseQuotaText('allowance', resolve)).toMatchObject({ ok: false, problem: { code: 'quota.usage' } });
-    expect(parseQuotaText('cap 5 week extra', resolve)).toMatchObject({ ok: false, problem: { code: 'quota.usage' } });
-    expect(parseQuotaText('report now', resolve)).toMatchObject({ ok: false, problem: { code: 'quota.usage' } });
+    expect(parseQuotaText('grant nobody 5', resolve)).toMatchObject({ ok: false, failure: { code: 'quota.unknown_user' } });
+    expect(parseQuotaText('grant bo', resolve)).toMatchObject({ ok: false, failure: { code: 'quota.usage', userMessage: expect.stringContaining('/quota grant <user> <amount>') } });
+    expect(parseQuotaText('allowance', resolve)).toMatchObject({ ok: false, failure: { code: 'quota.usage' } });
+    expect(parseQuotaText('cap 5 week extra', resolve)).toMatchObject({ ok: false, failure: { code: 'quota.usage' } });
+    expect(parseQuotaText('report now', resolve)).toMatchObject({ ok: false, failure: { code: 'quota.usage' } });
   });
 });

@@ -2,7 +2,7 @@
  * `/quota` typed as text (Slack's slash command, the terminal sandbox) into a `QuotaCommand`.
  * Amounts and periods stay raw: `quotaCommand` explains bad ones, the same way for every platform.
  */
-import { problem, type Problem } from '../errors.ts';
+import type { Failure } from '../errors.ts';
 import type { QuotaCommand } from '../ports.ts';
 
 /** Turns a user token (`<@U123|ana>` on Slack, `ana` in the sandbox) into a member, or null. */
@@ -16,41 +16,56 @@ const USAGE = {
   report: '`/quota report`: top spenders, spend per model, the cap',
 } as const;
 
-type SubCommand = keyof typeof USAGE;
+/** A /quota sub-command's name. */
+export type SubCommand = keyof typeof USAGE;
 
 /** The help shown for `/quota help` or a bare `/quota`. */
 export function quotaHelpText(): string {
   return ['Moderator commands for credits:', ...Object.values(USAGE).map((line) => `  ${line}`)].join('\n');
 }
 
-/** Parse the text after `/quota`. `help` (or nothing) comes back as the problem `quota.help` carrying the help text. */
+/** `quota.help`: the help, for `/quota help` or a bare `/quota`. */
+export function quotaHelp(): Failure {
+  return { code: 'quota.help', userMessage: quotaHelpText() };
+}
+
+/** `quota.unknown_subcommand`: `word` is no /quota sub-command; the help follows. */
+export function unknownSubcommand(word: string): Failure {
+  const shown = word.replace(/`/g, "'").slice(0, 24);
+  return {
+    code: 'quota.unknown_subcommand',
+    userMessage: `\`${shown}\` is not a /quota command. Use one of: ${Object.keys(USAGE).map((k) => `\`${k}\``).join(', ')}.\n${quotaHelpText()}`,
+  };
+}
+
+/** `quota.usage`: the sub-command got too few or too many words. */
+export function quotaUsage(subCommand: SubCommand): Failure {
+  return { code: 'quota.usage', userMessage: `Usage: ${USAGE[subCommand]}.` };
+}
+
+/** `quota.unknown_user`: `token` names no member; the example repeats the sub-command and amount typed. */
+export function unknownUser(token: string, subCommand: 'set' | 'grant', amount: string): Failure {
+  const shown = token.replace(/`/g, "'").slice(0, 40);
+  return { code: 'quota.unknown_user', userMessage: `I can't tell who \`${shown}\` is: mention them, like \`/quota ${subCommand} @name ${amount}\`.` };
+}
+
+/** Parse the text after `/quota`. `help` (or nothing) comes back as the failure `quota.help` carrying the help text. */
 export function parseQuotaText(
   text: string,
   resolveUser: ResolveUser,
-): { ok: true; command: QuotaCommand } | { ok: false; problem: Problem } {
+): { ok: true; command: QuotaCommand } | { ok: false; failure: Failure } {
   const [first, ...args] = text.trim().split(/\s+/).filter((token) => token !== '');
   const word = (first ?? '').toLowerCase();
-  if (word === '' || word === 'help') return fail(problem('quota.help', quotaHelpText()));
-  if (!isSubCommand(word)) {
-    const shown = word.replace(/`/g, "'").slice(0, 24);
-    return fail(
-      problem(
-        'quota.unknown_subcommand',
-        `\`${shown}\` is not a /quota command. Use one of: ${Object.keys(USAGE).map((k) => `\`${k}\``).join(', ')}.\n${quotaHelpText()}`,
-      ),
-    );
-  }
-  const usage = problem('quota.usage', `Usage: ${USAGE[word]}.`);
+  if (word === '' || word === 'help') return fail(quotaHelp());
+  if (!isSubCommand(word)) return fail(unknownSubcommand(word));
+  const usage = quotaUsage(word);
   switch (word) {
     case 'set':
     case 'grant': {
       const [userToken, amount, ...extra] = args;
       if (userToken === undefined || amount === undefined || extra.length > 0) return fail(usage);
       const user = resolveUser(userToken);
-      if (!user) {
-        const shown = userToken.replace(/`/g, "'").slice(0, 40);
-        return fail(problem('quota.unknown_user', `I can't tell who \`${shown}\` is: mention them, like \`/quota ${word} @name ${amount}\`.`));
-      }
+      if (!user) return fail(unknownUser(userToken, word, amount));
       return { ok: true, command: { action: word, userId: user.userId, userName: user.userName, amount } };
     }
     case 'allowance':
@@ -70,8 +85,8 @@ function isSubCommand(word: string): word is SubCommand {
   return Object.hasOwn(USAGE, word);
 }
 
-function fail(p: Problem): { ok: false; problem: Problem } {
-  return { ok: false, problem: p };
+function fail(failure: Failure): { ok: false; failure: Failure } {
+  return { ok: false, failure };
 }
 
 function assertNever(value: never): never {

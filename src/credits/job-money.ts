@@ -30,14 +30,14 @@ export function settledCharge(entries: readonly JobEntry[]): { reserve: JobEntry
 
 /** A second reservation for one job would charge it twice. */
 export function alreadyReserved(jobId: string): BotError {
-  return new BotError('credits.already_reserved', 'This request was already charged.', {
+  return new BotError({ code: 'credits.already_reserved', userMessage: 'This request was already charged.' }, {
     logMessage: `credits.already_reserved: job ${jobId} already has ledger entries`,
   });
 }
 
 /** `what` (adjust, settle) needs a reservation to change; without one the caller has lost track of the job. */
 export function noReservation(jobId: string, what: string): BotError {
-  return new BotError('credits.no_reservation', 'This request was never charged, so its cost cannot be changed.', {
+  return new BotError({ code: 'credits.no_reservation', userMessage: 'This request was never charged, so its cost cannot be changed.' }, {
     logMessage: `credits.no_reservation: ${what} on job ${jobId} without a reserve entry`,
   });
 }

@@ -2,6 +2,7 @@
  * The sentences the credit rules say to people: plain text with `code` spans, numbers included,
  * so every platform can show them as they are.
  */
+import type { Failure } from '../errors.ts';
 import type { Period } from './periods.ts';
 
 /** "1 credit", "5 credits", "1,000 credits". */
@@ -56,10 +57,10 @@ export interface InsufficientCreditsInput {
 }
 
 /**
- * "You have 3 credits; this image costs 5 (`gen4_image` at 1920:1080). Cheaper: … Your balance
- * refills to 50 credits in 3 h (…)." Nothing has been charged when this is shown.
+ * `credits.insufficient`: "You have 3 credits; this image costs 5 (`gen4_image` at 1920:1080).
+ * Cheaper: … Your balance refills to 50 credits in 3 h (…)." Nothing has been charged when this is shown.
  */
-export function insufficientCreditsMessage(p: InsufficientCreditsInput): string {
+export function insufficientCredits(p: InsufficientCreditsInput): Failure {
   const lines = [
     `You have ${formatCredits(p.balance)}; this image costs ${p.price} (\`${p.modelId}\` at ${p.ratio}). Nothing was charged.`,
   ];
@@ -75,7 +76,7 @@ export function insufficientCreditsMessage(p: InsufficientCreditsInput): string 
   } else {
     lines.push(`Your balance refills to ${formatCredits(p.allowance)} ${formatWhen(p.resetsAt, p.nowMs)}.`);
   }
-  return lines.join('\n');
+  return { code: 'credits.insufficient', userMessage: lines.join('\n') };
 }
 
 export interface CommunityCapInput {
@@ -86,8 +87,8 @@ export interface CommunityCapInput {
   readonly nowMs: number;
 }
 
-/** The whole community has used its shared budget: say how much is left and when it resets. */
-export function communityCapMessage(p: CommunityCapInput): string {
+/** `credits.community_cap`: the whole community has used its shared budget; how much is left and when it resets. */
+export function communityCapReached(p: CommunityCapInput): Failure {
   const when = p.period ? ` ${describeCurrentPeriod(p.period)}` : '';
   const lines = [
     `This community has used its shared image budget${when}: ${formatCredits(p.capRemaining)} left, and this image costs ${p.price}. Nothing was charged.`,
@@ -97,7 +98,7 @@ export function communityCapMessage(p: CommunityCapInput): string {
       ? `The budget resets ${formatWhen(p.resetsAt, p.nowMs)}; a cheaper option may still fit.`
       : 'It does not reset on its own: a moderator can raise it with `/quota cap`.',
   );
-  return lines.join('\n');
+  return { code: 'credits.community_cap', userMessage: lines.join('\n') };
 }
 
 export interface BudgetSpentInput {
@@ -108,20 +109,35 @@ export interface BudgetSpentInput {
   readonly nowMs: number;
 }
 
-/** The operator's budget for this community is spent: no member of it can start an image. */
-export function communityBudgetMessage(p: BudgetSpentInput): string {
+/** `credits.community_budget`: the operator's budget for this community is spent; no member of it can start an image. */
+export function communityBudgetSpent(p: BudgetSpentInput): Failure {
   const left = p.remaining > 0 ? ` (${formatCredits(p.remaining)} left, and this image costs ${p.price})` : '';
-  return [
-    `This community has reached the image budget the bot's operator set for it ${describeCurrentPeriod(p.period)}${left}. Nothing was charged.`,
-    p.resetsAt !== null ? `It refills ${formatWhen(p.resetsAt, p.nowMs)}.` : 'It does not refill on its own: ask the bot\'s operator to raise it.',
-  ].join('\n');
+  return {
+    code: 'credits.community_budget',
+    userMessage: [
+      `This community has reached the image budget the bot's operator set for it ${describeCurrentPeriod(p.period)}${left}. Nothing was charged.`,
+      p.resetsAt !== null ? `It refills ${formatWhen(p.resetsAt, p.nowMs)}; try again then.` : "It does not refill on its own: ask the bot's operator to raise it.",
+    ].join('\n'),
+  };
 }
 
-/** The operator's budget across every community is spent: nobody can start an image until it refills. */
-export function operatorBudgetMessage(p: BudgetSpentInput): string {
+/** `credits.operator_budget`: the operator's budget across every community is spent; nobody can start an image until it refills. */
+export function operatorBudgetSpent(p: BudgetSpentInput): Failure {
   const left = p.remaining > 0 ? ` (${formatCredits(p.remaining)} left, and this image costs ${p.price})` : '';
-  return [
-    `The bot has reached its operator's spending limit ${describeCurrentPeriod(p.period)}${left}. Nothing was charged.`,
-    p.resetsAt !== null ? `Image generation resumes ${formatWhen(p.resetsAt, p.nowMs)}.` : 'It does not refill on its own: ask the bot\'s operator.',
-  ].join('\n');
+  return {
+    code: 'credits.operator_budget',
+    userMessage: [
+      `The bot has reached its operator's spending limit ${describeCurrentPeriod(p.period)}${left}. Nothing was charged.`,
+      p.resetsAt !== null ? `Image generation resumes ${formatWhen(p.resetsAt, p.nowMs)}; try again then.` : "It does not refill on its own: ask the bot's operator.",
+    ].join('\n'),
+  };
+}
+
+/** `quota.cap_above_budget`: a moderator's cap can only lower the budget the operator gives the community. */
+export function capAboveBudget(budget: { amount: number; period: Period }): Failure {
+  const per = budget.period === 'none' ? ' in total' : ` a ${budget.period}`;
+  return {
+    code: 'quota.cap_above_budget',
+    userMessage: `The bot's operator gives this community ${formatCredits(budget.amount)}${per}; a cap can only lower that. Choose at most \`${budget.amount}\`.`,
+  };
 }

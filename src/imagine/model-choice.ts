@@ -2,11 +2,11 @@
  * Reading the model a user named. Ids are what we document, but `Gen4-Image`, `gen4 image` and the
  * label `Gemini 2.5 Flash Image` are clearly meant too: case, spaces and dashes are ignored.
  */
-import { problem, type Problem } from '../errors.ts';
+import type { Failure } from '../errors.ts';
 import { DEFAULT_MODEL_ID, MODELS, findModel, type ModelInfo } from '../models.ts';
 import { echo } from './user-text.ts';
 
-export type ModelChoice = { ok: true; model: ModelInfo } | { ok: false; problem: Problem };
+export type ModelChoice = { ok: true; model: ModelInfo } | { ok: false; failure: Failure };
 
 const normalise = (name: string): string => name.trim().toLowerCase().replace(/[\s_-]+/g, '_');
 
@@ -24,11 +24,13 @@ export function resolveModel(raw: string | undefined): ModelChoice {
   }
   const model = MODELS.find((m) => normalise(m.id) === wanted || normalise(m.label) === wanted);
   if (model) return { ok: true, model };
+  return { ok: false, failure: unknownModel(raw ?? '') };
+}
+
+/** `request.unknown_model`: `raw` names no model in the catalogue. */
+export function unknownModel(raw: string): Failure {
   return {
-    ok: false,
-    problem: problem(
-      'request.unknown_model',
-      `There is no model called ${echo(raw ?? '')}. Choose one of: ${listModelIds().join(', ')}; leave it out for \`${DEFAULT_MODEL_ID}\`.`,
-    ),
+    code: 'request.unknown_model',
+    userMessage: `There is no model called ${echo(raw)}. Choose one of: ${listModelIds().join(', ')}; leave it out for \`${DEFAULT_MODEL_ID}\`.`,
   };
 }

@@ -36,7 +36,7 @@ describe('properties', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), flaggy), (text) => {
         const parsed = parseImagineText(text);
-        expect(parsed.ok ? parsed.kind : parsed.problem.code).toBeTypeOf('string');
+        expect(parsed.ok ? parsed.kind : parsed.failure.code).toBeTypeOf('string');
       }),
     );
   });
@@ -54,7 +54,7 @@ describe('properties', () => {
         }),
         (input) => {
           const check = validateImagineRequest(input);
-          if (!check.ok) return check.problem.code.startsWith('request.') && check.problem.userMessage.length > 0;
+          if (!check.ok) return check.failure.code.startsWith('request.') && check.failure.userMessage.length > 0;
           const m = MODELS.find((x) => x.id === check.request.modelId);
           return (
             m !== undefined &&

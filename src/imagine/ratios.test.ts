@@ -48,17 +48,17 @@ describe('resolveRatio', () => {
     const result = resolveRatio(gemini, '1280:720');
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.problem.code).toBe('request.ratio_not_offered');
-    expect(result.problem.userMessage).toContain('same shape on this model is `1344:768`');
+    expect(result.failure.code).toBe('request.ratio_not_offered');
+    expect(result.failure.userMessage).toContain('same shape on this model is `1344:768`');
   });
 
   it.each(['5:4', 'banana', '0:0', '21:9 1080p', 'constructor'])('gen4_image refuses %j, listing its ratios and shortcuts', (raw) => {
     const result = resolveRatio(gen4, raw);
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.problem.code).toBe('request.ratio_not_offered');
-    expect(result.problem.userMessage).toContain('`1280:720` (16:9, 720p)');
-    expect(result.problem.userMessage).toContain('`landscape` = 1920:1080');
+    expect(result.failure.code).toBe('request.ratio_not_offered');
+    expect(result.failure.userMessage).toContain('`1280:720` (16:9, 720p)');
+    expect(result.failure.userMessage).toContain('`landscape` = 1920:1080');
   });
 
   it('names every choice with its value first', () => {

@@ -11,11 +11,11 @@
  * `16:9 720p` is 1280:720. A resolution the model lacks (`1280:720` on Gemini) is refused with the
  * model's value of the same shape as a suggestion, never swapped silently.
  */
-import { problem, type Problem } from '../errors.ts';
+import type { Failure } from '../errors.ts';
 import type { ModelInfo } from '../models.ts';
 import { echo, listInWords } from './user-text.ts';
 
-export type RatioResolution = { ok: true; ratio: string } | { ok: false; problem: Problem };
+export type RatioResolution = { ok: true; ratio: string } | { ok: false; failure: Failure };
 
 /** A ratio as help and autocomplete show it: `{ value: '1920:1080', name: '1920:1080 (16:9, 1080p)' }`. */
 export interface RatioChoice {
@@ -181,14 +181,17 @@ export function describeRatioWords(model: ModelInfo): string[] {
 }
 
 function notOffered(model: ModelInfo, raw: string, suggestion?: string | null): RatioResolution {
+  return { ok: false, failure: ratioNotOffered(model, raw, suggestion) };
+}
+
+/** `request.ratio_not_offered`: the model has no ratio `raw`; `suggestion` is the same shape at a size it has. */
+export function ratioNotOffered(model: ModelInfo, raw: string, suggestion?: string | null): Failure {
   const choices = listRatioChoices(model).map((c) => `\`${c.value}\`${c.name.slice(c.value.length)}`);
   const closest = suggestion ? ` The same shape on this model is \`${suggestion}\`.` : '';
   return {
-    ok: false,
-    problem: problem(
-      'request.ratio_not_offered',
+    code: 'request.ratio_not_offered',
+    userMessage:
       `${model.label} (\`${model.id}\`) doesn't offer the ratio ${echo(raw)}.${closest} Pick one of: ${choices.join(', ')}. ` +
-        `Shortcuts: ${listInWords(describeRatioWords(model))}; an aspect such as \`16:9\` takes its largest size, and \`720p\` or \`1080p\` picks the height.`,
-    ),
+      `Shortcuts: ${listInWords(describeRatioWords(model))}; an aspect such as \`16:9\` takes its largest size, and \`720p\` or \`1080p\` picks the height.`,
   };
 }

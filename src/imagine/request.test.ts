@@ -5,7 +5,7 @@ const base = { prompt: 'a koi pond at dawn', referenceCount: 0 };
 
 function problemOf(check: RequestCheck) {
   if (check.ok) throw new Error(`expected a problem, got ${JSON.stringify(check.request)}`);
-  return check.problem;
+  return check.failure;
 }
 
 describe('validateImagineRequest', () => {

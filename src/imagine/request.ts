@@ -2,9 +2,9 @@
  * An /imagine request checked against the catalogue: the contract of design.md §4. Pure and
  * platform-free, cheap enough to run before the platform's acknowledgement deadline.
  * Checks run in the order a user fixes things (prompt, model, ratio, seed, images, tags) and the
- * first problem is returned, so every message names one thing to do.
+ * first failure is returned, so every message names one thing to do.
  */
-import { problem, type Problem } from '../errors.ts';
+import type { Failure } from '../errors.ts';
 import type { ModelInfo } from '../models.ts';
 import { resolveModel } from './model-choice.ts';
 import { priceOf } from './price.ts';
@@ -22,7 +22,7 @@ export interface ImagineRequest {
   tags: string[];
 }
 
-export type RequestCheck = { ok: true; request: ImagineRequest; priceCredits: number } | { ok: false; problem: Problem };
+export type RequestCheck = { ok: true; request: ImagineRequest; priceCredits: number } | { ok: false; failure: Failure };
 
 export interface ImagineRequestInput {
   prompt: string;
@@ -39,49 +39,51 @@ const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F
 
 /** Validate options against the catalogue. referenceCount = number of attachments. */
 export function validateImagineRequest(input: ImagineRequestInput): RequestCheck {
-  const fail = (p: Problem): RequestCheck => ({ ok: false, problem: p });
+  const fail = (failure: Failure): RequestCheck => ({ ok: false, failure });
   const referenceCount = Number.isFinite(input.referenceCount) ? Math.max(0, Math.floor(input.referenceCount)) : 0;
 
   // Control characters (NUL, ESC, …) draw nothing, and in a caption or a terminal they only do harm.
   const prompt = (typeof input.prompt === 'string' ? input.prompt : '').replace(CONTROL_CHARACTERS, '').trim();
-  if (prompt === '') {
-    return fail(problem('request.prompt_empty', 'Your prompt is empty: describe the image you want, for example `a koi pond at dawn`.'));
-  }
+  if (prompt === '') return fail(PROMPT_EMPTY);
 
   const modelChoice = resolveModel(input.model);
-  if (!modelChoice.ok) return fail(modelChoice.problem);
+  if (!modelChoice.ok) return fail(modelChoice.failure);
   const model = modelChoice.model;
 
-  const promptProblem = checkPromptLength(model, prompt);
-  if (promptProblem) return fail(promptProblem);
+  if (prompt.length > model.maxPromptUnits) return fail(promptTooLong(model, prompt.length));
 
   const ratio = resolveRatio(model, input.ratio ?? '');
-  if (!ratio.ok) return fail(ratio.problem);
+  if (!ratio.ok) return fail(ratio.failure);
 
   const seed = checkSeed(model, input.seed);
-  if (!seed.ok) return fail(seed.problem);
+  if (!seed.ok) return fail(seed.failure);
 
-  const referenceProblem = checkReferenceCount(model, referenceCount);
-  if (referenceProblem) return fail(referenceProblem);
+  const referenceFailure = checkReferenceCount(model, referenceCount);
+  if (referenceFailure) return fail(referenceFailure);
 
   const tags = checkTags(input.tags, referenceCount);
-  if (!tags.ok) return fail(tags.problem);
+  if (!tags.ok) return fail(tags.failure);
 
-  const promptTagProblem = checkPromptTags(prompt, tags.tags);
-  if (promptTagProblem) return fail(promptTagProblem);
+  const promptTagFailure = checkPromptTags(prompt, tags.tags);
+  if (promptTagFailure) return fail(promptTagFailure);
 
   const request: ImagineRequest = { prompt, modelId: model.id, ratio: ratio.ratio, seed: seed.seed, tags: tags.tags };
   return { ok: true, request, priceCredits: priceOf(request) };
 }
 
-/** Runway counts the prompt in UTF-16 code units (`'😀'.length === 2`), so we count the same way. */
-function checkPromptLength(model: ModelInfo, prompt: string): Problem | null {
-  if (prompt.length > model.maxPromptUnits) {
-    const over = prompt.length - model.maxPromptUnits;
-    return problem(
-      'request.prompt_too_long',
-      `Your prompt is ${prompt.length} characters long and ${model.label} takes at most ${model.maxPromptUnits}: shorten it by ${over} (emoji and some symbols count as 2).`,
-    );
-  }
-  return null;
+/** `request.prompt_empty`: nothing left of the prompt once trimmed. */
+export const PROMPT_EMPTY: Failure = {
+  code: 'request.prompt_empty',
+  userMessage: 'Your prompt is empty: describe the image you want, for example `a koi pond at dawn`.',
+};
+
+/**
+ * `request.prompt_too_long`: `length` is in UTF-16 code units, as Runway counts the prompt
+ * (`'😀'.length === 2`), so we count the same way.
+ */
+export function promptTooLong(model: Pick<ModelInfo, 'label' | 'maxPromptUnits'>, length: number): Failure {
+  return {
+    code: 'request.prompt_too_long',
+    userMessage: `Your prompt is ${length} characters long and ${model.label} takes at most ${model.maxPromptUnits}: shorten it by ${length - model.maxPromptUnits} (emoji and some symbols count as 2).`,
+  };
 }

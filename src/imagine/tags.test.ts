@@ -24,11 +24,11 @@ describe('tags', () => {
 
   it('refuses tags differing only by case', () => {
     const check = checkTags(['cat', 'Cat'], 2);
-    expect(check.ok || check.problem.code).toBe('request.duplicate_tag');
+    expect(check.ok || check.failure.code).toBe('request.duplicate_tag');
   });
 
   it('refuses tags when no images are attached', () => {
     const check = checkTags(['cat'], 0);
-    expect(check.ok || check.problem.userMessage).toContain('no images');
+    expect(check.ok || check.failure.userMessage).toContain('no images');
   });
 });

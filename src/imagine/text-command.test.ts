@@ -3,7 +3,7 @@ import { parseImagineText, type ParsedImagineText } from './text-command.ts';
 
 function problemCode(parsed: ParsedImagineText): string {
   if (parsed.ok) throw new Error(`expected a problem, got ${JSON.stringify(parsed)}`);
-  return parsed.problem.code;
+  return parsed.failure.code;
 }
 
 describe('parseImagineText', () => {
@@ -61,7 +61,7 @@ describe('parseImagineText', () => {
   it('refuses an unknown flag, listing the flags', () => {
     const parsed = parseImagineText('a pond --style anime');
     expect(problemCode(parsed)).toBe('request.unknown_flag');
-    expect(!parsed.ok && parsed.problem.userMessage).toContain('`--ratio`');
+    expect(!parsed.ok && parsed.failure.userMessage).toContain('`--ratio`');
   });
 
   it('refuses a flag with no value at the end', () => {

@@ -11,15 +11,16 @@
  * - `--tags` takes the following words (or a comma list) up to the next flag; `--ref` repeats.
  * - `help`, `--help` or nothing at all asks for help.
  */
-import { problem, type Problem } from '../errors.ts';
+import type { Failure } from '../errors.ts';
 import { echo } from './user-text.ts';
 
 export type ParsedImagineText =
   | { ok: true; kind: 'help' }
   | { ok: true; kind: 'imagine'; prompt: string; model?: string; ratio?: string; seed?: string; tags?: string[]; refs: string[] }
-  | { ok: false; problem: Problem };
+  | { ok: false; failure: Failure };
 
-type FlagName = 'model' | 'ratio' | 'seed' | 'tags' | 'ref' | 'help';
+/** A flag's canonical name. */
+export type FlagName = 'model' | 'ratio' | 'seed' | 'tags' | 'ref' | 'help';
 
 /** Each flag, its spellings, and the example shown when its value is missing. */
 const FLAG_SPECS: readonly { name: FlagName; spellings: readonly string[]; example: string }[] = [
@@ -123,6 +124,24 @@ function exampleOf(name: FlagName): string {
   return FLAG_SPECS.find((s) => s.name === name)?.example ?? `--${name}`;
 }
 
+/** `request.unknown_flag`: a `--word` that is no option, surely a typo. */
+export function unknownFlag(spelled: string): Failure {
+  return {
+    code: 'request.unknown_flag',
+    userMessage: `${echo(spelled)} isn't an option. The options are ${flagList()}; everything else is the prompt. Type \`help\` for examples.`,
+  };
+}
+
+/** `request.flag_missing_value`: a flag with nothing after it. */
+export function flagMissingValue(name: FlagName): Failure {
+  return { code: 'request.flag_missing_value', userMessage: `\`--${name}\` needs a value right after it, for example \`${exampleOf(name)}\`.` };
+}
+
+/** `request.repeated_flag`: a single-valued flag given twice with different values. */
+export function repeatedFlag(name: FlagName, earlier: string, value: string): Failure {
+  return { code: 'request.repeated_flag', userMessage: `\`--${name}\` is given twice (${echo(earlier)} and ${echo(value)}): keep the one you mean.` };
+}
+
 /** Parse a text-platform /imagine into raw options (validated later by validateImagineRequest). */
 export function parseImagineText(text: string): ParsedImagineText {
   const input = typeof text === 'string' ? text : '';
@@ -134,7 +153,7 @@ export function parseImagineText(text: string): ParsedImagineText {
   const tags: string[] = [];
   let sawTags = false;
   const refs: string[] = [];
-  const fail = (p: Problem): ParsedImagineText => ({ ok: false, problem: p });
+  const fail = (failure: Failure): ParsedImagineText => ({ ok: false, failure });
 
   let i = scanner.skipSpace(0);
   while (i < input.length) {
@@ -145,14 +164,7 @@ export function parseImagineText(text: string): ParsedImagineText {
       i = scanner.skipSpace(token.end);
       continue;
     }
-    if (flag.kind === 'unknown') {
-      return fail(
-        problem(
-          'request.unknown_flag',
-          `${echo(flag.spelled)} isn't an option. The options are ${flagList()}; everything else is the prompt. Type \`help\` for examples.`,
-        ),
-      );
-    }
+    if (flag.kind === 'unknown') return fail(unknownFlag(flag.spelled));
     if (flag.name === 'help') return { ok: true, kind: 'help' };
 
     // Collect the flag's value(s): inline after "=", else the next token(s) that are not flags.
@@ -171,11 +183,7 @@ export function parseImagineText(text: string): ParsedImagineText {
         if (flag.name !== 'tags') break;
       }
     }
-    if (values.length === 0) {
-      return fail(
-        problem('request.flag_missing_value', `\`--${flag.name}\` needs a value right after it, for example \`${exampleOf(flag.name)}\`.`),
-      );
-    }
+    if (values.length === 0) return fail(flagMissingValue(flag.name));
 
     switch (flag.name) {
       case 'tags':
@@ -190,11 +198,7 @@ export function parseImagineText(text: string): ParsedImagineText {
       case 'seed': {
         const earlier = single[flag.name];
         const value = values[0] ?? '';
-        if (earlier !== undefined && earlier !== value) {
-          return fail(
-            problem('request.repeated_flag', `\`--${flag.name}\` is given twice (${echo(earlier)} and ${echo(value)}): keep the one you mean.`),
-          );
-        }
+        if (earlier !== undefined && earlier !== value) return fail(repeatedFlag(flag.name, earlier, value));
         single[flag.name] = value;
         break;
       }

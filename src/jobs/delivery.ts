@@ -1,4 +1,4 @@
-import { BotError } from '../errors.ts';
+import { BotError, type ErrorCode, type Failure } from '../errors.ts';
 import { extensionFor } from '../media/sniff.ts';
 import { findModel } from '../models.ts';
 import type { ChatSurface, Delivery, OutputFile } from '../ports.ts';
@@ -16,9 +16,22 @@ export interface DeliveryDependencies {
   readonly fetchOutput: OutputFetcher;
 }
 
-/** Media errors that another attempt cannot fix: the URL's host or the bytes themselves are refused. */
-const PERMANENT_MEDIA_CODES = new Set(['media.origin_not_allowed', 'media.private_address', 'media.not_an_image', 'media.too_large', 'media.invalid_url']);
+/** `delivery.failed`: the image exists but could not be posted; the job is failed and refunded. */
+export const UNDELIVERABLE: Failure = {
+  code: 'delivery.failed',
+  userMessage: 'Your image was generated but could not be posted here. You were not charged for it; please try again.',
+};
 
+/** Media errors that another attempt cannot fix: the URL's host or the bytes themselves are refused. */
+const PERMANENT_MEDIA_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'media.origin_not_allowed',
+  'media.private_address',
+  'media.not_an_image',
+  'media.too_large',
+  'media.invalid_url',
+]);
+
+/** Whether a delivery error is one that retrying cannot fix. */
 export function isPermanentDeliveryError(error: unknown): boolean {
   return error instanceof BotError && PERMANENT_MEDIA_CODES.has(error.code);
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
 import { CreditLedger } from '../credits/ledger.ts';
+import type { Failure } from '../errors.ts';
 import { openDatabase, type Db } from '../store/database.ts';
 import { JobStore } from './job-store.ts';
 
@@ -39,7 +40,7 @@ describe('job transitions', () => {
     store.reserve(id, 8);
     store.startSubmitting(id);
     store.markSubmitted(id, 'task-1', null);
-    const failure = { code: 'runway.safety_input', userMessage: 'declined' };
+    const failure: Failure = { code: 'runway.safety_input', userMessage: 'declined' };
     expect(store.markFailed(id, failure)).toBe(true);
     expect(store.markFailed(id, failure)).toBe(false);
     expect(sumFor(id)).toBe(0);

@@ -2,15 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { CreditLedger, ReserveOutcome } from '../credits/ledger.ts';
 import type { Statement } from 'better-sqlite3';
+import type { Failure } from '../errors.ts';
 import type { Db } from '../store/database.ts';
 import { userKey, type ServiceHistory, type WaitingJob } from './fair-queue.ts';
 import { JOB_STATES, jobFromRow, TERMINAL_STATES, type Job, type JobIn, type JobState, type NewJob, type ReferenceUri } from './job.ts';
-
-/** Failure details kept on the row and shown to the user. */
-export interface JobFailure {
-  readonly code: string;
-  readonly userMessage: string;
-}
 
 /** The states recovery resumes: every state but the final ones, as an SQL list of literals. */
 const UNFINISHED = `(${JOB_STATES.filter((state) => !TERMINAL_STATES.has(state)).map((state) => `'${state}'`).join(',')})`;
@@ -133,7 +128,7 @@ export class JobStore {
   }
 
   /** queued → rejected: refused before anything was spent. */
-  reject(id: string, failure: JobFailure): boolean {
+  reject(id: string, failure: Failure): boolean {
     return this.update(id, ['queued'], { state: 'rejected', failure_code: failure.code, failure_message: failure.userMessage, finished_at: this.clock.now() });
   }
 
@@ -187,12 +182,12 @@ export class JobStore {
   }
 
   /** Any unfinished state → failed, refunding whatever is held. A failed generation costs nothing. */
-  markFailed(id: string, failure: JobFailure, from: readonly JobState[] = ['queued', 'reserved', 'submitting', 'submitted', 'running', 'succeeded']): boolean {
+  markFailed(id: string, failure: Failure, from: readonly JobState[] = ['queued', 'reserved', 'submitting', 'submitted', 'running', 'succeeded']): boolean {
     return this.finishWithRefund(id, 'failed', failure, from);
   }
 
   /** submitted|running → cancelled (Runway cancelled the task), refunded. */
-  markCancelled(id: string, failure: JobFailure): boolean {
+  markCancelled(id: string, failure: Failure): boolean {
     return this.finishWithRefund(id, 'cancelled', failure, ['reserved', 'submitting', 'submitted', 'running']);
   }
 
@@ -217,7 +212,7 @@ export class JobStore {
       .all(model, limit) as number[];
   }
 
-  private finishWithRefund(id: string, state: 'failed' | 'cancelled', failure: JobFailure, from: readonly JobState[]): boolean {
+  private finishWithRefund(id: string, state: 'failed' | 'cancelled', failure: Failure, from: readonly JobState[]): boolean {
     return this.db.transaction(() => {
       const changed = this.update(id, from, { state, failure_code: failure.code, failure_message: failure.userMessage, finished_at: this.clock.now() });
       if (changed) {

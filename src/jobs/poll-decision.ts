@@ -1,16 +1,16 @@
-import { CANCELLED_EXPLANATION, explainFailureCode } from '../runway/failure-codes.ts';
+import type { Failure } from '../errors.ts';
+import { explainFailureCode, TASK_CANCELLED } from '../runway/failure-codes.ts';
 import type { PollOutcome } from '../runway/gateway.ts';
-import type { JobFailure } from './job-store.ts';
 
 /** Task answers in a row that do not parse before a job is given up (and refunded). */
 export const MAX_MALFORMED_POLLS = 3;
 
-const BAD_TASK_ANSWER: JobFailure = {
+const BAD_TASK_ANSWER: Failure = {
   code: 'runway.bad_response',
   userMessage: "Runway's answers about your image stopped making sense, so we gave up on it. You were not charged; please try again.",
 };
 
-const TASK_MISSING: JobFailure = {
+const TASK_MISSING: Failure = {
   code: 'runway.task_missing',
   userMessage: 'Runway no longer knows this generation. You were not charged; please try again.',
 };
@@ -21,8 +21,8 @@ export type PollDecision =
   | { readonly kind: 'waiting' }
   | { readonly kind: 'running'; readonly progress: number | null }
   | { readonly kind: 'succeeded'; readonly costCredits: number | null; readonly outputUrls: readonly string[] }
-  | { readonly kind: 'failed'; readonly failure: JobFailure; readonly logMessage: string | null }
-  | { readonly kind: 'cancelled'; readonly failure: JobFailure };
+  | { readonly kind: 'failed'; readonly failure: Failure; readonly logMessage: string | null }
+  | { readonly kind: 'cancelled'; readonly failure: Failure };
 
 /**
  * Read one poll. Transient trouble backs off (honouring Retry-After); an answer we cannot read is
@@ -53,7 +53,7 @@ export function decideAfterPoll(outcome: PollOutcome, malformedSoFar: number): P
         case 'FAILED':
           return { kind: 'failed', failure: explainFailureCode(task.failureCode), logMessage: null };
         case 'CANCELLED':
-          return { kind: 'cancelled', failure: CANCELLED_EXPLANATION };
+          return { kind: 'cancelled', failure: TASK_CANCELLED };
         default: {
           const unreachable: never = task;
           throw new Error(`unhandled task ${JSON.stringify(unreachable)}`);

@@ -1,5 +1,6 @@
 import type { Timers } from '../clock.ts';
 import { BotError } from '../errors.ts';
+import { mediaNotAnImage, mediaTooLarge } from '../media/errors.ts';
 import { extensionFor, sniffImageType, usableImageType } from '../media/sniff.ts';
 import type { ReferenceSource } from '../ports.ts';
 import type { RunwayGateway } from '../runway/gateway.ts';
@@ -36,11 +37,7 @@ export async function uploadReferences(
     if (bytes.byteLength > MAX_REFERENCE_BYTES) throw tooLarge(name);
     const type = usableImageType(bytes);
     if (type === null) {
-      const isGif = sniffImageType(bytes) === 'image/gif';
-      throw new BotError(
-        'media.not_an_image',
-        `${name} is not a PNG, JPEG or WebP image${isGif ? ' (GIFs are not supported)' : ''}. Attach a PNG, JPEG or WebP picture and try again. Nothing was charged.`,
-      );
+      throw new BotError(mediaNotAnImage(sniffImageType(bytes) === 'image/gif', name));
     }
     const uri = await gateway.uploadReference(bytes, `reference-${index + 1}.${extensionFor(type)}`, type);
     uris.push({ uri, tag: tags[index] ?? `image${index + 1}` });
@@ -49,10 +46,7 @@ export async function uploadReferences(
 }
 
 function tooLarge(name: string): BotError {
-  return new BotError(
-    'media.too_large',
-    `${name} is larger than ${MAX_REFERENCE_BYTES / (1024 * 1024)} MB. Attach a smaller image and try again. Nothing was charged.`,
-  );
+  return new BotError(mediaTooLarge(MAX_REFERENCE_BYTES, name));
 }
 
 function displayName(filename: string, index: number): string {

@@ -1,15 +1,15 @@
 import type { Clock } from '../clock.ts';
-import { BotError } from '../errors.ts';
+import { BotError, storedFailure, type Failure } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { findModel } from '../models.ts';
 import type { ChatSurface } from '../ports.ts';
 import type { RunwayGateway } from '../runway/gateway.ts';
 import { estimateFinishedAt, expectedDurationMs, PollSchedule } from '../runway/poll-schedule.ts';
 import { CREATE_UNCERTAIN, decideAfterCreate } from './create-decision.ts';
-import { deliverOutputs, isPermanentDeliveryError, type OutputFetcher } from './delivery.ts';
+import { deliverOutputs, isPermanentDeliveryError, UNDELIVERABLE, type OutputFetcher } from './delivery.ts';
 import { decideAfterPoll } from './poll-decision.ts';
 import { pickJobsToSubmit, queuePositions } from './fair-queue.ts';
-import type { JobFailure, JobStore } from './job-store.ts';
+import type { JobStore } from './job-store.ts';
 import { StatusUpdates } from './status-updates.ts';
 
 export type { OutputFetcher };
@@ -38,11 +38,6 @@ const RECENT_DURATIONS = 9;
 const LIMITS_REFRESH_MS = 10 * 60 * 1000;
 /** Delivery attempts before a finished image is declared lost (and refunded). */
 const MAX_DELIVERY_ATTEMPTS = 8;
-
-const UNDELIVERABLE: JobFailure = {
-  code: 'delivery.failed',
-  userMessage: 'Your image was generated but could not be posted here. You were not charged for it; please try again.',
-};
 
 /**
  * Runs every job after it is reserved: hands out Runway slots fairly, creates tasks, polls them
@@ -341,19 +336,16 @@ export class JobRunner {
   async tellFailureOf(jobId: string): Promise<void> {
     const job = this.options.store.get(jobId);
     if (job && (job.state === 'rejected' || job.state === 'failed' || job.state === 'cancelled')) {
-      await this.tellFailure(jobId, {
-        code: job.failureCode ?? 'failed',
-        userMessage: job.failureMessage ?? 'This request could not be completed. Nothing was charged.',
-      });
+      await this.tellFailure(jobId, storedFailure(job.failureCode, job.failureMessage));
     }
   }
 
   /** Refund and tell the user, once. */
-  async fail(jobId: string, failure: JobFailure): Promise<void> {
+  async fail(jobId: string, failure: Failure): Promise<void> {
     if (this.options.store.markFailed(jobId, failure)) await this.tellFailure(jobId, failure);
   }
 
-  private async tellFailure(jobId: string, failure: JobFailure): Promise<void> {
+  private async tellFailure(jobId: string, failure: Failure): Promise<void> {
     const job = this.options.store.get(jobId);
     const surface = job ? this.surfaces.get(job.platform) : undefined;
     if (!job || !surface) return;

@@ -18,7 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Timers } from '../clock.ts';
 import { BotError } from '../errors.ts';
 import { isConsentablePrivateAddress, isIpLiteral, isPublicAddress } from './address.ts';
-import { networkError, privateAddress, timedOut, tooLarge } from './errors.ts';
+import { INVALID_URL, mediaHttpError, mediaNotAnImage, networkError, ORIGIN_NOT_ALLOWED, privateAddress, timedOut, tooLarge, TOO_MANY_REDIRECTS } from './errors.ts';
 import { redactUrl } from './redact.ts';
 import { sniffImageType, usableImageType, type UsableImageType } from './sniff.ts';
 
@@ -68,11 +68,7 @@ export async function downloadSafely(url: string, policy: DownloadPolicy): Promi
       const outcome = await fetchOnce(current, policy, deadline.signal);
       if (outcome.kind === 'body') return { bytes: outcome.bytes, contentType: outcome.contentType, finalUrl: current.href };
       if (redirects >= maxRedirects) {
-        throw new BotError(
-          'media.too_many_redirects',
-          'The file host kept redirecting the download, so I gave up. Please attach the image again.',
-          { logMessage: `media.too_many_redirects: more than ${maxRedirects} from ${redactUrl(url)}` },
-        );
+        throw new BotError(TOO_MANY_REDIRECTS, { logMessage: `media.too_many_redirects: more than ${maxRedirects} from ${redactUrl(url)}` });
       }
       current = checkOrigin(resolveLocation(outcome.location, current), policy);
     }
@@ -88,13 +84,9 @@ export async function downloadImage(url: string, policy: DownloadPolicy): Promis
   const type = usableImageType(downloaded.bytes);
   if (type === null) {
     const isGif = sniffImageType(downloaded.bytes) === 'image/gif';
-    throw new BotError(
-      'media.not_an_image',
-      isGif
-        ? 'GIFs are not supported. Please attach a PNG, JPEG or WebP image instead.'
-        : "That file isn't an image I can use. Please attach a PNG, JPEG or WebP image.",
-      { logMessage: `media.not_an_image: ${redactUrl(downloaded.finalUrl)} is ${describeBytes(downloaded.bytes, sniffImageType(downloaded.bytes))} (Content-Type ${downloaded.contentType ?? 'none'})` },
-    );
+    throw new BotError(mediaNotAnImage(isGif), {
+      logMessage: `media.not_an_image: ${redactUrl(downloaded.finalUrl)} is ${describeBytes(downloaded.bytes, sniffImageType(downloaded.bytes))} (Content-Type ${downloaded.contentType ?? 'none'})`,
+    });
   }
   return { ...downloaded, type };
 }
@@ -151,13 +143,7 @@ function fetchOnce(target: URL, policy: DownloadPolicy, signal: AbortSignal): Pr
         return;
       }
       if (status < 200 || status > 299) {
-        fail(
-          new BotError(
-            'media.http_error',
-            `The file host answered with HTTP ${status}, so I couldn't download the file. The link may have expired: please attach it again.`,
-            { logMessage: `media.http_error: HTTP ${status} from ${redactUrl(target.href)}` },
-          ),
-        );
+        fail(new BotError(mediaHttpError(status), { logMessage: `media.http_error: HTTP ${status} from ${redactUrl(target.href)}` }));
         return;
       }
       readBody(response, target, policy.maxBytes).then(
@@ -240,18 +226,12 @@ function checkOrigin(url: string, policy: DownloadPolicy): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new BotError('media.invalid_url', "That file's link isn't a valid URL. Please attach the image again.", {
-      logMessage: 'media.invalid_url: unparseable download URL',
-    });
+    throw new BotError(INVALID_URL, { logMessage: 'media.invalid_url: unparseable download URL' });
   }
   const isAllowlisted = policy.allowedOrigins.includes(parsed.origin);
   const isAllowedScheme = parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isAllowlisted);
   if (!isAllowlisted || !isAllowedScheme) {
-    throw new BotError(
-      'media.origin_not_allowed',
-      "I can only download files uploaded to this chat, and that one is hosted somewhere else. Please attach the image directly instead of linking it.",
-      { logMessage: `media.origin_not_allowed: ${redactUrl(url)}` },
-    );
+    throw new BotError(ORIGIN_NOT_ALLOWED, { logMessage: `media.origin_not_allowed: ${redactUrl(url)}` });
   }
   // Listing a loopback or private IP-literal origin exactly is the operator's consent to reach that
   // address; a hostname gets no such pass, since its DNS answer is not under the operator's control.

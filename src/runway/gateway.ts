@@ -1,7 +1,13 @@
 import RunwayML, { APIConnectionError, APIConnectionTimeoutError, APIError, toFile } from '@runwayml/sdk';
 import type { Clock } from '../clock.ts';
-import { BotError } from '../errors.ts';
+import { BotError, type Failure } from '../errors.ts';
 import { createResponseSchema, organizationSchema, runwayTaskSchema, type RunwayTask } from './task-schema.ts';
+
+/** `runway.upload_failed`: a reference could not be uploaded; nothing is reserved before uploads. */
+export const UPLOAD_FAILED: Failure = {
+  code: 'runway.upload_failed',
+  userMessage: 'Your reference image could not be sent to Runway just now. Nothing was charged; please try again in a moment.',
+};
 
 /** What to send for a text-to-image task. */
 export interface TextToImageParams {
@@ -54,11 +60,7 @@ export class RunwayGateway {
       if (!uri.startsWith('runway://')) throw new Error('upload did not return a runway:// URI');
       return uri;
     } catch (error) {
-      throw new BotError(
-        'runway.upload_failed',
-        'Your reference image could not be sent to Runway just now. Nothing was charged; please try again in a moment.',
-        { cause: error, logMessage: `runway upload failed: ${describe(error)}` },
-      );
+      throw new BotError(UPLOAD_FAILED, { cause: error, logMessage: `runway upload failed: ${describe(error)}` });
     }
   }
 

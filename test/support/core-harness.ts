@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { createApp, type App } from '../../src/app.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
+import type { Failure } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { ChatSurface, Delivery, DeliveryCheckpoint, FailureView, JobStatusView, ReferenceSource, Requester } from '../../src/ports.ts';
+import type { ChatSurface, Delivery, DeliveryCheckpoint, JobStatusView, ReferenceSource, Requester } from '../../src/ports.ts';
 import { startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../../simulator/index.ts';
 
 /** A ChatSurface that records what the core asked it to show, for assertions. */
@@ -13,7 +14,7 @@ export class RecordingSurface implements ChatSurface {
   readonly platform = 'test';
   readonly statuses: { placeholder: string; status: JobStatusView }[] = [];
   readonly deliveries: { placeholder: string; delivery: Delivery }[] = [];
-  readonly failures: { placeholder: string; failure: FailureView }[] = [];
+  readonly failures: { placeholder: string; failure: Failure }[] = [];
 
   async showStatus(placeholder: string, status: JobStatusView): Promise<void> {
     this.statuses.push({ placeholder, status });
@@ -21,7 +22,7 @@ export class RecordingSurface implements ChatSurface {
   async deliver(placeholder: string, delivery: Delivery, _checkpoint: DeliveryCheckpoint): Promise<void> {
     this.deliveries.push({ placeholder, delivery });
   }
-  async showFailure(placeholder: string, failure: FailureView): Promise<void> {
+  async showFailure(placeholder: string, failure: Failure): Promise<void> {
     this.failures.push({ placeholder, failure });
   }
 }

@@ -1,3 +1,4 @@
+import type { Failure } from '../../../src/errors.ts';
 import type { BotCore, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from '../../../src/ports.ts';
 
 /**
@@ -17,13 +18,13 @@ export class CoreDouble implements BotCore {
   readonly owners = new Map<string, string>();
 
   /** Communities the test says the operator does not serve, with the refusal the core would give. */
-  readonly refusedCommunities = new Map<string, { code: string; userMessage: string }>();
+  readonly refusedCommunities = new Map<string, Failure>();
   readonly admissionCalls: { platform: string; communityId: string }[] = [];
 
   admission(platform: string, communityId: string): ReturnType<BotCore['admission']> {
     this.admissionCalls.push({ platform, communityId });
     const refusal = this.refusedCommunities.get(communityId);
-    return refusal ? { ok: false, ...refusal } : { ok: true };
+    return refusal ? { ok: false, failure: refusal } : { ok: true };
   }
 
   checkImagine(requester: Requester, options: ImagineOptionsInput): ReturnType<BotCore['checkImagine']> {

@@ -1,9 +1,11 @@
+import type { Failure } from '../../../src/errors.ts';
 /**
  * A small BotCore of our own for adapter tests: it keeps the port's promises (downloads the
  * references, answers credits and quota by the requester's moderator flag) and records every call,
  * so a test can see what the adapter handed to the core. Not a mock of any library.
  */
-import type { BotCore, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from '../../../src/ports.ts';
+import { BotError } from '../../../src/errors.ts';
+import type { BotCore, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from '../../../src/ports.ts';
 
 export interface ImagineCall {
   requester: Requester;
@@ -21,16 +23,16 @@ export class CoreDouble implements BotCore {
   readonly balances = new Map<string, number>();
 
   /** Communities the test says the operator does not serve, with the refusal the core would give. */
-  readonly refusedCommunities = new Map<string, { code: string; userMessage: string }>();
+  readonly refusedCommunities = new Map<string, Failure>();
   readonly admissionCalls: { platform: string; communityId: string }[] = [];
 
   admission(platform: string, communityId: string): ReturnType<BotCore['admission']> {
     this.admissionCalls.push({ platform, communityId });
     const refusal = this.refusedCommunities.get(communityId);
-    return refusal ? { ok: false, ...refusal } : { ok: true };
+    return refusal ? { ok: false, failure: refusal } : { ok: true };
   }
 
-  checkImagine(_requester: Requester, options: ImagineOptionsInput): { ok: true } | { ok: false; code: string; reply: Reply } {
+  checkImagine(_requester: Requester, options: ImagineOptionsInput): ImagineCheck {
     if (options.references.length > 3) return { ok: false, code: 'request.too_many_references', reply: { visibility: 'private', text: 'At most 3 images.' } };
     return { ok: true };
   }
@@ -43,8 +45,9 @@ export class CoreDouble implements BotCore {
         call.downloaded.push(await reference.download({ maxBytes: 5_000_000, signal: new AbortController().signal }));
       } catch (error) {
         call.downloadErrors.push(error);
-        const message = (error as { userMessage?: string }).userMessage ?? 'download failed';
-        return { ok: false, code: 'media.failed', reply: { visibility: 'private', text: message } };
+        // As the core does: a BotError keeps its code and text, anything else is unexpected.
+        if (error instanceof BotError) return { ok: false, code: error.code, reply: { visibility: 'private', text: error.userMessage } };
+        return { ok: false, code: 'internal.unexpected', reply: { visibility: 'private', text: 'download failed' } };
       }
     }
     const key = `${requester.communityId}:${requester.userId}`;
@@ -55,7 +58,7 @@ export class CoreDouble implements BotCore {
   }
 
   async reroll(): Promise<ImagineOutcome> {
-    return { ok: false, code: 'unsupported', reply: { visibility: 'private', text: 'no reroll on Slack' } };
+    return { ok: false, code: 'reroll.unknown_job', reply: { visibility: 'private', text: 'no reroll on Slack' } };
   }
 
   mayDeleteResult(): boolean {
