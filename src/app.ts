@@ -4,6 +4,7 @@ import type { Clock, Timers } from './clock.ts';
 import type { Config } from './config.ts';
 import type { ServedCommunities } from './communities/admission.ts';
 import { CreditLedger } from './credits/ledger.ts';
+import { Moderation } from './moderation/moderation.ts';
 import { JobStore } from './jobs/job-store.ts';
 import { JobRunner, type OutputFetcher } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
@@ -97,7 +98,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...(simulated ? { firstDurationGuessMs: simulated.generationMs } : {}),
     ...(timers ? { timers } : {}),
   });
-  const core = new Bot({ store, ledger, gateway, runner, clock, log, ...(timers ? { timers } : {}), ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}) });
+  const moderation = new Moderation(db, clock, config.moderationStrikes);
+  const core = new Bot({ store, ledger, gateway, runner, clock, log, moderation, ...(timers ? { timers } : {}), ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}) });
 
   return {
     core,

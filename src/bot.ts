@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Clock, Timers } from './clock.ts';
 import { creditsCommand } from './commands/credits-command.ts';
 import { admitCommunity, type Admission, type ServedCommunities } from './communities/admission.ts';
+import { moderationCommand } from './commands/moderation-command.ts';
 import { quotaCommand } from './commands/quota-command.ts';
 import type { CreditLedger, ReserveOutcome } from './credits/ledger.ts';
 import { communityBudgetSpent, communityCapReached, insufficientCredits, operatorBudgetSpent } from './credits/messages.ts';
@@ -13,6 +14,7 @@ import type { JobStore } from './jobs/job-store.ts';
 import { uploadReferences } from './jobs/references.ts';
 import type { JobRunner } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
+import type { Moderation } from './moderation/moderation.ts';
 import { findModel } from './models.ts';
 import type { BotCore, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from './ports.ts';
 import type { RunwayGateway } from './runway/gateway.ts';
@@ -25,6 +27,7 @@ export interface BotDependencies {
   readonly runner: JobRunner;
   readonly clock: Clock;
   readonly log: Logger;
+  readonly moderation: Moderation;
   /** The operator's lists of communities to serve, per platform (empty or absent: all). */
   readonly servedCommunities?: ServedCommunities;
   /** For the reference download deadline; default the global timers. */
@@ -73,6 +76,8 @@ export class Bot implements BotCore {
     if (admitted) return admitted;
     const check = validateImagineRequest({ ...options, referenceCount: options.references.length });
     if (!check.ok) return refusal(check.failure);
+    const moderated = this.deps.moderation.refusal(requester.communityId, requester.userId, check.request.prompt);
+    if (moderated) return refusal(moderated);
     const shortfall = this.precheckBudget(requester, check.request, check.priceCredits, options.references.length);
     return shortfall ?? { ok: true };
   }
@@ -117,6 +122,7 @@ export class Bot implements BotCore {
   quota(requester: Requester, command: QuotaCommand): Reply {
     const admitted = this.admit(requester);
     if (admitted) return admitted.reply;
+    if (command.action === 'pardon' || command.action === 'block-words') return moderationCommand(this.deps.moderation, requester, command).reply;
     return quotaCommand(this.deps.ledger, requester, command).reply;
   }
 
@@ -146,6 +152,9 @@ export class Bot implements BotCore {
 
   private async accept(requester: Requester, request: StoredRequest, price: number, references: ReferenceInput, placeholder: string): Promise<ImagineOutcome> {
     const { store, gateway, runner, log } = this.deps;
+    // Blocked words and paused members stop here: before any download, hold or call to Runway.
+    const moderated = this.deps.moderation.refusal(requester.communityId, requester.userId, request.prompt);
+    if (moderated) return refusal(moderated);
     const shortfall = this.precheckBudget(requester, request, price, request.tags.length);
     if (shortfall) return shortfall;
     const jobId = store.insert({

@@ -54,6 +54,10 @@ export const ERROR_CODES = [
   // A moderator's cap above the budget the operator gives the community.
   'quota.cap_above_budget',
 
+  // moderation.*: guards that keep Runway's moderation from being tripped at the operator's cost.
+  'moderation.blocked_word',
+  'moderation.paused',
+
   // community.*: the operator serves only listed communities, and can block one.
   'community.not_served',
   'community.blocked',

@@ -107,7 +107,11 @@ export type QuotaCommand =
   | { readonly action: 'grant'; readonly userId: string; readonly userName?: string; readonly amount: string }
   | { readonly action: 'allowance'; readonly amount: string; readonly period?: string | undefined }
   | { readonly action: 'cap'; readonly amount: string; readonly period?: string | undefined }
-  | { readonly action: 'report' };
+  | { readonly action: 'report' }
+  /** Lift a member's moderation pause. */
+  | { readonly action: 'pardon'; readonly userId: string; readonly userName?: string }
+  /** The community's blocked words: entries as typed (comma-separated phrases, or single words). */
+  | { readonly action: 'block-words'; readonly operation: 'add' | 'remove' | 'list'; readonly entries: readonly string[] };
 
 /** The outcome of accepting an /imagine. */
 export type ImagineOutcome =

@@ -20,6 +20,8 @@ export const COMMAND_REPLY_CODES = [
   'quota.cap_removed',
   'quota.cap_set',
   'quota.report',
+  'quota.pardoned',
+  'quota.blocked_words',
 ] as const;
 
 /** The code of a command answer that is not a failure. */

@@ -12,8 +12,11 @@ import type { Failure } from '../errors.ts';
 import type { QuotaCommand, Requester } from '../ports.ts';
 import { NOT_MODERATOR, refuse, type CommandReplyCode, type CommandResult } from './credits-command.ts';
 
+/** The /quota sub-commands about credits; `pardon` and `block-words` are moderation-command.ts's. */
+export type CreditQuotaCommand = Exclude<QuotaCommand, { action: 'pardon' | 'block-words' }>;
+
 /** Carry out a `/quota` sub-command for `requester`. */
-export function quotaCommand(ledger: CreditLedger, requester: Requester, command: QuotaCommand): CommandResult {
+export function quotaCommand(ledger: CreditLedger, requester: Requester, command: CreditQuotaCommand): CommandResult {
   if (!requester.isModerator) return refuse(NOT_MODERATOR);
   const communityId = requester.communityId;
   const actorId = requester.userId;

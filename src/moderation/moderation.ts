@@ -1,0 +1,148 @@
+/**
+ * Runway bills moderated generations like successful ones and suspends accounts that send too
+ * many (https://docs.dev.runwayml.com/usage/moderation), so one member must not be able to spend
+ * the operator's account into suspension. Two guards, both checked before anything is held or
+ * sent: a community's blocked words, and a pause for members whose prompts Runway declined too
+ * often in a window (strikes, counted from the jobs table, forgiven by a moderator's pardon).
+ */
+import type { Clock } from '../clock.ts';
+import { formatWhen } from '../credits/messages.ts';
+import { nextPeriodStart, periodRange } from '../credits/periods.ts';
+import type { Failure } from '../errors.ts';
+import type { Db } from '../store/database.ts';
+import { findBlocked, normaliseEntry } from './words.ts';
+
+/** MODERATION_STRIKES: this many moderated generations per member in a window pause their /imagine. */
+export interface StrikeRule {
+  readonly count: number;
+  readonly period: 'day' | 'week' | 'month';
+}
+
+/** At most this many blocked entries per community, each at most this long: enough for real lists, bounded for the check on every prompt. */
+export const MAX_BLOCKED_ENTRIES = 200;
+export const MAX_ENTRY_LENGTH = 60;
+
+export type MemberStanding =
+  | { readonly paused: false; readonly strikes: number }
+  | { readonly paused: true; readonly strikes: number; readonly untilMs: number };
+
+export class Moderation {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly rule: StrikeRule | null,
+  ) {}
+
+  /** The strike rule in force, or null when pauses are off. */
+  get strikeRule(): StrikeRule | null {
+    return this.rule;
+  }
+
+  /** Why this member may not start an image now (a blocked word, a pause), or null. */
+  refusal(communityId: string, userId: string, prompt: string): Failure | null {
+    const word = findBlocked(prompt, this.blockedWords(communityId));
+    if (word !== null) return blockedWord(word);
+    const standing = this.standing(communityId, userId);
+    return standing.paused ? memberPaused(standing, this.clock.now()) : null;
+  }
+
+  /** Strikes in the current window since the member's last pardon, and whether they are paused. */
+  standing(communityId: string, userId: string): MemberStanding {
+    if (!this.rule) return { paused: false, strikes: 0 };
+    const now = this.clock.now();
+    const { startMs, endMs } = periodRange(this.rule.period, now);
+    const strikes = this.db
+      .prepare(
+        `select count(*) from jobs j left join accounts a on a.community_id = j.community_id and a.user_id = j.user_id
+          where j.community_id = ? and j.user_id = ? and j.moderated = 1 and j.finished_at >= ? and j.finished_at < ?
+            and j.finished_at > coalesce(a.pardoned_at, -1)`,
+      )
+      .pluck()
+      .get(communityId, userId, startMs, endMs) as number;
+    if (strikes < this.rule.count) return { paused: false, strikes };
+    return { paused: true, strikes, untilMs: nextPeriodStart(this.rule.period, now) ?? endMs };
+  }
+
+  /** Moderated generations in the community this window, per member (most first): for `/quota report`. */
+  communityStrikes(communityId: string): { userId: string; displayName: string; strikes: number }[] {
+    const period = this.rule?.period ?? 'day';
+    const { startMs, endMs } = periodRange(period, this.clock.now());
+    return this.db
+      .prepare(
+        `select j.user_id as userId, coalesce(a.display_name, j.user_id) as displayName, count(*) as strikes
+           from jobs j left join accounts a on a.community_id = j.community_id and a.user_id = j.user_id
+          where j.community_id = ? and j.moderated = 1 and j.finished_at >= ? and j.finished_at < ?
+          group by j.user_id order by strikes desc, j.user_id`,
+      )
+      .all(communityId, startMs, endMs) as { userId: string; displayName: string; strikes: number }[];
+  }
+
+  /** Lift a member's pause: strikes before now stop counting. Returns how many were forgiven. */
+  pardon(communityId: string, userId: string, displayName: string): number {
+    const forgiven = this.standing(communityId, userId).strikes;
+    const now = this.clock.now();
+    this.db
+      .prepare(
+        `insert into accounts (community_id, user_id, display_name, allowance_period_key, pardoned_at) values (?, ?, ?, null, ?)
+         on conflict (community_id, user_id) do update set pardoned_at = excluded.pardoned_at`,
+      )
+      .run(communityId, userId, displayName, now);
+    return forgiven;
+  }
+
+  /** The community's blocked entries, normalised, in the order they were added. */
+  blockedWords(communityId: string): string[] {
+    return this.db.prepare('select word from blocked_words where community_id = ? order by added_at, word').pluck().all(communityId) as string[];
+  }
+
+  /** Add entries (comma-separated phrases or single words); says which were new, known already, or unusable. */
+  addBlockedWords(communityId: string, entries: readonly string[], actorId: string): { added: string[]; known: string[]; unusable: string[]; full: string[] } {
+    const result = { added: [] as string[], known: [] as string[], unusable: [] as string[], full: [] as string[] };
+    const insert = this.db.prepare('insert or ignore into blocked_words (community_id, word, added_by, added_at) values (?, ?, ?, ?)');
+    this.db.transaction(() => {
+      let count = this.blockedWords(communityId).length;
+      for (const raw of entries) {
+        const entry = normaliseEntry(raw);
+        if (entry === '' || entry.length > MAX_ENTRY_LENGTH) result.unusable.push(raw);
+        else if (count >= MAX_BLOCKED_ENTRIES) result.full.push(entry);
+        else if (insert.run(communityId, entry, actorId, this.clock.now()).changes === 1) {
+          result.added.push(entry);
+          count += 1;
+        } else result.known.push(entry);
+      }
+    }).immediate();
+    return result;
+  }
+
+  /** Remove entries; says which were removed and which were not on the list. */
+  removeBlockedWords(communityId: string, entries: readonly string[]): { removed: string[]; missing: string[] } {
+    const result = { removed: [] as string[], missing: [] as string[] };
+    const remove = this.db.prepare('delete from blocked_words where community_id = ? and word = ?');
+    this.db.transaction(() => {
+      for (const raw of entries) {
+        const entry = normaliseEntry(raw);
+        if (entry !== '' && remove.run(communityId, entry).changes === 1) result.removed.push(entry);
+        else result.missing.push(entry === '' ? raw : entry);
+      }
+    }).immediate();
+    return result;
+  }
+}
+
+/** `moderation.blocked_word`: the prompt holds a word the community's moderators blocked. */
+export function blockedWord(entry: string): Failure {
+  return {
+    code: 'moderation.blocked_word',
+    userMessage: `Your prompt contains "${entry}", which this community's moderators don't allow. Nothing was charged; please rephrase it.`,
+  };
+}
+
+/** `moderation.paused`: Runway declined this member's requests too often in the window. */
+export function memberPaused(standing: Extract<MemberStanding, { paused: true }>, nowMs: number): Failure {
+  return {
+    code: 'moderation.paused',
+    userMessage:
+      `Runway's content moderation declined ${standing.strikes} of your requests recently, so /imagine is paused for you until ${formatWhen(standing.untilMs, nowMs)}. ` +
+      'Nothing was charged. Please keep prompts within the rules; a moderator can lift the pause with `/quota pardon`.',
+  };
+}
