@@ -7,7 +7,12 @@ describe('configuration', () => {
     expect(config.discord).toBeUndefined();
     expect(config.slack).toBeUndefined();
     expect(config.databasePath).toBe('./data/imagine-bot.db');
-    expect(config.credits).toEqual({ defaultAllowance: 50, defaultPeriod: 'day' });
+    expect(config.credits).toEqual({
+      defaultAllowance: 50,
+      defaultPeriod: 'day',
+      operatorBudget: { amount: 1_000, period: 'day' },
+      communityBudget: { amount: 200, period: 'day' },
+    });
     expect(config.runway.pollIntervalMs).toBe(5_000);
   });
 
@@ -21,6 +26,15 @@ describe('configuration', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as ConfigError).message;
     for (const name of ['DEFAULT_ALLOWANCE', 'DEFAULT_PERIOD', 'MEDIA_ORIGINS', 'PORT']) expect(message).toContain(name);
+  });
+
+  it('reads the operator and community budgets, `off` meaning unlimited', () => {
+    const config = loadConfig({ OPERATOR_BUDGET: 'off', COMMUNITY_BUDGET: '300', COMMUNITY_PERIOD: 'week' });
+    expect(config.credits.operatorBudget).toBeNull();
+    expect(config.credits.communityBudget).toEqual({ amount: 300, period: 'week' });
+    expect(() => loadConfig({ OPERATOR_BUDGET: '-1' })).toThrow(/OPERATOR_BUDGET/);
+    expect(() => loadConfig({ COMMUNITY_BUDGET: '2.5' })).toThrow(/COMMUNITY_BUDGET/);
+    expect(() => loadConfig({ COMMUNITY_PERIOD: 'fortnight' })).toThrow(/COMMUNITY_PERIOD/);
   });
 
   it('needs a signing secret or an app token with a Slack bot token', () => {

@@ -21,6 +21,14 @@ const idList = z
 const positiveInt = (fallback: number) =>
   z.coerce.number().int().positive().optional().transform((v) => v ?? fallback);
 
+const period = z.enum(['day', 'week', 'month', 'none']);
+
+/** A budget is a non-negative whole number of credits, or `off` (unlimited, said explicitly); unset: the default. */
+const budgetAmount = (fallback: number) =>
+  optionalText
+    .refine((v) => v === undefined || v === 'off' || (/^\d+$/.test(v) && Number.isSafeInteger(Number(v))), 'must be a whole number of credits (0 or more) or off')
+    .transform((v) => (v === undefined ? fallback : v === 'off' ? null : Number(v)));
+
 const originList = idList.pipe(
   z.array(
     z.string().refine((value) => {
@@ -49,7 +57,11 @@ const envSchema = z.object({
   PORT: positiveInt(3000),
   DATABASE_PATH: optionalText.transform((v) => v ?? './data/imagine-bot.db'),
   DEFAULT_ALLOWANCE: z.coerce.number().int().nonnegative().optional().transform((v) => v ?? 50),
-  DEFAULT_PERIOD: z.enum(['day', 'week', 'month', 'none']).optional().transform((v) => v ?? 'day'),
+  DEFAULT_PERIOD: period.optional().transform((v) => v ?? 'day'),
+  OPERATOR_BUDGET: budgetAmount(1_000),
+  OPERATOR_PERIOD: period.optional().transform((v) => v ?? 'day'),
+  COMMUNITY_BUDGET: budgetAmount(200),
+  COMMUNITY_PERIOD: period.optional().transform((v) => v ?? 'day'),
   MEDIA_ORIGINS: originList,
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
   // Not in the design's list: operators rarely touch these; tests and the sandbox do.
@@ -75,12 +87,24 @@ export interface Config {
       }
     | undefined;
   readonly databasePath: string;
-  readonly credits: { readonly defaultAllowance: number; readonly defaultPeriod: 'day' | 'week' | 'month' | 'none' };
+  readonly credits: {
+    readonly defaultAllowance: number;
+    readonly defaultPeriod: 'day' | 'week' | 'month' | 'none';
+    /** OPERATOR_BUDGET across every community; null when `off`. */
+    readonly operatorBudget: ConfigBudget | null;
+    /** COMMUNITY_BUDGET, each community's unless the operator sets its own; null when `off`. */
+    readonly communityBudget: ConfigBudget | null;
+  };
   /** Extra origins (scheme://host:port) downloads may come from, on top of each platform's own. */
   readonly mediaOrigins: readonly string[];
   /** Unset: `info` with a chat platform, `warn` in the terminal sandbox (logs share its screen). */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent' | undefined;
   readonly outputDir: string;
+}
+
+export interface ConfigBudget {
+  readonly amount: number;
+  readonly period: 'day' | 'week' | 'month' | 'none';
 }
 
 export class ConfigError extends Error {
@@ -127,7 +151,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         }
       : undefined,
     databasePath: e.DATABASE_PATH,
-    credits: { defaultAllowance: e.DEFAULT_ALLOWANCE, defaultPeriod: e.DEFAULT_PERIOD },
+    credits: {
+      defaultAllowance: e.DEFAULT_ALLOWANCE,
+      defaultPeriod: e.DEFAULT_PERIOD,
+      operatorBudget: e.OPERATOR_BUDGET === null ? null : { amount: e.OPERATOR_BUDGET, period: e.OPERATOR_PERIOD },
+      communityBudget: e.COMMUNITY_BUDGET === null ? null : { amount: e.COMMUNITY_BUDGET, period: e.COMMUNITY_PERIOD },
+    },
     mediaOrigins: e.MEDIA_ORIGINS.map((o) => o.replace(/\/$/, '')),
     logLevel: e.LOG_LEVEL,
     outputDir: e.OUTPUT_DIR,
