@@ -31,6 +31,15 @@ describe('configuration', () => {
     for (const name of ['DEFAULT_ALLOWANCE', 'DEFAULT_PERIOD', 'MEDIA_ORIGINS', 'PORT']) expect(message).toContain(name);
   });
 
+  it('reads the operator and community budgets, `off` meaning unlimited', () => {
+    const config = loadConfig({ OPERATOR_BUDGET: 'off', COMMUNITY_BUDGET: '300', COMMUNITY_PERIOD: 'week' });
+    expect(config.credits.operatorBudget).toBeNull();
+    expect(config.credits.communityBudget).toEqual({ amount: 300, period: 'week' });
+    expect(() => loadConfig({ OPERATOR_BUDGET: '-1' })).toThrow(/OPERATOR_BUDGET/);
+    expect(() => loadConfig({ COMMUNITY_BUDGET: '2.5' })).toThrow(/COMMUNITY_BUDGET/);
+    expect(() => loadConfig({ COMMUNITY_PERIOD: 'fortnight' })).toThrow(/COMMUNITY_PERIOD/);
+  });
+
   it('needs a signing secret or an app token with a Slack bot token', () => {
     expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1' })).toThrow(/SLACK_SIGNING_SECRET or SLACK_APP_TOKEN/);
     expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }).slack?.appToken).toBe('xapp-1');

@@ -8,6 +8,7 @@ import { quotaHelp, quotaUsage, unknownSubcommand, unknownUser } from './command
 import { invalidAmount } from './credits/amount.ts';
 import { alreadyReserved, noReservation } from './credits/job-money.ts';
 import { COMMUNITY_BLOCKED, COMMUNITY_NOT_SERVED } from './communities/admission.ts';
+import { blockedWord, memberPaused } from './moderation/moderation.ts';
 import { capAboveBudget, communityBudgetSpent, communityCapReached, insufficientCredits, operatorBudgetSpent } from './credits/messages.ts';
 import { asBotError, BotError, ERROR_CODES, storedFailure, unexpectedFailure, type ErrorCode, type Failure } from './errors.ts';
 import { unknownModel } from './imagine/model-choice.ts';
@@ -100,6 +101,8 @@ const SAMPLES: readonly (readonly [ErrorCode, Failure])[] = [
   ['quota.cap_above_budget', capAboveBudget({ amount: 200, period: 'day' })],
   ['community.not_served', COMMUNITY_NOT_SERVED],
   ['community.blocked', COMMUNITY_BLOCKED],
+  ['moderation.blocked_word', blockedWord('big cat')],
+  ['moderation.paused', memberPaused({ paused: true, strikes: 3, untilMs: NOW + 3_600_000 }, NOW)],
   ['credits.already_reserved', alreadyReserved('job-1')],
   ['credits.no_reservation', noReservation('job-1', 'settle')],
 
