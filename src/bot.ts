@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Clock, Timers } from './clock.ts';
 import { creditsCommand } from './commands/credits-command.ts';
 import { admitCommunity, type Admission, type ServedCommunities } from './communities/admission.ts';
-import { moderationCommand } from './commands/moderation-command.ts';
+import { moderationCommand, strikesSummary } from './commands/moderation-command.ts';
 import { quotaCommand } from './commands/quota-command.ts';
 import type { CreditLedger, ReserveOutcome } from './credits/ledger.ts';
 import { communityBudgetSpent, communityCapReached, insufficientCredits, operatorBudgetSpent } from './credits/messages.ts';
@@ -123,7 +123,9 @@ export class Bot implements BotCore {
     const admitted = this.admit(requester);
     if (admitted) return admitted.reply;
     if (command.action === 'pardon' || command.action === 'block-words') return moderationCommand(this.deps.moderation, requester, command).reply;
-    return quotaCommand(this.deps.ledger, requester, command).reply;
+    const result = quotaCommand(this.deps.ledger, requester, command);
+    if (result.code !== 'quota.report') return result.reply;
+    return { ...result.reply, text: `${result.reply.text}\n${strikesSummary(this.deps.moderation, requester.communityId)}` };
   }
 
   /**

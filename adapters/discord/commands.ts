@@ -116,6 +116,26 @@ function quotaCommand(hideFromMembers: boolean): RESTPutAPIApplicationCommandsJS
         options: [amount('Credits for the whole server per period', 0), period('How often it resets')],
       },
       { type: ApplicationCommandOptionType.Subcommand, name: 'report', description: 'Top spenders, spend per model and the remaining cap' },
+      { type: ApplicationCommandOptionType.Subcommand, name: 'pardon', description: "Lift a member's pause after Runway's moderation declined their prompts", options: [user] },
+      {
+        type: ApplicationCommandOptionType.Subcommand,
+        name: 'block-words',
+        description: 'Words and phrases whose prompts are refused at no cost',
+        options: [
+          {
+            type: ApplicationCommandOptionType.String,
+            name: 'action',
+            description: 'Add, remove or list',
+            required: true,
+            choices: [
+              { name: 'add', value: 'add' },
+              { name: 'remove', value: 'remove' },
+              { name: 'list', value: 'list' },
+            ],
+          },
+          { type: ApplicationCommandOptionType.String, name: 'words', description: 'Comma-separated: word, another phrase', required: false, max_length: 1000 },
+        ],
+      },
     ],
   };
 }

@@ -9,6 +9,7 @@ import {
 } from 'discord.js';
 import type { Clock } from '../../src/clock.ts';
 import { asBotError } from '../../src/errors.ts';
+import { splitEntries } from '../../src/commands/moderation-command.ts';
 import { splitTagInput } from '../../src/imagine/tags.ts';
 import type { Logger } from '../../src/log.ts';
 import type { BotCore, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply } from '../../src/ports.ts';
@@ -162,6 +163,13 @@ function quotaCommandOf(interaction: ChatInputCommandInteraction): QuotaCommand 
       return { action: 'allowance', amount: amount(), period: period() };
     case 'cap':
       return { action: 'cap', amount: amount(), period: period() };
+    case 'pardon':
+      return { action: 'pardon', ...target() };
+    case 'block-words': {
+      const action = interaction.options.getString('action', true);
+      const operation = action === 'add' || action === 'remove' ? action : 'list';
+      return { action: 'block-words', operation, entries: splitEntries(interaction.options.getString('words') ?? '') };
+    }
     default:
       return { action: 'report' };
   }

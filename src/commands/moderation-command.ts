@@ -46,6 +46,17 @@ export function moderationCommand(moderation: Moderation, requester: Requester, 
   }
 }
 
+/** The moderation lines of `/quota report`: declined generations this window, per member, and the pause rule. */
+export function strikesSummary(moderation: Moderation, communityId: string): string {
+  const rule = moderation.strikeRule;
+  const members = moderation.communityStrikes(communityId);
+  const total = members.reduce((sum, member) => sum + member.strikes, 0);
+  const window = rule ? `this ${rule.period}` : 'today';
+  const who = members.length === 0 ? '' : ` (${members.map((m) => `${m.displayName} ${m.strikes}`).join(', ')})`;
+  const pause = rule ? `a member is paused after ${rule.count} in a ${rule.period}; \`/quota pardon\` lifts it` : 'members are never paused (MODERATION_STRIKES=off)';
+  return `Declined by Runway's moderation ${window}: ${total}${who}; ${pause}.`;
+}
+
 /** Entries typed after add/remove: comma-separated phrases, or else single words. */
 export function splitEntries(text: string): string[] {
   const parts = text.includes(',') ? text.split(',') : text.split(/\s+/);

@@ -4,6 +4,7 @@
  */
 import type { Failure } from '../errors.ts';
 import type { QuotaCommand } from '../ports.ts';
+import { splitEntries } from './moderation-command.ts';
 
 /** Turns a user token (`<@U123|ana>` on Slack, `ana` in the sandbox) into a member, or null. */
 export type ResolveUser = (token: string) => { userId: string; userName: string } | null;
@@ -14,6 +15,8 @@ const USAGE = {
   allowance: '`/quota allowance <amount> [day|week|month|none]`: what everyone gets each period',
   cap: '`/quota cap <amount|off> [day|week|month|none]`: the most the whole community may spend a period',
   report: '`/quota report`: top spenders, spend per model, the cap',
+  pardon: "`/quota pardon <user>`: lift a member's pause after Runway's moderation declined their prompts",
+  'block-words': '`/quota block-words add|remove|list [word, another phrase]`: prompts with these are refused',
 } as const;
 
 /** A /quota sub-command's name. */
@@ -44,9 +47,10 @@ export function quotaUsage(subCommand: SubCommand): Failure {
 }
 
 /** `quota.unknown_user`: `token` names no member; the example repeats the sub-command and amount typed. */
-export function unknownUser(token: string, subCommand: 'set' | 'grant', amount: string): Failure {
+export function unknownUser(token: string, subCommand: 'set' | 'grant' | 'pardon', amount?: string): Failure {
   const shown = token.replace(/`/g, "'").slice(0, 40);
-  return { code: 'quota.unknown_user', userMessage: `I can't tell who \`${shown}\` is: mention them, like \`/quota ${subCommand} @name ${amount}\`.` };
+  const example = amount === undefined ? `/quota ${subCommand} @name` : `/quota ${subCommand} @name ${amount}`;
+  return { code: 'quota.unknown_user', userMessage: `I can't tell who \`${shown}\` is: mention them, like \`${example}\`.` };
 }
 
 /** Parse the text after `/quota`. `help` (or nothing) comes back as the failure `quota.help` carrying the help text. */
@@ -76,6 +80,20 @@ export function parseQuotaText(
     }
     case 'report':
       return args.length > 0 ? fail(usage) : { ok: true, command: { action: 'report' } };
+    case 'pardon': {
+      const [userToken, ...extra] = args;
+      if (userToken === undefined || extra.length > 0) return fail(usage);
+      const user = resolveUser(userToken);
+      if (!user) return fail(unknownUser(userToken, 'pardon'));
+      return { ok: true, command: { action: 'pardon', userId: user.userId, userName: user.userName } };
+    }
+    case 'block-words': {
+      const [operation, ...rest] = args;
+      const op = operation?.toLowerCase();
+      if (op !== 'add' && op !== 'remove' && op !== 'list') return fail(usage);
+      if (op === 'list' ? rest.length > 0 : rest.length === 0) return fail(usage);
+      return { ok: true, command: { action: 'block-words', operation: op, entries: splitEntries(rest.join(' ')) } };
+    }
     default:
       return assertNever(word);
   }

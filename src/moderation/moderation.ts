@@ -92,7 +92,7 @@ export class Moderation {
 
   /** The community's blocked entries, normalised, in the order they were added. */
   blockedWords(communityId: string): string[] {
-    return this.db.prepare('select word from blocked_words where community_id = ? order by added_at, word').pluck().all(communityId) as string[];
+    return this.db.prepare('select word from blocked_words where community_id = ? order by rowid').pluck().all(communityId) as string[];
   }
 
   /** Add entries (comma-separated phrases or single words); says which were new, known already, or unusable. */
@@ -142,7 +142,7 @@ export function memberPaused(standing: Extract<MemberStanding, { paused: true }>
   return {
     code: 'moderation.paused',
     userMessage:
-      `Runway's content moderation declined ${standing.strikes} of your requests recently, so /imagine is paused for you until ${formatWhen(standing.untilMs, nowMs)}. ` +
+      `Runway's content moderation declined ${standing.strikes} of your requests recently, so /imagine is paused for you; it resumes ${formatWhen(standing.untilMs, nowMs)}. ` +
       'Nothing was charged. Please keep prompts within the rules; a moderator can lift the pause with `/quota pardon`.',
   };
 }
