@@ -168,7 +168,7 @@ describe('operator', () => {
     expect(setup({ allowance: 50, period: 'day', operatorBudget: null }).run('operator').stdout).toBe('Operator budget: unlimited (OPERATOR_BUDGET=off).\n');
     const once = setup({ allowance: 50, period: 'day', operatorBudget: { amount: 10, period: 'none' } });
     once.reserve('guild-a', 'ana', 'job-1', 8, 'discord');
-    expect(once.run('operator').stdout).toBe('Operator budget: 10/none\nSpent in all: 8\nLeft: 2\nRefills: never (period none)\n');
+    expect(once.run('operator').stdout).toBe('Operator budget: 10/none\nSpent so far: 8\nLeft: 2\nRefills: never (period none)\n');
   });
 });
 

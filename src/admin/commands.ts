@@ -13,7 +13,8 @@ import type { CommunitySettings, CreditDefaults } from '../credits/types.ts';
 import type { Db } from '../store/database.ts';
 import { parseAdminArgs, USAGE, type AdminCommand, type Day } from './args.ts';
 import { toCsv } from './csv.ts';
-import { budgetText, printable, table, thisPeriod, utcMinute } from './format.ts';
+import { describeCurrentPeriod, formatUtc } from '../credits/messages.ts';
+import { budgetText, printable, table } from './format.ts';
 import { isSeen, ledgerEntries, seenCommunities } from './queries.ts';
 import { refused, succeeded, type AdminResult } from './result.ts';
 
@@ -81,10 +82,10 @@ function communities({ db, ledger, clock }: AdminContext): AdminResult {
     printable(community.id),
     printable(community.platform ?? '-'),
     String(community.members),
-    `${spent} ${thisPeriod(period)}`,
+    `${spent} ${describeCurrentPeriod(period)}`,
     budgetDescription(settings, ownBudget, ' (default)'),
     settings.cap ? budgetText(settings.cap) : 'none',
-    settings.blocked ? `yes, since ${utcMinute(settings.blocked.atMs)}${settings.blocked.note ? `: ${printable(settings.blocked.note)}` : ''}` : 'no',
+    settings.blocked ? `yes, since ${formatUtc(settings.blocked.atMs)}${settings.blocked.note ? `: ${printable(settings.blocked.note)}` : ''}` : 'no',
   ]);
   return succeeded(table(['community', 'platform', 'members', 'spent', 'budget', 'cap', 'blocked'], cells, new Set([2])));
 }
@@ -100,7 +101,7 @@ function budget(ctx: AdminContext, communityId: string, amount: number | null, p
   if (!after.budget) return succeeded(head);
   const { startMs, endMs } = periodRange(after.budget.period, clock.now());
   const spent = sql.communitySpend(communityId, startMs, endMs);
-  return succeeded(`${head} Spent ${thisPeriod(after.budget.period)}: ${spent}, left: ${Math.max(0, after.budget.amount - spent)}.`);
+  return succeeded(`${head} Spent ${describeCurrentPeriod(after.budget.period)}: ${spent}, left: ${Math.max(0, after.budget.amount - spent)}.`);
 }
 
 function block({ db, ledger, clock, actorId }: AdminContext, communityId: string, note: string | null): AdminResult {
@@ -108,8 +109,8 @@ function block({ db, ledger, clock, actorId }: AdminContext, communityId: string
   const before = ledger.settings(communityId).blocked;
   ledger.setBlocked({ communityId, blocked: true, note: note ?? undefined, actorId });
   const id = printable(communityId);
-  const already = before ? ` It was already blocked since ${utcMinute(before.atMs)}.` : '';
-  return succeeded(`${id} blocked at ${utcMinute(clock.now())}${note ? ` (${printable(note)})` : ''}: the bot refuses its requests until 'unblock ${id}'.${already}`);
+  const already = before ? ` It was already blocked since ${formatUtc(before.atMs)}.` : '';
+  return succeeded(`${id} blocked at ${formatUtc(clock.now())}${note ? ` (${printable(note)})` : ''}: the bot refuses its requests until 'unblock ${id}'.${already}`);
 }
 
 function unblock({ db, ledger, actorId }: AdminContext, communityId: string): AdminResult {
@@ -126,9 +127,9 @@ function operator({ ledger }: AdminContext): AdminResult {
   return succeeded(
     [
       `Operator budget: ${budgetText(view)}`,
-      `Spent ${thisPeriod(view.period)}: ${view.spent}`,
+      `Spent ${describeCurrentPeriod(view.period)}: ${view.spent}`,
       `Left: ${view.remaining}`,
-      `Refills: ${view.resetsAt === null ? 'never (period none)' : utcMinute(view.resetsAt)}`,
+      `Refills: ${view.resetsAt === null ? 'never (period none)' : formatUtc(view.resetsAt)}`,
     ].join('\n'),
   );
 }

@@ -3,31 +3,12 @@
  * like every period boundary, so what the tool prints matches when budgets refill.
  */
 import type { Budget } from '../credits/types.ts';
-import type { Period } from '../credits/periods.ts';
 
 /** `200/day`, `500/week`, `1000/none` (a budget for all time). */
 export function budgetText(budget: Budget): string {
   return `${budget.amount}/${budget.period}`;
 }
 
-/** The current period in words: "today", "this week", "this month", "in all". */
-export function thisPeriod(period: Period): string {
-  switch (period) {
-    case 'day':
-      return 'today';
-    case 'week':
-      return 'this week';
-    case 'month':
-      return 'this month';
-    case 'none':
-      return 'in all';
-  }
-}
-
-/** `2026-11-26 00:00 UTC`. */
-export function utcMinute(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
 
 /** Control characters become `?`, so a stored note cannot move the cursor or break a line. */
 export function printable(text: string): string {
