@@ -47,13 +47,32 @@ class Model {
   readonly jobs: { id: string; user: string; reservedAt: number; held: number; charged: number; open: boolean }[] = [];
   constructor(readonly allowance: number, readonly cap: number | null) {}
 
+  /** The part of the last top-up that credits held across the boundary caused (README: unused allowance does not pile up). */
+  readonly owedToHolds = new Map<string, number>();
+
   touch(user: string, now: number): number {
     const key = periodKey('day', now);
     if (this.key.get(user) !== key) {
       this.key.set(user, key);
-      this.balance.set(user, Math.max(this.balance.get(user) ?? 0, this.allowance));
+      const balance = this.balance.get(user) ?? 0;
+      const held = this.jobs.filter((job) => job.user === user && job.open).reduce((sum, job) => sum + job.held, 0);
+      const topUp = Math.max(0, this.allowance - balance);
+      this.owedToHolds.set(user, Math.min(held, topUp - Math.max(0, this.allowance - balance - held) + (this.owedToHolds.get(user) ?? 0)));
+      this.balance.set(user, balance + topUp);
     }
     return this.balance.get(user) ?? 0;
+  }
+
+  /** Credits came back from a job: if a top-up since its reservation already covered them, that part is taken back. */
+  giveBack(job: { user: string; reservedAt: number }, returned: number): void {
+    let balance = (this.balance.get(job.user) ?? 0) + returned;
+    const owed = this.owedToHolds.get(job.user) ?? 0;
+    if (returned > 0 && owed > 0 && this.key.get(job.user) !== periodKey('day', job.reservedAt)) {
+      const takeBack = Math.min(returned, owed);
+      this.owedToHolds.set(job.user, owed - takeBack);
+      balance -= takeBack;
+    }
+    this.balance.set(job.user, balance);
   }
 
   capSpent(now: number): number {
@@ -115,7 +134,7 @@ describe('reservations under any interleaving', () => {
                   else if (op.op === 'settle') ledger.settle(job.id, target);
                   else ledger.refund(job.id, 'failed');
                   if (!job.open) break; // finished jobs ignore further settlement
-                  model.balance.set(job.user, (model.balance.get(job.user) ?? 0) + job.held - target);
+                  model.giveBack(job, job.held - target);
                   if (op.op === 'adjustDown') job.held = target;
                   else Object.assign(job, { open: false, charged: target, held: 0 });
                   break;
