@@ -16,6 +16,7 @@ import type { Logger } from './log.ts';
 import { findModel } from './models.ts';
 import type { BotCore, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from './ports.ts';
 import type { RunwayGateway } from './runway/gateway.ts';
+import type { OrganizationGuard } from './runway/organization.ts';
 import { MAX_SEED } from './imagine/seed.ts';
 
 export interface BotDependencies {
@@ -23,6 +24,8 @@ export interface BotDependencies {
   readonly ledger: CreditLedger;
   readonly gateway: RunwayGateway;
   readonly runner: JobRunner;
+  /** Would Runway's organisation take a request (its balance, the model's daily limit)? Asked before anything is spent. */
+  readonly organizationGuard: OrganizationGuard;
   readonly clock: Clock;
   readonly log: Logger;
   /** The operator's lists of communities to serve, per platform (empty or absent: all). */
@@ -73,6 +76,8 @@ export class Bot implements BotCore {
     if (admitted) return admitted;
     const check = validateImagineRequest({ ...options, referenceCount: options.references.length });
     if (!check.ok) return refusal(check.failure);
+    const organization = this.precheckOrganization(check.request, check.priceCredits);
+    if (organization) return organization;
     const shortfall = this.precheckBudget(requester, check.request, check.priceCredits, options.references.length);
     return shortfall ?? { ok: true };
   }
@@ -146,6 +151,8 @@ export class Bot implements BotCore {
 
   private async accept(requester: Requester, request: StoredRequest, price: number, references: ReferenceInput, placeholder: string): Promise<ImagineOutcome> {
     const { store, gateway, runner, log } = this.deps;
+    const organization = this.precheckOrganization(request, price);
+    if (organization) return organization;
     const shortfall = this.precheckBudget(requester, request, price, request.tags.length);
     if (shortfall) return shortfall;
     const jobId = store.insert({
@@ -179,6 +186,16 @@ export class Bot implements BotCore {
   /** The community refusal as a private reply, or null when the community is served. */
   private admit(requester: Requester): Extract<ImagineOutcome, { ok: false }> | null {
     const admission = this.admission(requester.platform, requester.communityId);
+    return admission.ok ? null : refusal(admission.failure);
+  }
+
+  /**
+   * Would Runway's organisation take this (its balance, the model's daily limit)? Asked first, before
+   * the member's balance is read (which may credit an allowance) and before any download: a request
+   * Runway would refuse costs nothing and writes nothing.
+   */
+  private precheckOrganization(request: StoredRequest, price: number): Extract<ImagineOutcome, { ok: false }> | null {
+    const admission = this.deps.organizationGuard.check(request.modelId, price);
     return admission.ok ? null : refusal(admission.failure);
   }
 
