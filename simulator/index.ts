@@ -40,13 +40,13 @@ export interface SimulatorOptions {
   pendingMs?: number;
   /** Per model; tasks beyond it sit in THROTTLED, first come first served (default 2). */
   maxConcurrent?: number;
-  /** Per model and UTC day; creates beyond it get 429 (default 1000). */
-  maxDailyGenerations?: number;
+  /** Per model and UTC day; creates beyond it get 429 (default 1000). `null`: no limit, reported as `null` like Runway does. */
+  maxDailyGenerations?: number | null;
   /** Output URLs stop working this long after the task was read (default 24 h). */
   outputTtlMs?: number;
   /** Output PNG size = ratio size × scale (default 0.25; keeps tests fast). */
   outputScale?: number;
-  /** Starting balance reported by /v1/organization (default 10000); succeeded tasks spend it. */
+  /** Starting balance reported by /v1/organization (default 10000; set it low to see the account run dry); succeeded tasks spend it. */
   creditBalance?: number;
   costOverride?: (model: string, ratio: string) => number;
   /** Time source (default Date.now); tests inject one and move it by hand. */
@@ -69,6 +69,8 @@ export interface RunwaySimulator {
   outputFor(taskId: string): Buffer | undefined;
   /** Completed uploads. */
   uploads(): SimUpload[];
+  /** The operator buys `credits` more: the balance /v1/organization reports, and creates may spend, go up. */
+  topUp(credits: number): void;
   /** Hold the storage POSTs that carry reference bytes (the `/v1/uploads` call itself answers). */
   holdUploads(): SimHold;
   /** Hold `POST /v1/text_to_image` before the task is made. */
@@ -101,7 +103,8 @@ export async function startRunwaySimulator(options: SimulatorOptions = {}): Prom
   const organization = new Organization(clock, book, views, {
     creditBalance: options.creditBalance ?? 10_000,
     maxConcurrent,
-    maxDailyGenerations: options.maxDailyGenerations ?? 1000,
+    // `null` is a setting (no limit), so only a missing option takes the default.
+    maxDailyGenerations: options.maxDailyGenerations === undefined ? 1000 : options.maxDailyGenerations,
     costOverride: options.costOverride,
   });
   const tasks = new TaskRoutes(clock, book, uploads, organization, outputs);
@@ -159,6 +162,7 @@ export async function startRunwaySimulator(options: SimulatorOptions = {}): Prom
     },
     tasks: views,
     uploads: () => uploads.completed(),
+    topUp: (credits) => organization.topUp(credits),
     holdUploads: () => holds.hold('upload'),
     holdCreates: () => holds.hold('create'),
     holdOutputs: () => holds.hold('output'),

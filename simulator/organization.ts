@@ -14,12 +14,15 @@ export interface AccountSettings {
   readonly creditBalance: number;
   /** Per model; tasks beyond it wait in THROTTLED. */
   readonly maxConcurrent: number;
-  /** Per model and UTC day. */
-  readonly maxDailyGenerations: number;
+  /** Per model and UTC day; null: no limit (Runway reports `null` for an unlimited tier). */
+  readonly maxDailyGenerations: number | null;
   readonly costOverride?: ((model: string, ratio: string) => number) | undefined;
 }
 
 export class Organization {
+  /** Credits bought after the start (`topUp`), on top of the starting balance. */
+  private toppedUp = 0;
+
   constructor(
     private readonly clock: Clock,
     private readonly book: TaskBook,
@@ -35,19 +38,30 @@ export class Organization {
     return info ? catalogueCost(info, ratio) : 0;
   }
 
+  /** The operator buys credits: the balance goes up by `credits`. */
+  topUp(credits: number): void {
+    this.toppedUp += credits;
+  }
+
+  /** Whether the model's daily limit is used up for the UTC day of `nowMs`. */
+  dailyLimitReached(model: string, nowMs: number): boolean {
+    const { maxDailyGenerations } = this.settings;
+    return maxDailyGenerations !== null && this.book.dailyGenerations(model, nowMs) >= maxDailyGenerations;
+  }
+
   /** Whether a new task of `costCredits` on top of every task not failed or cancelled passes the balance. */
   wouldOverspend(costCredits: number): boolean {
     const committed = this.tasks()
       .filter((t) => t.status !== 'FAILED' && t.status !== 'CANCELLED')
       .reduce((sum, t) => sum + t.costCredits, 0);
-    return committed + costCredits > this.settings.creditBalance;
+    return committed + costCredits > this.settings.creditBalance + this.toppedUp;
   }
 
   /** `GET /v1/organization`: balance left after succeeded tasks, tier limits and today's usage. */
   describe(res: ServerResponse): void {
     const nowMs = this.clock.now();
     const { maxConcurrent, maxDailyGenerations } = this.settings;
-    const tierModels: Record<string, { maxConcurrentGenerations: number; maxDailyGenerations: number }> = {};
+    const tierModels: Record<string, { maxConcurrentGenerations: number; maxDailyGenerations: number | null }> = {};
     const usageModels: Record<string, { dailyGenerations: number }> = {};
     for (const model of MODELS) {
       tierModels[model.id] = { maxConcurrentGenerations: maxConcurrent, maxDailyGenerations };
@@ -55,7 +69,7 @@ export class Organization {
     }
     const spentCredits = this.tasks().filter((t) => t.status === 'SUCCEEDED').reduce((sum, t) => sum + t.costCredits, 0);
     sendJson(res, 200, {
-      creditBalance: this.settings.creditBalance - spentCredits,
+      creditBalance: this.settings.creditBalance + this.toppedUp - spentCredits,
       tier: { maxMonthlyCreditSpend: 100_000, models: tierModels },
       usage: { models: usageModels },
     });

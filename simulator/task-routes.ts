@@ -57,7 +57,7 @@ export class TaskRoutes {
     if (request.promptText.includes('sim:429')) return sendFailure(res, 429, SIM_RETRY_AFTER_MS);
     if (request.promptText.includes('sim:500')) return sendFailure(res, 500);
     const nowMs = this.clock.now();
-    if (this.book.dailyGenerations(request.model.id, nowMs) >= this.organization.settings.maxDailyGenerations) {
+    if (this.organization.dailyLimitReached(request.model.id, nowMs)) {
       // Retrying the same day cannot succeed, so tell the SDK not to.
       res.setHeader('x-should-retry', 'false');
       return sendJson(res, 429, { error: `You have reached the daily generation limit for ${request.model.id}.` });

@@ -12,6 +12,7 @@ import { isIpLiteral, isPublicAddress } from './media/address.ts';
 import { downloadImage } from './media/download.ts';
 import type { ChatSurface } from './ports.ts';
 import { RunwayGateway } from './runway/gateway.ts';
+import { OrganizationWatch } from './runway/organization-watch.ts';
 import { openDatabase, type Db } from './store/database.ts';
 
 /** Finished images can be large (4K PNGs); Runway's own limit is far above chat limits. */
@@ -85,6 +86,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     return { bytes: image.bytes, type: image.type };
   };
 
+  // Every snapshot the runner reads feeds the bot's admission check and the low-balance warning.
+  const organization = new OrganizationWatch({ db, clock, log, lowBalanceCredits: config.runwayLowBalanceCredits });
+
   const { simulated } = runway;
   const pollIntervalMs = simulated ? Math.min(config.runway.pollIntervalMs, 1_000) : config.runway.pollIntervalMs;
   const runner = new JobRunner({
@@ -95,11 +99,16 @@ export async function createApp(options: AppOptions): Promise<App> {
     log,
     pollIntervalMs,
     statusIntervalMs: Math.max(pollIntervalMs, 250),
+    onOrganization: (snapshot) => organization.observe(snapshot),
     ...(simulated ? { firstDurationGuessMs: simulated.generationMs } : {}),
     ...(timers ? { timers } : {}),
   });
   const moderation = new Moderation(db, clock, config.moderationStrikes);
-  const core = new Bot({ store, ledger, gateway, runner, clock, log, moderation, ...(timers ? { timers } : {}), ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}) });
+  const core = new Bot({
+    store, ledger, gateway, runner, moderation, organizationGuard: organization, clock, log,
+    ...(timers ? { timers } : {}),
+    ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}),
+  });
 
   return {
     core,

@@ -18,6 +18,7 @@ import type { Moderation } from './moderation/moderation.ts';
 import { findModel } from './models.ts';
 import type { BotCore, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from './ports.ts';
 import type { RunwayGateway } from './runway/gateway.ts';
+import type { OrganizationGuard } from './runway/organization.ts';
 import { MAX_SEED } from './imagine/seed.ts';
 
 export interface BotDependencies {
@@ -25,6 +26,8 @@ export interface BotDependencies {
   readonly ledger: CreditLedger;
   readonly gateway: RunwayGateway;
   readonly runner: JobRunner;
+  /** Would Runway's organisation take a request (its balance, the model's daily limit)? Asked before anything is spent. */
+  readonly organizationGuard: OrganizationGuard;
   readonly clock: Clock;
   readonly log: Logger;
   readonly moderation: Moderation;
@@ -78,6 +81,8 @@ export class Bot implements BotCore {
     if (!check.ok) return refusal(check.failure);
     const moderated = this.deps.moderation.refusal(requester.communityId, requester.userId, check.request.prompt);
     if (moderated) return refusal(moderated);
+    const organization = this.precheckOrganization(check.request, check.priceCredits);
+    if (organization) return organization;
     const shortfall = this.precheckBudget(requester, check.request, check.priceCredits, options.references.length);
     return shortfall ?? { ok: true };
   }
@@ -157,6 +162,8 @@ export class Bot implements BotCore {
     // Blocked words and paused members stop here: before any download, hold or call to Runway.
     const moderated = this.deps.moderation.refusal(requester.communityId, requester.userId, request.prompt);
     if (moderated) return refusal(moderated);
+    const organization = this.precheckOrganization(request, price);
+    if (organization) return organization;
     const shortfall = this.precheckBudget(requester, request, price, request.tags.length);
     if (shortfall) return shortfall;
     const jobId = store.insert({
@@ -190,6 +197,16 @@ export class Bot implements BotCore {
   /** The community refusal as a private reply, or null when the community is served. */
   private admit(requester: Requester): Extract<ImagineOutcome, { ok: false }> | null {
     const admission = this.admission(requester.platform, requester.communityId);
+    return admission.ok ? null : refusal(admission.failure);
+  }
+
+  /**
+   * Would Runway's organisation take this (its balance, the model's daily limit)? Asked first, before
+   * the member's balance is read (which may credit an allowance) and before any download: a request
+   * Runway would refuse costs nothing and writes nothing.
+   */
+  private precheckOrganization(request: StoredRequest, price: number): Extract<ImagineOutcome, { ok: false }> | null {
+    const admission = this.deps.organizationGuard.check(request.modelId, price);
     return admission.ok ? null : refusal(admission.failure);
   }
 

@@ -35,6 +35,7 @@ import {
 import { findModel, type ModelInfo } from './models.ts';
 import { explainFailureCode, TASK_CANCELLED } from './runway/failure-codes.ts';
 import { UPLOAD_FAILED } from './runway/gateway.ts';
+import { dailyLimitReached, organizationOutOfCredits } from './runway/organization.ts';
 
 const CODE_SHAPE = /^[a-z]+\.[a-z]+(?:_[a-z]+)*$/;
 
@@ -147,6 +148,9 @@ const SAMPLES: readonly (readonly [ErrorCode, Failure])[] = [
   ['runway.failed', explainFailureCode('SOMETHING.NEW')],
   ['runway.failed', explainFailureCode(undefined)],
   ['runway.cancelled', TASK_CANCELLED],
+  ['runway.organization_out_of_credits', organizationOutOfCredits(8)],
+  ['runway.daily_limit_reached', dailyLimitReached({ modelId: 'gen4_image', maxDaily: 100, nowMs: NOW })],
+  ['runway.daily_limit_reached', dailyLimitReached({ modelId: 'gen4_image_turbo', maxDaily: 1, nowMs: NOW })],
 
   ['reroll.unknown_job', REROLL_UNKNOWN_JOB],
   ['reroll.references_expired', REROLL_REFERENCES_EXPIRED],

@@ -90,6 +90,10 @@ export const ERROR_CODES = [
   'runway.internal',
   'runway.failed',
   'runway.cancelled',
+  // Runway's organisation as a budget (src/runway/organization.ts): refused before anything is
+  // fetched or held, because Runway would refuse the create anyway.
+  'runway.organization_out_of_credits',
+  'runway.daily_limit_reached',
 
   // reroll.*: the 🔁 button on a result.
   'reroll.unknown_job',

@@ -307,6 +307,18 @@ describe('Runway simulator with the real SDK', () => {
     await client.textToImage.create({ model: 'gen4_image', promptText: 'c', ratio: '1280:720' });
   });
 
+  it('reports a daily limit of null as Runway does for no limit, and a top-up in the balance', async () => {
+    const { sim, client } = await start({ maxDailyGenerations: null, creditBalance: 5 });
+    expect((await client.organization.retrieve()).tier.models['gen4_image']).toEqual({ maxConcurrentGenerations: 2, maxDailyGenerations: null });
+    await client.textToImage.create({ model: 'gen4_image', promptText: 'a', ratio: '1280:720' });
+    // 5 credits are committed to the first task: the account cannot start a second one.
+    expect(((await caught(client.textToImage.create({ model: 'gen4_image', promptText: 'b', ratio: '1280:720' }))) as APIError).status).toBe(400);
+    sim.topUp(5);
+    expect((await client.organization.retrieve()).creditBalance).toBe(10);
+    await client.textToImage.create({ model: 'gen4_image', promptText: 'b', ratio: '1280:720' });
+    expect((await client.organization.retrieve()).usage.models['gen4_image']).toEqual({ dailyGenerations: 2 });
+  });
+
   it('refuses requests without the API key', async () => {
     const { sim } = await start();
     const stranger = new RunwayML({ apiKey: 'key_wrong', baseURL: sim.url, maxRetries: 0 });

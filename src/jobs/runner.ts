@@ -4,6 +4,7 @@ import type { Logger } from '../log.ts';
 import { findModel } from '../models.ts';
 import type { ChatSurface } from '../ports.ts';
 import type { RunwayGateway } from '../runway/gateway.ts';
+import { concurrencyOf, type OrganizationSnapshot } from '../runway/organization.ts';
 import { estimateFinishedAt, expectedDurationMs, PollSchedule } from '../runway/poll-schedule.ts';
 import { CREATE_UNCERTAIN, decideAfterCreate } from './create-decision.ts';
 import { deliverOutputs, isPermanentDeliveryError, UNDELIVERABLE, type OutputFetcher } from './delivery.ts';
@@ -29,6 +30,8 @@ export interface JobRunnerOptions {
   /** How long a generation takes before any has been seen, overriding the catalogue (the simulator is faster than Runway). */
   readonly firstDurationGuessMs?: number;
   readonly random?: () => number;
+  /** Each organisation snapshot read (balance, limits, usage), for the bot's admission check and the low-balance warning. */
+  readonly onOrganization?: (snapshot: OrganizationSnapshot) => void;
   readonly timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
 }
 
@@ -81,14 +84,17 @@ export class JobRunner {
     this.surfaces.set(surface.platform, surface);
   }
 
-  /** Learn the organisation's concurrency limits; on failure keep the defaults. */
+  /** Learn the organisation's limits, balance and usage, and pass them on; on failure keep the last ones (at first, the defaults). */
   async refreshLimits(): Promise<void> {
     this.limitsReadAt = this.options.clock.now();
-    try {
-      this.slotLimits = await this.options.gateway.concurrencyLimits();
-    } catch (error) {
-      this.options.log.warn('could not read Runway organisation limits; using defaults', { error });
+    const read = await this.options.gateway.organization();
+    if (!read.ok) {
+      this.options.log.warn('could not read Runway organisation limits; keeping the last ones', { error: read.message });
+      return;
     }
+    // A model Runway gives no limit (null) gets Infinity slots; one it says nothing about keeps the default.
+    this.slotLimits = concurrencyOf(read.snapshot);
+    this.options.onOrganization?.(read.snapshot);
   }
 
   /** Resume every unfinished job (design §3), then start the loop. */

@@ -1,7 +1,8 @@
 import RunwayML, { APIConnectionError, APIConnectionTimeoutError, APIError, toFile } from '@runwayml/sdk';
 import type { Clock } from '../clock.ts';
 import { BotError, type Failure } from '../errors.ts';
-import { createResponseSchema, organizationSchema, runwayTaskSchema, type RunwayTask } from './task-schema.ts';
+import { parseOrganization, type OrganizationRead } from './organization.ts';
+import { createResponseSchema, runwayTaskSchema, type RunwayTask } from './task-schema.ts';
 
 /** `runway.upload_failed`: a reference could not be uploaded; nothing is reserved before uploads. */
 export const UPLOAD_FAILED: Failure = {
@@ -106,17 +107,20 @@ export class RunwayGateway {
   }
 
   /**
-   * Per-model concurrency limits of the organisation's tier (missing models: unknown).
+   * Read the organisation once: balance, per-model limits, today's usage. Failures come back as
+   * `{ ok: false }` with a loggable message (never a throw), and the caller keeps what it had.
    * https://docs.dev.runwayml.com/api/#tag/Organization/paths/~1v1~1organization/get
    */
-  async concurrencyLimits(signal?: AbortSignal): Promise<Map<string, number>> {
-    const raw: unknown = await this.client.organization.retrieve({ maxRetries: 1, signal });
-    const org = organizationSchema.parse(raw);
-    const limits = new Map<string, number>();
-    for (const [model, info] of Object.entries(org.tier?.models ?? {})) {
-      if (info.maxConcurrentGenerations !== undefined) limits.set(model, info.maxConcurrentGenerations);
+  async organization(signal?: AbortSignal): Promise<OrganizationRead> {
+    // Taken before the request: a job started while it is in flight then counts on our side too, which errs on the safe side.
+    const readAtMs = this.clock.now();
+    let raw: unknown;
+    try {
+      raw = await this.client.organization.retrieve({ maxRetries: 1, signal });
+    } catch (error) {
+      return { ok: false, message: `could not read the organisation: ${describe(error)}` };
     }
-    return limits;
+    return parseOrganization(raw, readAtMs);
   }
 }
 

@@ -28,13 +28,27 @@ export const createResponseSchema = z.object({
   estimatedCost: credits.optional(),
 });
 
-/** The organisation's limits we plan around: `GET /v1/organization`. */
+/**
+ * `GET /v1/organization`, as far as the bot plans around it: the credit balance, each model's tier
+ * limits and today's usage. The SDK (resources/organization/organization.d.ts) types every field as
+ * present and the limits as `number | null`, `null` meaning no limit. Each field is optional here
+ * anyway, so one answer missing a field costs that field, not the whole read; and the models are
+ * `unknown` until src/runway/organization.ts picks the ones in our catalogue, so an entry for a model
+ * the bot never uses cannot fail the read.
+ */
 export const organizationSchema = z.object({
-  creditBalance: z.number().optional(),
-  tier: z
-    .object({
-      models: z.record(z.string(), z.object({ maxConcurrentGenerations: z.number().int().positive().optional() }).passthrough()).optional(),
-    })
-    .passthrough()
-    .optional(),
+  creditBalance: z.number().nullable().optional(),
+  tier: z.object({ models: z.record(z.string(), z.unknown()).optional() }).optional(),
+  usage: z.object({ models: z.record(z.string(), z.unknown()).optional() }).optional(),
+});
+
+/** One model's entry in `tier.models`. Concurrency was always required to be positive: 0 slots would stall the queue for good. */
+export const modelTierSchema = z.object({
+  maxConcurrentGenerations: z.number().int().positive().nullable().optional(),
+  maxDailyGenerations: z.number().int().nonnegative().nullable().optional(),
+});
+
+/** One model's entry in `usage.models`. */
+export const modelUsageSchema = z.object({
+  dailyGenerations: z.number().int().nonnegative().optional(),
 });

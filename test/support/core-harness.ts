@@ -5,7 +5,7 @@ import { createApp, type App } from '../../src/app.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Failure } from '../../src/errors.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger, type Logger } from '../../src/log.ts';
 import type { ChatSurface, Delivery, DeliveryCheckpoint, JobStatusView, ReferenceSource, Requester } from '../../src/ports.ts';
 import { startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../../simulator/index.ts';
 
@@ -54,6 +54,8 @@ export interface CoreHarnessOptions {
   runwayUrl?: string;
   /** The operator's lists of communities to serve, per platform (the harness's platform is 'test'). */
   servedCommunities?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Where the core logs (default: nowhere), for tests that assert on a warning. */
+  log?: Logger;
 }
 
 /**
@@ -72,7 +74,7 @@ export async function startCoreHarness(options: CoreHarnessOptions = {}): Promis
     DEFAULT_PERIOD: 'day',
     ...options.env,
   });
-  const app = await createApp({ config, runway: { apiKey: 'test-key', baseUrl: options.runwayUrl ?? sim.url }, clock, log: silentLogger, timers: inertTimers, ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}) });
+  const app = await createApp({ config, runway: { apiKey: 'test-key', baseUrl: options.runwayUrl ?? sim.url }, clock, log: options.log ?? silentLogger, timers: inertTimers, ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}) });
   const surface = new RecordingSurface();
   app.registerSurface(surface);
   await app.start();
