@@ -1,4 +1,6 @@
 import RunwayML from '@runwayml/sdk';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Bot } from './bot.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -12,6 +14,7 @@ import type { ChatSurface } from './ports.ts';
 import { RunwayGateway } from './runway/gateway.ts';
 import { startRunwaySimulator, type RunwaySimulator } from './runway/simulator/index.ts';
 import { openDatabase, type Db } from './store/database.ts';
+import { acquireInstanceLease, InstanceLeaseHeld, type AcquireOutcome, type InstanceIdentity, type InstanceLease } from './store/instance-lease.ts';
 
 /** Finished images can be large (4K PNGs); Runway's own limit is far above chat limits. */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
@@ -37,11 +40,48 @@ export interface AppOptions {
   readonly log: Logger;
   /** Tests pass inert timers and drive `runner.tick()` themselves. */
   readonly timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
+  /** Who this process is for the instance lease; tests stand in for another host or pid. Default: this host and pid. */
+  readonly instance?: Partial<Omit<InstanceIdentity, 'instanceId'>> & { readonly isAlive?: (pid: number) => boolean };
+  /** Called once if another instance took the database's lease from us (we stalled past its expiry); work has stopped. */
+  readonly onLeaseLost?: () => void;
 }
 
-/** Build the core: store, ledger, Runway gateway, job runner. Knows no chat platform. */
-export async function createApp({ config, clock, log, timers }: AppOptions): Promise<App> {
+/**
+ * Build the core: store, ledger, Runway gateway, job runner. Knows no chat platform. Takes the
+ * database's instance lease first and throws InstanceLeaseHeld, naming the holder, when another
+ * bot is using the same DATABASE_PATH.
+ */
+export async function createApp(options: AppOptions): Promise<App> {
+  const { config, clock, log } = options;
   const db = openDatabase(config.databasePath);
+  const identity: InstanceIdentity = {
+    instanceId: randomUUID(),
+    hostname: options.instance?.hostname ?? hostname(),
+    pid: options.instance?.pid ?? process.pid,
+  };
+  let acquired: AcquireOutcome;
+  try {
+    acquired = acquireInstanceLease(db, identity, clock, options.instance?.isAlive);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  if (!acquired.ok) {
+    db.close();
+    throw new InstanceLeaseHeld(acquired.holder, config.databasePath);
+  }
+  const { lease, previousHolder } = acquired;
+  if (previousHolder !== null) log.info('took over the database from an instance that is gone', { previousHolder, how: acquired.how });
+  try {
+    return await buildApp(options, db, lease);
+  } catch (error) {
+    lease.release();
+    db.close();
+    throw error;
+  }
+}
+
+async function buildApp({ config, clock, log, timers, onLeaseLost }: AppOptions, db: Db, lease: InstanceLease): Promise<App> {
   const ledger = new CreditLedger(db, clock, { allowance: config.credits.defaultAllowance, period: config.credits.defaultPeriod });
   const store = new JobStore(db, ledger, clock);
 
@@ -82,6 +122,16 @@ export async function createApp({ config, clock, log, timers }: AppOptions): Pro
   });
   const core = new Bot({ store, ledger, gateway, runner, clock, log });
 
+  lease.startHeartbeat(
+    timers ?? { setTimeout, clearTimeout },
+    () => {
+      log.error('another instance took over this database (this one stalled past its lease); stopping work', { instanceId: lease.identity.instanceId });
+      void runner.stop();
+      onLeaseLost?.();
+    },
+    (error) => log.warn('could not renew the instance lease; retrying', { error }),
+  );
+
   return {
     core,
     runner,
@@ -94,6 +144,8 @@ export async function createApp({ config, clock, log, timers }: AppOptions): Pro
     },
     async stop() {
       await runner.stop();
+      // The database handed back at once: the next start need not wait out the lease.
+      lease.release();
       await simulator?.close();
       db.close();
     },

@@ -3,6 +3,7 @@ import { createApp, type App } from './app.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, loadDotEnvFile, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
+import { InstanceLeaseHeld } from './store/instance-lease.ts';
 import type { ChatSurface } from './ports.ts';
 
 /**
@@ -24,7 +25,24 @@ async function main(): Promise<void> {
   }
   const isSandbox = !config.discord && !config.slack;
   const log = createLogger(config.logLevel ?? (isSandbox ? 'warn' : 'info'));
-  const app = await createApp({ config, clock: systemClock, log });
+  let app: App;
+  try {
+    app = await createApp({
+      config,
+      clock: systemClock,
+      log,
+      onLeaseLost: () => {
+        process.stderr.write('imagine-bot stopped: another instance took over its database.\n');
+        process.exit(1);
+      },
+    });
+  } catch (error) {
+    if (error instanceof InstanceLeaseHeld) {
+      process.stderr.write(`imagine-bot cannot start. ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
   const say = (line: string) => process.stdout.write(`${line}\n`);
   if (app.simulator) say(`No RUNWAYML_API_SECRET: using the built-in Runway simulator at ${app.simulator.url} (images are generated patterns, nothing is billed).`);
 
