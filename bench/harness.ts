@@ -77,7 +77,8 @@ export async function startBenchApp(options: BenchAppOptions): Promise<{ app: Ap
     RUNWAY_POLL_INTERVAL_MS: String(options.pollIntervalMs),
     LOG_LEVEL: 'silent',
   });
-  const app = await createApp({ config, clock: systemClock, log: silentLogger });
+  // The bench loads the engine, not flood control: a few members carry hundreds of jobs at once.
+  const app = await createApp({ config, clock: systemClock, log: silentLogger, maxJobsPerMember: 1_000_000 });
   const surface = new RecordingSurface();
   app.registerSurface(surface);
   await app.start();

@@ -1,7 +1,7 @@
 import RunwayML from '@runwayml/sdk';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Bot } from './bot.ts';
+import { Bot, DEFAULT_MAX_JOBS_PER_MEMBER } from './bot.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { CreditLedger } from './credits/ledger.ts';
@@ -40,6 +40,8 @@ export interface AppOptions {
   readonly log: Logger;
   /** Tests pass inert timers and drive `runner.tick()` themselves. */
   readonly timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
+  /** Unfinished jobs one member may have at once (flood control); default DEFAULT_MAX_JOBS_PER_MEMBER. */
+  readonly maxJobsPerMember?: number;
   /** Who this process is for the instance lease; tests stand in for another host or pid. Default: this host and pid. */
   readonly instance?: Partial<Omit<InstanceIdentity, 'instanceId'>> & { readonly isAlive?: (pid: number) => boolean };
   /** Called once if another instance took the database's lease from us (we stalled past its expiry); work has stopped. */
@@ -73,7 +75,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { lease, previousHolder } = acquired;
   if (previousHolder !== null) log.info('took over the database from an instance that is gone', { previousHolder, how: acquired.how });
   try {
-    return await buildApp(options, db, lease);
+    return await buildApp(options, db, lease, previousHolder);
   } catch (error) {
     lease.release();
     db.close();
@@ -81,9 +83,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   }
 }
 
-async function buildApp({ config, clock, log, timers, onLeaseLost }: AppOptions, db: Db, lease: InstanceLease): Promise<App> {
+async function buildApp({ config, clock, log, timers, maxJobsPerMember, onLeaseLost }: AppOptions, db: Db, lease: InstanceLease, previousHolder: string | null): Promise<App> {
   const ledger = new CreditLedger(db, clock, { allowance: config.credits.defaultAllowance, period: config.credits.defaultPeriod });
-  const store = new JobStore(db, ledger, clock);
+  const store = new JobStore(db, ledger, clock, lease.identity.instanceId);
 
   let simulator: RunwaySimulator | null = null;
   let runwayBaseUrl = config.runway.baseUrl;
@@ -120,7 +122,7 @@ async function buildApp({ config, clock, log, timers, onLeaseLost }: AppOptions,
     ...(simulator ? { firstDurationGuessMs: SIMULATOR_GENERATION_MS } : {}),
     ...(timers ? { timers } : {}),
   });
-  const core = new Bot({ store, ledger, gateway, runner, clock, log });
+  const core = new Bot({ store, ledger, gateway, runner, clock, log, maxJobsPerMember: maxJobsPerMember ?? DEFAULT_MAX_JOBS_PER_MEMBER });
 
   lease.startHeartbeat(
     timers ?? { setTimeout, clearTimeout },
@@ -139,12 +141,16 @@ async function buildApp({ config, clock, log, timers, onLeaseLost }: AppOptions,
     simulator,
     registerSurface: (surface) => runner.registerSurface(surface),
     async start() {
-      await core.recoverQueued();
+      // Recovery: the jobs of the instance we replaced (and any whose lease lapsed) are ours now.
+      const taken = store.takeOver(previousHolder);
+      if (taken.length > 0) log.info('recovering unfinished jobs', { jobs: taken.length, previousHolder });
+      await core.recoverQueued(taken.filter((job) => job.state === 'queued').map((job) => job.id));
       await runner.start();
     },
     async stop() {
       await runner.stop();
-      // The database handed back at once: the next start need not wait out the lease.
+      // Jobs and the database handed back at once: the next start need not wait out a lease.
+      store.release();
       lease.release();
       await simulator?.close();
       db.close();

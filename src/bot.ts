@@ -7,8 +7,8 @@ import { communityCapMessage, insufficientCreditsMessage } from './credits/messa
 import { asBotError } from './errors.ts';
 import { cheaperOptions, priceOf } from './imagine/price.ts';
 import { validateImagineRequest } from './imagine/request.ts';
-import type { ReferenceUri, StoredRequest } from './jobs/job.ts';
-import type { JobStore } from './jobs/job-store.ts';
+import type { Job, JobFailure, ReferenceUri, StoredRequest } from './jobs/job.ts';
+import type { AcceptOutcome, AcceptRefusal, JobStore } from './jobs/job-store.ts';
 import { uploadReferences } from './jobs/references.ts';
 import type { JobRunner } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
@@ -24,7 +24,30 @@ export interface BotDependencies {
   readonly runner: JobRunner;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Unfinished jobs one member may have at once: more are refused before anything is held or downloaded. */
+  readonly maxJobsPerMember: number;
 }
+
+/** Flood control when the operator sets nothing: two images in progress per member. */
+export const DEFAULT_MAX_JOBS_PER_MEMBER = 2;
+
+const REFERENCES_LOST: JobFailure = {
+  code: 'recovery.references_lost',
+  userMessage: 'The bot restarted while your reference images were being prepared. Nothing was charged; please send the request again.',
+};
+
+/** A job accepted by a version that held nothing at acceptance: it cannot go on without a hold. */
+const NOT_HELD: JobFailure = {
+  code: 'recovery.not_reserved',
+  userMessage: 'The bot was updated while your request was being prepared. Nothing was charged; please send the request again.',
+};
+
+/** The hold stays, truthfully: a restart's recovery either runs the job or refunds it. */
+const HELD_UNTIL_RECOVERY: JobFailure = {
+  code: 'internal.accept_interrupted',
+  userMessage:
+    'Something went wrong on our side while preparing your request. Its credits stay on hold until the bot restarts, which then either makes the image or refunds them.',
+};
 
 /** `runway://` URIs live 24 h; a reroll older than this must upload its references again. */
 const REFERENCE_URI_LIFETIME_MS = 23 * 60 * 60 * 1000;
@@ -41,6 +64,12 @@ export class Bot implements BotCore {
   checkImagine(requester: Requester, options: ImagineOptionsInput): { ok: true } | { ok: false; code: string; reply: Reply } {
     const check = validateImagineRequest({ ...options, referenceCount: options.references.length });
     if (!check.ok) return { ok: false, code: check.problem.code, reply: { visibility: 'private', text: check.problem.userMessage } };
+    // A cheap look, so a flood is refused before the placeholder; acceptance counts again atomically.
+    const inFlight = this.deps.store.inFlightOf(requester.communityId, requester.userId);
+    if (inFlight >= this.deps.maxJobsPerMember) {
+      const reply = this.refusalReply({ ok: false, reason: 'too_many_jobs', inFlight, limit: this.deps.maxJobsPerMember }, check.request, options.references.length);
+      return { ok: false, code: reply.code, reply: reply.reply };
+    }
     const shortfall = this.precheckBudget(requester, check.request, check.priceCredits, options.references.length);
     return shortfall ?? { ok: true };
   }
@@ -80,64 +109,105 @@ export class Bot implements BotCore {
   }
 
   /**
-   * Finish accepting jobs a crash left in `queued`: a text-only request is reserved and goes on;
-   * one whose references were not all uploaded cannot be rebuilt (the chat's URLs and credentials
-   * are gone) and is rejected, costing nothing.
+   * Finish accepting the `queued` jobs recovery took over (`jobIds`, from src/app.ts): a text-only
+   * request goes on with the hold it already has; one whose references were not all uploaded cannot
+   * be rebuilt (the chat's URLs and credentials are gone) and is rejected, its hold refunded.
    */
-  async recoverQueued(): Promise<void> {
-    for (const job of this.deps.store.inStates(['queued'])) {
-      const needsReferences = job.request.tags.length > 0;
-      if (needsReferences && (job.referenceUris === null || job.referenceUris.length < job.request.tags.length)) {
-        this.deps.store.reject(job.id, {
-          code: 'recovery.references_lost',
-          userMessage: 'The bot restarted while your reference images were being prepared. Nothing was charged; please send the request again.',
-        });
-        await this.deps.runner.tellFailureOf(job.id);
+  async recoverQueued(jobIds: readonly string[]): Promise<void> {
+    const { store, runner, log } = this.deps;
+    for (const jobId of jobIds) {
+      const job = store.get(jobId);
+      if (!job || job.state !== 'queued') continue;
+      const referencesLost = job.request.tags.length > 0 && (job.referenceUris === null || job.referenceUris.length < job.request.tags.length);
+      const failure = job.reservedCredits === null ? NOT_HELD : referencesLost ? REFERENCES_LOST : null;
+      if (failure) {
+        if (store.reject(jobId, failure)) await runner.tellFailureOf(jobId);
+        else log.warn('a recovered job could not be rejected: it moved on', { jobId });
         continue;
       }
-      const outcome = this.deps.store.reserve(job.id, priceOf(job.request));
-      if (!outcome.ok) {
-        const reply = outcome.reason === 'not_queued' ? null : this.shortfallReply(outcome, job.request, job.request.tags.length);
-        if (reply) {
-          this.deps.store.reject(job.id, { code: reply.code, userMessage: reply.reply.text });
-          await this.deps.runner.tellFailureOf(job.id);
-        }
-      }
+      if (!store.markReady(jobId)) log.warn('a recovered job could not be made ready: it moved on', { jobId });
     }
   }
 
+  /**
+   * Accept a request: one transaction inserts the job and holds its price (or refuses, writing
+   * nothing), then the references are downloaded and uploaded while the job is `queued`, then it
+   * is ready for the runner. Once the hold exists, every way out either refunds it through a
+   * guarded transition (and only then says nothing was charged) or leaves the job to the runner.
+   */
   private async accept(requester: Requester, request: StoredRequest, price: number, references: ReferenceInput, placeholder: string): Promise<ImagineOutcome> {
-    const { store, gateway, runner, log } = this.deps;
+    const { store, gateway, log } = this.deps;
     const shortfall = this.precheckBudget(requester, request, price, request.tags.length);
     if (shortfall) return shortfall;
-    const jobId = store.insert({
-      platform: requester.platform,
-      communityId: requester.communityId,
-      userId: requester.userId,
-      userName: requester.displayName,
-      placeholder,
-      request,
-    });
+    let accepted: AcceptOutcome;
+    try {
+      accepted = store.accept(
+        { platform: requester.platform, communityId: requester.communityId, userId: requester.userId, userName: requester.displayName, placeholder, request },
+        price,
+        this.deps.maxJobsPerMember,
+      );
+    } catch (error) {
+      // The acceptance is one transaction: when it throws, nothing was written or held.
+      const botError = asBotError(error);
+      log.error('could not accept a job', { code: botError.code, error });
+      return refusal(botError.code, botError.userMessage);
+    }
+    if (!accepted.ok) {
+      const reply = this.refusalReply(accepted, request, request.tags.length);
+      return { ok: false, code: reply.code, reply: reply.reply };
+    }
+    const { jobId } = accepted;
+    let referenceCount = 0;
     try {
       const uris = references.kind === 'uploaded' ? [...references.uris] : await uploadReferences(references.sources, request.tags, gateway);
-      if (uris.length > 0) store.setReferenceUris(jobId, uris);
-      const outcome = store.reserve(jobId, price);
-      if (!outcome.ok) {
-        const reply = outcome.reason === 'not_queued' ? null : this.shortfallReply(outcome, request, request.tags.length);
-        const code = reply?.code ?? 'internal.job_moved';
-        const text = reply?.reply.text ?? 'This request was already handled.';
-        store.reject(jobId, { code, userMessage: text });
-        return { ok: false, code, reply: { visibility: 'private', text } };
-      }
+      referenceCount = uris.length;
+      if (uris.length > 0 && !store.setReferenceUris(jobId, uris)) return this.afterLosingJob(jobId, price);
+      if (!store.markReady(jobId)) return this.afterLosingJob(jobId, price);
+    } catch (error) {
+      return this.rejectWhileAccepting(jobId, error, price);
+    }
+    return this.queuedOutcome(jobId, request, price, referenceCount);
+  }
+
+  /** The job is the runner's now: nothing here may reject it or say it was not charged. */
+  private queuedOutcome(jobId: string, request: StoredRequest, price: number, referenceCount: number): ImagineOutcome {
+    const { runner, log } = this.deps;
+    try {
       runner.wake();
-      log.info('job accepted', { jobId, model: request.modelId, ratio: request.ratio, references: uris.length, reservedCredits: price });
+      log.info('job accepted', { jobId, model: request.modelId, ratio: request.ratio, references: referenceCount, reservedCredits: price });
       return { ok: true, jobId, position: runner.positionOf(jobId), reservedCredits: price };
     } catch (error) {
-      const botError = asBotError(error);
-      log.warn('job rejected while accepting', { jobId, code: botError.code, error: botError.message });
-      store.reject(jobId, { code: botError.code, userMessage: botError.userMessage });
-      return { ok: false, code: botError.code, reply: { visibility: 'private', text: botError.userMessage } };
+      log.warn('job queued, but its queue position could not be read', { jobId, error });
+      return { ok: true, jobId, position: 0, reservedCredits: price };
     }
+  }
+
+  /** A download, check or upload failed while the job held credits: reject it, refunding in the same transaction. */
+  private rejectWhileAccepting(jobId: string, error: unknown, price: number): ImagineOutcome {
+    const botError = asBotError(error);
+    this.deps.log.warn('job rejected while accepting', { jobId, code: botError.code, error: botError.message });
+    try {
+      if (this.deps.store.reject(jobId, { code: botError.code, userMessage: botError.userMessage })) return refusal(botError.code, botError.userMessage);
+    } catch (rejectError) {
+      this.deps.log.error('could not reject a job while accepting; it keeps its hold until recovery', { jobId, error: rejectError });
+    }
+    return this.afterLosingJob(jobId, price);
+  }
+
+  /** A transition on a job being accepted did not apply (or the database failed): tell what its row says, truthfully. */
+  private afterLosingJob(jobId: string, price: number): ImagineOutcome {
+    let job: Job | undefined;
+    try {
+      job = this.deps.store.get(jobId);
+    } catch (error) {
+      this.deps.log.error('could not read a job being accepted', { jobId, error });
+    }
+    if (!job || job.state === 'queued') return refusal(HELD_UNTIL_RECOVERY.code, HELD_UNTIL_RECOVERY.userMessage);
+    // Its refund, if any, was part of the transition that finished it.
+    if (job.state === 'rejected' || job.state === 'failed' || job.state === 'cancelled') {
+      return refusal(job.failureCode ?? 'internal.job_moved', job.failureMessage ?? 'This request was already handled.');
+    }
+    return { ok: true, jobId, position: 0, reservedCredits: price };
   }
 
   /**
@@ -155,6 +225,20 @@ export class Bot implements BotCore {
       referenceCount,
     );
     return { ok: false, code: reply.code, reply: reply.reply };
+  }
+
+  private refusalReply(outcome: AcceptRefusal, request: StoredRequest, referenceCount: number): { code: string; reply: Reply } {
+    if (outcome.reason === 'too_many_jobs') {
+      const images = outcome.inFlight === 1 ? 'image' : 'images';
+      return {
+        code: 'jobs.too_many_in_flight',
+        reply: {
+          visibility: 'private',
+          text: `You already have ${outcome.inFlight} ${images} in progress, the most one member may have at once (${outcome.limit}). Wait for one to finish, then try again. Nothing was charged.`,
+        },
+      };
+    }
+    return this.shortfallReply(outcome, request, referenceCount);
   }
 
   private shortfallReply(outcome: Exclude<ReserveOutcome, { ok: true }>, request: StoredRequest, referenceCount: number): { code: string; reply: Reply } {

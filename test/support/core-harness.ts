@@ -37,6 +37,8 @@ export interface CoreHarness {
   /** Advance in steps until `done()` holds (bounded), for flows that need several polls. */
   runUntil(done: () => boolean, stepMs?: number, maxSteps?: number): Promise<void>;
   ledgerSum(where: { jobId?: string; userId?: string }): number;
+  /** Stop the app cleanly and start a new one on the same database and simulator (a restart). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,7 +51,9 @@ const inertTimers = {
  * The real core (store, ledger, SDK, runner) against the real simulator over loopback HTTP, with
  * one manual clock for both and no timers: time moves only when a test says so.
  */
-export async function startCoreHarness(options: { env?: Record<string, string>; sim?: SimulatorOptions } = {}): Promise<CoreHarness> {
+export async function startCoreHarness(
+  options: { env?: Record<string, string>; sim?: SimulatorOptions; maxJobsPerMember?: number } = {},
+): Promise<CoreHarness> {
   const clock = new ManualClock(Date.UTC(2026, 10, 25, 12, 0, 0));
   const sim = await startRunwaySimulator({ apiKey: 'test-key', generationMs: 2_000, pendingMs: 200, clock, ...options.sim });
   const dir = mkdtempSync(join(tmpdir(), 'imagine-core-'));
@@ -63,10 +67,20 @@ export async function startCoreHarness(options: { env?: Record<string, string>; 
     DEFAULT_PERIOD: 'day',
     ...options.env,
   });
-  const app = await createApp({ config, clock, log: silentLogger, timers: inertTimers });
+  const open = async () => {
+    const app = await createApp({
+      config,
+      clock,
+      log: silentLogger,
+      timers: inertTimers,
+      ...(options.maxJobsPerMember === undefined ? {} : { maxJobsPerMember: options.maxJobsPerMember }),
+    });
+    app.registerSurface(surface);
+    await app.start();
+    return app;
+  };
   const surface = new RecordingSurface();
-  app.registerSurface(surface);
-  await app.start();
+  let app = await open();
 
   const drain = async () => {
     for (let i = 0; i < 20; i++) {
@@ -75,7 +89,9 @@ export async function startCoreHarness(options: { env?: Record<string, string>; 
     }
   };
   return {
-    app,
+    get app() {
+      return app;
+    },
     sim,
     clock,
     surface,
@@ -104,6 +120,10 @@ export async function startCoreHarness(options: { env?: Record<string, string>; 
       if (userId) (clauses.push('user_id = ?'), params.push(userId));
       const where = clauses.length ? `where ${clauses.join(' and ')}` : '';
       return (app.db.prepare(`select coalesce(sum(delta), 0) from ledger ${where}`).pluck().get(...params) as number) ?? 0;
+    },
+    async restart() {
+      await app.stop();
+      app = await open();
     },
     async close() {
       await app.stop();
