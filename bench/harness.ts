@@ -70,6 +70,10 @@ export async function startBenchApp(options: BenchAppOptions): Promise<{ app: Ap
     MEDIA_ORIGINS: options.simulatorUrl,
     DATABASE_PATH: join(options.dir, 'bot.db'),
     OUTPUT_DIR: join(options.dir, 'output'),
+    // The bench loads the engine, not the operator's bounds: a few members carry hundreds of jobs at once.
+    MAX_JOBS_PER_MEMBER: '1000000',
+    OPERATOR_BUDGET: 'off',
+    COMMUNITY_BUDGET: 'off',
     DEFAULT_ALLOWANCE: String(options.allowance),
     DEFAULT_PERIOD: 'none',
     RUNWAY_POLL_INTERVAL_MS: String(options.pollIntervalMs),

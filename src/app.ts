@@ -1,4 +1,6 @@
 import RunwayML from '@runwayml/sdk';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Bot } from './bot.ts';
 import type { Clock, Timers } from './clock.ts';
 import type { Config } from './config.ts';
@@ -14,6 +16,9 @@ import type { ChatSurface } from './ports.ts';
 import { RunwayGateway } from './runway/gateway.ts';
 import { OrganizationWatch } from './runway/organization-watch.ts';
 import { openDatabase, type Db } from './store/database.ts';
+import { acquireInstanceLease, InstanceLeaseHeld, type AcquireOutcome, type InstanceIdentity, type InstanceLease } from './store/instance-lease.ts';
+
+
 
 /** Finished images can be large (4K PNGs); Runway's own limit is far above chat limits. */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
@@ -57,19 +62,56 @@ export interface AppOptions {
   readonly timers?: Timers;
   /** The operator's lists of communities to serve, per platform name (from the composition root). */
   readonly servedCommunities?: ServedCommunities;
+  /** Who this process is for the instance lease; tests stand in for another host or pid. Default: this host and pid. */
+  readonly instance?: Partial<Omit<InstanceIdentity, 'instanceId'>> & { readonly isAlive?: (pid: number) => boolean };
+  /** Called once if another instance took the database's lease from us (we stalled past its expiry); work has stopped. */
+  readonly onLeaseLost?: () => void;
 }
 
-/** Build the core: store, ledger, Runway gateway, job runner. Knows no chat platform. */
+/**
+ * Build the core: store, ledger, Runway gateway, job runner. Knows no chat platform. Takes the
+ * database's instance lease first and throws InstanceLeaseHeld, naming the holder, when another
+ * bot is using the same DATABASE_PATH.
+ */
 export async function createApp(options: AppOptions): Promise<App> {
-  const { config, runway, clock, log, timers } = options;
+  const { config, clock, log } = options;
   const db = openDatabase(config.databasePath, clock);
+  const identity: InstanceIdentity = {
+    instanceId: randomUUID(),
+    hostname: options.instance?.hostname ?? hostname(),
+    pid: options.instance?.pid ?? process.pid,
+  };
+  let acquired: AcquireOutcome;
+  try {
+    acquired = acquireInstanceLease(db, identity, clock, options.instance?.isAlive);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  if (!acquired.ok) {
+    db.close();
+    throw new InstanceLeaseHeld(acquired.holder, config.databasePath);
+  }
+  const { lease, previousHolder } = acquired;
+  if (previousHolder !== null) log.info('took over the database from an instance that is gone', { previousHolder, how: acquired.how });
+  try {
+    return buildApp(options, db, lease, previousHolder);
+  } catch (error) {
+    lease.release();
+    db.close();
+    throw error;
+  }
+}
+
+function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHolder: string | null): App {
+  const { config, runway, clock, log, timers } = options;
   const ledger = new CreditLedger(db, clock, {
     allowance: config.credits.defaultAllowance,
     period: config.credits.defaultPeriod,
     operatorBudget: config.credits.operatorBudget,
     communityBudget: config.credits.communityBudget,
   });
-  const store = new JobStore(db, ledger, clock);
+  const store = new JobStore(db, ledger, clock, lease.identity.instanceId);
 
   const client = new RunwayML({ apiKey: runway.apiKey, ...(runway.baseUrl ? { baseURL: runway.baseUrl } : {}), timeout: 60_000 });
   const gateway = new RunwayGateway(client, clock);
@@ -106,9 +148,20 @@ export async function createApp(options: AppOptions): Promise<App> {
   const moderation = new Moderation(db, clock, config.moderationStrikes);
   const core = new Bot({
     store, ledger, gateway, runner, moderation, organizationGuard: organization, clock, log,
+    maxJobsPerMember: config.credits.maxJobsPerMember,
     ...(timers ? { timers } : {}),
     ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}),
   });
+
+  lease.startHeartbeat(
+    timers ?? { setTimeout, clearTimeout },
+    () => {
+      log.error('another instance took over this database (this one stalled past its lease); stopping work', { instanceId: lease.identity.instanceId });
+      void runner.stop();
+      options.onLeaseLost?.();
+    },
+    (error) => log.warn('could not renew the instance lease; retrying', { error }),
+  );
 
   return {
     core,
@@ -116,11 +169,17 @@ export async function createApp(options: AppOptions): Promise<App> {
     db,
     registerSurface: (surface) => runner.registerSurface(surface),
     async start() {
-      await core.recoverQueued();
+      // Recovery: the jobs of the instance we replaced (and any whose lease lapsed) are ours now.
+      const taken = store.takeOver(previousHolder);
+      if (taken.length > 0) log.info('recovering unfinished jobs', { jobs: taken.length, previousHolder });
+      await core.recoverQueued(taken.filter((job) => job.state === 'queued').map((job) => job.id));
       await runner.start();
     },
     async stop() {
       await runner.stop();
+      // Jobs and the database handed back at once: the next start need not wait out a lease.
+      store.release();
+      lease.release();
       db.close();
     },
   };

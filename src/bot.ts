@@ -6,11 +6,11 @@ import { moderationCommand, strikesSummary } from './commands/moderation-command
 import { quotaCommand } from './commands/quota-command.ts';
 import type { CreditLedger, ReserveOutcome } from './credits/ledger.ts';
 import { communityBudgetSpent, communityCapReached, insufficientCredits, operatorBudgetSpent } from './credits/messages.ts';
-import { asBotError, type Failure } from './errors.ts';
+import { asBotError, storedFailure, type Failure } from './errors.ts';
 import { cheaperOptions, priceOf } from './imagine/price.ts';
 import { validateImagineRequest } from './imagine/request.ts';
-import type { ReferenceUri, StoredRequest } from './jobs/job.ts';
-import type { JobStore } from './jobs/job-store.ts';
+import type { Job, ReferenceUri, StoredRequest } from './jobs/job.ts';
+import type { AcceptOutcome, AcceptRefusal, JobStore } from './jobs/job-store.ts';
 import { uploadReferences } from './jobs/references.ts';
 import type { JobRunner } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
@@ -35,7 +35,12 @@ export interface BotDependencies {
   readonly servedCommunities?: ServedCommunities;
   /** For the reference download deadline; default the global timers. */
   readonly timers?: Timers;
+  /** Unfinished jobs one member may have at once: more are refused before anything is held or downloaded. */
+  readonly maxJobsPerMember: number;
 }
+
+/** Flood control when the operator sets nothing: two images in progress per member. */
+export const DEFAULT_MAX_JOBS_PER_MEMBER = 2;
 
 /** `runway://` URIs live 24 h; a reroll older than this must upload its references again. */
 const REFERENCE_URI_LIFETIME_MS = 23 * 60 * 60 * 1000;
@@ -61,6 +66,28 @@ export const REFERENCES_LOST: Failure = {
 /** `internal.job_moved`: the job left `queued` under us (a race with recovery); someone else handled it. */
 export const JOB_MOVED: Failure = { code: 'internal.job_moved', userMessage: 'This request was already handled.' };
 
+/** `recovery.not_reserved`: a job accepted by a version that held nothing at acceptance cannot go on without a hold. */
+export const NOT_HELD: Failure = {
+  code: 'recovery.not_reserved',
+  userMessage: 'The bot was updated while your request was being prepared. Nothing was charged; please send the request again.',
+};
+
+/** `internal.accept_interrupted`: the hold stays, truthfully: a restart's recovery either runs the job or refunds it. */
+export const HELD_UNTIL_RECOVERY: Failure = {
+  code: 'internal.accept_interrupted',
+  userMessage:
+    'Something went wrong on our side while preparing your request. Its credits stay on hold until the bot restarts, which then either makes the image or refunds them; `/credits` shows them as held until then.',
+};
+
+/** `jobs.too_many_in_flight`: the member already has the most images in progress that one member may have. */
+export function tooManyInFlight(inFlight: number, limit: number): Failure {
+  const images = inFlight === 1 ? 'image' : 'images';
+  return {
+    code: 'jobs.too_many_in_flight',
+    userMessage: `You already have ${inFlight} ${images} in progress, the most one member may have at once (${limit}). Wait for one to finish, then try again. Nothing was charged.`,
+  };
+}
+
 type ReferenceInput = { readonly kind: 'sources'; readonly sources: ImagineOptionsInput['references'] } | { readonly kind: 'uploaded'; readonly uris: readonly ReferenceUri[] };
 
 /**
@@ -81,6 +108,9 @@ export class Bot implements BotCore {
     if (!check.ok) return refusal(check.failure);
     const moderated = this.deps.moderation.refusal(requester.communityId, requester.userId, check.request.prompt);
     if (moderated) return refusal(moderated);
+    // A cheap look, so a flood is refused before the placeholder; acceptance counts again atomically.
+    const inFlight = this.deps.store.inFlightOf(requester.communityId, requester.userId);
+    if (inFlight >= this.deps.maxJobsPerMember) return refusal(tooManyInFlight(inFlight, this.deps.maxJobsPerMember));
     const organization = this.precheckOrganization(check.request, check.priceCredits);
     if (organization) return organization;
     const shortfall = this.precheckBudget(requester, check.request, check.priceCredits, options.references.length);
@@ -134,31 +164,28 @@ export class Bot implements BotCore {
   }
 
   /**
-   * Finish accepting jobs a crash left in `queued`: a text-only request is reserved and goes on;
-   * one whose references were not all uploaded cannot be rebuilt (the chat's URLs and credentials
-   * are gone) and is rejected, costing nothing.
+   * Finish accepting the `queued` jobs recovery took over (`jobIds`, from src/app.ts): a text-only
+   * request goes on with the hold it already has; one whose references were not all uploaded cannot
+   * be rebuilt (the chat's URLs and credentials are gone) and is rejected, its hold refunded.
    */
-  async recoverQueued(): Promise<void> {
-    for (const job of this.deps.store.inStates(['queued'])) {
-      const needsReferences = job.request.tags.length > 0;
-      if (needsReferences && (job.referenceUris === null || job.referenceUris.length < job.request.tags.length)) {
-        this.deps.store.reject(job.id, REFERENCES_LOST);
-        await this.deps.runner.tellFailureOf(job.id);
+  async recoverQueued(jobIds: readonly string[]): Promise<void> {
+    const { store, runner, log } = this.deps;
+    for (const jobId of jobIds) {
+      const job = store.get(jobId);
+      if (!job || job.state !== 'queued') continue;
+      const referencesLost = job.request.tags.length > 0 && (job.referenceUris === null || job.referenceUris.length < job.request.tags.length);
+      const failure = job.reservedCredits === null ? NOT_HELD : referencesLost ? REFERENCES_LOST : null;
+      if (failure) {
+        if (store.reject(jobId, failure)) await runner.tellFailureOf(jobId);
+        else log.warn('a recovered job could not be rejected: it moved on', { jobId });
         continue;
       }
-      const outcome = this.deps.store.reserve(job.id, priceOf(job.request));
-      if (!outcome.ok) {
-        const shortfall = outcome.reason === 'not_queued' ? null : this.shortfall(outcome, job.request, job.request.tags.length);
-        if (shortfall) {
-          this.deps.store.reject(job.id, shortfall);
-          await this.deps.runner.tellFailureOf(job.id);
-        }
-      }
+      if (!store.markReady(jobId)) log.warn('a recovered job could not be made ready: it moved on', { jobId });
     }
   }
 
   private async accept(requester: Requester, request: StoredRequest, price: number, references: ReferenceInput, placeholder: string): Promise<ImagineOutcome> {
-    const { store, gateway, runner, log } = this.deps;
+    const { store, gateway, log } = this.deps;
     // Blocked words and paused members stop here: before any download, hold or call to Runway.
     const moderated = this.deps.moderation.refusal(requester.communityId, requester.userId, request.prompt);
     if (moderated) return refusal(moderated);
@@ -166,32 +193,72 @@ export class Bot implements BotCore {
     if (organization) return organization;
     const shortfall = this.precheckBudget(requester, request, price, request.tags.length);
     if (shortfall) return shortfall;
-    const jobId = store.insert({
-      platform: requester.platform,
-      communityId: requester.communityId,
-      userId: requester.userId,
-      userName: requester.displayName,
-      placeholder,
-      request,
-    });
+    let accepted: AcceptOutcome;
     try {
-      const uris = references.kind === 'uploaded' ? [...references.uris] : await uploadReferences(references.sources, request.tags, gateway, this.deps.timers);
-      if (uris.length > 0) store.setReferenceUris(jobId, uris);
-      const outcome = store.reserve(jobId, price);
-      if (!outcome.ok) {
-        const failure = outcome.reason === 'not_queued' ? JOB_MOVED : this.shortfall(outcome, request, request.tags.length);
-        store.reject(jobId, failure);
-        return refusal(failure);
-      }
-      runner.wake();
-      log.info('job accepted', { jobId, model: request.modelId, ratio: request.ratio, references: uris.length, reservedCredits: price });
-      return { ok: true, jobId, position: runner.positionOf(jobId), reservedCredits: price };
+      accepted = store.accept(
+        { platform: requester.platform, communityId: requester.communityId, userId: requester.userId, userName: requester.displayName, placeholder, request },
+        price,
+        this.deps.maxJobsPerMember,
+      );
     } catch (error) {
+      // The acceptance is one transaction: when it throws, nothing was written or held.
       const botError = asBotError(error);
-      log.warn('job rejected while accepting', { jobId, code: botError.code, error: botError.message });
-      store.reject(jobId, botError);
+      log.error('could not accept a job', { code: botError.code, error });
       return refusal(botError);
     }
+    if (!accepted.ok) return refusal(this.acceptRefusal(accepted, request, request.tags.length));
+    const { jobId } = accepted;
+    let referenceCount = 0;
+    try {
+      const uris = references.kind === 'uploaded' ? [...references.uris] : await uploadReferences(references.sources, request.tags, gateway, this.deps.timers);
+      referenceCount = uris.length;
+      if (uris.length > 0 && !store.setReferenceUris(jobId, uris)) return this.afterLosingJob(jobId, price);
+      if (!store.markReady(jobId)) return this.afterLosingJob(jobId, price);
+    } catch (error) {
+      return this.rejectWhileAccepting(jobId, error, price);
+    }
+    return this.queuedOutcome(jobId, request, price, referenceCount);
+  }
+
+  /** The job is the runner's now: nothing here may reject it or say it was not charged. */
+  private queuedOutcome(jobId: string, request: StoredRequest, price: number, referenceCount: number): ImagineOutcome {
+    const { runner, log } = this.deps;
+    try {
+      runner.wake();
+      log.info('job accepted', { jobId, model: request.modelId, ratio: request.ratio, references: referenceCount, reservedCredits: price });
+      return { ok: true, jobId, position: runner.positionOf(jobId), reservedCredits: price };
+    } catch (error) {
+      log.warn('job queued, but its queue position could not be read', { jobId, error });
+      return { ok: true, jobId, position: 0, reservedCredits: price };
+    }
+  }
+
+  /** A download, check or upload failed while the job held credits: reject it, refunding in the same transaction. */
+  private rejectWhileAccepting(jobId: string, error: unknown, price: number): ImagineOutcome {
+    const botError = asBotError(error);
+    this.deps.log.warn('job rejected while accepting', { jobId, code: botError.code, error: botError.message });
+    try {
+      if (this.deps.store.reject(jobId, botError)) return refusal(botError);
+    } catch (rejectError) {
+      this.deps.log.error('could not reject a job while accepting; it keeps its hold until recovery', { jobId, error: rejectError });
+    }
+    return this.afterLosingJob(jobId, price);
+  }
+
+  /** A transition on a job being accepted did not apply (or the database failed): tell what its row says, truthfully. */
+  private afterLosingJob(jobId: string, price: number): ImagineOutcome {
+    let job: Job | undefined;
+    try {
+      job = this.deps.store.get(jobId);
+    } catch (error) {
+      this.deps.log.error('could not read a job being accepted', { jobId, error });
+    }
+    if (!job || job.state === 'queued') return refusal(HELD_UNTIL_RECOVERY);
+    // Its refund, if any, was part of the transition that finished it.
+    if (job.state === 'rejected' || job.state === 'failed' || job.state === 'cancelled') {
+      return refusal(job.failureCode === null ? JOB_MOVED : storedFailure(job.failureCode, job.failureMessage));
+    }
+    return { ok: true, jobId, position: 0, reservedCredits: price };
   }
 
   /** The community refusal as a private reply, or null when the community is served. */
@@ -228,7 +295,13 @@ export class Bot implements BotCore {
     );
   }
 
-  /** Why the budget said no: `credits.community_cap` or `credits.insufficient`, with the numbers. */
+  /** Why acceptance said no: the member's flood limit, or the budget. */
+  private acceptRefusal(outcome: AcceptRefusal, request: StoredRequest, referenceCount: number): Failure {
+    if (outcome.reason === 'too_many_jobs') return tooManyInFlight(outcome.inFlight, outcome.limit);
+    return this.shortfall(outcome, request, referenceCount);
+  }
+
+  /** Why the budget said no, with the numbers: the member's balance, the community's cap or budget, the operator's budget. */
   private shortfall(outcome: Exclude<ReserveOutcome, { ok: true }>, request: StoredRequest, referenceCount: number): Failure {
     const nowMs = this.deps.clock.now();
     if (outcome.reason === 'community_cap') {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileNotFound } from '../adapters/sandbox/file-reference.ts';
 import { fileAccessDenied, fileNotOnSlack } from '../adapters/slack/references.ts';
-import { JOB_MOVED, REFERENCES_LOST, REROLL_REFERENCES_EXPIRED, REROLL_UNKNOWN_JOB } from './bot.ts';
+import { HELD_UNTIL_RECOVERY, JOB_MOVED, NOT_HELD, REFERENCES_LOST, REROLL_REFERENCES_EXPIRED, REROLL_UNKNOWN_JOB, tooManyInFlight } from './bot.ts';
 import { COMMAND_REPLY_CODES, NOT_MODERATOR } from './commands/credits-command.ts';
 import { invalidPeriod } from './commands/quota-command.ts';
 import { quotaHelp, quotaUsage, unknownSubcommand, unknownUser } from './commands/quota-text.ts';
@@ -103,6 +103,10 @@ const SAMPLES: readonly (readonly [ErrorCode, Failure])[] = [
   ['community.not_served', COMMUNITY_NOT_SERVED],
   ['community.blocked', COMMUNITY_BLOCKED],
   ['moderation.blocked_word', blockedWord('big cat')],
+  ['recovery.not_reserved', NOT_HELD],
+  ['internal.accept_interrupted', HELD_UNTIL_RECOVERY],
+  ['jobs.too_many_in_flight', tooManyInFlight(2, 2)],
+  ['jobs.too_many_in_flight', tooManyInFlight(1, 1)],
   ['moderation.paused', memberPaused({ paused: true, strikes: 3, untilMs: NOW + 3_600_000 }, NOW)],
   ['credits.already_reserved', alreadyReserved('job-1')],
   ['credits.no_reservation', noReservation('job-1', 'settle')],

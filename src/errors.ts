@@ -101,6 +101,7 @@ export const ERROR_CODES = [
 
   // recovery.*: what a restart could not resume.
   'recovery.references_lost',
+  'recovery.not_reserved',
 
   // delivery.*: posting a finished image into the chat.
   'delivery.failed',
@@ -108,6 +109,11 @@ export const ERROR_CODES = [
   // internal.*: our own bugs and races; the user can only try again.
   'internal.unexpected',
   'internal.job_moved',
+  // Acceptance failed after the hold and even its refund could not be written: recovery settles it.
+  'internal.accept_interrupted',
+
+  // jobs.*: flood control (MAX_JOBS_PER_MEMBER).
+  'jobs.too_many_in_flight',
 
   // config.*: the operator's environment (src/config.ts ConfigError), shown on the terminal at start.
   'config.invalid',

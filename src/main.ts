@@ -4,6 +4,7 @@ import { createApp, type App, type RunwayConnection } from './app.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, loadDotEnvFile, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
+import { InstanceLeaseHeld } from './store/instance-lease.ts';
 import type { ChatSurface } from './ports.ts';
 
 /** How long a simulated generation takes: long enough to see the progress updates, short enough for a demo. */
@@ -37,7 +38,27 @@ async function main(): Promise<void> {
     ['discord', new Set(config.discord?.guildIds ?? [])],
     ['slack', new Set(config.slack?.teamIds ?? [])],
   ]);
-  const app = await createApp({ config, runway, clock: systemClock, log, servedCommunities });
+  let app: App;
+  try {
+    app = await createApp({
+      config,
+      runway,
+      clock: systemClock,
+      log,
+      servedCommunities,
+      onLeaseLost: () => {
+        process.stderr.write('imagine-bot stopped: another instance took over its database.\n');
+        process.exit(1);
+      },
+    });
+  } catch (error) {
+    await simulator?.close();
+    if (error instanceof InstanceLeaseHeld) {
+      process.stderr.write(`imagine-bot cannot start. ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
   // The simulator lives exactly as long as the core that talks to it.
   const stopCore = async (): Promise<void> => {
     await app.stop();

@@ -118,13 +118,18 @@ describe('bad input costs nothing', () => {
     ['a text file named .png', memoryReference('notes.png', Buffer.from('hello '.repeat(200))), 'media.not_an_image'],
     ['an HTML login page', memoryReference('cat.png', Buffer.from('<!DOCTYPE html><html>' + ' '.repeat(600))), 'media.not_an_image'],
     ['a 30 MB reference', memoryReference('huge.png', pngReference(1), 30 * 1024 * 1024), 'media.too_large'],
-  ])('%s as a reference is refused before any charge or upload', async (_name, reference, code) => {
+  ])('%s as a reference is refused before any upload, and its hold is given back: it costs nothing', async (_name, reference, code) => {
     const h = (harness = await startCoreHarness());
     const outcome = await h.app.core.imagine(h.requester('fay'), { prompt: 'a cat', references: [reference] }, 'ph');
     expect(outcome).toMatchObject({ ok: false, code, reply: { visibility: 'private' } });
     expect(h.sim.uploads()).toHaveLength(0);
     expect(creates(h)).toHaveLength(0);
-    expect(h.app.db.prepare("select count(*) from ledger where kind <> 'allowance'").pluck().get()).toBe(0);
+    // The price is held from acceptance, before any download, and refunded with the rejection.
+    expect(h.app.db.prepare("select kind, delta from ledger where kind <> 'allowance' order by id").all()).toEqual([
+      { kind: 'reserve', delta: -8 },
+      { kind: 'refund', delta: 8 },
+    ]);
+    expect(h.ledgerSum({ userId: 'fay' })).toBe(50);
   });
 
   it('a 30 MB reference is not even downloaded when its size is declared', async () => {
@@ -160,7 +165,7 @@ describe('bad input costs nothing', () => {
 
 describe('the local queue', () => {
   it("serves a second user before the first user's backlog, and shows queue positions", async () => {
-    const h = (harness = await startCoreHarness({ sim: { maxConcurrent: 1 } }));
+    const h = (harness = await startCoreHarness({ sim: { maxConcurrent: 1 }, maxJobsPerMember: 3 }));
     // Runway's organisation reports 1 slot per model: the rest wait here.
     const ids: string[] = [];
     for (const prompt of ['a1', 'a2', 'a3']) {

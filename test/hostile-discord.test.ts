@@ -98,9 +98,12 @@ async function privateReplyTo(interaction: FakeInteraction): Promise<string> {
   );
 }
 
-/** Ledger entries other than the allowance for a member: any of them means credits moved. */
+/**
+ * Credits a member's requests took, net of refunds: a request refused after acceptance held its
+ * price and got it back in the same transaction, so 0 means it cost nothing.
+ */
 const chargesOf = (user: FakeUser): number =>
-  app.db.prepare("select count(*) from ledger where user_id = ? and kind <> 'allowance'").pluck().get(user.id) as number;
+  app.db.prepare("select coalesce(-sum(delta), 0) from ledger where user_id = ? and kind <> 'allowance'").pluck().get(user.id) as number;
 
 /** The public "thinking…" placeholder of a refused request must not stay behind. */
 const publicLeftovers = (interaction: FakeInteraction) => fake.channelMessages().filter((m) => m.interactionToken === interaction.token && (m.flags & 64) === 0);

@@ -63,7 +63,8 @@ describe('secrets stay out of the logs of the real bot', () => {
       const good = fake.sendCommand({ name: 'imagine', user, options: { prompt: 'a @cat on a rug', tags: 'cat' }, attachments: { image1: ref } });
       const lost = { ...fake.addAttachment('gone.png', noisePng(4), 'image/png'), url: `${fake.cdnOrigin}/attachments/1/2/gone.png?ex=1&is=2&hm=3` };
       const missing = fake.sendCommand({ name: 'imagine', user, options: { prompt: 'a dog' }, attachments: { image1: lost } });
-      const failing = fake.sendCommand({ name: 'imagine', user, options: { prompt: 'sim:safety a cat' } });
+      // Another member: three of ana's at once would pass the per-member limit (2) and be refused outright.
+      const failing = fake.sendCommand({ name: 'imagine', user: { id: snowflake(), username: 'bea' }, options: { prompt: 'sim:safety a cat' } });
       tokens.push(good.token, missing.token, failing.token);
       await waitFor(() => hasImage(good), { what: 'the image', timeoutMs: 20_000 });
       await waitFor(() => fake.followUps(missing).length > 0, { what: 'the refusal', timeoutMs: 20_000 });
@@ -80,6 +81,7 @@ describe('secrets stay out of the logs of the real bot', () => {
     const secret = 'logcheck-signing-secret-Qv5';
     const fake = await startFakeSlack(botToken);
     fake.addUser({ id: 'UANA', name: 'ana' });
+    fake.addUser({ id: 'UBEA', name: 'bea' });
     const port = await freePort();
     const bot = await PlatformBot.started({
       SLACK_BOT_TOKEN: botToken,
@@ -101,8 +103,9 @@ describe('secrets stay out of the logs of the real bot', () => {
       await event('1767225100.000100', 'a @cat on a rug --tags cat', [fake.addUserFile('cat.png', noisePng(5))]);
       await event('1767225100.000200', 'a dog', [{ id: 'FEVIL', name: 'dog.png', mimetype: 'image/png', size: 10, url_private: `${fake.elsewhereOrigin}/dog.png?sig=abc&expires=1` }]);
       await slack.command({
-        token: 'legacy', team_id: fake.teamId, team_domain: 'fake', channel_id: 'C0LOG', channel_name: 'log', user_id: 'UANA',
-        user_name: 'ana', command: '/imagine', text: 'sim:safety a cat', api_app_id: 'AFAKE001', response_url: fake.responseUrl(), trigger_id: '1.2.3',
+        // Another member, so the per-member limit (2) cannot refuse it while ana's are in flight.
+        token: 'legacy', team_id: fake.teamId, team_domain: 'fake', channel_id: 'C0LOG', channel_name: 'log', user_id: 'UBEA',
+        user_name: 'bea', command: '/imagine', text: 'sim:safety a cat', api_app_id: 'AFAKE001', response_url: fake.responseUrl(), trigger_id: '1.2.3',
       });
       await fake.waitFor(() => fake.sharedFiles().length > 0, 'the image', 20_000);
       await fake.waitFor(() => fake.ephemerals.length > 0, 'the refusal', 20_000);

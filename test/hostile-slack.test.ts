@@ -102,7 +102,9 @@ async function mention(user: string, text: string, extra: Record<string, unknown
 
 const ephemeralTo = (user: string) => fake.waitFor(() => fake.ephemerals.find((e) => e.user === user)?.text, `an ephemeral message to ${user}`, 10_000);
 
-const chargesOf = (user: string): number => app.db.prepare("select count(*) from ledger where user_id = ? and kind <> 'allowance'").pluck().get(user) as number;
+/** Credits a member's requests took, net of refunds (a request refused after acceptance got its hold back): 0 means it cost nothing. */
+const chargesOf = (user: string): number =>
+  app.db.prepare("select coalesce(-sum(delta), 0) from ledger where user_id = ? and kind <> 'allowance'").pluck().get(user) as number;
 
 /** Every text the bot put where others can see it: messages (all versions), shared comments, in-channel replies. */
 const publicTexts = (): string[] => [

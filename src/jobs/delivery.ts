@@ -22,6 +22,14 @@ export const UNDELIVERABLE: Failure = {
   userMessage: 'Your image was generated but could not be posted here. You were not charged for it; please try again.',
 };
 
+/** The job stopped being ours and `succeeded` mid-delivery: whoever has it now finishes it. */
+export class JobMovedOn extends Error {
+  constructor(readonly jobId: string) {
+    super(`job ${jobId} is no longer ours and succeeded`);
+    this.name = 'JobMovedOn';
+  }
+}
+
 /** Media errors that another attempt cannot fix: the URL's host or the bytes themselves are refused. */
 const PERMANENT_MEDIA_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'media.origin_not_allowed',
@@ -39,7 +47,8 @@ export function isPermanentDeliveryError(error: unknown): boolean {
 /**
  * Download a finished job's images and hand them to its platform, which replaces the placeholder
  * (idempotently). `outputUrls` is null after a restart: the old signed URLs may have expired, so
- * Runway is asked for fresh ones. Throws when anything fails; the caller decides about retries.
+ * Runway is asked for fresh ones. Throws when anything fails (JobMovedOn when the row refuses a
+ * checkpoint or the final transition); the caller decides about retries.
  */
 export async function deliverOutputs(
   deps: DeliveryDependencies,
@@ -73,8 +82,11 @@ export async function deliverOutputs(
   };
   await surface.deliver(job.placeholder, delivery, {
     load: () => deps.store.get(job.id)?.deliveryCheckpoint ?? null,
-    save: (value) => deps.store.saveCheckpoint(job.id, value),
+    save: (value) => {
+      // Throwing stops the adapter's next step: a job that is not ours must not be posted further.
+      if (!deps.store.saveCheckpoint(job.id, value)) throw new JobMovedOn(job.id);
+    },
   });
-  deps.store.markDelivered(job.id);
+  if (!deps.store.markDelivered(job.id)) throw new JobMovedOn(job.id);
   return files.length;
 }

@@ -1,93 +1,208 @@
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import type { CreditLedger, ReserveOutcome } from '../credits/ledger.ts';
-import type { Statement } from 'better-sqlite3';
+import type { CreditLedger } from '../credits/ledger.ts';
 import type { Failure } from '../errors.ts';
 import type { Db } from '../store/database.ts';
+import { prepared } from '../store/prepared.ts';
 import { userKey, type ServiceHistory, type WaitingJob } from './fair-queue.ts';
-import { JOB_STATES, jobFromRow, TERMINAL_STATES, type Job, type JobIn, type JobState, type NewJob, type ReferenceUri } from './job.ts';
+import { jobFromRow, type Job, type JobIn, type JobState, type NewJob, type ReferenceUri } from './job.ts';
+import { acceptJob, type AcceptOutcome } from './transitions/accept-job.ts';
+import { backToQueue } from './transitions/back-to-queue.ts';
+import type { TransitionContext } from './transitions/context.ts';
+import { deferDelivery } from './transitions/defer-delivery.ts';
+import { markCancelled } from './transitions/mark-cancelled.ts';
+import { markDelivered } from './transitions/mark-delivered.ts';
+import { markFailed } from './transitions/mark-failed.ts';
+import { markReady } from './transitions/mark-ready.ts';
+import { markRunning } from './transitions/mark-running.ts';
+import { markSubmitted } from './transitions/mark-submitted.ts';
+import { markSucceeded } from './transitions/mark-succeeded.ts';
+import { releaseJobs, renewJobLeases, takeOverJobs } from './transitions/ownership.ts';
+import { recordPollTrouble, recordUnfinishedPoll } from './transitions/record-poll.ts';
+import { reject } from './transitions/reject.ts';
+import { saveCheckpoint } from './transitions/save-checkpoint.ts';
+import { setReferenceUris } from './transitions/set-reference-uris.ts';
+import { startSubmitting } from './transitions/start-submitting.ts';
 
-/** The states recovery resumes: every state but the final ones, as an SQL list of literals. */
-const UNFINISHED = `(${JOB_STATES.filter((state) => !TERMINAL_STATES.has(state)).map((state) => `'${state}'`).join(',')})`;
+export type { AcceptOutcome, AcceptRefusal } from './transitions/accept-job.ts';
+
+// The where clauses below repeat the partial indexes' (`state not in (…final…)`) word for word:
+// SQLite uses a partial index only for a query that states its condition.
+const UNFINISHED_JOBS = `
+  select * from jobs where state not in ('delivered','rejected','failed','cancelled') order by created_at, rowid`;
+
+// `indexed by`: the due list must be a range over run_at; should the index go, this fails loudly
+// instead of quietly scanning (without statistics SQLite may prefer the per-state index).
+const DUE_JOBS = `
+  select * from jobs indexed by jobs_due
+   where state not in ('delivered','rejected','failed','cancelled') and run_at <= @now and locked_by = @instanceId
+     and state in ('submitting','submitted','running','succeeded')
+   order by run_at, rowid`;
+
+const IN_FLIGHT_OF_MEMBER = `
+  select count(*) from jobs
+   where community_id = @communityId and user_id = @userId and state not in ('delivered','rejected','failed','cancelled')`;
 
 /**
- * The durable job: every transition is one transaction, guarded by the state it expects
- * (`… where id = ? and state in (…)`), that also writes the ledger entry the transition implies,
- * so the ledger and the job can never disagree. A transition that finds the job elsewhere changes
- * nothing and returns false: someone else won, which is not an error (graphile-worker style).
+ * The durable job, bound to this instance: reads, and the transitions in `./transitions/`, each one
+ * guarded SQL statement (by the state it expects and by `locked_by` = this instance) that writes the
+ * ledger entry it implies in the same transaction, so the ledger and the job can never disagree. A
+ * transition that finds the job elsewhere changes nothing and returns false: someone else won, which
+ * is not an error (graphile-worker style); every caller decides what that means for it.
  */
 export class JobStore {
-  private readonly statements = new Map<string, Statement>();
+  private readonly ctx: TransitionContext;
 
   constructor(
     private readonly db: Db,
-    private readonly ledger: CreditLedger,
-    private readonly clock: Clock,
-  ) {}
-
-  /** Prepared once, reused: preparing is a real cost on the paths that run every tick. */
-  private sql(text: string): Statement {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+    ledger: CreditLedger,
+    clock: Clock,
+    /** This process's id, the `locked_by` of the jobs it works (see src/store/instance-lease.ts). */
+    readonly instanceId: string,
+  ) {
+    this.ctx = { db, ledger, clock, instanceId };
   }
 
-  /** Store a new request before anything is spent. */
-  insert(job: NewJob): string {
-    const id = randomUUID();
-    const now = this.clock.now();
-    this.sql(
-        `insert into jobs (id, platform, community_id, user_id, user_name, placeholder, request, model, state, created_at, updated_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
-      )
-      .run(id, job.platform, job.communityId, job.userId, job.userName, job.placeholder, JSON.stringify(job.request), job.request.modelId, now, now);
-    return id;
+  /** → queued holding `price`, unless the member is at `maxJobsPerMember` or the ledger refuses; then nothing is written. */
+  accept(job: NewJob, price: number, maxJobsPerMember: number): AcceptOutcome {
+    return acceptJob(this.ctx, job, price, maxJobsPerMember);
   }
 
+  /** queued: remember the uploaded references' `runway://` URIs. */
+  setReferenceUris(id: string, uris: readonly ReferenceUri[]): boolean {
+    return setReferenceUris(this.ctx, id, uris);
+  }
+
+  /** queued → reserved: ready for a Runway slot. */
+  markReady(id: string): boolean {
+    return markReady(this.ctx, id);
+  }
+
+  /** queued → rejected, refunding what it holds. */
+  reject(id: string, failure: Failure): boolean {
+    return reject(this.ctx, id, failure);
+  }
+
+  /** reserved → submitting, when due. */
+  startSubmitting(id: string): boolean {
+    return startSubmitting(this.ctx, id);
+  }
+
+  /** submitting → reserved, due again at `runAt`. */
+  backToQueue(id: string, runAt: number): boolean {
+    return backToQueue(this.ctx, id, runAt);
+  }
+
+  /** submitting → submitted; the hold follows Runway's estimate. */
+  markSubmitted(id: string, taskId: string, estimatedCredits: number | null, firstPollAt: number): boolean {
+    return markSubmitted(this.ctx, id, taskId, estimatedCredits, firstPollAt);
+  }
+
+  /** submitted|running → running. */
+  markRunning(id: string, progress: number | null, nextPollAt: number): boolean {
+    return markRunning(this.ctx, id, progress, nextPollAt);
+  }
+
+  /** A poll found the task still waiting. */
+  recordUnfinishedPoll(id: string, nextPollAt: number): boolean {
+    return recordUnfinishedPoll(this.ctx, id, nextPollAt);
+  }
+
+  /** A poll failed; back off until `retryAt`. */
+  recordPollTrouble(id: string, retryAt: number, malformed: boolean): boolean {
+    return recordPollTrouble(this.ctx, id, retryAt, malformed);
+  }
+
+  /** submitted|running → succeeded, settled. */
+  markSucceeded(id: string, costCredits: number, finishedAt: number): boolean {
+    return markSucceeded(this.ctx, id, costCredits, finishedAt);
+  }
+
+  /** succeeded: save the platform's delivery checkpoint. */
+  saveCheckpoint(id: string, value: string): boolean {
+    return saveCheckpoint(this.ctx, id, value);
+  }
+
+  /** A delivery failed; try again at `retryAt`. */
+  deferDelivery(id: string, retryAt: number): boolean {
+    return deferDelivery(this.ctx, id, retryAt);
+  }
+
+  /** succeeded → delivered. */
+  markDelivered(id: string): boolean {
+    return markDelivered(this.ctx, id);
+  }
+
+  /** Any unfinished state → failed, refunded. */
+  markFailed(id: string, failure: Failure): boolean {
+    return markFailed(this.ctx, id, failure);
+  }
+
+  /** Runway cancelled the task → cancelled, refunded. */
+  markCancelled(id: string, failure: Failure): boolean {
+    return markCancelled(this.ctx, id, failure);
+  }
+
+  /** Keep our unfinished jobs ours for another lease period. */
+  renewLeases(): number {
+    return renewJobLeases(this.ctx);
+  }
+
+  /** Take the unfinished jobs nobody works (see takeOverJobs). */
+  takeOver(previousHolder: string | null): { id: string; state: JobState }[] {
+    return takeOverJobs(this.ctx, previousHolder);
+  }
+
+  /** Let go of our unfinished jobs on a clean stop. */
+  release(): number {
+    return releaseJobs(this.ctx);
+  }
+
+  /** One job, typed for its state. */
   get(id: string): Job | undefined {
-    const row: unknown = this.sql('select * from jobs where id = ?').get(id);
+    const row: unknown = prepared(this.db, 'select * from jobs where id = @id').get({ id });
     return row === undefined ? undefined : jobFromRow(row);
   }
 
-  /** Every job not yet in a final state, oldest first: what recovery resumes on start. */
+  /** Every job not yet in a final state, whoever works it, oldest first. */
   unfinished(): Job[] {
-    return this.sql(`select * from jobs where state in ${UNFINISHED} order by created_at, rowid`)
-      .all()
+    return prepared(this.db, UNFINISHED_JOBS)
+      .all({})
       .map((row) => jobFromRow(row));
   }
 
-  /** Jobs in the given states, oldest first. */
-  inStates(states: readonly JobState[]): Job[] {
-    const marks = states.map(() => '?').join(',');
-    return this.sql(`select * from jobs where state in (${marks}) order by created_at, rowid`)
-      .all(...states)
+  /** Our jobs that need a look now (a stranded submit, a poll, a delivery), earliest first. */
+  due(nowMs: number): Job[] {
+    return prepared(this.db, DUE_JOBS)
+      .all({ now: nowMs, instanceId: this.instanceId })
       .map((row) => jobFromRow(row));
+  }
+
+  /** How many of a member's jobs are unfinished: what the per-member limit counts. */
+  inFlightOf(communityId: string, userId: string): number {
+    return prepared(this.db, IN_FLIGHT_OF_MEMBER).pluck().get({ communityId, userId }) as number;
   }
 
   /**
-   * What the fair queue needs, in three light queries (this runs every tick): the waiting jobs,
+   * What the fair queue needs, in three light queries (this runs every tick): our waiting jobs,
    * when each community and member last had a job sent to Runway (over the past day), and how
-   * many generations of each model are at Runway now.
+   * many generations of each model are at Runway now (whoever sent them: the slots are Runway's).
    */
   dispatchSnapshot(nowMs: number): { waiting: WaitingJob[]; history: ServiceHistory; inFlightPerModel: Map<string, number> } {
     const waiting = (
-      this.sql(
-          `select id, community_id, user_id, model, created_at, run_at from jobs
-           where state = 'reserved' order by created_at, rowid`,
-        )
-        .all() as { id: string; community_id: string; user_id: string; model: string; created_at: number; run_at: number | null }[]
+      prepared(
+        this.db,
+        `select id, community_id, user_id, model, created_at, run_at from jobs
+          where state = 'reserved' and locked_by = @instanceId order by created_at, rowid`,
+      ).all({ instanceId: this.instanceId }) as { id: string; community_id: string; user_id: string; model: string; created_at: number; run_at: number | null }[]
     ).map((r) => ({ id: r.id, communityId: r.community_id, userId: r.user_id, model: r.model, createdAt: r.created_at, notBefore: r.run_at }));
     const communities = new Map<string, number>();
     const users = new Map<string, number>();
     if (waiting.length > 0) {
-      const served = this.sql(
-          `select community_id, user_id, max(submitted_at) as at from jobs
-           where submitted_at >= ? group by community_id, user_id`,
-        )
-        .all(nowMs - 24 * 60 * 60 * 1000) as { community_id: string; user_id: string; at: number }[];
+      const served = prepared(
+        this.db,
+        `select community_id, user_id, max(submitted_at) as at from jobs
+          where submitted_at >= @since group by community_id, user_id`,
+      ).all({ since: nowMs - 24 * 60 * 60 * 1000 }) as { community_id: string; user_id: string; at: number }[];
       for (const row of served) {
         users.set(userKey(row.community_id, row.user_id), row.at);
         communities.set(row.community_id, Math.max(communities.get(row.community_id) ?? 0, row.at));
@@ -95,144 +210,30 @@ export class JobStore {
     }
     const inFlightPerModel = new Map(
       (
-        this.sql(`select model, count(*) as n from jobs where state in ('submitting','submitted','running') group by model`)
-          .all() as { model: string; n: number }[]
+        prepared(this.db, `select model, count(*) as n from jobs where state in ('submitting','submitted','running') group by model`).all({}) as {
+          model: string;
+          n: number;
+        }[]
       ).map((r) => [r.model, r.n]),
     );
     return { waiting, history: { communities, users }, inFlightPerModel };
   }
 
-  /** queued: remember the `runway://` URIs of the uploaded references. */
-  setReferenceUris(id: string, uris: readonly ReferenceUri[]): boolean {
-    return this.update(id, ['queued'], { reference_uris: JSON.stringify(uris) });
-  }
-
-  /** queued → reserved, holding `amount` credits; or → rejected when the budget or cap says no. */
-  reserve(id: string, amount: number): ReserveOutcome | { ok: false; reason: 'not_queued' } {
-    return this.db.transaction((): ReserveOutcome | { ok: false; reason: 'not_queued' } => {
-      const job = this.get(id);
-      if (!job || job.state !== 'queued') return { ok: false, reason: 'not_queued' };
-      const now = this.clock.now();
-      const outcome = this.ledger.reserve({
-        communityId: job.communityId,
-        userId: job.userId,
-        displayName: job.userName,
-        jobId: id,
-        model: job.request.modelId,
-        amount,
-        atMs: now,
-      });
-      if (outcome.ok) this.update(id, ['queued'], { state: 'reserved', reserved_credits: amount, reserved_at: now });
-      return outcome;
-    }).immediate();
-  }
-
-  /** queued → rejected: refused before anything was spent. */
-  reject(id: string, failure: Failure): boolean {
-    return this.update(id, ['queued'], { state: 'rejected', failure_code: failure.code, failure_message: failure.userMessage, finished_at: this.clock.now() });
-  }
-
-  /** reserved → submitting, just before the create call. Only one caller can win it. */
-  startSubmitting(id: string): boolean {
-    return this.update(id, ['reserved'], { state: 'submitting' });
-  }
-
-  /** submitting → reserved: the create provably made no task (429, refused); try after `notBefore`. */
-  backToQueue(id: string, notBefore: number): boolean {
-    return this.update(id, ['submitting'], { state: 'reserved', run_at: notBefore });
-  }
-
-  /** submitting → submitted; the reservation follows Runway's estimate. */
-  markSubmitted(id: string, taskId: string, estimatedCredits: number | null): boolean {
-    return this.db.transaction(() => {
-      const changed = this.update(id, ['submitting'], {
-        state: 'submitted',
-        task_id: taskId,
-        estimated_credits: estimatedCredits,
-        submitted_at: this.clock.now(),
-      });
-      if (changed && estimatedCredits !== null && estimatedCredits !== this.ledger.heldFor(id)) {
-        this.ledger.adjust(id, estimatedCredits, "held amount follows Runway's estimate");
-        this.update(id, ['submitted'], { reserved_credits: estimatedCredits });
-      }
-      return changed;
-    }).immediate();
-  }
-
-  /** submitted|running → running, with Runway's progress (0..1) when it gives one. */
-  markRunning(id: string, progress: number | null): boolean {
-    return this.update(id, ['submitted', 'running'], { state: 'running', progress });
-  }
-
-  /**
-   * submitted|running → succeeded; the reservation is settled with Runway's final cost.
-   * `finishedAt` is the best guess of when Runway finished (it says only that it has).
-   */
-  markSucceeded(id: string, costCredits: number, finishedAt = this.clock.now()): boolean {
-    return this.db.transaction(() => {
-      const changed = this.update(id, ['submitted', 'running'], { state: 'succeeded', cost_credits: costCredits, progress: 1, finished_at: finishedAt });
-      if (changed) this.ledger.settle(id, costCredits);
-      return changed;
-    }).immediate();
-  }
-
-  /** succeeded → delivered: the image is in the chat. */
-  markDelivered(id: string): boolean {
-    return this.update(id, ['succeeded'], { state: 'delivered', delivered_at: this.clock.now() });
-  }
-
-  /** Any unfinished state → failed, refunding whatever is held. A failed generation costs nothing. */
-  markFailed(id: string, failure: Failure, from: readonly JobState[] = ['queued', 'reserved', 'submitting', 'submitted', 'running', 'succeeded']): boolean {
-    return this.finishWithRefund(id, 'failed', failure, from);
-  }
-
-  /** submitted|running → cancelled (Runway cancelled the task), refunded. */
-  markCancelled(id: string, failure: Failure): boolean {
-    return this.finishWithRefund(id, 'cancelled', failure, ['reserved', 'submitting', 'submitted', 'running']);
-  }
-
   /** Credits held for the job right now. */
   heldCredits(id: string): number {
-    return this.ledger.heldFor(id);
-  }
-
-  /** Durable scratch space for a platform's multi-step delivery. */
-  saveCheckpoint(id: string, value: string): void {
-    this.sql('update jobs set delivery_checkpoint = ?, updated_at = ? where id = ?').run(value, this.clock.now(), id);
+    return this.ctx.ledger.heldFor(id);
   }
 
   /** Recent generation times for a model (submitted → succeeded), newest first: to time the first poll. */
   recentDurationsMs(model: string, limit: number): number[] {
-    return this.sql(
-        `select finished_at - submitted_at from jobs
-         where model = ? and state in ('succeeded','delivered') and submitted_at is not null and finished_at is not null
-         order by finished_at desc limit ?`,
-      )
+    return prepared(
+      this.db,
+      `select finished_at - submitted_at from jobs
+        where model = @model and state in ('succeeded','delivered') and submitted_at is not null and finished_at is not null
+        order by finished_at desc limit @limit`,
+    )
       .pluck()
-      .all(model, limit) as number[];
-  }
-
-  private finishWithRefund(id: string, state: 'failed' | 'cancelled', failure: Failure, from: readonly JobState[]): boolean {
-    return this.db.transaction(() => {
-      const changed = this.update(id, from, { state, failure_code: failure.code, failure_message: failure.userMessage, finished_at: this.clock.now() });
-      if (changed) {
-        this.ledger.refund(id, `${state}: ${failure.code}`);
-        // A succeeded job was already settled; failing it (its image could not be delivered) gives that back.
-        this.ledger.refundSettled(id, `${state}: ${failure.code}`);
-      }
-      return changed;
-    }).immediate();
-  }
-
-  /** One guarded update: changes the row only if it is in one of `from`. */
-  private update(id: string, from: readonly JobState[], fields: Record<string, string | number | null>): boolean {
-    const columns = Object.keys(fields);
-    const sets = columns.map((c) => `${c} = @${c}`).join(', ');
-    const marks = from.map((_, i) => `@from${i}`).join(',');
-    const params: Record<string, string | number | null> = { ...fields, id, updated_at: this.clock.now() };
-    from.forEach((state, i) => (params[`from${i}`] = state));
-    const result = this.sql(`update jobs set ${sets}, updated_at = @updated_at where id = @id and state in (${marks})`).run(params);
-    return result.changes === 1;
+      .all({ model, limit }) as number[];
   }
 }
 

@@ -2,14 +2,14 @@ import { z } from 'zod';
 
 /** The states of a job: its row in `jobs` is the state machine (design §3). */
 export const JOB_STATES = [
-  'queued', // accepted and stored; references being checked and uploaded; nothing spent
-  'reserved', // credits held; waiting in the local fair queue for a Runway slot
+  'queued', // accepted with its credits held; references being checked and uploaded
+  'reserved', // ready: credits held, references uploaded; waiting in the local fair queue for a Runway slot
   'submitting', // the create call is in flight: a crash here is ambiguous
   'submitted', // Runway has a task id
   'running', // Runway reported progress
   'succeeded', // Runway finished and the cost is settled; the image is not yet in the chat
   'delivered', // the image is in the chat
-  'rejected', // refused before anything was spent
+  'rejected', // refused before reaching Runway; whatever was held is refunded
   'failed', // Runway or delivery failed; the reservation is refunded
   'cancelled', // cancelled; refunded
 ] as const;
@@ -31,6 +31,7 @@ export type StoredRequest = z.infer<typeof storedRequestSchema>;
 export const referenceUrisSchema = z.array(z.object({ uri: z.string().startsWith('runway://'), tag: z.string() }));
 export type ReferenceUri = z.infer<typeof referenceUrisSchema>[number];
 
+
 /** Who asked and where the answer goes: the parts of a job fixed when it is accepted. */
 export interface NewJob {
   readonly platform: string;
@@ -46,11 +47,22 @@ interface JobBase extends NewJob {
   readonly referenceUris: readonly ReferenceUri[] | null;
   readonly createdAt: number;
   readonly reservedAt: number | null;
-  readonly notBefore: number | null;
+  /** When the job is next looked at: a submit after a 429, the next poll, a delivery retry. */
+  readonly runAt: number | null;
+  /** The instance working the job, and until when (renewed while it runs). */
+  readonly lockedBy: string | null;
+  readonly lockedUntil: number | null;
+  /** Consecutive failed tries in the current state: deferred creates, failed polls, failed deliveries. */
+  readonly attempts: number;
+  /** Consecutive poll answers that did not parse. */
+  readonly malformedPolls: number;
+  /** When a poll last found the task unfinished. */
+  readonly lastUnfinishedAt: number | null;
   readonly deliveryCheckpoint: string | null;
 }
 
-type Waiting<S> = JobBase & { readonly state: S };
+/** Null only for a job accepted before holds moved to acceptance (a database from migration 1). */
+type Queued = JobBase & { readonly state: 'queued'; readonly reservedCredits: number | null };
 type Holding<S> = JobBase & { readonly state: S; readonly reservedCredits: number };
 type AtRunway<S> = JobBase & { readonly state: S; readonly taskId: string; readonly submittedAt: number; readonly progress: number | null };
 type Finished<S> = JobBase & { readonly state: S; readonly taskId: string; readonly submittedAt: number; readonly costCredits: number };
@@ -58,7 +70,7 @@ type Ended<S> = JobBase & { readonly state: S; readonly failureCode: string | nu
 
 /** A job, with the fields each state guarantees: a `taskId` cannot be read where none exists. */
 export type Job =
-  | Waiting<'queued'>
+  | Queued
   | Holding<'reserved'>
   | Holding<'submitting'>
   | AtRunway<'submitted'>
@@ -122,7 +134,12 @@ export function jobFromRow(raw: unknown): Job {
     referenceUris: row.reference_uris === null ? null : referenceUrisSchema.parse(JSON.parse(row.reference_uris)),
     createdAt: row.created_at,
     reservedAt: row.reserved_at,
-    notBefore: row.run_at,
+    runAt: row.run_at,
+    lockedBy: row.locked_by,
+    lockedUntil: row.locked_until,
+    attempts: row.attempts,
+    malformedPolls: row.malformed_polls,
+    lastUnfinishedAt: row.last_unfinished_at,
     deliveryCheckpoint: row.delivery_checkpoint,
   };
   const need = <T>(value: T | null, field: string): T => {
@@ -131,7 +148,7 @@ export function jobFromRow(raw: unknown): Job {
   };
   switch (row.state) {
     case 'queued':
-      return { ...base, state: row.state };
+      return { ...base, state: row.state, reservedCredits: row.reserved_credits };
     case 'reserved':
     case 'submitting':
       return { ...base, state: row.state, reservedCredits: need(row.reserved_credits, 'reserved_credits') };

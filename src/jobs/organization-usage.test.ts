@@ -12,59 +12,63 @@ let db: Db;
 let store: JobStore;
 let clock: ManualClock;
 
-function newJob(modelId = 'gen4_image'): string {
-  return store.insert({
-    platform: 'test',
-    communityId: 'g1',
-    userId: 'amy',
-    userName: 'Amy',
-    placeholder: '{}',
-    request: { prompt: 'a koi pond', modelId, ratio: '1920:1080', seed: null, tags: [] },
-  });
+/** A job accepted at `price`: `queued`, holding its price while its references would be prepared. */
+function queued(price: number, modelId = 'gen4_image'): string {
+  const outcome = store.accept(
+    { platform: 'test', communityId: 'g1', userId: 'amy', userName: 'Amy', placeholder: '{}', request: { prompt: 'a koi pond', modelId, ratio: '1920:1080', seed: null, tags: [] } },
+    price,
+    1_000,
+  );
+  if (!outcome.ok) throw new Error(`not accepted: ${outcome.reason}`);
+  return outcome.jobId;
 }
 
-/** A job taken to Runway: reserved at `price`, submitted with Runway's estimate. */
+/** A job ready for a Runway slot (`reserved`). */
+function reserved(price: number, modelId = 'gen4_image'): string {
+  const id = queued(price, modelId);
+  expect(store.markReady(id)).toBe(true);
+  return id;
+}
+
+/** A job taken to Runway: submitted with Runway's estimate. */
 function submitted(price: number, estimate: number | null = null, modelId = 'gen4_image'): string {
-  const id = newJob(modelId);
-  store.reserve(id, price);
-  store.startSubmitting(id);
-  store.markSubmitted(id, `task-${id}`, estimate);
+  const id = reserved(price, modelId);
+  expect(store.startSubmitting(id)).toBe(true);
+  expect(store.markSubmitted(id, `task-${id}`, estimate, clock.now() + 5_000)).toBe(true);
   return id;
 }
 
 beforeEach(() => {
   db = openDatabase(':memory:');
   clock = new ManualClock(T0);
-  store = new JobStore(db, new CreditLedger(db, clock, { allowance: 100, period: 'day' }), clock);
+  store = new JobStore(db, new CreditLedger(db, clock, { allowance: 100, period: 'day' }), clock, 'instance-1');
 });
 afterEach(() => db.close());
 
 describe('botUsageSince', () => {
-  it('counts credits held by jobs reserved to running, following Runway\'s estimate, and nothing else', () => {
-    const waiting = newJob();
-    store.reserve(waiting, 8); // reserved: 8
-    const sending = newJob();
-    store.reserve(sending, 5);
+  it('counts credits held by jobs from acceptance to running, following Runway\'s estimate, and nothing else', () => {
+    reserved(8); // reserved: 8
+    const sending = reserved(5);
     store.startSubmitting(sending); // submitting: 5
     submitted(8, 6); // submitted, held follows the estimate: 6
     const running = submitted(2);
-    store.markRunning(running, 0.5); // running: 2
-    newJob(); // queued: holds nothing yet
+    store.markRunning(running, 0.5, clock.now() + 5_000); // running: 2
+    queued(3); // queued: holds its price while references are prepared
     const failed = submitted(8);
     store.markFailed(failed, FAILED); // refunded
-    expect(botUsageSince(db, 'gen4_image', T0, T0).heldCredits).toBe(8 + 5 + 6 + 2);
+    expect(botUsageSince(db, 'gen4_image', T0, T0).heldCredits).toBe(8 + 5 + 6 + 2 + 3);
   });
 
   it("counts what Runway charged for jobs finished since the read, even when the member was refunded", () => {
     const before = submitted(8);
-    store.markSucceeded(before, 8); // finished before the read: in the snapshot's balance already
+    store.markSucceeded(before, 8, clock.now()); // finished before the read: in the snapshot's balance already
     clock.advance(1_000);
     const readAt = clock.now();
     const after = submitted(8);
     clock.advance(1_000);
-    store.markSucceeded(after, 7);
+    store.markSucceeded(after, 7, clock.now());
     const undeliverable = submitted(5);
-    store.markSucceeded(undeliverable, 5);
+    store.markSucceeded(undeliverable, 5, clock.now());
     store.markFailed(undeliverable, FAILED);
     expect(botUsageSince(db, 'gen4_image', readAt, readAt).chargedSinceRead).toBe(7 + 5);
   });
@@ -75,10 +79,9 @@ describe('botUsageSince', () => {
     const since = clock.now();
     submitted(8);
     submitted(2, null, 'gen4_image_turbo');
-    newJob(); // queued
-    store.reserve(newJob(), 8); // reserved
-    const failedAtStart = newJob();
-    store.reserve(failedAtStart, 8);
+    queued(8); // queued
+    reserved(8); // reserved
+    const failedAtStart = reserved(8);
     store.markFailed(failedAtStart, FAILED); // never reached Runway
     expect(botUsageSince(db, 'gen4_image', since, since).startedSince).toBe(1 + 2);
     expect(botUsageSince(db, 'gen4_image', T0, T0).startedSince).toBe(2 + 2);

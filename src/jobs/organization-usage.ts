@@ -14,13 +14,13 @@ const UNFINISHED = `not in ('delivered','rejected','failed','cancelled')`;
  * `dailyFromMs` (src/runway/organization.ts dailyCountFrom).
  */
 export function botUsageSince(db: Db, modelId: string, readAtMs: number, dailyFromMs: number): BotUsage {
-  // Jobs between reservation and Runway's answer hold credits that Runway will charge (or refund).
+  // Jobs between acceptance (which takes the hold) and Runway's answer hold credits that Runway will charge (or refund).
   // Every query runs on each request: the `not in` repeats the partial index jobs_unfinished's own
   // condition, word for word, which is what lets SQLite use it instead of scanning every job ever.
   const heldCredits = db
     .prepare(
       `select coalesce(-sum(l.delta), 0) from jobs j join ledger l on l.job_id = j.id
-       where j.state in ('reserved','submitting','submitted','running') and j.state ${UNFINISHED}`,
+       where j.state in ('queued','reserved','submitting','submitted','running') and j.state ${UNFINISHED}`,
     )
     .pluck()
     .get() as number;

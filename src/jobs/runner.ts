@@ -5,12 +5,14 @@ import { findModel } from '../models.ts';
 import type { ChatSurface } from '../ports.ts';
 import type { RunwayGateway } from '../runway/gateway.ts';
 import { concurrencyOf, type OrganizationSnapshot } from '../runway/organization.ts';
-import { estimateFinishedAt, expectedDurationMs, PollSchedule } from '../runway/poll-schedule.ts';
+import { backoffPollAt, estimateFinishedAt, expectedDurationMs, firstPollAt, nextPollAt, type PollTiming } from '../runway/poll-schedule.ts';
 import { CREATE_UNCERTAIN, decideAfterCreate } from './create-decision.ts';
-import { deliverOutputs, isPermanentDeliveryError, UNDELIVERABLE, type OutputFetcher } from './delivery.ts';
+import { deliverOutputs, isPermanentDeliveryError, JobMovedOn, UNDELIVERABLE, type OutputFetcher } from './delivery.ts';
 import { decideAfterPoll } from './poll-decision.ts';
 import { pickJobsToSubmit, queuePositions } from './fair-queue.ts';
+import type { Job } from './job.ts';
 import type { JobStore } from './job-store.ts';
+import { JOB_LEASE_RENEW_MS } from './transitions/context.ts';
 import { StatusUpdates } from './status-updates.ts';
 
 export type { OutputFetcher };
@@ -44,31 +46,31 @@ const MAX_DELIVERY_ATTEMPTS = 8;
 
 /**
  * Runs every job after it is reserved: hands out Runway slots fairly, creates tasks, polls them
- * all from one loop, settles the cost and delivers the images. All state lives in the database
- * (JobStore); the maps here are caches rebuilt by `recover()` on start.
+ * all from one loop, settles the cost and delivers the images. All state lives in the job rows:
+ * which jobs are ours (`locked_by`, renewed here), when each is next due (`run_at`) and how many
+ * tries it has had (`attempts`, `malformed_polls`), so a restart continues where it was. What is
+ * kept here is only what this process is doing right now (`busy`) and caches.
  */
 export class JobRunner {
   private readonly surfaces = new Map<string, ChatSurface>();
-  private readonly schedule: PollSchedule;
+  private readonly timing: PollTiming;
   private readonly timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
+  /** Jobs with work in progress in this process: a due job that is busy is not started twice. */
   private readonly busy = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
-  private readonly pollFailures = new Map<string, number>();
-  private readonly malformedPolls = new Map<string, number>();
-  private readonly rateLimitedCreates = new Map<string, number>();
-  private readonly deliveryAttempts = new Map<string, { attempts: number; retryAt: number }>();
   private readonly status: StatusUpdates;
   private readonly expectedMs = new Map<string, number>();
-  /** When a poll last found each task unfinished: with the poll that sees success, it brackets the true finish. */
-  private readonly lastSeenUnfinishedAt = new Map<string, number>();
+  /** Jobs whose platform is not configured in this run, told once in the log. */
+  private readonly noSurfaceLogged = new Set<string>();
   private slotLimits = new Map<string, number>();
   private limitsReadAt = Number.NEGATIVE_INFINITY;
+  private leasesRenewedAt = Number.NEGATIVE_INFINITY;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = true;
   private ticking = false;
 
   constructor(private readonly options: JobRunnerOptions) {
-    this.schedule = new PollSchedule({ minIntervalMs: options.pollIntervalMs, ...(options.random ? { random: options.random } : {}) });
+    this.timing = { minIntervalMs: options.pollIntervalMs, random: options.random ?? Math.random };
     this.timers = options.timers ?? { setTimeout, clearTimeout };
     this.status = new StatusUpdates({
       store: options.store,
@@ -97,10 +99,12 @@ export class JobRunner {
     this.options.onOrganization?.(read.snapshot);
   }
 
-  /** Resume every unfinished job (design §3), then start the loop. */
+  /**
+   * Start the loop. Recovery is the loop itself: jobs taken over on start (src/app.ts) are ours
+   * and due by their `run_at`, a `submitting` one at once, failed as uncertain (never resent).
+   */
   async start(): Promise<void> {
     await this.refreshLimits();
-    this.recover();
     this.stopped = false;
     this.wake();
   }
@@ -132,13 +136,18 @@ export class JobRunner {
 
   private async tickAndReschedule(): Promise<void> {
     this.timer = null;
-    this.tick();
+    try {
+      this.tick();
+    } catch (error) {
+      // A busy or failing database: everything is still in the rows, so the next tick picks it up.
+      this.options.log.error('tick failed; trying again at the next', { error });
+    }
     if (this.stopped) return;
     const idleTickMs = Math.min(Math.max(Math.round(this.options.pollIntervalMs / 4), 20), 1_000);
     this.timer = this.timers.setTimeout(() => void this.tickAndReschedule(), idleTickMs);
   }
 
-  /** One pass: submit what fits, poll what is due, retry deliveries, refresh queue positions. */
+  /** One pass: keep our jobs ours, submit what fits, then whatever the database says is due. */
   tick(): void {
     if (this.ticking) return;
     this.ticking = true;
@@ -146,13 +155,40 @@ export class JobRunner {
       const now = this.options.clock.now();
       // A tier upgrade (more concurrent generations) should not need a restart to take effect.
       if (now - this.limitsReadAt >= LIMITS_REFRESH_MS) this.track('limits', () => this.refreshLimits());
-      this.dispatch(now);
-      for (const jobId of this.schedule.due(now)) this.track(jobId, () => this.poll(jobId));
-      for (const [jobId, retry] of this.deliveryAttempts) {
-        if (retry.retryAt <= now) this.track(jobId, () => this.deliverFinished(jobId, null));
+      if (now - this.leasesRenewedAt >= JOB_LEASE_RENEW_MS) {
+        this.options.store.renewLeases();
+        this.leasesRenewedAt = now;
       }
+      this.dispatch(now);
+      for (const job of this.options.store.due(now)) this.workOn(job);
     } finally {
       this.ticking = false;
+    }
+  }
+
+  /** Start what a due job needs, unless this process is already working on it. */
+  private workOn(job: Job): void {
+    switch (job.state) {
+      case 'submitting':
+        // Due only past its create deadline, or when taken over from a dead instance: the create's
+        // answer was never recorded, and the create is not idempotent, so it is never resent.
+        this.track(job.id, () => this.fail(job.id, CREATE_UNCERTAIN));
+        return;
+      case 'submitted':
+      case 'running':
+        this.track(job.id, () => this.poll(job.id));
+        return;
+      case 'succeeded':
+        if (!this.surfaces.has(job.platform)) {
+          // The platform is not configured in this run: keep the job for a run that has it.
+          if (!this.noSurfaceLogged.has(job.id)) this.options.log.warn('no adapter for this job; delivery waits for a restart with it configured', { jobId: job.id, platform: job.platform });
+          this.noSurfaceLogged.add(job.id);
+          return;
+        }
+        this.track(job.id, () => this.deliverFinished(job.id, null));
+        return;
+      default:
+        return;
     }
   }
 
@@ -169,6 +205,7 @@ export class JobRunner {
 
   private async submit(jobId: string): Promise<void> {
     const { store, gateway, clock, log } = this.options;
+    // Lost to another caller, or not due after all: nothing to do.
     if (!store.startSubmitting(jobId)) return;
     const job = store.get(jobId);
     if (!job || job.state !== 'submitting') return;
@@ -180,21 +217,24 @@ export class JobRunner {
       referenceImages: job.referenceUris ?? [],
       seed: job.request.seed,
     });
-    const decision = decideAfterCreate(outcome, this.rateLimitedCreates.get(jobId) ?? 0);
+    const decision = decideAfterCreate(outcome, job.attempts);
     switch (decision.kind) {
-      case 'submitted':
-        this.rateLimitedCreates.delete(jobId);
-        store.markSubmitted(jobId, decision.taskId, decision.estimatedCredits);
-        this.schedule.scheduleFirst(jobId, clock.now(), this.expectedDuration(job.request.modelId));
+      case 'submitted': {
+        const firstPoll = firstPollAt(this.timing, clock.now(), this.expectedDuration(job.request.modelId));
+        if (!store.markSubmitted(jobId, decision.taskId, decision.estimatedCredits, firstPoll)) {
+          // The row left `submitting` (or us) while the create ran: the task is untracked, say so loudly.
+          log.error('runway task created for a job that is no longer ours and submitting', { jobId, taskId: decision.taskId });
+          return;
+        }
         log.info('runway task created', { jobId, taskId: decision.taskId, estimatedCredits: decision.estimatedCredits });
         return;
+      }
       case 'retry':
-        this.rateLimitedCreates.set(jobId, (this.rateLimitedCreates.get(jobId) ?? 0) + 1);
-        store.backToQueue(jobId, clock.now() + decision.afterMs);
-        log.warn('runway create deferred; no task was made', { jobId, reason: decision.reason, retryAfterMs: decision.afterMs });
+        if (store.backToQueue(jobId, clock.now() + decision.afterMs)) {
+          log.warn('runway create deferred; no task was made', { jobId, attempts: job.attempts + 1, reason: decision.reason, retryAfterMs: decision.afterMs });
+        }
         return;
       case 'fail':
-        this.rateLimitedCreates.delete(jobId);
         log.warn(decision.logMessage, { jobId, code: decision.failure.code });
         await this.fail(jobId, decision.failure);
         return;
@@ -208,49 +248,38 @@ export class JobRunner {
   private async poll(jobId: string): Promise<void> {
     const { store, gateway, clock, log } = this.options;
     const job = store.get(jobId);
-    if (!job || (job.state !== 'submitted' && job.state !== 'running')) {
-      this.forgetTask(jobId);
-      return;
-    }
-    const decision = decideAfterPoll(await gateway.getTask(job.taskId), this.malformedPolls.get(jobId) ?? 0);
+    if (!job || (job.state !== 'submitted' && job.state !== 'running')) return;
+    const decision = decideAfterPoll(await gateway.getTask(job.taskId), job.malformedPolls);
     const now = clock.now();
-    if (decision.kind === 'back_off') {
-      const failures = (this.pollFailures.get(jobId) ?? 0) + 1;
-      this.pollFailures.set(jobId, failures);
-      this.malformedPolls.set(jobId, decision.malformed ? (this.malformedPolls.get(jobId) ?? 0) + 1 : 0);
-      this.schedule.scheduleBackoff(jobId, now, decision.retryAfterMs, failures);
-      log.warn('runway poll failed; backing off', { jobId, failures, message: decision.message });
-      return;
-    }
-    this.pollFailures.delete(jobId);
-    this.malformedPolls.delete(jobId);
     switch (decision.kind) {
+      case 'back_off': {
+        const attempt = job.attempts + 1;
+        if (store.recordPollTrouble(jobId, backoffPollAt(this.timing, now, decision.retryAfterMs, attempt), decision.malformed)) {
+          log.warn('runway poll failed; backing off', { jobId, attempts: attempt, message: decision.message });
+        }
+        return;
+      }
       case 'waiting':
-        this.lastSeenUnfinishedAt.set(jobId, now);
-        this.schedule.scheduleNext(jobId, now);
+        if (!store.recordUnfinishedPoll(jobId, nextPollAt(this.timing, now))) log.debug('poll not recorded: the job moved on', { jobId });
         return;
       case 'running':
-        this.lastSeenUnfinishedAt.set(jobId, now);
-        store.markRunning(jobId, decision.progress);
-        this.status.show(jobId, { kind: 'running', progress: decision.progress });
-        this.schedule.scheduleNext(jobId, now);
+        if (store.markRunning(jobId, decision.progress, nextPollAt(this.timing, now))) this.status.show(jobId, { kind: 'running', progress: decision.progress });
+        else log.debug('poll not recorded: the job moved on', { jobId });
         return;
       case 'succeeded': {
         // Runway reports the final cost; without it, what is held (its estimate) is the best figure.
         const cost = decision.costCredits ?? store.heldCredits(jobId);
-        const finishedAt = estimateFinishedAt(job.submittedAt, this.lastSeenUnfinishedAt.get(jobId), now);
-        this.forgetTask(jobId);
-        if (store.markSucceeded(jobId, cost, finishedAt)) this.expectedMs.delete(job.request.modelId);
+        // Recorded before anything else: if this write throws, the row still says "poll me", and the next tick does.
+        if (!store.markSucceeded(jobId, cost, estimateFinishedAt(job.submittedAt, job.lastUnfinishedAt, now))) return;
+        this.expectedMs.delete(job.request.modelId);
         await this.deliverFinished(jobId, decision.outputUrls);
         return;
       }
       case 'failed':
-        this.forgetTask(jobId);
         if (decision.logMessage) log.error(decision.logMessage, { jobId });
         await this.fail(jobId, decision.failure);
         return;
       case 'cancelled':
-        this.forgetTask(jobId);
         if (store.markCancelled(jobId, decision.failure)) await this.tellFailure(jobId, decision.failure);
         return;
       default: {
@@ -260,76 +289,34 @@ export class JobRunner {
     }
   }
 
-  /** The task is no longer polled: drop what the poll loop remembered about it. */
-  private forgetTask(jobId: string): void {
-    this.schedule.forget(jobId);
-    this.lastSeenUnfinishedAt.delete(jobId);
-    this.pollFailures.delete(jobId);
-    this.malformedPolls.delete(jobId);
-  }
-
   /** Download the images at once (their URLs expire) and hand them to the platform; retry with backoff. */
   private async deliverFinished(jobId: string, outputUrls: readonly string[] | null): Promise<void> {
     const { store, log, clock } = this.options;
     const job = store.get(jobId);
-    if (!job || job.state !== 'succeeded') {
-      this.deliveryAttempts.delete(jobId);
-      return;
-    }
+    if (!job || job.state !== 'succeeded') return;
     const surface = this.surfaces.get(job.platform);
-    if (!surface) {
-      // The platform is not configured in this run: keep the job for a run that has it.
-      this.deliveryAttempts.delete(jobId);
-      log.warn('no adapter for this job; delivery waits for a restart with it configured', { jobId, platform: job.platform });
-      return;
-    }
+    if (!surface) return; // left due: workOn() logs it, and a run with the platform configured delivers it
     try {
       this.status.show(jobId, { kind: 'delivering' }, true);
       const files = await deliverOutputs(this.options, job, surface, outputUrls);
-      this.deliveryAttempts.delete(jobId);
       this.status.forget(jobId);
       log.info('delivered', { jobId, files });
     } catch (error) {
-      const attempts = (this.deliveryAttempts.get(jobId)?.attempts ?? 0) + 1;
+      if (error instanceof JobMovedOn) {
+        log.warn('delivery stopped: the job is no longer ours and succeeded', { jobId });
+        return;
+      }
+      const attempts = job.attempts + 1;
       if (attempts >= MAX_DELIVERY_ATTEMPTS || isPermanentDeliveryError(error)) {
-        this.deliveryAttempts.delete(jobId);
         log.error('delivery failed for good; refunding', { jobId, attempts, error });
         await this.fail(jobId, UNDELIVERABLE);
         return;
       }
       const backoffMs = Math.min(this.options.pollIntervalMs * 2 ** attempts, 300_000);
-      this.deliveryAttempts.set(jobId, { attempts, retryAt: clock.now() + backoffMs });
-      log.warn('delivery failed; will retry', { jobId, attempts, backoffMs, error: error instanceof BotError ? error.code : error });
-    }
-  }
-
-  /** Resume what a crash or restart left unfinished. */
-  private recover(): void {
-    const { store, clock, log } = this.options;
-    for (const job of store.unfinished()) {
-      switch (job.state) {
-        case 'queued':
-        case 'reserved':
-          // `queued` jobs are finished by the acceptance path (src/bot.ts recoverQueued); reserved ones wait for a slot.
-          break;
-        case 'submitting':
-          // The create may or may not have reached Runway; it is not idempotent, so never resend it.
-          this.track(job.id, () => this.fail(job.id, CREATE_UNCERTAIN));
-          break;
-        case 'submitted':
-        case 'running': {
-          const elapsed = clock.now() - job.submittedAt;
-          this.schedule.scheduleFirst(job.id, clock.now(), Math.max(0, this.expectedDuration(job.request.modelId) - elapsed));
-          break;
-        }
-        case 'succeeded':
-          this.deliveryAttempts.set(job.id, { attempts: 0, retryAt: clock.now() });
-          break;
-        default:
-          break;
+      if (store.deferDelivery(jobId, clock.now() + backoffMs)) {
+        log.warn('delivery failed; will retry', { jobId, attempts, backoffMs, error: error instanceof BotError ? error.code : error });
       }
     }
-    log.info('recovery scheduled', { unfinished: store.unfinished().length });
   }
 
   /** A waiting job's place in line for its model (1 = next), or 0 once it has left the queue. */

@@ -4,7 +4,18 @@ import { z } from 'zod';
  * Runway's task, as `GET /v1/tasks/{id}` returns it, parsed once where it enters.
  * https://docs.dev.runwayml.com/api/#tag/Task-management/paths/~1v1~1tasks~1%7Bid%7D/get
  */
-const credits = z.object({ credits: z.number().nonnegative() });
+/**
+ * Credits as Runway states them, made whole here, once: the ledger holds whole credits only (the
+ * schema refuses anything else), so a fractional cost (5.5) is rounded UP where it enters rather
+ * than thrown inside a transaction later, which would strand the job mid-transition.
+ */
+const credits = z.object({
+  credits: z
+    .number()
+    .nonnegative()
+    .max(Number.MAX_SAFE_INTEGER)
+    .transform((value) => Math.ceil(value)),
+});
 
 export const runwayTaskSchema = z.discriminatedUnion('status', [
   z.object({ id: z.string(), status: z.literal('PENDING'), estimatedCost: credits.optional() }),

@@ -38,6 +38,8 @@ export interface CoreHarness {
   /** Advance in steps until `done()` holds (bounded), for flows that need several polls. */
   runUntil(done: () => boolean, stepMs?: number, maxSteps?: number): Promise<void>;
   ledgerSum(where: { jobId?: string; userId?: string }): number;
+  /** Stop the app cleanly and start a new one on the same database and simulator (a restart). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,8 @@ export interface CoreHarnessOptions {
   servedCommunities?: ReadonlyMap<string, ReadonlySet<string>>;
   /** Where the core logs (default: nowhere), for tests that assert on a warning. */
   log?: Logger;
+  /** MAX_JOBS_PER_MEMBER for this core (default the config's, 2). */
+  maxJobsPerMember?: number;
 }
 
 /**
@@ -72,12 +76,24 @@ export async function startCoreHarness(options: CoreHarnessOptions = {}): Promis
     RUNWAY_POLL_INTERVAL_MS: '1000',
     DEFAULT_ALLOWANCE: '50',
     DEFAULT_PERIOD: 'day',
+    ...(options.maxJobsPerMember === undefined ? {} : { MAX_JOBS_PER_MEMBER: String(options.maxJobsPerMember) }),
     ...options.env,
   });
-  const app = await createApp({ config, runway: { apiKey: 'test-key', baseUrl: options.runwayUrl ?? sim.url }, clock, log: options.log ?? silentLogger, timers: inertTimers, ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}) });
+  const open = async () => {
+    const app = await createApp({
+      config,
+      runway: { apiKey: 'test-key', baseUrl: options.runwayUrl ?? sim.url },
+      clock,
+      log: options.log ?? silentLogger,
+      timers: inertTimers,
+      ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}),
+    });
+    app.registerSurface(surface);
+    await app.start();
+    return app;
+  };
   const surface = new RecordingSurface();
-  app.registerSurface(surface);
-  await app.start();
+  let app = await open();
 
   const drain = async () => {
     for (let i = 0; i < 20; i++) {
@@ -86,7 +102,9 @@ export async function startCoreHarness(options: CoreHarnessOptions = {}): Promis
     }
   };
   return {
-    app,
+    get app() {
+      return app;
+    },
     sim,
     clock,
     surface,
@@ -115,6 +133,10 @@ export async function startCoreHarness(options: CoreHarnessOptions = {}): Promis
       if (userId) (clauses.push('user_id = ?'), params.push(userId));
       const where = clauses.length ? `where ${clauses.join(' and ')}` : '';
       return (app.db.prepare(`select coalesce(sum(delta), 0) from ledger ${where}`).pluck().get(...params) as number) ?? 0;
+    },
+    async restart() {
+      await app.stop();
+      app = await open();
     },
     async close() {
       await app.stop();

@@ -1,0 +1,12 @@
+import { prepared } from '../../store/prepared.ts';
+import type { TransitionContext } from './context.ts';
+
+const MARK_RUNNING = `
+  update jobs set state = 'running', progress = @progress, run_at = @nextPollAt, attempts = 0, malformed_polls = 0,
+                  last_unfinished_at = @now, updated_at = @now
+   where id = @id and state in ('submitted','running') and locked_by = @instanceId`;
+
+/** submitted|running → running, with Runway's progress (0..1) when it gives one; polled again at `nextPollAt`. */
+export function markRunning(ctx: TransitionContext, id: string, progress: number | null, nextPollAt: number): boolean {
+  return prepared(ctx.db, MARK_RUNNING).run({ id, progress, nextPollAt, now: ctx.clock.now(), instanceId: ctx.instanceId }).changes === 1;
+}

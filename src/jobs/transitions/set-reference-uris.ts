@@ -1,0 +1,12 @@
+import { prepared } from '../../store/prepared.ts';
+import type { ReferenceUri } from '../job.ts';
+import type { TransitionContext } from './context.ts';
+
+const SET_REFERENCE_URIS = `
+  update jobs set reference_uris = @uris, updated_at = @now
+   where id = @id and state = 'queued' and locked_by = @instanceId`;
+
+/** queued: remember the `runway://` URIs of the uploaded references. False when the job is not ours and queued. */
+export function setReferenceUris(ctx: TransitionContext, id: string, uris: readonly ReferenceUri[]): boolean {
+  return prepared(ctx.db, SET_REFERENCE_URIS).run({ id, uris: JSON.stringify(uris), now: ctx.clock.now(), instanceId: ctx.instanceId }).changes === 1;
+}

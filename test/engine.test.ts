@@ -1,0 +1,197 @@
+/**
+ * The job engine as the database's: counters and due times live in the row (a restart continues
+ * them), a write that fails mid-transition leaves the job due rather than stranded, a fractional
+ * cost is made whole where it enters, and acceptance holds credits with a per-member limit.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { memoryReference, startCoreHarness, type CoreHarness } from './support/core-harness.ts';
+
+let harness: CoreHarness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+const row = (h: CoreHarness, id: string) =>
+  h.app.db.prepare('select state, attempts, malformed_polls, run_at, failure_code from jobs where id = ?').get(id) as {
+    state: string;
+    attempts: number;
+    malformed_polls: number;
+    run_at: number | null;
+    failure_code: string | null;
+  };
+const creates = (h: CoreHarness) => h.sim.requests.filter((r) => r.method === 'POST' && r.path === '/v1/text_to_image').length;
+const polls = (h: CoreHarness) => h.sim.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/tasks/')).length;
+const entries = (h: CoreHarness, jobId: string) => h.app.db.prepare('select kind, delta from ledger where job_id = ? order by id').all(jobId);
+
+async function accepted(h: CoreHarness, userId: string, prompt = 'a koi pond'): Promise<string> {
+  const outcome = await h.app.core.imagine(h.requester(userId), { prompt, references: [] }, `ph-${prompt}`);
+  if (!outcome.ok) throw new Error(`expected acceptance, got ${outcome.code}`);
+  return outcome.jobId;
+}
+
+describe('a restart continues from the row', () => {
+  it('deferred creates keep counting: the sixth 429 fails the job even with a restart after the third', async () => {
+    const h = (harness = await startCoreHarness());
+    for (let i = 0; i < 6; i++) h.sim.failNextCreate({ status: 429, retryAfterMs: 1_000 });
+    const id = await accepted(h, 'dan');
+    await h.advance(0);
+    await h.advance(1_000);
+    await h.advance(1_000);
+    expect(creates(h)).toBe(3);
+    expect(row(h, id)).toMatchObject({ state: 'reserved', attempts: 3, run_at: h.clock.now() + 1_000 });
+
+    await h.restart();
+    expect(row(h, id)).toMatchObject({ state: 'reserved', attempts: 3 });
+    await h.advance(0);
+    expect(creates(h)).toBe(3); // the Retry-After written before the restart still holds
+    await h.advance(1_000);
+    await h.advance(1_000);
+    await h.advance(1_000);
+    expect(creates(h)).toBe(6);
+    expect(row(h, id)).toMatchObject({ state: 'failed', failure_code: 'runway.rate_limited' });
+    expect(h.surface.failures.map((f) => f.failure.code)).toEqual(['runway.rate_limited']);
+    expect(h.ledgerSum({ jobId: id })).toBe(0);
+    await h.advance(10_000);
+    expect(creates(h)).toBe(6);
+  });
+
+  it("a task's backoff and failure count survive a restart: no poll before its run_at", async () => {
+    const h = (harness = await startCoreHarness());
+    const id = await accepted(h, 'eve');
+    await h.advance(0);
+    expect(row(h, id).state).toBe('submitted');
+    h.sim.failNextPoll({ status: 503 });
+    h.sim.failNextPoll({ status: 503 });
+    await h.runUntil(() => row(h, id).attempts === 2, 250);
+    const { run_at: retryAt } = row(h, id);
+    // Two failures in a row with a 1 s interval: 1 s × 2² after the second.
+    expect(retryAt).toBe(h.clock.now() + 4_000);
+    const seen = polls(h);
+
+    await h.restart();
+    expect(row(h, id)).toMatchObject({ state: 'submitted', attempts: 2, run_at: retryAt });
+    await h.advance(3_999);
+    expect(polls(h)).toBe(seen);
+    await h.advance(1);
+    expect(polls(h)).toBe(seen + 1);
+    await h.runUntil(() => h.surface.deliveries.length === 1);
+    expect(row(h, id)).toMatchObject({ state: 'delivered', attempts: 0 });
+  });
+});
+
+describe('a failure mid-transition never strands a job', () => {
+  it('a poll that sees success but cannot record it leaves the job due; the next poll records it and delivers once', async () => {
+    const h = (harness = await startCoreHarness({ sim: { costOverride: () => 6 } }));
+    const id = await accepted(h, 'fay');
+    h.app.db.exec("create temp trigger no_success before update of state on jobs when new.state = 'succeeded' begin select raise(abort, 'disk I/O error'); end");
+    await h.runUntil(() => h.sim.tasks()[0]?.status === 'SUCCEEDED' && polls(h) > 0 && row(h, id).run_at! <= h.clock.now(), 250);
+    const seen = polls(h);
+    await h.advance(0);
+    expect(polls(h)).toBeGreaterThan(seen); // still due: polled again, not forgotten
+    expect(row(h, id).state).toBe('submitted');
+    expect(h.surface.deliveries).toHaveLength(0);
+
+    h.app.db.exec('drop trigger temp.no_success');
+    await h.runUntil(() => h.surface.deliveries.length === 1, 250);
+    await h.advance(5_000);
+    expect(h.surface.deliveries).toHaveLength(1);
+    expect(row(h, id).state).toBe('delivered');
+    expect(entries(h, id)).toEqual([
+      { kind: 'reserve', delta: -8 },
+      { kind: 'adjust', delta: 2 },
+      { kind: 'settle', delta: 0 },
+    ]);
+  });
+
+  it("a create whose answer cannot be recorded does not hold a slot for ever: past its deadline it is failed as uncertain and refunded", async () => {
+    const h = (harness = await startCoreHarness());
+    const id = await accepted(h, 'gus');
+    h.app.db.exec("create temp trigger no_submit before update of state on jobs when new.state = 'submitted' begin select raise(abort, 'disk I/O error'); end");
+    await h.advance(0);
+    expect(creates(h)).toBe(1);
+    expect(row(h, id).state).toBe('submitting');
+    h.app.db.exec('drop trigger temp.no_submit');
+    await h.advance(119_000);
+    expect(row(h, id).state).toBe('submitting');
+    await h.advance(1_000);
+    expect(row(h, id)).toMatchObject({ state: 'failed', failure_code: 'runway.create_uncertain' });
+    expect(h.surface.failures.map((f) => f.failure.code)).toEqual(['runway.create_uncertain']);
+    expect(h.ledgerSum({ jobId: id })).toBe(0);
+    expect(creates(h)).toBe(1);
+  });
+
+  it('a fractional cost from Runway (5.5) is rounded up once where it enters: held 6, charged 6, delivered', async () => {
+    const h = (harness = await startCoreHarness({ sim: { costOverride: () => 5.5 } }));
+    const id = await accepted(h, 'hal');
+    await h.advance(0);
+    expect(row(h, id).state).toBe('submitted');
+    expect(entries(h, id)).toEqual([
+      { kind: 'reserve', delta: -8 },
+      { kind: 'adjust', delta: 2 },
+    ]);
+    await h.runUntil(() => h.surface.deliveries.length === 1);
+    expect(h.surface.deliveries[0]?.delivery.costCredits).toBe(6);
+    expect(h.ledgerSum({ userId: 'hal' })).toBe(50 - 6);
+  });
+});
+
+describe('acceptance holds the price, per member in flight', () => {
+  it('a third request while two are unfinished is refused before anything is held or stored; a finished one frees a place', async () => {
+    const h = (harness = await startCoreHarness({ sim: { maxConcurrent: 1 } }));
+    const ivy = h.requester('ivy');
+    await accepted(h, 'ivy', 'one');
+    await accepted(h, 'ivy', 'two');
+    const jobsBefore = h.app.db.prepare('select count(*) from jobs').pluck().get();
+    const check = h.app.core.checkImagine(ivy, { prompt: 'three', references: [] });
+    expect(check).toMatchObject({ ok: false, code: 'jobs.too_many_in_flight' });
+    const third = await h.app.core.imagine(ivy, { prompt: 'three', references: [] }, 'ph-three');
+    expect(third).toEqual({
+      ok: false,
+      code: 'jobs.too_many_in_flight',
+      reply: {
+        visibility: 'private',
+        text: 'You already have 2 images in progress, the most one member may have at once (2). Wait for one to finish, then try again. Nothing was charged.',
+      },
+    });
+    expect(h.app.db.prepare('select count(*) from jobs').pluck().get()).toBe(jobsBefore);
+    expect(h.ledgerSum({ userId: 'ivy' })).toBe(50 - 16);
+    // Someone else is not held back by ivy's jobs.
+    await accepted(h, 'jon', 'four');
+
+    await h.runUntil(() => h.surface.deliveries.length >= 1);
+    expect(await h.app.core.imagine(ivy, { prompt: 'five', references: [] }, 'ph-five')).toMatchObject({ ok: true });
+  });
+
+  it('a reference that fails to download after the hold is rejected and refunded in one step; the user is told truthfully', async () => {
+    const h = (harness = await startCoreHarness());
+    const broken = { filename: 'cat.png', download: async (): Promise<Uint8Array> => Promise.reject(new Error('socket hang up')) };
+    const outcome = await h.app.core.imagine(h.requester('kim'), { prompt: 'a cat', references: [broken] }, 'ph');
+    expect(outcome).toMatchObject({ ok: false, code: 'internal.unexpected', reply: { text: expect.stringContaining('Nothing was charged') } });
+    const id = h.app.db.prepare('select id from jobs').pluck().get() as string;
+    expect(row(h, id).state).toBe('rejected');
+    expect(entries(h, id)).toEqual([
+      { kind: 'reserve', delta: -8 },
+      { kind: 'refund', delta: 8 },
+    ]);
+    expect(h.ledgerSum({ userId: 'kim' })).toBe(50);
+  });
+
+  it('when even the refund cannot be written, the user is not told "nothing was charged"; recovery refunds it after a restart', async () => {
+    const h = (harness = await startCoreHarness());
+    h.app.db.exec("create temp trigger no_reject before update of state on jobs when new.state = 'rejected' begin select raise(abort, 'disk I/O error'); end");
+    const cat = memoryReference('cat.png', new Uint8Array(800));
+    const outcome = await h.app.core.imagine(h.requester('lea'), { prompt: 'a cat', references: [cat] }, 'ph-lea');
+    expect(outcome).toMatchObject({ ok: false, code: 'internal.accept_interrupted' });
+    if (outcome.ok) return;
+    expect(outcome.reply.text).not.toMatch(/nothing was charged|not charged/i);
+    const id = h.app.db.prepare('select id from jobs').pluck().get() as string;
+    expect(row(h, id).state).toBe('queued');
+    expect(h.ledgerSum({ userId: 'lea' })).toBe(50 - 8);
+
+    await h.restart(); // the temp trigger was this connection's: the new one can write
+    expect(row(h, id)).toMatchObject({ state: 'rejected', failure_code: 'recovery.references_lost' });
+    expect(h.surface.failures.map((f) => [f.placeholder, f.failure.code])).toEqual([['ph-lea', 'recovery.references_lost']]);
+    expect(h.ledgerSum({ userId: 'lea' })).toBe(50);
+  });
+});

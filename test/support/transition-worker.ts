@@ -1,0 +1,60 @@
+/**
+ * One racer for test/transitions-concurrency.test.ts: opens the shared database file with its own
+ * connection as instance <instanceId>, waits for "go" on stdin so every process starts together,
+ * then either (mode `transitions`) tries startSubmitting on every `reserved` job and markSucceeded
+ * on every `running` one, or (mode `accept`) tries acceptJob `count` times for one shared member,
+ * through the real transitions. Prints one JSON line with what it won.
+ *
+ * argv: <dbPath> <instanceId> <nowMs> transitions <cost>
+ *       <dbPath> <instanceId> <nowMs> accept <count> <price> <limit> <allowance>
+ */
+import { createInterface } from 'node:readline';
+import { ManualClock } from '../../src/clock.ts';
+import { CreditLedger } from '../../src/credits/ledger.ts';
+import { acceptJob } from '../../src/jobs/transitions/accept-job.ts';
+import { markSucceeded } from '../../src/jobs/transitions/mark-succeeded.ts';
+import { newJob } from '../../src/jobs/transitions/test-fixtures.ts';
+import { startSubmitting } from '../../src/jobs/transitions/start-submitting.ts';
+import { openDatabase } from '../../src/store/database.ts';
+
+const [dbPath, instanceId, nowText, mode, ...rest] = process.argv.slice(2);
+if (!dbPath || !instanceId || !nowText || (mode !== 'transitions' && mode !== 'accept')) throw new Error('usage: see the header of transition-worker.ts');
+const numbers = rest.map(Number);
+// A fixed instant shared with the test: every process agrees on what is due without the wall clock.
+const clock = new ManualClock(Number(nowText));
+const db = openDatabase(dbPath);
+const allowance = mode === 'accept' ? (numbers[3] ?? 0) : 0;
+const ctx = { db, ledger: new CreditLedger(db, clock, { allowance, period: 'none' }), clock, instanceId };
+const ids = (state: string) => db.prepare('select id from jobs where state = ? order by id').pluck().all(state) as string[];
+const toSubmit = ids('reserved');
+const toSettle = ids('running');
+
+const lines = createInterface({ input: process.stdin });
+process.stdout.write('ready\n');
+lines.once('line', () => {
+  if (mode === 'accept') {
+    const [count = 0, price = 0, limit = 0] = numbers;
+    const accepted: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const outcome = acceptJob(ctx, newJob('shared'), price, limit);
+      if (outcome.ok) accepted.push(outcome.jobId);
+    }
+    db.close();
+    process.stdout.write(`${JSON.stringify({ accepted })}\n`);
+    lines.close();
+    return;
+  }
+  const cost = numbers[0] ?? 0;
+  const submitted: string[] = [];
+  const succeeded: string[] = [];
+  // Interleave the two kinds so each process's transactions meet the others' of both kinds.
+  for (let i = 0; i < Math.max(toSubmit.length, toSettle.length); i++) {
+    const submit = toSubmit[i];
+    if (submit !== undefined && startSubmitting(ctx, submit)) submitted.push(submit);
+    const settle = toSettle[i];
+    if (settle !== undefined && markSucceeded(ctx, settle, cost, clock.now())) succeeded.push(settle);
+  }
+  db.close();
+  process.stdout.write(`${JSON.stringify({ submitted, succeeded })}\n`);
+  lines.close();
+});
