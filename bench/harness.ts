@@ -22,6 +22,7 @@ export interface DeliveryRecord {
 /** A ChatSurface that keeps no images: it notes the time each `deliver` completes. */
 export class RecordingSurface implements ChatSurface {
   readonly platform = BENCH_PLATFORM;
+  readonly notices: { placeholder: string; text: string }[] = [];
   readonly deliveries = new Map<string, DeliveryRecord>();
   readonly failures: string[] = [];
   statusUpdates = 0;
@@ -37,6 +38,9 @@ export class RecordingSurface implements ChatSurface {
     this.settleWaiters();
   }
 
+  async notifyModerators(placeholder: string, text: string): Promise<void> {
+    this.notices.push({ placeholder, text });
+  }
   async showFailure(_placeholder: string, failure: { code: string }): Promise<void> {
     this.failures.push(failure.code);
     this.settleWaiters();

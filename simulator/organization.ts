@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { Clock } from '../src/clock.ts';
 import { catalogueCost, findModel, MODELS } from '../src/models.ts';
 import { sendJson } from './http.ts';
-import type { SimTask, TaskBook } from './tasks.ts';
+import { billedCredits, type SimTask, type TaskBook } from './tasks.ts';
 
 export interface AccountSettings {
   /** Starting balance; succeeded tasks spend it. */
@@ -49,15 +49,15 @@ export class Organization {
     return maxDailyGenerations !== null && this.book.dailyGenerations(model, nowMs) >= maxDailyGenerations;
   }
 
-  /** Whether a new task of `costCredits` on top of every task not failed or cancelled passes the balance. */
+  /** Whether a new task of `costCredits` on top of every task running or billed passes the balance. */
   wouldOverspend(costCredits: number): boolean {
     const committed = this.tasks()
-      .filter((t) => t.status !== 'FAILED' && t.status !== 'CANCELLED')
-      .reduce((sum, t) => sum + t.costCredits, 0);
+      .map((t) => (t.status === 'FAILED' || t.status === 'CANCELLED' || t.status === 'SUCCEEDED' ? billedCredits(t) : t.costCredits))
+      .reduce((sum, credits) => sum + credits, 0);
     return committed + costCredits > this.settings.creditBalance + this.toppedUp;
   }
 
-  /** `GET /v1/organization`: balance left after succeeded tasks, tier limits and today's usage. */
+  /** `GET /v1/organization`: balance left after billed tasks (succeeded, and declined by moderation), tier limits and today's usage. */
   describe(res: ServerResponse): void {
     const nowMs = this.clock.now();
     const { maxConcurrent, maxDailyGenerations } = this.settings;
@@ -67,7 +67,7 @@ export class Organization {
       tierModels[model.id] = { maxConcurrentGenerations: maxConcurrent, maxDailyGenerations };
       usageModels[model.id] = { dailyGenerations: this.book.dailyGenerations(model.id, nowMs) };
     }
-    const spentCredits = this.tasks().filter((t) => t.status === 'SUCCEEDED').reduce((sum, t) => sum + t.costCredits, 0);
+    const spentCredits = this.tasks().reduce((sum, t) => sum + billedCredits(t), 0);
     sendJson(res, 200, {
       creditBalance: this.settings.creditBalance + this.toppedUp - spentCredits,
       tier: { maxMonthlyCreditSpend: 100_000, models: tierModels },

@@ -9,7 +9,7 @@ import type { Clock } from '../src/clock.ts';
 import { sendFailure, sendJson } from './http.ts';
 import type { Organization } from './organization.ts';
 import type { OutputStore } from './outputs.ts';
-import { outcomeForPrompt, type SimTask, type TaskBook, type TaskOutcome, type TaskRecord } from './tasks.ts';
+import { billedCredits, outcomeForPrompt, type SimTask, type TaskBook, type TaskOutcome, type TaskRecord } from './tasks.ts';
 import type { UploadStore } from './uploads.ts';
 import { validateTextToImage } from './validate.ts';
 
@@ -115,9 +115,9 @@ export class TaskRoutes {
       case 'SUCCEEDED':
         return { ...base, output: [this.outputs.urlFor(task.id)], cost: { credits: task.costCredits } };
       case 'FAILED':
-        return { ...base, failure: task.failure, failureCode: task.failureCode, cost: { credits: 0 } };
+        return { ...base, failure: task.failure, failureCode: task.failureCode, cost: { credits: billedCredits(task) } };
       case 'CANCELLED':
-        return { ...base, cost: { credits: 0 } };
+        return { ...base, cost: { credits: billedCredits(task) } };
       default: {
         const never: never = task.status;
         throw new Error(`unknown status ${String(never)}`);

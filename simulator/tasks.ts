@@ -171,3 +171,14 @@ function describe(task: TaskRecord, slot: Slot, nowMs: number, generationMs: num
   }
   return { ...task, status: 'SUCCEEDED', startedAtMs, finishedAtMs };
 }
+
+/**
+ * What Runway bills for a task: a finished image, and a generation its moderation declined
+ * (SAFETY.*, INPUT_PREPROCESSING.SAFETY.*), at full price; any other failure and a cancellation
+ * nothing. https://docs.dev.runwayml.com/usage/moderation
+ */
+export function billedCredits(task: Pick<SimTask, 'status' | 'failureCode' | 'costCredits'>): number {
+  if (task.status === 'SUCCEEDED') return task.costCredits;
+  const declined = task.failureCode?.startsWith('SAFETY.') === true || task.failureCode?.startsWith('INPUT_PREPROCESSING.SAFETY') === true;
+  return task.status === 'FAILED' && declined ? task.costCredits : 0;
+}

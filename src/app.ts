@@ -133,6 +133,7 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
 
   const { simulated } = runway;
   const pollIntervalMs = simulated ? Math.min(config.runway.pollIntervalMs, 1_000) : config.runway.pollIntervalMs;
+  const moderation = new Moderation(db, clock, config.moderationStrikes);
   const runner = new JobRunner({
     store,
     gateway,
@@ -142,10 +143,10 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
     pollIntervalMs,
     statusIntervalMs: Math.max(pollIntervalMs, 250),
     onOrganization: (snapshot) => organization.observe(snapshot),
+    moderationNotice: (job) => moderation.pauseNotice(job.communityId, job.userId, job.userName),
     ...(simulated ? { firstDurationGuessMs: simulated.generationMs } : {}),
     ...(timers ? { timers } : {}),
   });
-  const moderation = new Moderation(db, clock, config.moderationStrikes);
   const core = new Bot({
     store, ledger, gateway, runner, moderation, organizationGuard: organization, clock, log,
     maxJobsPerMember: config.credits.maxJobsPerMember,

@@ -33,7 +33,7 @@ import {
   TOO_MANY_REDIRECTS,
 } from './media/errors.ts';
 import { findModel, type ModelInfo } from './models.ts';
-import { explainFailureCode, TASK_CANCELLED } from './runway/failure-codes.ts';
+import { explainFailureCode, TASK_CANCELLED, taskCancelled } from './runway/failure-codes.ts';
 import { UPLOAD_FAILED } from './runway/gateway.ts';
 import { dailyLimitReached, organizationOutOfCredits } from './runway/organization.ts';
 
@@ -146,7 +146,11 @@ const SAMPLES: readonly (readonly [ErrorCode, Failure])[] = [
   ['runway.safety_input', explainFailureCode('SAFETY.INPUT.TEXT')],
   ['runway.safety_output', explainFailureCode('SAFETY.OUTPUT.IMAGE')],
   ['runway.invalid_asset', explainFailureCode('ASSET.INVALID')],
-  ['runway.invalid_input', explainFailureCode('INPUT_PREPROCESSING.SAFETY.TEXT')],
+  ['runway.invalid_input', explainFailureCode('INPUT_PREPROCESSING.INTERNAL')],
+  ['runway.safety_input', explainFailureCode('INPUT_PREPROCESSING.SAFETY.TEXT', 8)],
+  ['runway.safety_output', explainFailureCode('SAFETY.OUTPUT.IMAGE', 1)],
+  ['runway.internal', explainFailureCode('INTERNAL', 3)],
+  ['runway.cancelled', taskCancelled(2)],
   ['runway.bad_output', explainFailureCode('INTERNAL.BAD_OUTPUT.CODE01')],
   ['runway.internal', explainFailureCode('INTERNAL')],
   ['runway.failed', explainFailureCode('SOMETHING.NEW')],
@@ -186,7 +190,6 @@ const NO_NEXT_STEP: ReadonlySet<string> = new Set([
   'This request was never charged, so its cost cannot be changed.',
   'This request was already handled.',
   '`2000000` is more than the limit of 1,000,000 credits.',
-  'This generation was cancelled before it finished. You were not charged.',
   quotaHelp().userMessage,
 ]);
 

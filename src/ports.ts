@@ -99,6 +99,11 @@ export interface ChatSurface {
   deliver(placeholder: string, delivery: Delivery, checkpoint: DeliveryCheckpoint): Promise<void>;
   /** Replace the placeholder with a failure the user can act on (refunds already made). */
   showFailure(placeholder: string, failure: Failure): Promise<void>;
+  /**
+   * Tell the community's moderators something, publicly, where the placeholder's request was made
+   * (Discord: the channel, mentioning the moderator role if one is configured; Slack: the channel).
+   */
+  notifyModerators(placeholder: string, text: string): Promise<void>;
 }
 
 /** A /quota sub-command, with amounts still raw text so the core can explain bad ones. */

@@ -71,17 +71,33 @@ describe('an /imagine through the core', () => {
     for (const ref of body.referenceImages) expect(ref.uri).toMatch(/^runway:\/\//);
   });
 
-  it('refunds in full and explains a content-moderation failure in plain words', async () => {
+  it("charges a content-moderation decline what Runway billed for it, and says so in plain words", async () => {
     const h = (harness = await startCoreHarness());
     const outcome = await h.app.core.imagine(h.requester('carol'), { prompt: 'sim:safety something', references: [] }, 'ph');
     if (!outcome.ok) throw new Error('expected acceptance');
     await h.runUntil(() => h.surface.failures.length === 1);
 
-    expect(h.surface.failures[0]?.failure.code).toBe('runway.safety_input');
-    expect(h.surface.failures[0]?.failure.userMessage).toMatch(/moderation.*not charged/s);
+    expect(h.surface.failures[0]?.failure).toEqual({
+      code: 'runway.safety_input',
+      userMessage:
+        "Runway's content moderation declined this prompt or reference image. Rephrase the prompt (or use another image) and try again. Runway charges for requests its moderation declines as for finished images, so this one cost 8 credits.",
+    });
     expect(jobState(h, outcome.jobId)).toBe('failed');
-    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
+    expect(h.app.db.prepare('select moderated, cost_credits from jobs where id = ?').get(outcome.jobId)).toEqual({ moderated: 1, cost_credits: 8 });
+    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(-8);
+    expect(h.sim.tasks()[0]?.status).toBe('FAILED');
     expect(h.surface.deliveries).toHaveLength(0);
+  });
+
+  it('an internal failure at Runway costs nothing', async () => {
+    const h = (harness = await startCoreHarness());
+    const outcome = await h.app.core.imagine(h.requester('carol'), { prompt: 'sim:internal something', references: [] }, 'ph');
+    if (!outcome.ok) throw new Error('expected acceptance');
+    await h.runUntil(() => h.surface.failures.length === 1);
+    expect(h.surface.failures[0]?.failure.code).toBe('runway.bad_output');
+    expect(h.surface.failures[0]?.failure.userMessage).toMatch(/ You were not charged\.$/);
+    expect(h.app.db.prepare('select moderated, cost_credits from jobs where id = ?').get(outcome.jobId)).toEqual({ moderated: 0, cost_credits: 0 });
+    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
   });
 
   it('waits out a 429 on create and makes exactly one task', async () => {

@@ -149,20 +149,20 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     expect(ledgerSum(databasePath, ofUser(bob.id))).toBe(balanceBefore);
   });
 
-  it("3. Runway's SAFETY failure: a plain-words message, and the credits come back", async () => {
-    const balanceBefore = ledgerSum(databasePath, ofUser(carol.id));
+  it("3. Runway's SAFETY failure: a plain-words message, charged what Runway billed for it", async () => {
     const interaction = fake.sendCommand({ name: 'imagine', user: carol, options: { prompt: 'sim:safety something rude' } });
     const failed = await waitFor(() => {
       const message = fake.original(interaction);
       return message?.content.includes('moderation') ? message : undefined;
     }, { what: `the failure message\n${bot.tail()}` });
-    expect(failed.content).toContain('not charged');
+    expect(failed.content).toBe(
+      "❌ Runway's content moderation declined this prompt or reference image. Rephrase the prompt (or use another image) and try again. Runway charges for requests its moderation declines as for finished images, so this one cost 8 credits.",
+    );
     expect(failed.attachments).toEqual([]);
-    await waitFor(() => ledgerSum(databasePath, ofUser(carol.id, 'refund')) > 0, { what: 'the refund' });
-    // The allowance may have been credited on first sight; what matters is that nothing was spent.
-    const allowance = ledgerSum(databasePath, ofUser(carol.id, 'allowance'));
-    expect(ledgerSum(databasePath, (e) => e.user_id === carol.id && e.job_id !== null)).toBe(0);
-    expect(ledgerSum(databasePath, ofUser(carol.id))).toBe(Math.max(balanceBefore, allowance));
+    await waitFor(() => readLedger(databasePath).some((e) => e.user_id === carol.id && e.kind === 'settle'), { what: 'the settlement' });
+    // Runway billed the declined generation: so is the member, exactly once, and nothing is refunded.
+    expect(ledgerSum(databasePath, (e) => e.user_id === carol.id && e.job_id !== null)).toBe(-8);
+    expect(ledgerSum(databasePath, ofUser(carol.id, 'refund'))).toBe(0);
   });
 
   it("4. a member's /quota grant is refused; a moderator's works and /credits shows it", async () => {

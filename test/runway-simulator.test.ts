@@ -192,7 +192,8 @@ describe('Runway simulator with the real SDK', () => {
       if (task.status === 'FAILED') {
         expect(task.failureCode).toBe(failureCode);
         expect(task.failure.length).toBeGreaterThan(10);
-        expect(task.cost).toEqual({ credits: 0 });
+        // Runway bills what its moderation declined like a finished image; other failures cost nothing.
+        expect(task.cost).toEqual({ credits: failureCode?.startsWith('SAFETY.') ? 5 : 0 });
       }
     }
     const limited = await caught(client.textToImage.create({ model: 'gen4_image', promptText: 'sim:429', ratio: '1280:720' }));

@@ -175,7 +175,7 @@ describe('Slack end to end (one bot process)', () => {
 
     // A generation Runway fails: the placeholder explains it and the reservation comes back.
     const aliceBefore = balanceOf(world, 'UALICE');
-    await slack.command(fake.commandFields('/imagine', 'a koi pond sim:safety', 'UALICE', 'C4'));
+    await slack.command(fake.commandFields('/imagine', 'a koi pond sim:internal', 'UALICE', 'C4'));
     const failed = await fake.waitFor(() => jobsOf(world, 'UALICE').find((j) => j.state === 'failed'), 'the failed job', 20_000);
     expect(jobNet(world, failed.id)).toBe(0);
     expect(balanceOf(world, 'UALICE')).toBe(aliceBefore);

@@ -48,7 +48,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     intents: [GatewayIntentBits.Guilds],
     ...(options.apiUrl ? { rest: { api: options.apiUrl } } : {}),
   });
-  const surface = createDiscordSurface({ rest: client.rest, clock, log });
+  const surface = createDiscordSurface({ rest: client.rest, clock, log, moderatorRoleId: options.moderatorRoleId });
   const deps = {
     core: options.core,
     surface,

@@ -23,6 +23,8 @@ export interface DiscordSurfaceOptions {
    * (about 5 per 2 s per webhook, shared by all jobs of a channel); progress is worth less than that.
    */
   readonly statusMinIntervalMs?: number;
+  /** DISCORD_MODERATOR_ROLE: mentioned when the moderators are told something; without it the notice names no one. */
+  readonly moderatorRoleId?: string | undefined;
 }
 
 export interface DiscordSurface extends ChatSurface {
@@ -155,6 +157,18 @@ export function createDiscordSurface(options: DiscordSurfaceOptions): DiscordSur
       const messageId = await postToChannel(p, `r${delivery.jobId}`, { content: resultContent(delivery, true), attachments, components }, files);
       checkpoint.save(`${checkpointSchemaVersion}${messageId}`);
       await deleteStalePlaceholder(p);
+    },
+
+    async notifyModerators(placeholder: string, text: string): Promise<void> {
+      const p = parsePlaceholder(placeholder);
+      const role = options.moderatorRoleId;
+      await rest.post(Routes.channelMessages(p.channelId), {
+        body: {
+          content: clipContent(role ? `<@&${role}> ${text}` : text),
+          // Only the moderator role may be pinged: the text names a member but must not summon them.
+          allowed_mentions: role ? { parse: [], roles: [role] } : { parse: [] },
+        },
+      });
     },
 
     async showFailure(placeholder: string, failure: Failure): Promise<void> {

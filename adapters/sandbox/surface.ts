@@ -41,6 +41,10 @@ export class SandboxSurface implements ChatSurface {
     this.print(`[#${request}] done: ${paths.join(', ')}\n        ${delivery.caption.replace(/\n/g, '\n        ')}`);
   }
 
+  async notifyModerators(_placeholder: string, text: string): Promise<void> {
+    this.print(`[moderators] ${text}`);
+  }
+
   async showFailure(placeholder: string, failure: Failure): Promise<void> {
     const { request } = placeholderSchema.parse(JSON.parse(placeholder));
     this.print(`[#${request}] failed (${failure.code}): ${failure.userMessage}`);

@@ -10,7 +10,7 @@ import type { Logger } from '../../src/log.ts';
 import type { ChatSurface, Delivery, DeliveryCheckpoint, JobStatusView } from '../../src/ports.ts';
 import { decodePlaceholder, type SlackPlaceholder } from './placeholder.ts';
 import { SlackApiError, type SlackApi } from './slack-api.ts';
-import { deliveryComment, doneText, failureText, statusText } from './texts.ts';
+import { deliveryComment, doneText, escapeMrkdwn, failureText, statusText } from './texts.ts';
 
 /** chat.update is Tier 3 (~50/min per workspace): one status edit per message every 2 s is plenty. */
 export const STATUS_MIN_INTERVAL_MS = 2_000;
@@ -108,6 +108,12 @@ export function createSlackSurface(deps: { api: SlackApi; clock: Clock; log: Log
         if (error instanceof SlackApiError && error.slackError === 'message_not_found') return;
         throw error;
       });
+    },
+
+    async notifyModerators(value, text) {
+      const placeholder = decodePlaceholder(value);
+      // In the channel (or thread) where it happened, for everyone there: moderators read their channels.
+      await api.postMessage({ channel: placeholder.channel, text: escapeMrkdwn(text), threadTs: placeholder.thread });
     },
 
     async showFailure(value, failure: Failure) {

@@ -16,6 +16,7 @@ import { markReady } from './transitions/mark-ready.ts';
 import { markRunning } from './transitions/mark-running.ts';
 import { markSubmitted } from './transitions/mark-submitted.ts';
 import { markSucceeded } from './transitions/mark-succeeded.ts';
+import { markTaskFailed } from './transitions/mark-task-failed.ts';
 import { releaseJobs, renewJobLeases, takeOverJobs } from './transitions/ownership.ts';
 import { recordPollTrouble, recordUnfinishedPoll } from './transitions/record-poll.ts';
 import { reject } from './transitions/reject.ts';
@@ -137,9 +138,14 @@ export class JobStore {
     return markFailed(this.ctx, id, failure);
   }
 
-  /** Runway cancelled the task → cancelled, refunded. */
-  markCancelled(id: string, failure: Failure): boolean {
-    return markCancelled(this.ctx, id, failure);
+  /** Runway finished the task as FAILED → failed, charged what Runway charged; a moderated one is a strike. */
+  markTaskFailed(id: string, failure: Failure, charge: { costCredits: number; moderated: boolean }): boolean {
+    return markTaskFailed(this.ctx, id, failure, charge);
+  }
+
+  /** Runway cancelled the task → cancelled, charged what Runway reported (usually nothing). */
+  markCancelled(id: string, failure: Failure, costCredits = 0): boolean {
+    return markCancelled(this.ctx, id, failure, costCredits);
   }
 
   /** Keep our unfinished jobs ours for another lease period. */

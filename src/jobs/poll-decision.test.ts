@@ -14,9 +14,17 @@ describe('after a poll', () => {
     });
   });
 
-  it("explains Runway's failure codes in plain words", () => {
-    const decision = decideAfterPoll({ kind: 'task', task: { id: 't', status: 'FAILED', failureCode: 'SAFETY.INPUT.TEXT' } }, 0);
-    expect(decision).toMatchObject({ kind: 'failed', failure: { code: 'runway.safety_input' } });
+  it("hands over a FAILED task's code, whether moderation declined it, and Runway's cost", () => {
+    expect(decideAfterPoll({ kind: 'task', task: { id: 't', status: 'FAILED', failureCode: 'SAFETY.INPUT.TEXT', cost: { credits: 8 } } }, 0)).toEqual({
+      kind: 'task_failed', failureCode: 'SAFETY.INPUT.TEXT', moderated: true, costCredits: 8,
+    });
+    expect(decideAfterPoll({ kind: 'task', task: { id: 't', status: 'FAILED', failureCode: 'INPUT_PREPROCESSING.SAFETY.TEXT' } }, 0)).toEqual({
+      kind: 'task_failed', failureCode: 'INPUT_PREPROCESSING.SAFETY.TEXT', moderated: true, costCredits: null,
+    });
+    expect(decideAfterPoll({ kind: 'task', task: { id: 't', status: 'FAILED', failureCode: 'INTERNAL.BAD_OUTPUT.CODE01', cost: { credits: 0 } } }, 0)).toEqual({
+      kind: 'task_failed', failureCode: 'INTERNAL.BAD_OUTPUT.CODE01', moderated: false, costCredits: 0,
+    });
+    expect(decideAfterPoll({ kind: 'task', task: { id: 't', status: 'CANCELLED' } }, 0)).toEqual({ kind: 'cancelled', costCredits: null });
   });
 
   it('hands over the outputs and the final cost of a success', () => {

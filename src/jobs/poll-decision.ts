@@ -1,5 +1,5 @@
 import type { Failure } from '../errors.ts';
-import { explainFailureCode, TASK_CANCELLED } from '../runway/failure-codes.ts';
+import { isModerationDecline } from '../runway/failure-codes.ts';
 import type { PollOutcome } from '../runway/gateway.ts';
 
 /** Task answers in a row that do not parse before a job is given up (and refunded). */
@@ -22,7 +22,9 @@ export type PollDecision =
   | { readonly kind: 'running'; readonly progress: number | null }
   | { readonly kind: 'succeeded'; readonly costCredits: number | null; readonly outputUrls: readonly string[] }
   | { readonly kind: 'failed'; readonly failure: Failure; readonly logMessage: string | null }
-  | { readonly kind: 'cancelled'; readonly failure: Failure };
+  /** Runway finished the task as FAILED: charged what it reports (`costCredits`; null when it said nothing). */
+  | { readonly kind: 'task_failed'; readonly failureCode: string | undefined; readonly moderated: boolean; readonly costCredits: number | null }
+  | { readonly kind: 'cancelled'; readonly costCredits: number | null };
 
 /**
  * Read one poll. Transient trouble backs off (honouring Retry-After); an answer we cannot read is
@@ -51,9 +53,9 @@ export function decideAfterPoll(outcome: PollOutcome, malformedSoFar: number): P
         case 'SUCCEEDED':
           return { kind: 'succeeded', costCredits: task.cost?.credits ?? null, outputUrls: task.output };
         case 'FAILED':
-          return { kind: 'failed', failure: explainFailureCode(task.failureCode), logMessage: null };
+          return { kind: 'task_failed', failureCode: task.failureCode, moderated: isModerationDecline(task.failureCode), costCredits: task.cost?.credits ?? null };
         case 'CANCELLED':
-          return { kind: 'cancelled', failure: TASK_CANCELLED };
+          return { kind: 'cancelled', costCredits: task.cost?.credits ?? null };
         default: {
           const unreachable: never = task;
           throw new Error(`unhandled task ${JSON.stringify(unreachable)}`);

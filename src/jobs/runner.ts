@@ -4,6 +4,7 @@ import type { Logger } from '../log.ts';
 import { findModel } from '../models.ts';
 import type { ChatSurface } from '../ports.ts';
 import type { RunwayGateway } from '../runway/gateway.ts';
+import { explainFailureCode, taskCancelled } from '../runway/failure-codes.ts';
 import { concurrencyOf, type OrganizationSnapshot } from '../runway/organization.ts';
 import { backoffPollAt, estimateFinishedAt, expectedDurationMs, firstPollAt, nextPollAt, type PollTiming } from '../runway/poll-schedule.ts';
 import { CREATE_UNCERTAIN, decideAfterCreate } from './create-decision.ts';
@@ -32,6 +33,8 @@ export interface JobRunnerOptions {
   /** How long a generation takes before any has been seen, overriding the catalogue (the simulator is faster than Runway). */
   readonly firstDurationGuessMs?: number;
   readonly random?: () => number;
+  /** What to tell a community's moderators after a moderated generation of `job`, or null (no new pause). */
+  readonly moderationNotice?: (job: Job) => string | null;
   /** Each organisation snapshot read (balance, limits, usage), for the bot's admission check and the low-balance warning. */
   readonly onOrganization?: (snapshot: OrganizationSnapshot) => void;
   readonly timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
@@ -279,9 +282,22 @@ export class JobRunner {
         if (decision.logMessage) log.error(decision.logMessage, { jobId });
         await this.fail(jobId, decision.failure);
         return;
-      case 'cancelled':
-        if (store.markCancelled(jobId, decision.failure)) await this.tellFailure(jobId, decision.failure);
+      case 'task_failed': {
+        // Runway's reported cost is what it billed; without one, a moderated task is billed like a finished one.
+        const costCredits = decision.costCredits ?? (decision.moderated ? store.heldCredits(jobId) : 0);
+        const failure = explainFailureCode(decision.failureCode, costCredits);
+        if (!store.markTaskFailed(jobId, failure, { costCredits, moderated: decision.moderated })) return;
+        log.warn('runway task failed', { jobId, failureCode: decision.failureCode, moderated: decision.moderated, costCredits });
+        await this.tellFailure(jobId, failure);
+        if (decision.moderated) await this.tellModerators(jobId);
         return;
+      }
+      case 'cancelled': {
+        const costCredits = decision.costCredits ?? 0;
+        const failure = taskCancelled(costCredits);
+        if (store.markCancelled(jobId, failure, costCredits)) await this.tellFailure(jobId, failure);
+        return;
+      }
       default: {
         const unreachable: never = decision;
         throw new Error(`unhandled poll decision ${JSON.stringify(unreachable)}`);
@@ -336,6 +352,19 @@ export class JobRunner {
   /** Refund and tell the user, once. */
   async fail(jobId: string, failure: Failure): Promise<void> {
     if (this.options.store.markFailed(jobId, failure)) await this.tellFailure(jobId, failure);
+  }
+
+  /** After a moderated generation: if it paused the member, say so to the moderators where it happened (best effort). */
+  private async tellModerators(jobId: string): Promise<void> {
+    const job = this.options.store.get(jobId);
+    const notice = job ? this.options.moderationNotice?.(job) : null;
+    const surface = job ? this.surfaces.get(job.platform) : undefined;
+    if (!job || !notice || !surface) return;
+    try {
+      await surface.notifyModerators(job.placeholder, notice);
+    } catch (error) {
+      this.options.log.warn('could not tell the moderators about a paused member', { jobId, error });
+    }
   }
 
   private async tellFailure(jobId: string, failure: Failure): Promise<void> {

@@ -63,6 +63,20 @@ export class Moderation {
     return { paused: true, strikes, untilMs: nextPeriodStart(this.rule.period, now) ?? endMs };
   }
 
+  /**
+   * What to tell the community's moderators after a moderated generation of this member: the notice
+   * of their pause when this strike is the one that paused them, else null (one notice per pause).
+   */
+  pauseNotice(communityId: string, userId: string, userName: string): string | null {
+    const standing = this.standing(communityId, userId);
+    if (!this.rule || !standing.paused || standing.strikes !== this.rule.count) return null;
+    return (
+      `Moderators: Runway's content moderation declined ${standing.strikes} requests from ${userName} this ${this.rule.period}, so their /imagine is paused; ` +
+      `it resumes ${formatWhen(standing.untilMs, this.clock.now())}. Runway bills declined requests and suspends accounts that send too many. ` +
+      'To lift the pause sooner, use `/quota pardon`.'
+    );
+  }
+
   /** Moderated generations in the community this window, per member (most first): for `/quota report`. */
   communityStrikes(communityId: string): { userId: string; displayName: string; strikes: number }[] {
     const period = this.rule?.period ?? 'day';

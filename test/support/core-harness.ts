@@ -12,6 +12,7 @@ import { startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } fro
 /** A ChatSurface that records what the core asked it to show, for assertions. */
 export class RecordingSurface implements ChatSurface {
   readonly platform = 'test';
+  readonly notices: { placeholder: string; text: string }[] = [];
   readonly statuses: { placeholder: string; status: JobStatusView }[] = [];
   readonly deliveries: { placeholder: string; delivery: Delivery }[] = [];
   readonly failures: { placeholder: string; failure: Failure }[] = [];
@@ -21,6 +22,9 @@ export class RecordingSurface implements ChatSurface {
   }
   async deliver(placeholder: string, delivery: Delivery, _checkpoint: DeliveryCheckpoint): Promise<void> {
     this.deliveries.push({ placeholder, delivery });
+  }
+  async notifyModerators(placeholder: string, text: string): Promise<void> {
+    this.notices.push({ placeholder, text });
   }
   async showFailure(placeholder: string, failure: Failure): Promise<void> {
     this.failures.push({ placeholder, failure });
