@@ -42,7 +42,7 @@ export interface SlackAdapter {
 }
 
 const WEB_API_TIMEOUT_MS = 15_000;
-const UNREADABLE_MENTION =
+export const UNREADABLE_MENTION =
   "I couldn't read the files attached to that message, so I did nothing and nothing was charged. Please attach the images again (PNG, JPEG or WebP, up to 3) and mention me.";
 const SEEN_EVENTS_LIMIT = 1_000;
 
