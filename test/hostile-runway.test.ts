@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Failure } from '../src/errors.ts';
 import { CREATE_UNCERTAIN } from '../src/jobs/create-decision.ts';
 import { UNDELIVERABLE } from '../src/jobs/delivery.ts';
+import { TASK_CANCELLED } from '../src/runway/failure-codes.ts';
 import { startCoreHarness, type CoreHarness } from './support/core-harness.ts';
 
 type TaskRewrite = (task: Record<string, unknown>) => unknown;
@@ -193,5 +194,30 @@ describe('a misbehaving Runway', () => {
     expect(h.ledgerSum({ jobId })).toBe(0);
     expect(h.surface.failures).toEqual([{ placeholder: 'ph-cat', failure: CREATE_UNCERTAIN }]);
     expect(storedFailure(h, jobId)).toEqual(CREATE_UNCERTAIN);
+  });
+});
+
+describe('Runway cancelling a task', () => {
+  it('a task cancelled at Runway after it started running: the job ends cancelled, refunded, and the user told', async () => {
+    const h = await start();
+    // Runway answers RUNNING once, then CANCELLED (someone cancelled it in Runway's dashboard).
+    let polls = 0;
+    proxy.rewriteTask = (task) => {
+      polls += 1;
+      const base = { id: task.id, createdAt: task.createdAt };
+      if (polls === 1) return { ...base, status: 'RUNNING', progress: 0.4, estimatedCost: task.cost ?? task.estimatedCost };
+      return { ...base, status: 'CANCELLED', cost: { credits: 0 } };
+    };
+    const jobId = await imagine(h, 'dee');
+    await h.runUntil(() => h.surface.failures.length === 1, 1_000, 400);
+    // The runner had seen it running (the placeholder said so) before Runway said it was cancelled.
+    expect(h.surface.statuses.some((s) => s.placeholder === 'ph-dee' && s.status.kind === 'running')).toBe(true);
+    expect(polls).toBe(2);
+    expect(jobState(h, jobId)).toBe('cancelled');
+    expect(h.surface.failures).toEqual([{ placeholder: 'ph-dee', failure: TASK_CANCELLED }]);
+    expect(storedFailure(h, jobId)).toEqual(TASK_CANCELLED);
+    expect(h.surface.deliveries).toHaveLength(0);
+    expect(h.ledgerSum({ jobId })).toBe(0);
+    expect(h.ledgerSum({ userId: 'dee' })).toBe(50);
   });
 });
