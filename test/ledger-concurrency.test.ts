@@ -44,16 +44,36 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 class Model {
   readonly balance = new Map<string, number>();
   readonly key = new Map<string, string>();
+  /** The part of a member's top-ups that only credits held across a boundary caused (README: unused allowance does not pile up). */
+  readonly owedToHolds = new Map<string, number>();
   readonly jobs: { id: string; user: string; reservedAt: number; held: number; charged: number; open: boolean }[] = [];
   constructor(readonly allowance: number, readonly cap: number | null) {}
 
   touch(user: string, now: number): number {
     const key = periodKey('day', now);
     if (this.key.get(user) !== key) {
+      const balance = this.balance.get(user) ?? 0;
+      const topUp = Math.max(0, this.allowance - balance);
+      // Held credits count as spent at the boundary; the part of the top-up they caused is owed back if they return.
+      const held = this.jobs.filter((job) => job.user === user && job.open).reduce((sum, job) => sum + job.held, 0);
+      const owed = Math.min(held, topUp - Math.max(0, this.allowance - balance - held) + (this.owedToHolds.get(user) ?? 0));
       this.key.set(user, key);
-      this.balance.set(user, Math.max(this.balance.get(user) ?? 0, this.allowance));
+      this.owedToHolds.set(user, owed);
+      this.balance.set(user, balance + topUp);
     }
     return this.balance.get(user) ?? 0;
+  }
+
+  /** Credits a job gives back: a refund never lifts a balance above what it would have been without the hold. */
+  giveBack(job: { user: string; reservedAt: number }, returned: number): void {
+    let balance = (this.balance.get(job.user) ?? 0) + returned;
+    const owed = this.owedToHolds.get(job.user) ?? 0;
+    if (returned > 0 && owed > 0 && this.key.get(job.user) !== periodKey('day', job.reservedAt)) {
+      const takeBack = Math.min(returned, owed);
+      this.owedToHolds.set(job.user, owed - takeBack);
+      balance -= takeBack;
+    }
+    this.balance.set(job.user, balance);
   }
 
   capSpent(now: number): number {
@@ -115,7 +135,7 @@ describe('reservations under any interleaving', () => {
                   else if (op.op === 'settle') ledger.settle(job.id, target);
                   else ledger.refund(job.id, 'failed');
                   if (!job.open) break; // finished jobs ignore further settlement
-                  model.balance.set(job.user, (model.balance.get(job.user) ?? 0) + job.held - target);
+                  model.giveBack(job, job.held - target);
                   if (op.op === 'adjustDown') job.held = target;
                   else Object.assign(job, { open: false, charged: target, held: 0 });
                   break;
