@@ -151,16 +151,29 @@ export class Bot implements BotCore {
   credits(requester: Requester, subject?: { userId: string; displayName: string }): Reply {
     const admitted = this.admit(requester);
     if (admitted) return admitted.reply;
-    return creditsCommand(this.deps.ledger, requester, subject).reply;
+    const result = creditsCommand(this.deps.ledger, requester, subject);
+    this.logAnswer('credits', result.code, requester);
+    return result.reply;
   }
 
   quota(requester: Requester, command: QuotaCommand): Reply {
     const admitted = this.admit(requester);
     if (admitted) return admitted.reply;
-    if (command.action === 'pardon' || command.action === 'block-words') return moderationCommand(this.deps.moderation, requester, command).reply;
+    if (command.action === 'pardon' || command.action === 'block-words') {
+      const answer = moderationCommand(this.deps.moderation, requester, command);
+      this.logAnswer('quota', answer.code, requester);
+      return answer.reply;
+    }
     const result = quotaCommand(this.deps.ledger, requester, command);
+    this.logAnswer('quota', result.code, requester);
     if (result.code !== 'quota.report') return result.reply;
-    return { ...result.reply, text: `${result.reply.text}\n${strikesSummary(this.deps.moderation, requester.communityId)}` };
+    return { ...result.reply, text: `${result.reply.text}
+${strikesSummary(this.deps.moderation, requester.communityId)}` };
+  }
+
+  /** `Reply` carries no code, so the command's code goes to the log: how operators and tests tell a refusal from an answer. */
+  private logAnswer(command: 'credits' | 'quota', code: string, requester: Requester): void {
+    this.deps.log.debug(`${command} answered`, { code, platform: requester.platform, community: requester.communityId, user: requester.userId });
   }
 
   /**

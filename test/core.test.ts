@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { TASK_CANCELLED } from '../src/runway/failure-codes.ts';
 import { encodePng } from '../simulator/index.ts';
 import { memoryReference, startCoreHarness, type CoreHarness } from './support/core-harness.ts';
 
@@ -98,6 +99,37 @@ describe('an /imagine through the core', () => {
     expect(h.surface.failures[0]?.failure.userMessage).toMatch(/ You were not charged\.$/);
     expect(h.app.db.prepare('select moderated, cost_credits from jobs where id = ?').get(outcome.jobId)).toEqual({ moderated: 0, cost_credits: 0 });
     expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
+  });
+
+  it('a task Runway reports CANCELLED ends the job cancelled, says so on the placeholder, and nets the ledger to 0', async () => {
+    const h = (harness = await startCoreHarness());
+    const ivy = h.requester('ivy');
+    // `sim:cancel`: the simulator's task goes PENDING, then CANCELLED when it would have started.
+    const outcome = await h.app.core.imagine(ivy, { prompt: 'sim:cancel a lighthouse', references: [] }, 'ph-ivy');
+    if (!outcome.ok) throw new Error(`expected acceptance, got ${outcome.code}`);
+    expect(outcome.reservedCredits).toBe(8);
+    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(-8);
+
+    await h.runUntil(() => h.surface.failures.length === 1);
+
+    const [task] = h.sim.tasks();
+    expect(task?.status).toBe('CANCELLED');
+    expect(jobState(h, outcome.jobId)).toBe('cancelled');
+    expect(h.app.db.prepare('select failure_code from jobs where id = ?').pluck().get(outcome.jobId)).toBe('runway.cancelled');
+    expect(h.surface.failures).toEqual([{ placeholder: 'ph-ivy', failure: TASK_CANCELLED }]);
+    expect(h.surface.deliveries).toHaveLength(0);
+    // The money: held, then given back in full; nothing else moved for this job.
+    const entries = h.app.db.prepare('select kind, delta from ledger where job_id = ? order by id').all(outcome.jobId);
+    expect(entries).toEqual([
+      { kind: 'reserve', delta: -8 },
+      { kind: 'refund', delta: 8 },
+    ]);
+    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
+    expect(h.ledgerSum({ userId: 'ivy' })).toBe(50);
+    // More ticks change nothing: no second refund, no second message.
+    await h.advance(60_000);
+    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
+    expect(h.surface.failures).toHaveLength(1);
   });
 
   it('waits out a 429 on create and makes exactly one task', async () => {

@@ -4,34 +4,39 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRunwaySimulator, type RunwaySimulator } from '../simulator/index.ts';
 import { PlatformBot as BotProcess } from './support/platform-bot.ts';
-import { FakeDiscord, PERMISSIONS, snowflake, waitFor, type FakeInteraction, type FakeMessage, type FakeUser } from './fakes/discord/index.ts';
+import { NOT_MODERATOR } from '../src/commands/credits-command.ts';
+import { explainFailureCode } from '../src/runway/failure-codes.ts';
+import { FakeDiscord, PERMISSIONS, snowflake, waitFor, type CommandInvocation, type FakeGuild, type FakeInteraction, type FakeMessage, type FakeUser } from './fakes/discord/index.ts';
 import { specProblems } from './fakes/discord/openapi.ts';
-import { readLedger, type LedgerEntry } from './support/bot-database.ts';
+import { readJobs, readLedger, type LedgerEntry } from './support/bot-database.ts';
 import { noisePng } from './support/images.ts';
 
 /**
  * Issue 3's end-to-end scenarios: the real bot process (src/main.ts, discord.js, @runwayml/sdk,
  * SQLite) against the fake Discord and the Runway simulator. Assertions are on what crossed the
- * wire and on the ledger.
+ * wire and on the ledger. One bot process serves every test, but each test has a server (guild),
+ * channel and members of its own, and asserts only on those: any test passes run alone.
  */
 
 const OUTPUT_SCALE = 0.25;
+const ALLOWANCE = 50;
 const alice: FakeUser = { id: snowflake(), username: 'alice', global_name: 'Alice' };
-const bob: FakeUser = { id: snowflake(), username: 'bob' };
-const carol: FakeUser = { id: snowflake(), username: 'carol' };
-const mod: FakeUser = { id: snowflake(), username: 'mod' };
+
+/** What Runway's moderation failure (the simulator's `sim:safety`) is shown as. */
+// The gen4_image default (1920:1080) costs 8: what the simulator bills for a declined generation.
+const SAFETY = explainFailureCode('SAFETY.INPUT', 8);
 
 function botEnv(fake: FakeDiscord, sim: RunwaySimulator, databasePath: string): Record<string, string> {
   return {
     DISCORD_TOKEN: fake.token,
     DISCORD_API_URL: fake.apiUrl,
-    DISCORD_GUILD_IDS: fake.defaultGuild.id,
+    DISCORD_GUILD_IDS: fake.guilds.map((guild) => guild.id).join(','),
     RUNWAYML_API_SECRET: 'key',
     RUNWAYML_BASE_URL: sim.url,
     DATABASE_PATH: databasePath,
     MEDIA_ORIGINS: `${fake.cdnOrigin} ${sim.url}`,
     RUNWAY_POLL_INTERVAL_MS: '50',
-    DEFAULT_ALLOWANCE: '50',
+    DEFAULT_ALLOWANCE: String(ALLOWANCE),
     LOG_LEVEL: 'debug',
   };
 }
@@ -58,6 +63,35 @@ const jobIdOf = (message: FakeMessage): string => {
   return match[1];
 };
 
+/** The codes the bot logged for an interaction (`discord: request refused`, keyed by its id). */
+function refusalCodes(bot: BotProcess, interaction: FakeInteraction): string[] {
+  return jsonLines(bot)
+    .filter((entry) => entry.message === 'discord: request refused' && entry.interactionId === interaction.id)
+    .map((entry) => String(entry.code));
+}
+
+/** The codes of a member's /credits and /quota answers (the core logs them at debug: a Reply carries none). */
+function commandCodes(bot: BotProcess, user: FakeUser): string[] {
+  return jsonLines(bot)
+    .filter((entry) => (entry.message === 'quota answered' || entry.message === 'credits answered') && entry.user === user.id)
+    .map((entry) => String(entry.code));
+}
+
+function jsonLines(bot: BotProcess): Record<string, unknown>[] {
+  return bot.lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** A server of its own per test (listed in DISCORD_GUILD_IDS): more than there are tests. */
+const GUILDS: FakeGuild[] = Array.from({ length: 8 }, (_, i) => ({ id: snowflake(), name: `Server ${i + 1}`, channelIds: [snowflake()], roles: [] }));
+
+/** One test's community: its server, its channel, and members nobody else uses. */
+interface Scene {
+  readonly guildId: string;
+  readonly channelId: string;
+  member(username: string): FakeUser;
+  command(invocation: Omit<CommandInvocation, 'guildId' | 'channelId'>): FakeInteraction;
+}
+
 const callbackOf = (fake: FakeDiscord, interaction: FakeInteraction) =>
   waitFor(() => fake.requestsTo(new RegExp(`^/interactions/${interaction.id}/`), 'POST').find((r) => r.status < 300), { what: `the answer to ${interaction.id}` });
 
@@ -71,7 +105,7 @@ describe('Discord end to end: the real bot process against the fake Discord and 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'imagine-discord-e2e-'));
     databasePath = join(dir, 'bot.db');
-    fake = await FakeDiscord.start({ users: [alice, bob, carol, mod] });
+    fake = await FakeDiscord.start({ guilds: GUILDS });
     sim = await startRunwaySimulator({ apiKey: 'key', generationMs: 200, pendingMs: 50, outputScale: OUTPUT_SCALE });
     bot = BotProcess.start(botEnv(fake, sim, databasePath));
     await bot.waitForLog('discord: ready');
@@ -84,6 +118,20 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  let scenesUsed = 0;
+  /** The next unused server, with fresh members: what this test sees is what it did. */
+  const newScene = (): Scene => {
+    const guild = GUILDS[scenesUsed++];
+    if (!guild) throw new Error('more tests than servers: add to GUILDS');
+    const channelId = guild.channelIds[0]!;
+    return {
+      guildId: guild.id,
+      channelId,
+      member: (username) => ({ id: snowflake(), username }),
+      command: (invocation) => fake.sendCommand({ ...invocation, guildId: guild.id, channelId }),
+    };
+  };
+
   /** Wait for @original of an interaction to carry a file, and return it. */
   const deliveredOriginal = (interaction: FakeInteraction) =>
     waitFor(() => {
@@ -92,12 +140,14 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     }, { what: `the image on @original of ${interaction.id}\n${bot.tail()}` });
 
   it('1. /imagine with two attachments and tags: CDN → Runway upload → task → file on Discord, ledger debited by the cost', async () => {
+    const scene = newScene();
+    const alice = scene.member('alice');
     const cat = noisePng(1);
     const garden = noisePng(2);
     const image1 = fake.addAttachment('cat.png', cat, 'image/png');
     const image2 = fake.addAttachment('garden.png', garden, 'image/png');
     const prompt = '@cat asleep in the @garden';
-    const interaction = fake.sendCommand({
+    const interaction = scene.command({
       name: 'imagine',
       user: alice,
       options: { prompt, model: 'gen4_image', ratio: '1280:720', tags: 'cat garden' },
@@ -128,14 +178,20 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     // The ledger: the job cost exactly what Runway charged.
     await waitFor(() => isJobFinished(databasePath, jobIdOf(delivered)), { what: 'settlement' });
     expect(ledgerSum(databasePath, ofJob(jobIdOf(delivered)))).toBe(-task!.costCredits);
+    expect(ledgerSum(databasePath, ofUser(alice.id))).toBe(ALLOWANCE - task!.costCredits);
+    expect(refusalCodes(bot, interaction)).toEqual([]);
   });
 
   it('2. not enough credits: an ephemeral message with balance, price and cheaper options; Runway never called', async () => {
-    const set = fake.sendCommand({ name: 'quota', subcommand: 'set', user: mod, permissions: PERMISSIONS.manageGuild, options: { user: bob, amount: 3 } });
+    const scene = newScene();
+    const bob = scene.member('bob');
+    const mod = scene.member('mod');
+    const set = scene.command({ name: 'quota', subcommand: 'set', user: mod, permissions: PERMISSIONS.manageGuild, options: { user: bob, amount: 3 } });
     await callbackOf(fake, set);
-    const createsBefore = sim.requests.filter((r) => r.path === '/v1/text_to_image').length;
-    const balanceBefore = ledgerSum(databasePath, ofUser(bob.id));
-    const interaction = fake.sendCommand({ name: 'imagine', user: bob, options: { prompt: 'a lighthouse at night', ratio: '1920:1080' } });
+    expect(commandCodes(bot, mod)).toEqual(['quota.set']);
+    expect(ledgerSum(databasePath, ofUser(bob.id))).toBe(3);
+    const prompt = `a lighthouse at night ${scene.guildId}`;
+    const interaction = scene.command({ name: 'imagine', user: bob, options: { prompt, ratio: '1920:1080' } });
     const answer = await callbackOf(fake, interaction);
     const ephemeral =
       (answer.json as { type: number; data?: { flags?: number; content?: string } }).type === 4
@@ -145,46 +201,62 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     expect(ephemeral.content).toContain('You have 3 credits');
     expect(ephemeral.content).toContain('costs 8');
     expect(ephemeral.content).toContain('Cheaper');
-    expect(sim.requests.filter((r) => r.path === '/v1/text_to_image')).toHaveLength(createsBefore);
-    expect(ledgerSum(databasePath, ofUser(bob.id))).toBe(balanceBefore);
+    expect(refusalCodes(bot, interaction)).toEqual(['credits.insufficient']);
+    // Refused before a job was made: no row, no create, the balance untouched.
+    expect(readJobs(databasePath).filter((job) => job.userId === bob.id)).toEqual([]);
+    expect(sim.requests.filter((r) => r.path === '/v1/text_to_image' && (r.body as { promptText?: string }).promptText === prompt)).toEqual([]);
+    expect(ledgerSum(databasePath, ofUser(bob.id))).toBe(3);
   });
 
   it("3. Runway's SAFETY failure: a plain-words message, charged what Runway billed for it", async () => {
-    const interaction = fake.sendCommand({ name: 'imagine', user: carol, options: { prompt: 'sim:safety something rude' } });
+    const scene = newScene();
+    const carol = scene.member('carol');
+    const interaction = scene.command({ name: 'imagine', user: carol, options: { prompt: 'sim:safety something rude' } });
     const failed = await waitFor(() => {
       const message = fake.original(interaction);
       return message?.content.includes('moderation') ? message : undefined;
     }, { what: `the failure message\n${bot.tail()}` });
-    expect(failed.content).toBe(
-      "❌ Runway's content moderation declined this prompt or reference image. Rephrase the prompt (or use another image) and try again. Runway charges for requests its moderation declines as for finished images, so this one cost 8 credits.",
-    );
+    expect(failed.content).toBe(`❌ ${SAFETY.userMessage}`);
     expect(failed.attachments).toEqual([]);
     await waitFor(() => readLedger(databasePath).some((e) => e.user_id === carol.id && e.kind === 'settle'), { what: 'the settlement' });
-    // Runway billed the declined generation: so is the member, exactly once, and nothing is refunded.
+    expect(readJobs(databasePath).filter((job) => job.userId === carol.id).map((job) => [job.state, job.failureCode])).toEqual([['failed', SAFETY.code]]);
+    // Runway bills a declined generation like a finished one: so is she, once, and nothing comes back.
     expect(ledgerSum(databasePath, (e) => e.user_id === carol.id && e.job_id !== null)).toBe(-8);
     expect(ledgerSum(databasePath, ofUser(carol.id, 'refund'))).toBe(0);
+    expect(ledgerSum(databasePath, ofUser(carol.id))).toBe(ALLOWANCE - 8);
   });
 
   it("4. a member's /quota grant is refused; a moderator's works and /credits shows it", async () => {
-    const refused = fake.sendCommand({ name: 'quota', subcommand: 'grant', user: bob, options: { user: carol, amount: 25 } });
+    const scene = newScene();
+    const bob = scene.member('bob');
+    const carol = scene.member('carol');
+    const mod = scene.member('mod');
+    const refused = scene.command({ name: 'quota', subcommand: 'grant', user: bob, options: { user: carol, amount: 25 } });
     const refusal = (await callbackOf(fake, refused)).json as { type: number; data: { flags: number; content: string } };
     expect(refusal.data.flags & 64).toBe(64);
-    expect(refusal.data.content.toLowerCase()).toContain('moderator');
-    const before = ledgerSum(databasePath, ofUser(carol.id));
+    expect(refusal.data.content).toBe(NOT_MODERATOR.userMessage);
+    expect(commandCodes(bot, bob)).toEqual([NOT_MODERATOR.code]);
     expect(ledgerSum(databasePath, ofUser(carol.id, 'grant'))).toBe(0);
 
-    const granted = fake.sendCommand({ name: 'quota', subcommand: 'grant', user: mod, permissions: PERMISSIONS.manageGuild, options: { user: carol, amount: 25 } });
+    const granted = scene.command({ name: 'quota', subcommand: 'grant', user: mod, permissions: PERMISSIONS.manageGuild, options: { user: carol, amount: 25 } });
     await callbackOf(fake, granted);
+    expect(commandCodes(bot, mod)).toEqual(['quota.granted']);
     expect(ledgerSum(databasePath, ofUser(carol.id, 'grant'))).toBe(25);
-    const credits = fake.sendCommand({ name: 'credits', user: carol });
+    const credits = scene.command({ name: 'credits', user: carol });
     const shown = (await callbackOf(fake, credits)).json as { data: { flags: number; content: string } };
     expect(shown.data.flags & 64).toBe(64);
-    expect(shown.data.content).toContain(String(before + 25));
+    // Her allowance (credited when the grant first saw her) and the grant.
+    expect(shown.data.content.split('\n')[0]).toBe(`Your credits: \`${ALLOWANCE + 25}\``);
+    expect(commandCodes(bot, carol)).toEqual(['credits.view']);
   });
 
   it('6. reroll makes a new image with a new seed, charged again; delete is for the requester (or a moderator) only', async () => {
+    const scene = newScene();
+    const alice = scene.member('alice');
+    const bob = scene.member('bob');
+    const mod = scene.member('mod');
     const prompt = 'a paper boat on a pond';
-    const first = fake.sendCommand({ name: 'imagine', user: alice, options: { prompt, model: 'gen4_image', ratio: '720:720', seed: 11 } });
+    const first = scene.command({ name: 'imagine', user: alice, options: { prompt, model: 'gen4_image', ratio: '720:720', seed: 11 } });
     const result = await deliveredOriginal(first);
     const firstJob = jobIdOf(result);
     const reroll = fake.clickButton({ user: alice, messageId: result.id, customId: `imagine:reroll:${firstJob}` });
@@ -200,6 +272,7 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     expect(rerolled.attachments[0]?.bytes.equals(sim.outputFor(tasks[1]!.id)!)).toBe(true);
     await waitFor(() => isJobFinished(databasePath, secondJob), { what: 'the reroll settled' });
     expect(ledgerSum(databasePath, ofJob(secondJob))).toBe(-tasks[1]!.costCredits);
+    expect(ledgerSum(databasePath, ofUser(alice.id))).toBe(ALLOWANCE - tasks[0]!.costCredits - tasks[1]!.costCredits);
 
     const byOther = fake.clickButton({ user: bob, messageId: result.id, customId: `imagine:delete:${firstJob}` });
     const refusal = (await callbackOf(fake, byOther)).json as { type: number; data: { flags: number } };
@@ -219,17 +292,21 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     fake.injectFault({ path: /\/messages\/@original$/, method: 'PATCH', status: 429, retryAfterSeconds: 0.05, times: 2 });
     // The deferral carries @original in its answer, so the 5xx lands on the status and result edits.
     fake.injectFault({ path: /\/messages\/@original$/, method: 'PATCH', status: 503 });
+    const scene = newScene();
     const resumesBefore = fake.gateway.resumeCount + fake.gateway.identifyCount;
     fake.dropGateway();
-    const interaction = fake.sendCommand({ name: 'imagine', user: alice, options: { prompt: 'after the storm', ratio: '720:720' } });
+    const interaction = scene.command({ name: 'imagine', user: scene.member('alice'), options: { prompt: 'after the storm', ratio: '720:720' } });
     const delivered = await deliveredOriginal(interaction);
     expect(fake.gateway.resumeCount + fake.gateway.identifyCount).toBeGreaterThan(resumesBefore);
     const task = sim.tasks().find((t) => t.promptText === 'after the storm');
     expect(delivered.attachments[0]?.bytes.equals(sim.outputFor(task!.id)!)).toBe(true);
     // 200, not 204: the deferral asks for @original in the answer (`with_response`).
     expect(fake.requestsTo(new RegExp(`^/interactions/${interaction.id}/`)).map((r) => r.status)).toEqual([429, 200]);
-    expect(fake.requests.some((r) => r.status === 503)).toBe(true);
-    expect(fake.requests.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(3);
+    // Every fault landed on this interaction's requests, and each was ridden out: one 429 on the
+    // callback, two on @original, one 503 on @original.
+    const own = fake.requests.filter((r) => r.path.startsWith(`/interactions/${interaction.id}/`) || r.path.includes(`/${interaction.token}/`));
+    expect(own.filter((r) => r.status === 429)).toHaveLength(3);
+    expect(own.filter((r) => r.status === 503)).toHaveLength(1);
     // Every request the bot made is one Discord documents.
     for (const request of fake.requests.filter((r) => r.status < 300)) expect(specProblems(request), `${request.method} ${request.path}`).toEqual([]);
   });

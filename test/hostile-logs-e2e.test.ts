@@ -8,7 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileNotOnSlack } from '../adapters/slack/references.ts';
+import { escapeMrkdwn, failureText, placeholderHead } from '../adapters/slack/texts.ts';
+import { mediaHttpError } from '../src/media/errors.ts';
+import { explainFailureCode } from '../src/runway/failure-codes.ts';
 import { startRunwaySimulator, type RunwaySimulator } from '../simulator/index.ts';
+import { readJobs } from './support/bot-database.ts';
 import { noisePng } from './support/images.ts';
 import { FakeDiscord, snowflake, waitFor, type FakeInteraction } from './fakes/discord/index.ts';
 import { PlatformBot } from './support/platform-bot.ts';
@@ -26,6 +31,18 @@ function expectClean(lines: readonly string[], secrets: readonly string[]): void
     expect(line, 'a signed query in a log line').not.toMatch(SIGNED_QUERY);
   }
 }
+
+/** The bot's JSON log lines with `message` that carry a code: its refusals, with the ids they name. */
+function loggedRefusals(lines: readonly string[], message: string): { code: string; [field: string]: unknown }[] {
+  return lines
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { message: string; code?: string })
+    .filter((entry): entry is { message: string; code: string } => entry.message === message && entry.code !== undefined);
+}
+
+/** What Runway's moderation failure (the simulator's `sim:safety`) is shown as. */
+// Runway bills a declined generation like a finished one: 8 credits for the default gen4_image size.
+const SAFETY = explainFailureCode('SAFETY.INPUT', 8);
 
 let sim: RunwaySimulator;
 let dir: string;
@@ -67,13 +84,22 @@ describe('secrets stay out of the logs of the real bot', () => {
       const failing = fake.sendCommand({ name: 'imagine', user: { id: snowflake(), username: 'bea' }, options: { prompt: 'sim:safety a cat' } });
       tokens.push(good.token, missing.token, failing.token);
       await waitFor(() => hasImage(good), { what: 'the image', timeoutMs: 20_000 });
-      await waitFor(() => fake.followUps(missing).length > 0, { what: 'the refusal', timeoutMs: 20_000 });
+      // The lost attachment: the CDN answers 404, refused privately with that status, nothing drawn.
+      const [refusal] = await waitFor(() => fake.followUps(missing).length > 0 && fake.followUps(missing), { what: 'the refusal', timeoutMs: 20_000 });
+      expect(refusal?.content).toBe(mediaHttpError(404).userMessage);
+      expect(refusal!.flags & 64).toBe(64);
+      expect(loggedRefusals(bot.lines, 'discord: request refused').filter((e) => e.interactionId === missing.id).map((e) => e.code)).toEqual(['media.http_error']);
+      // Runway's moderation failure replaces the placeholder.
       await waitFor(() => fake.original(failing)?.content.includes('❌'), { what: 'the failure', timeoutMs: 20_000 });
+      expect(fake.original(failing)?.content).toBe(`❌ ${SAFETY.userMessage}`);
+      await bot.waitForLog('"message":"delivered"');
     } finally {
       await bot.stop();
       await fake.close();
     }
     expectClean(bot.lines, [token, RUNWAY_KEY, ...tokens]);
+    const jobs = readJobs(join(dir, 'discord.db'));
+    expect(jobs.map((job) => `${job.state} ${job.failureCode ?? '-'}`).sort()).toEqual(['delivered -', `failed ${SAFETY.code}`, 'rejected media.http_error']);
   });
 
   it('Slack: a full flow with a reference file, a file off Slack and a failure', async () => {
@@ -100,20 +126,30 @@ describe('secrets stay out of the logs of the real bot', () => {
     try {
       const event = (ts: string, text: string, files: unknown[]) =>
         slack.event(fake.teamId, { type: 'app_mention', user: 'UANA', text: `<@${fake.botUserId}> ${text}`, ts, channel: 'C0LOG', files });
+      const offSlack = { id: 'FEVIL', name: 'dog.png', mimetype: 'image/png', size: 10, url_private: `${fake.elsewhereOrigin}/dog.png?sig=abc&expires=1` };
       await event('1767225100.000100', 'a @cat on a rug --tags cat', [fake.addUserFile('cat.png', noisePng(5))]);
-      await event('1767225100.000200', 'a dog', [{ id: 'FEVIL', name: 'dog.png', mimetype: 'image/png', size: 10, url_private: `${fake.elsewhereOrigin}/dog.png?sig=abc&expires=1` }]);
+      await event('1767225100.000200', 'a dog', [offSlack]);
       await slack.command({
         // Another member, so the per-member limit (2) cannot refuse it while ana's are in flight.
         token: 'legacy', team_id: fake.teamId, team_domain: 'fake', channel_id: 'C0LOG', channel_name: 'log', user_id: 'UBEA',
         user_name: 'bea', command: '/imagine', text: 'sim:safety a cat', api_app_id: 'AFAKE001', response_url: fake.responseUrl(), trigger_id: '1.2.3',
       });
       await fake.waitFor(() => fake.sharedFiles().length > 0, 'the image', 20_000);
-      await fake.waitFor(() => fake.ephemerals.length > 0, 'the refusal', 20_000);
-      await fake.waitFor(() => fake.messages.some((m) => m.text.includes(':warning:')), 'the failure', 20_000);
+      // The file off Slack: refused privately, never fetched.
+      const refusal = await fake.waitFor(() => fake.ephemerals.find((e) => e.user === 'UANA'), 'the refusal', 20_000);
+      expect(refusal.text).toBe(escapeMrkdwn(fileNotOnSlack(offSlack).userMessage));
+      expect(loggedRefusals(bot.lines, 'slack request refused').filter((e) => e.user === 'UANA').map((e) => e.code)).toEqual(['slack.file_not_on_slack']);
+      expect(fake.calls('elsewhere')).toHaveLength(0);
+      // Runway's moderation failure replaces the placeholder.
+      const failed = await fake.waitFor(() => fake.messages.find((m) => m.text.includes(':warning:')), 'the failure', 20_000);
+      expect(failed.text).toBe(failureText(placeholderHead('UBEA', 'sim:safety a cat'), SAFETY.userMessage));
+      await bot.waitForLog('"message":"delivered"');
     } finally {
       await bot.stop();
       await fake.close();
     }
     expectClean(bot.lines, [botToken, secret, RUNWAY_KEY]);
+    const jobs = readJobs(join(dir, 'slack.db'));
+    expect(jobs.map((job) => `${job.state} ${job.failureCode ?? '-'}`).sort()).toEqual(['delivered -', `failed ${SAFETY.code}`]);
   });
 });

@@ -6,6 +6,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Failure } from '../src/errors.ts';
+import { CREATE_UNCERTAIN } from '../src/jobs/create-decision.ts';
+import { UNDELIVERABLE } from '../src/jobs/delivery.ts';
+import { TASK_CANCELLED } from '../src/runway/failure-codes.ts';
 import { startCoreHarness, type CoreHarness } from './support/core-harness.ts';
 
 type TaskRewrite = (task: Record<string, unknown>) => unknown;
@@ -117,6 +121,18 @@ async function start(): Promise<CoreHarness> {
 }
 
 const jobState = (h: CoreHarness, id: string) => h.app.db.prepare('select state from jobs where id = ?').pluck().get(id) as string;
+/** The failure stored in the job's row: what a restart would show again. */
+const storedFailure = (h: CoreHarness, id: string) =>
+  h.app.db.prepare('select failure_code as code, failure_message as userMessage from jobs where id = ?').get(id) as { code: string | null; userMessage: string | null };
+
+/**
+ * `runway.bad_response` (src/jobs/poll-decision.ts keeps it private): Runway's task answers could
+ * not be read three times in a row. Written out here so a change of wording is a visible change.
+ */
+const BAD_TASK_ANSWER: Failure = {
+  code: 'runway.bad_response',
+  userMessage: "Runway's answers about your image stopped making sense, so we gave up on it. You were not charged; please try again.",
+};
 
 async function imagine(h: CoreHarness, user: string): Promise<string> {
   const outcome = await h.app.core.imagine(h.requester(user), { prompt: 'a lighthouse at night', references: [] }, `ph-${user}`);
@@ -141,8 +157,10 @@ describe('a misbehaving Runway', () => {
     expect(h.surface.deliveries).toHaveLength(0);
     expect(jobState(h, jobId)).toBe('failed');
     expect(h.ledgerSum({ jobId })).toBe(0);
+    // The output cannot be fetched, so the image cannot be posted: delivery.failed, in its own words.
+    expect(h.surface.failures).toEqual([{ placeholder: 'ph-ann', failure: UNDELIVERABLE }]);
+    expect(storedFailure(h, jobId)).toEqual(UNDELIVERABLE);
     const failure = h.surface.failures[0]!.failure;
-    expect(failure.userMessage).toMatch(/not charged/);
     expect(failure.userMessage).not.toContain(url);
     expect(failure.userMessage).not.toMatch(/sig=|169\.254|127\.0\.0\.1/);
   });
@@ -159,7 +177,8 @@ describe('a misbehaving Runway', () => {
     expect(h.surface.deliveries).toHaveLength(0);
     expect(jobState(h, jobId)).toBe('failed');
     expect(h.ledgerSum({ jobId })).toBe(0);
-    expect(h.surface.failures[0]!.failure.userMessage).toMatch(/not charged/);
+    expect(h.surface.failures).toEqual([{ placeholder: 'ph-bea', failure: BAD_TASK_ANSWER }]);
+    expect(storedFailure(h, jobId)).toEqual(BAD_TASK_ANSWER);
   });
 
   it.each([
@@ -173,6 +192,32 @@ describe('a misbehaving Runway', () => {
     expect(h.sim.requests.filter((r) => r.method === 'POST' && r.path === '/v1/text_to_image')).toHaveLength(0);
     expect(jobState(h, jobId)).toBe('failed');
     expect(h.ledgerSum({ jobId })).toBe(0);
-    expect(h.surface.failures[0]!.failure.code).toBe('runway.create_uncertain');
+    expect(h.surface.failures).toEqual([{ placeholder: 'ph-cat', failure: CREATE_UNCERTAIN }]);
+    expect(storedFailure(h, jobId)).toEqual(CREATE_UNCERTAIN);
+  });
+});
+
+describe('Runway cancelling a task', () => {
+  it('a task cancelled at Runway after it started running: the job ends cancelled, refunded, and the user told', async () => {
+    const h = await start();
+    // Runway answers RUNNING once, then CANCELLED (someone cancelled it in Runway's dashboard).
+    let polls = 0;
+    proxy.rewriteTask = (task) => {
+      polls += 1;
+      const base = { id: task.id, createdAt: task.createdAt };
+      if (polls === 1) return { ...base, status: 'RUNNING', progress: 0.4, estimatedCost: task.cost ?? task.estimatedCost };
+      return { ...base, status: 'CANCELLED', cost: { credits: 0 } };
+    };
+    const jobId = await imagine(h, 'dee');
+    await h.runUntil(() => h.surface.failures.length === 1, 1_000, 400);
+    // The runner had seen it running (the placeholder said so) before Runway said it was cancelled.
+    expect(h.surface.statuses.some((s) => s.placeholder === 'ph-dee' && s.status.kind === 'running')).toBe(true);
+    expect(polls).toBe(2);
+    expect(jobState(h, jobId)).toBe('cancelled');
+    expect(h.surface.failures).toEqual([{ placeholder: 'ph-dee', failure: TASK_CANCELLED }]);
+    expect(storedFailure(h, jobId)).toEqual(TASK_CANCELLED);
+    expect(h.surface.deliveries).toHaveLength(0);
+    expect(h.ledgerSum({ jobId })).toBe(0);
+    expect(h.ledgerSum({ userId: 'dee' })).toBe(50);
   });
 });

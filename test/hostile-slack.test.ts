@@ -1,18 +1,32 @@
 /**
  * Hostile and careless input on Slack: the real Bolt adapter (HTTP mode, signed requests) and the
  * real core in this process, against the fake Slack and the Runway simulator. The bot must stay up,
- * answer privately in plain words, charge nothing, fetch nothing off Slack's file host, never post
- * a live `<!channel>`, and never log a token, the signing secret or a signed query.
+ * answer privately with the exact refusal (its code, read from the bot's log line for that member,
+ * and the text its builder writes, escaped as Slack shows it), charge nothing, fetch nothing off
+ * Slack's file host, never post a live `<!channel>`, and never log a token, the signing secret or a
+ * signed query. Every test uses its own members and asserts only on what they did.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSlackAdapter, type SlackAdapter } from '../adapters/slack/index.ts';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSlackAdapter, UNREADABLE_MENTION, type SlackAdapter } from '../adapters/slack/index.ts';
+import { fileAccessDenied, fileNotOnSlack } from '../adapters/slack/references.ts';
+import { escapeMrkdwn } from '../adapters/slack/texts.ts';
+import { quotaUsage, unknownSubcommand, unknownUser } from '../src/commands/quota-text.ts';
+import { invalidAmount } from '../src/credits/amount.ts';
 import { createApp, type App } from '../src/app.ts';
 import { systemClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
+import type { ErrorCode, Failure } from '../src/errors.ts';
+import { imagineHelpText } from '../src/imagine/help.ts';
+import { tooManyReferences } from '../src/imagine/references.ts';
+import { promptTooLong } from '../src/imagine/request.ts';
+import { invalidSeed } from '../src/imagine/seed.ts';
+import { flagMissingValue } from '../src/imagine/text-command.ts';
 import { createLogger } from '../src/log.ts';
+import { mediaNotAnImage } from '../src/media/errors.ts';
+import { DEFAULT_MODEL_ID, findModel } from '../src/models.ts';
 import { startRunwaySimulator, type RunwaySimulator } from '../simulator/index.ts';
 import { noisePng } from './support/images.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
@@ -40,6 +54,8 @@ function newUser(name?: string, isAdmin = false): string {
   fake.addUser({ id, name: name ?? `user${userCount}`, isAdmin });
   return id;
 }
+
+const DEFAULT_MODEL = findModel(DEFAULT_MODEL_ID)!;
 
 const nextTs = (): string => `1767225${String(++tsCount).padStart(3, '0')}.000100`;
 
@@ -82,6 +98,39 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Each test checks the log lines written while it ran, so no test leans on another to look. */
+let firstLineOfTest = 0;
+beforeEach(() => {
+  firstLineOfTest = logLines.length;
+});
+afterEach(() => {
+  expectNoSecrets(logLines.slice(firstLineOfTest));
+});
+
+function expectNoSecrets(lines: readonly string[]): void {
+  for (const line of lines) {
+    for (const secret of [BOT_TOKEN, SECRET, RUNWAY_KEY]) expect(line.includes(secret), `a secret in: ${line}`).toBe(false);
+    expect(line, 'a signed query in a log line').not.toMatch(/[?&](sig|expires)=/);
+  }
+}
+
+/**
+ * The codes logged for a member's requests: the adapter's `slack request refused` and the core's
+ * `quota answered` / `credits answered` (a Slack reply carries no code on the wire).
+ */
+function codesFor(user: string): ErrorCode[] {
+  return logLines
+    .map((line) => JSON.parse(line) as { message: string; user?: string; code?: ErrorCode })
+    .filter((entry) => entry.user === user && entry.code !== undefined && (entry.message === 'slack request refused' || entry.message.endsWith(' answered')))
+    .map((entry) => entry.code!);
+}
+
+/** What Slack shows for a failure's text: the adapter escapes every reply (`&`, `<`, `>`). */
+const shown = (failure: Failure): string => escapeMrkdwn(failure.userMessage);
+
+/** A refusal as a table row expects it: the text shown and the one code logged. */
+const refusal = (failure: Failure): { text: string; codes: ErrorCode[] } => ({ text: shown(failure), codes: [failure.code] });
+
 /** Send a slash command; resolves with what the user alone saw on its response_url. */
 async function command(name: string, text: string, user: string): Promise<{ privateText: () => string | undefined; publicText: () => string | undefined }> {
   const fields = fake.commandFields(name, text, user, CHANNEL);
@@ -106,6 +155,12 @@ const ephemeralTo = (user: string) => fake.waitFor(() => fake.ephemerals.find((e
 const chargesOf = (user: string): number =>
   app.db.prepare("select coalesce(-sum(delta), 0) from ledger where user_id = ? and kind <> 'allowance'").pluck().get(user) as number;
 
+/** The member's one job (each test's member asks once), and the Runway task it made. */
+const jobOf = (user: string) => app.db.prepare('select id, state, task_id as taskId from jobs where user_id = ?').get(user) as { id: string; state: string; taskId: string | null } | undefined;
+
+/** Files shared with the member's result comment (`<@U…>: *prompt*`): this member's images only. */
+const sharedTo = (user: string) => fake.sharedFiles().filter((upload) => upload.shares.some((share) => share.initialComment?.startsWith(`<@${user}>`)));
+
 /** Every text the bot put where others can see it: messages (all versions), shared comments, in-channel replies. */
 const publicTexts = (): string[] => [
   ...fake.messages.flatMap((m) => m.history),
@@ -117,39 +172,46 @@ const LIVE_MASS_MENTION = /<!(channel|everyone|here)(\|[^>]*)?>|<!subteam\^/;
 
 describe('slash commands with odd text', () => {
   it.each([
-    ['empty text', ''],
-    ['only spaces', '     '],
-    ['20 000 characters', 'a'.repeat(20_000)],
-    ['an unterminated quote and flags without values', '"a cat --ratio --seed --model'],
-    ['a seed of 1e309', 'a cat --seed 1e309'],
-  ])('/imagine with %s: a private, readable answer and nothing charged', async (_name, text) => {
+    // No prompt at all is a request for help, not a failure: the help text, and no code.
+    ['empty text', '', { text: escapeMrkdwn(imagineHelpText()), codes: [] }],
+    ['only spaces', '     ', { text: escapeMrkdwn(imagineHelpText()), codes: [] }],
+    ['20 000 characters', 'a'.repeat(20_000), refusal(promptTooLong(DEFAULT_MODEL, 20_000))],
+    ['an unterminated quote and flags without values', '"a cat --ratio --seed --model', refusal(flagMissingValue('ratio'))],
+    ['a seed of 1e309', 'a cat --seed 1e309', refusal(invalidSeed('1e309'))],
+  ])('/imagine with %s: a private, readable answer and nothing charged', async (_name, text, expected) => {
     const user = newUser();
     const replies = await command('/imagine', text, user);
     const reply = await fake.waitFor(replies.privateText, 'the private answer', 10_000);
-    expect(reply.length).toBeGreaterThan(10);
+    expect(reply).toBe(expected.text);
+    expect(codesFor(user)).toEqual(expected.codes);
     expect(reply).not.toMatch(/Error:|at .*\.ts:\d+|undefined|\[object/);
     expect(chargesOf(user)).toBe(0);
   });
 
   it('/imagine with odd unicode (bidi override, zero-width, emoji) is drawn like any prompt', async () => {
     const user = newUser();
-    const before = fake.sharedFiles().length;
     await command('/imagine', 'a \u202Egnp.tac\u202C \u200B🐟 in a bowl', user);
-    await fake.waitFor(() => fake.sharedFiles().length > before, 'the image', 15_000);
+    const [image] = await fake.waitFor(() => sharedTo(user).length > 0 && sharedTo(user), 'the image', 15_000);
+    expect(codesFor(user)).toEqual([]);
+    // The prompt reached Runway as typed, every invisible character included.
+    const job = await fake.waitFor(() => (jobOf(user)?.state === 'delivered' ? jobOf(user) : undefined), 'the job delivered');
+    expect(sim.tasks().find((task) => task.id === job.taskId)?.promptText).toBe('a \u202Egnp.tac\u202C \u200B🐟 in a bowl');
+    expect(image?.bytes).toEqual(sim.outputFor(job.taskId!));
   });
 
   it.each([
-    ["set '; drop table ledger;-- 5", /Usage/],
-    ["set ';drop_table_ledger;-- 5", /can't tell who/],
-    ['grant <@UNOBODY1|x> 1e309', /`1e309` is not an amount/],
-    ['cap 10 fortnight; rm -rf /', /Usage|not a period/],
-    ['`whoami` <!channel>', /not a \/quota command/],
-  ])('/quota %s from a moderator: refused privately, the ledger intact', async (text, message) => {
+    ["set '; drop table ledger;-- 5", quotaUsage('set')],
+    ["set ';drop_table_ledger;-- 5", unknownUser("';drop_table_ledger;--", 'set', '5')],
+    ['grant <@UNOBODY1|x> 1e309', invalidAmount({ kind: 'not_a_number', raw: '1e309' })],
+    ['cap 10 fortnight; rm -rf /', quotaUsage('cap')],
+    ['`whoami` <!channel>', unknownSubcommand('`whoami`')],
+  ])('/quota %s from a moderator: refused privately, the ledger intact', async (text, failure) => {
     const admin = newUser('ada', true);
     const entriesBefore = app.db.prepare('select count(*) from ledger').pluck().get() as number;
     const replies = await command('/quota', text, admin);
     const reply = await fake.waitFor(replies.privateText, 'the private answer', 10_000);
-    expect(reply).toMatch(message);
+    expect(reply).toBe(shown(failure));
+    expect(codesFor(admin)).toEqual([failure.code]);
     expect(reply).not.toMatch(LIVE_MASS_MENTION);
     expect(app.db.prepare('select count(*) from ledger').pluck().get()).toBe(entriesBefore);
   });
@@ -160,19 +222,25 @@ describe('mentions with files that are not what they claim', () => {
     const user = newUser();
     const elsewhere = { id: 'FEVIL01', name: 'cat.png', mimetype: 'image/png', size: 900, url_private: `${fake.elsewhereOrigin}/cat.png` };
     await mention(user, 'a cat', { files: [elsewhere] });
-    expect(await ephemeralTo(user)).toMatch(/isn't stored on Slack's file host/);
+    expect(await ephemeralTo(user)).toBe(shown(fileNotOnSlack(elsewhere)));
+    expect(codesFor(user)).toEqual(['slack.file_not_on_slack']);
     expect(fake.calls('elsewhere')).toHaveLength(0);
     expect(chargesOf(user)).toBe(0);
   });
 
   it.each([
-    ['a GIF', Buffer.concat([Buffer.from('GIF89a'), Buffer.alloc(800, 7)]), /GIF/],
-    ['an HTML page', Buffer.from(`<!DOCTYPE html><html>${' '.repeat(800)}</html>`), /files:read|attach the image again/],
-  ])('a file with mimetype image/png that is really %s is refused by its bytes', async (_name, bytes, message) => {
+    // Judged by the core (src/jobs/references.ts), which names the file.
+    ['a GIF', Buffer.concat([Buffer.from('GIF89a'), Buffer.alloc(800, 7)]), () => mediaNotAnImage(true, '`cat.png`')],
+    // An HTML page from Slack's file host is its sign-in page: the token was refused, not a bad image.
+    ['an HTML page', Buffer.from(`<!DOCTYPE html><html>${' '.repeat(800)}</html>`), (file: { id: string; name: string }) => fileAccessDenied(file)],
+  ])('a file with mimetype image/png that is really %s is refused by its bytes', async (_name, bytes, failureFor) => {
     const user = newUser();
     const uploadsBefore = sim.uploads().length;
-    await mention(user, 'a cat', { files: [fake.addUserFile('cat.png', bytes, 'image/png')] });
-    expect(await ephemeralTo(user)).toMatch(message);
+    const file = fake.addUserFile('cat.png', bytes, 'image/png');
+    await mention(user, 'a cat', { files: [file] });
+    const failure = failureFor(file);
+    expect(await ephemeralTo(user)).toBe(shown(failure));
+    expect(codesFor(user)).toEqual([failure.code]);
     expect(sim.uploads()).toHaveLength(uploadsBefore);
     expect(chargesOf(user)).toBe(0);
   });
@@ -182,7 +250,9 @@ describe('mentions with files that are not what they claim', () => {
     const files = [1, 2, 3, 4].map((n) => fake.addUserFile(`ref${n}.png`, noisePng(n)));
     const downloadsBefore = fake.calls('file').length;
     await mention(user, 'four cats', { files });
-    expect(await ephemeralTo(user)).toMatch(/3/);
+    const failure = tooManyReferences(DEFAULT_MODEL, 4);
+    expect(await ephemeralTo(user)).toBe(shown(failure));
+    expect(codesFor(user)).toEqual([failure.code]);
     expect(fake.calls('file')).toHaveLength(downloadsBefore);
     expect(chargesOf(user)).toBe(0);
   });
@@ -195,7 +265,9 @@ describe('mentions with files that are not what they claim', () => {
     const user = newUser();
     const downloadsBefore = fake.calls('file').length;
     await mention(user, 'a cat', { files });
-    expect(await ephemeralTo(user)).toMatch(/couldn't read the files/);
+    // The adapter's own answer to a payload it cannot read: no code in ERROR_CODES, so the exact text and no refusal code.
+    expect(await ephemeralTo(user)).toBe(escapeMrkdwn(UNREADABLE_MENTION));
+    expect(codesFor(user)).toEqual([]);
     expect(fake.calls('file')).toHaveLength(downloadsBefore);
     expect(chargesOf(user)).toBe(0);
   });
@@ -204,13 +276,17 @@ describe('mentions with files that are not what they claim', () => {
 describe('mass mentions', () => {
   it('<!channel>, <!everyone>, <!here> and a user group in a mention\'s prompt are drawn but never posted live', async () => {
     const user = newUser();
-    const before = fake.sharedFiles().length;
     await mention(user, '<!channel> <!everyone> <!here|here> <!subteam^S0123> a cat & a dog');
-    await fake.waitFor(() => fake.sharedFiles().length > before, 'the image', 15_000);
-    for (const text of publicTexts()) expect(text).not.toMatch(LIVE_MASS_MENTION);
+    await fake.waitFor(() => sharedTo(user).length > 0, 'the image', 15_000);
+    expect(codesFor(user)).toEqual([]);
+    const texts = publicTexts();
+    expect(texts.some((text) => text.includes('a cat &amp; a dog'))).toBe(true);
+    for (const text of texts) expect(text).not.toMatch(LIVE_MASS_MENTION);
     // Slack's own escaping is undone on the way in: Runway gets "&", not "&amp;".
-    const create = sim.requests.filter((r) => r.method === 'POST' && r.path === '/v1/text_to_image').at(-1);
-    expect((create?.body as { promptText: string }).promptText).toContain('a cat & a dog');
+    const job = await fake.waitFor(() => (jobOf(user)?.state === 'delivered' ? jobOf(user) : undefined), 'the job delivered');
+    const promptText = sim.tasks().find((task) => task.id === job.taskId)?.promptText;
+    expect(promptText).toContain('a cat & a dog');
+    expect(promptText).not.toContain('&amp;');
   });
 
   it("a moderator whose display name is <!channel> cannot make the bot's public /quota answer ping the channel", async () => {
@@ -218,23 +294,25 @@ describe('mass mentions', () => {
     const member = newUser('bob');
     const replies = await command('/quota', `grant <@${member}|bob> 5`, admin);
     const text = await fake.waitFor(replies.publicText, 'the public answer', 10_000);
-    expect(text).toContain('granted');
+    expect(codesFor(admin)).toEqual(['quota.granted']);
+    expect(text).toBe('&lt;!channel&gt; granted 5 credits to bob: balance now `55`.');
     expect(text).not.toMatch(LIVE_MASS_MENTION);
   });
 });
 
 describe('after all of the above', () => {
   it('the bot is still up and draws a normal request', async () => {
-    const before = fake.sharedFiles().length;
-    await command('/imagine', 'a lighthouse --ratio 16:9', newUser());
-    await fake.waitFor(() => fake.sharedFiles().length > before, 'the image', 15_000);
+    const user = newUser();
+    await command('/imagine', 'a lighthouse --ratio 16:9', user);
+    const [image] = await fake.waitFor(() => sharedTo(user).length > 0 && sharedTo(user), 'the image', 15_000);
+    expect(codesFor(user)).toEqual([]);
+    const job = await fake.waitFor(() => (jobOf(user)?.state === 'delivered' ? jobOf(user) : undefined), 'the job delivered');
+    expect(image?.bytes).toEqual(sim.outputFor(job.taskId!));
   });
 
   it('no log line holds the bot token, the signing secret, the Runway key or a signed query', () => {
-    for (const line of logLines) {
-      for (const secret of [BOT_TOKEN, SECRET, RUNWAY_KEY]) expect(line.includes(secret), `a secret in: ${line}`).toBe(false);
-      expect(line, 'a signed query in a log line').not.toMatch(/[?&](sig|expires)=/);
-    }
-    expect(logLines.length).toBeGreaterThan(0);
+    // Each test checked its own lines; this sweeps everything, start-up and late job lines included.
+    expect(logLines.some((line) => line.includes('"message":"slack adapter started"'))).toBe(true);
+    expectNoSecrets(logLines);
   });
 });

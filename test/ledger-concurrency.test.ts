@@ -44,26 +44,27 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 class Model {
   readonly balance = new Map<string, number>();
   readonly key = new Map<string, string>();
+  /** The part of a member's top-ups that only credits held across a boundary caused (README: unused allowance does not pile up). */
+  readonly owedToHolds = new Map<string, number>();
   readonly jobs: { id: string; user: string; reservedAt: number; held: number; charged: number; open: boolean }[] = [];
   constructor(readonly allowance: number, readonly cap: number | null) {}
-
-  /** The part of the last top-up that credits held across the boundary caused (README: unused allowance does not pile up). */
-  readonly owedToHolds = new Map<string, number>();
 
   touch(user: string, now: number): number {
     const key = periodKey('day', now);
     if (this.key.get(user) !== key) {
-      this.key.set(user, key);
       const balance = this.balance.get(user) ?? 0;
-      const held = this.jobs.filter((job) => job.user === user && job.open).reduce((sum, job) => sum + job.held, 0);
       const topUp = Math.max(0, this.allowance - balance);
-      this.owedToHolds.set(user, Math.min(held, topUp - Math.max(0, this.allowance - balance - held) + (this.owedToHolds.get(user) ?? 0)));
+      // Held credits count as spent at the boundary; the part of the top-up they caused is owed back if they return.
+      const held = this.jobs.filter((job) => job.user === user && job.open).reduce((sum, job) => sum + job.held, 0);
+      const owed = Math.min(held, topUp - Math.max(0, this.allowance - balance - held) + (this.owedToHolds.get(user) ?? 0));
+      this.key.set(user, key);
+      this.owedToHolds.set(user, owed);
       this.balance.set(user, balance + topUp);
     }
     return this.balance.get(user) ?? 0;
   }
 
-  /** Credits came back from a job: if a top-up since its reservation already covered them, that part is taken back. */
+  /** Credits a job gives back: a refund never lifts a balance above what it would have been without the hold. */
   giveBack(job: { user: string; reservedAt: number }, returned: number): void {
     let balance = (this.balance.get(job.user) ?? 0) + returned;
     const owed = this.owedToHolds.get(job.user) ?? 0;

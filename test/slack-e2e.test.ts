@@ -1,13 +1,19 @@
 /**
  * Issue 4's end-to-end scenarios: the real bot (`src/main.ts`, real Bolt, real core, real SQLite)
  * against the fake Slack and the Runway simulator. Assertions are on what crossed the wire and
- * on the ledger read back from the bot's own database.
+ * on the ledger read back from the bot's own database. The tests of the first block share one bot
+ * process, but each has members and a channel of its own and asserts only on those: any of them
+ * passes run alone.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePlaceholder } from '../adapters/slack/placeholder.ts';
+import { fileNotOnSlack } from '../adapters/slack/references.ts';
+import { escapeMrkdwn, failureText, placeholderHead } from '../adapters/slack/texts.ts';
+import { NOT_MODERATOR } from '../src/commands/credits-command.ts';
+import { explainFailureCode } from '../src/runway/failure-codes.ts';
 import { startRunwaySimulator, type RunwaySimulator } from '../simulator/index.ts';
 import { PlatformBot, type PlatformBot as BotProcess } from './support/platform-bot.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
@@ -70,6 +76,27 @@ async function destroyWorld(world: World | undefined, bot: BotProcess | undefine
   if (world) rmSync(world.dir, { recursive: true, force: true });
 }
 
+/** What Runway's moderation failure (the simulator's `sim:safety`) is shown as. */
+// What `sim:internal` fails with: a failure Runway does not bill.
+const BAD_OUTPUT = explainFailureCode('INTERNAL.BAD_OUTPUT.CODE01');
+
+let memberCount = 0;
+/** A member no other test uses (known to users.info), so balances and jobs are this test's alone. */
+function newMember(world: World, name: string, isAdmin = false): string {
+  const id = `U${String(++memberCount).padStart(3, '0')}${name.toUpperCase()}`;
+  world.fake.addUser({ id, name, isAdmin });
+  return id;
+}
+
+/** The codes the bot logged for a member: its refusals, and its /credits and /quota answers. */
+function codesFor(bot: BotProcess, userId: string): string[] {
+  return bot.lines
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { message: string; user?: string; code?: string })
+    .filter((entry) => entry.user === userId && entry.code !== undefined && (entry.message === 'slack request refused' || entry.message.endsWith(' answered')))
+    .map((entry) => entry.code!);
+}
+
 const jobsOf = (world: World, userId: string) => readJobs(world.databasePath).filter((job) => job.userId === userId);
 const sumOf = (entries: readonly LedgerEntry[]): number => entries.reduce((total, entry) => total + entry.delta, 0);
 const balanceOf = (world: World, userId: string) => sumOf(readLedger(world.databasePath).filter((entry) => entry.user_id === userId));
@@ -91,28 +118,28 @@ describe('Slack end to end (one bot process)', () => {
 
   it('1. a mention with two images and --tags: downloaded with the token, sent to Runway as uploads, the result in the thread, the ledger debited', async () => {
     const { fake, sim, slack } = world;
+    const alice = newMember(world, 'alice');
     const cat = noisePng(1);
     const dog = noisePng(2);
     const files = [fake.addUserFile('cat.png', cat), fake.addUserFile('dog.jpg', dog, 'image/jpeg')];
     const ts = '1767225600.000100';
-    const sent = await slack.event(fake.teamId, { type: 'app_mention', user: 'UALICE', text: `<@${fake.botUserId}> @cat1 and @dog2 at the beach --tags cat1 dog2`, ts, channel: 'C1', files });
+    const sent = await slack.event(fake.teamId, { type: 'app_mention', user: alice, text: `<@${fake.botUserId}> @cat1 and @dog2 at the beach --tags cat1 dog2`, ts, channel: 'C1', files });
     expect(sent.status).toBe(200);
 
     const [share] = await fake.waitFor(() => fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C1').length === 1 && fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C1'), 'the result in C1', 30_000);
-    const [job] = await fake.waitFor(() => jobsOf(world, 'UALICE').filter((j) => j.state === 'delivered').length === 1 && jobsOf(world, 'UALICE'), 'the job delivered');
+    const [job] = await fake.waitFor(() => jobsOf(world, alice).filter((j) => j.state === 'delivered').length === 1 && jobsOf(world, alice), 'the job delivered');
 
     // Downloads: both files, from Slack's file host, with the bot token; the token went nowhere else.
-    expect(fake.calls('file').map((r) => r.authorization)).toEqual([`Bearer ${fake.botToken}`, `Bearer ${fake.botToken}`]);
+    const paths = files.map((file) => new URL(file.url_private).pathname);
+    expect(fake.calls('file').filter((r) => paths.includes(r.path)).map((r) => r.authorization)).toEqual([`Bearer ${fake.botToken}`, `Bearer ${fake.botToken}`]);
     expect(sim.requests.some((r) => JSON.stringify(r.headers).includes(fake.botToken))).toBe(false);
     expect(fake.calls('elsewhere')).toHaveLength(0);
     // Runway: two uploads carrying those bytes, then a create that names them by runway:// URI and tag.
-    expect(sim.uploads().map((u) => u.bytes)).toEqual([cat, dog]);
-    const [task] = sim.tasks();
-    expect(task?.referenceImages).toEqual([
-      { uri: sim.uploads()[0]?.uri, tag: 'cat1' },
-      { uri: sim.uploads()[1]?.uri, tag: 'dog2' },
-    ]);
-    expect(task?.referenceImages.every((r) => r.uri.startsWith('runway://'))).toBe(true);
+    const task = sim.tasks().find((t) => t.id === job!.taskId);
+    const uploadOf = (uri: string | undefined) => sim.uploads().find((u) => u.uri === uri);
+    expect(task?.referenceImages.map((r) => r.tag)).toEqual(['cat1', 'dog2']);
+    expect(task?.referenceImages.map((r) => uploadOf(r.uri)?.bytes)).toEqual([cat, dog]);
+    expect(task?.referenceImages.map((r) => r.uri.slice(0, 'runway://'.length))).toEqual(['runway://', 'runway://']);
     // Slack: the simulator's PNG, shared once into the mention's thread, with the prompt; placeholder done.
     expect(share?.bytes).toEqual(sim.outputFor(task!.id));
     expect(share?.shares).toEqual([expect.objectContaining({ channel: 'C1', threadTs: ts })]);
@@ -121,86 +148,102 @@ describe('Slack end to end (one bot process)', () => {
     expect(fake.message('C1', placeholder.ts)?.text).toContain('Done');
     // Ledger: charged the task's final cost, nothing else.
     expect(jobNet(world, job!.id)).toBe(-task!.costCredits);
-    expect(balanceOf(world, 'UALICE')).toBe(ALLOWANCE - task!.costCredits);
+    expect(balanceOf(world, alice)).toBe(ALLOWANCE - task!.costCredits);
+    expect(codesFor(bot, alice)).toEqual([]);
   });
 
   it('2. a url_private on another host is never fetched, the token never goes there, and the user is told', async () => {
-    const { fake, sim, slack } = world;
-    const createsBefore = sim.tasks().length;
+    const { fake, slack } = world;
+    const bob = newMember(world, 'bob');
     const foreign = { id: 'FEVIL01', name: 'cat.png', mimetype: 'image/png', size: 2000, url_private: `${fake.elsewhereOrigin}/files-pri/T-F/cat.png` };
-    await slack.event(fake.teamId, { type: 'app_mention', user: 'UBOB', text: `<@${fake.botUserId}> a cat`, ts: '1767225600.000200', channel: 'C2', files: [foreign] });
+    await slack.event(fake.teamId, { type: 'app_mention', user: bob, text: `<@${fake.botUserId}> a cat`, ts: '1767225600.000200', channel: 'C2', files: [foreign] });
     const notice = await fake.waitFor(() => fake.ephemerals.find((e) => e.channel === 'C2'), 'an ephemeral notice');
-    expect(notice.user).toBe('UBOB');
-    expect(notice.text).toContain("isn't stored on Slack's file host");
+    expect(notice.user).toBe(bob);
+    expect(notice.text).toBe(escapeMrkdwn(fileNotOnSlack(foreign).userMessage));
+    expect(codesFor(bot, bob)).toEqual(['slack.file_not_on_slack']);
     expect(fake.calls('elsewhere')).toHaveLength(0);
-    expect(jobsOf(world, 'UBOB')).toEqual([]);
-    expect(sim.tasks()).toHaveLength(createsBefore);
+    // Refused by the adapter before the core: no job, so nothing could reach Runway for it.
+    expect(jobsOf(world, bob)).toEqual([]);
     expect(fake.messages.filter((m) => m.channel === 'C2')).toEqual([]);
   });
 
   it('3. a request with a bad signature or an old timestamp is rejected and nothing happens', async () => {
     const { fake, slack } = world;
+    const bob = newMember(world, 'bob');
     const apiCallsBefore = fake.requests.length;
-    const bad = await slack.command(fake.commandFields('/imagine', 'a forged cat', 'UBOB', 'C3'), { isBadSignature: true });
-    const stale = await slack.command(fake.commandFields('/imagine', 'a replayed cat', 'UBOB', 'C3'), { timestampSec: Math.floor(Date.now() / 1000) - 600 });
-    const staleEvent = await slack.event(fake.teamId, { type: 'app_mention', user: 'UBOB', text: `<@${fake.botUserId}> a cat`, ts: '1.2', channel: 'C3' }, { isBadSignature: true });
+    const bad = await slack.command(fake.commandFields('/imagine', 'a forged cat', bob, 'C3'), { isBadSignature: true });
+    const stale = await slack.command(fake.commandFields('/imagine', 'a replayed cat', bob, 'C3'), { timestampSec: Math.floor(Date.now() / 1000) - 600 });
+    const staleEvent = await slack.event(fake.teamId, { type: 'app_mention', user: bob, text: `<@${fake.botUserId}> a cat`, ts: '1.2', channel: 'C3' }, { isBadSignature: true });
     expect([bad.status, stale.status, staleEvent.status]).toEqual([401, 401, 401]);
     // Give a wrongly accepted request every chance to show up: a signed request after them must be the only one seen.
-    await slack.command(fake.commandFields('/credits', '', 'UBOB', 'C3'));
+    await slack.command(fake.commandFields('/credits', '', bob, 'C3'));
     await fake.waitFor(() => fake.requests.slice(apiCallsBefore).some((r) => r.kind === 'respond'), 'the /credits answer');
+    expect(codesFor(bot, bob)).toEqual(['credits.view']);
     expect(fake.requests.slice(apiCallsBefore).filter((r) => r.kind === 'chat.postMessage')).toEqual([]);
-    expect(jobsOf(world, 'UBOB')).toEqual([]);
+    expect(jobsOf(world, bob)).toEqual([]);
   });
 
   it('4. not enough credits costs nothing; a Runway failure is refunded; a member cannot use /quota', async () => {
     const { fake, sim, slack } = world;
+    const bob = newMember(world, 'bob');
+    const alice = newMember(world, 'alice');
+    const admin = newMember(world, 'ada', true);
     // A member's /quota is refused, privately, and moves nothing.
-    await slack.command(fake.commandFields('/quota', 'set <@UBOB|bob> 1000', 'UBOB', 'C4'));
-    const refusal = await fake.waitFor(() => fake.responses.find((r) => r.body.response_type === 'ephemeral' && /moderator/i.test(String(r.body.text))), 'the refusal');
-    expect(refusal).toBeDefined();
-    expect(readLedger(world.databasePath).filter((entry) => entry.kind === 'set' || entry.kind === 'grant')).toHaveLength(0);
+    const refusedFields = fake.commandFields('/quota', `set <@${bob}|bob> 1000`, bob, 'C4');
+    await slack.command(refusedFields);
+    const refusal = await fake.waitFor(() => fake.responses.find((r) => refusedFields.response_url.endsWith(`/${r.id}`)), 'the refusal');
+    expect(refusal.body).toMatchObject({ response_type: 'ephemeral', text: escapeMrkdwn(NOT_MODERATOR.userMessage) });
+    expect(codesFor(bot, bob)).toEqual([NOT_MODERATOR.code]);
+    expect(readLedger(world.databasePath).filter((entry) => entry.user_id === bob && (entry.kind === 'set' || entry.kind === 'grant'))).toHaveLength(0);
 
     // A workspace admin (from users.info) sets Bob to 3 credits; an /imagine costing more is refused.
-    await slack.command(fake.commandFields('/quota', 'set <@UBOB|bob> 3', 'UADMIN', 'C4'));
-    await fake.waitFor(() => balanceOf(world, 'UBOB') === 3, 'Bob at 3 credits');
-    const tasksBefore = sim.tasks().length;
-    const responsesBefore = fake.responses.length;
-    await slack.command(fake.commandFields('/imagine', 'a koi pond', 'UBOB', 'C4'));
-    const broke = await fake.waitFor(() => fake.responses.slice(responsesBefore).find((r) => r.body.response_type === 'ephemeral'), 'the not-enough-credits answer');
+    await slack.command(fake.commandFields('/quota', `set <@${bob}|bob> 3`, admin, 'C4'));
+    await fake.waitFor(() => balanceOf(world, bob) === 3, 'Bob at 3 credits');
+    expect(codesFor(bot, admin)).toEqual(['quota.set']);
+    const imagineFields = fake.commandFields('/imagine', 'a koi pond', bob, 'C4');
+    await slack.command(imagineFields);
+    const broke = await fake.waitFor(() => fake.responses.find((r) => imagineFields.response_url.endsWith(`/${r.id}`) && r.body.response_type === 'ephemeral'), 'the not-enough-credits answer');
     expect(String(broke.body.text)).toMatch(/credit/i);
     expect(String(broke.body.text)).toContain('3');
-    expect(sim.tasks()).toHaveLength(tasksBefore);
-    expect(balanceOf(world, 'UBOB')).toBe(3);
+    expect(codesFor(bot, bob)).toEqual([NOT_MODERATOR.code, 'credits.insufficient']);
+    expect(jobsOf(world, bob)).toEqual([]);
+    expect(balanceOf(world, bob)).toBe(3);
     expect(fake.messages.filter((m) => m.channel === 'C4' && !m.isDeleted)).toEqual([]);
 
     // A generation Runway fails: the placeholder explains it and the reservation comes back.
-    const aliceBefore = balanceOf(world, 'UALICE');
-    await slack.command(fake.commandFields('/imagine', 'a koi pond sim:internal', 'UALICE', 'C4'));
-    const failed = await fake.waitFor(() => jobsOf(world, 'UALICE').find((j) => j.state === 'failed'), 'the failed job', 20_000);
+    await slack.command(fake.commandFields('/imagine', 'a koi pond sim:internal', alice, 'C4'));
+    const failed = await fake.waitFor(() => jobsOf(world, alice).find((j) => j.state === 'failed'), 'the failed job', 20_000);
+    expect(failed.failureCode).toBe(BAD_OUTPUT.code);
     expect(jobNet(world, failed.id)).toBe(0);
-    expect(balanceOf(world, 'UALICE')).toBe(aliceBefore);
+    expect(balanceOf(world, alice)).toBe(ALLOWANCE);
+    expect(sim.tasks().find((t) => t.id === failed.taskId)?.status).toBe('FAILED');
     const placeholder = fake.message('C4', decodePlaceholder(failed.placeholder).ts);
     await fake.waitFor(() => placeholder?.text.includes(':warning:'), 'the failure on the placeholder');
+    expect(placeholder?.text).toBe(failureText(placeholderHead(alice, 'a koi pond sim:internal'), BAD_OUTPUT.userMessage));
     expect(fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C4')).toEqual([]);
   });
 
   it('6. rate limits on chat.update and on the upload are ridden out: the image still arrives, once', async () => {
-    const { fake, slack } = world;
+    const { fake, sim, slack } = world;
+    const carol = newMember(world, 'carol');
+    // Requests from here on are this test's: the earlier tests waited for all of their own work.
+    const firstRequest = fake.requests.length;
     fake.inject('chat.update', { kind: 'ratelimited', retryAfterSec: 1 }, 2);
     fake.inject('upload', { kind: 'ratelimited', retryAfterSec: 1 });
     fake.inject('files.getUploadURLExternal', { kind: 'status', status: 503 });
-    await slack.command(fake.commandFields('/imagine', 'a lighthouse at dusk --ratio 1280:720', 'UADMIN', 'C6'));
+    await slack.command(fake.commandFields('/imagine', 'a lighthouse at dusk --ratio 1280:720', carol, 'C6'));
     const [share] = await fake.waitFor(() => fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C6').length > 0 && fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C6'), 'the result in C6', 30_000);
-    await fake.waitFor(() => jobsOf(world, 'UADMIN').some((j) => j.state === 'delivered'), 'the job delivered');
+    const job = await fake.waitFor(() => jobsOf(world, carol).find((j) => j.state === 'delivered'), 'the job delivered');
     expect(fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C6')).toHaveLength(1);
-    expect(share?.bytes?.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-    const statuses = (kind: string) => fake.calls(kind).map((c) => c.status);
-    expect(statuses('upload')).toContain(429);
-    expect(statuses('upload').at(-1)).toBe(200);
+    expect(share?.bytes).toEqual(sim.outputFor(job.taskId!));
+    // Each fault was answered once and the call made again until it went through (no timing measured).
+    const statuses = (kind: string) => fake.requests.slice(firstRequest).filter((r) => r.kind === kind).map((c) => c.status);
+    expect(statuses('upload')).toEqual([429, 200]);
+    expect(statuses('files.getUploadURLExternal')).toEqual([503, 200]);
     expect(statuses('chat.update').filter((s) => s === 429)).toHaveLength(2);
-    expect(statuses('files.getUploadURLExternal')).toContain(503);
-    const job = jobsOf(world, 'UADMIN').find((j) => j.state === 'delivered')!;
+    expect(statuses('chat.update').at(-1)).toBe(200);
     expect(fake.message('C6', decodePlaceholder(job.placeholder).ts)?.text).toContain('Done');
+    expect(codesFor(bot, carol)).toEqual([]);
   });
 });
 

@@ -32,8 +32,8 @@ export interface InteractionDeps {
 }
 
 const SERVERS_ONLY = 'I work in servers, where credits are shared by the community. Invite me to a server and use `/imagine` there.';
-const NOT_YOURS = 'Only the person who asked for this image, or a moderator, can delete it. Ask one of them if it should go.';
-const UNKNOWN_BUTTON = 'That button is no longer in use. Run `/imagine` again for a new picture.';
+export const NOT_YOURS = 'Only the person who asked for this image, or a moderator, can delete it. Ask one of them if it should go.';
+export const UNKNOWN_BUTTON = 'That button is no longer in use. Run `/imagine` again for a new picture.';
 const UNKNOWN_COMMAND = 'I do not know that command any more; it will disappear shortly. Use `/imagine`, `/credits` or `/quota` instead.';
 
 type GuildInteraction<T extends Interaction> = T & { guildId: string };
@@ -97,7 +97,10 @@ async function handleImagine(interaction: GuildInteraction<ChatInputCommandInter
   const requester = requesterOf(interaction, deps.moderatorRoleId);
   const options = imagineOptionsOf(interaction, deps.mediaOrigins);
   const check = deps.core.checkImagine(requester, options);
-  if (!check.ok) return replyWith(interaction, check.reply);
+  if (!check.ok) {
+    deps.log.info('discord: request refused', { code: check.code, interactionId: interaction.id });
+    return replyWith(interaction, check.reply);
+  }
   const placeholder = await deferWithPlaceholder(interaction, deps.clock);
   const outcome = await deps.core.imagine(requester, options, placeholder).catch((error: unknown) => refusal(error));
   await settleOutcome(interaction, placeholder, outcome, deps);

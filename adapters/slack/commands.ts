@@ -6,7 +6,7 @@
 import { parseQuotaText } from '../../src/commands/quota-text.ts';
 import { echo } from '../../src/imagine/user-text.ts';
 import type { Reply } from '../../src/ports.ts';
-import { parseSlackImagineText, runImagine, type ImagineFlowDeps, type ReplyPrivately } from './imagine-flow.ts';
+import { logRefusal, parseSlackImagineText, runImagine, type ImagineFlowDeps, type ReplyPrivately } from './imagine-flow.ts';
 import type { SlashCommand } from './payloads.ts';
 import { parseUserToken, type ResolveRequester } from './requester.ts';
 
@@ -23,7 +23,10 @@ export interface CommandReplies {
 /** `/imagine <prompt> [--model m] [--ratio W:H] [--seed n] [--tags a b c]`, or `/imagine help`. */
 export async function handleImagineCommand(deps: CommandDeps, command: SlashCommand, replies: CommandReplies): Promise<void> {
   const parsed = parseSlackImagineText(command.text);
-  if (!parsed.ok) return replies.replyPrivately(parsed.reply);
+  if (!parsed.ok) {
+    if (parsed.code !== null) logRefusal(deps.log, parsed.code, { team: command.team_id, user: command.user_id });
+    return replies.replyPrivately(parsed.reply);
+  }
   const requester = await deps.resolveRequester(command.team_id, command.user_id, command.user_name);
   await runImagine(deps, {
     requester,
@@ -48,7 +51,10 @@ export async function handleCreditsCommand(deps: CommandDeps, command: SlashComm
 /** `/quota set|grant|allowance|cap|report …`: moderators only, decided by the core from server-side facts. */
 export async function handleQuotaCommand(deps: CommandDeps, command: SlashCommand, replies: CommandReplies): Promise<void> {
   const parsed = parseQuotaText(command.text, parseUserToken);
-  if (!parsed.ok) return replies.replyPrivately(parsed.failure.userMessage);
+  if (!parsed.ok) {
+    logRefusal(deps.log, parsed.failure.code, { team: command.team_id, user: command.user_id });
+    return replies.replyPrivately(parsed.failure.userMessage);
+  }
   const requester = await deps.resolveRequester(command.team_id, command.user_id, command.user_name);
   return sendReply(replies, deps.core.quota(requester, parsed.command));
 }

@@ -2,7 +2,7 @@
  * One /imagine from Slack, after the acknowledgement: check it (free), show the placeholder,
  * hand it to the core. Shared by the slash command (text only) and mentions (with images).
  */
-import { asBotError } from '../../src/errors.ts';
+import { asBotError, type ErrorCode } from '../../src/errors.ts';
 import { imagineHelpText } from '../../src/imagine/help.ts';
 import { parseImagineText } from '../../src/imagine/text-command.ts';
 import type { Logger } from '../../src/log.ts';
@@ -37,14 +37,25 @@ export type TypedImagineOptions = Omit<ImagineOptionsInput, 'references'>;
 
 /**
  * Read `/imagine` or mention text: the options, or the private answer (help, a problem, `--ref`,
- * which only the sandbox takes) that ends the request before anything is posted or charged.
+ * which only the sandbox takes) that ends the request before anything is posted or charged. A
+ * problem carries its code; help and `--ref` are answers, not failures, and carry none.
  */
-export function parseSlackImagineText(text: string): { ok: true; options: TypedImagineOptions } | { ok: false; reply: string } {
+export function parseSlackImagineText(
+  text: string,
+): { ok: true; options: TypedImagineOptions } | { ok: false; code: ErrorCode | null; reply: string } {
   const parsed = parseImagineText(text);
-  if (!parsed.ok) return { ok: false, reply: parsed.failure.userMessage };
-  if (parsed.kind === 'help') return { ok: false, reply: imagineHelpText() };
-  if (parsed.refs.length > 0) return { ok: false, reply: REFS_ON_SLACK };
+  if (!parsed.ok) return { ok: false, code: parsed.failure.code, reply: parsed.failure.userMessage };
+  if (parsed.kind === 'help') return { ok: false, code: null, reply: imagineHelpText() };
+  if (parsed.refs.length > 0) return { ok: false, code: null, reply: REFS_ON_SLACK };
   return { ok: true, options: { prompt: parsed.prompt, model: parsed.model, ratio: parsed.ratio, seed: parsed.seed, tags: parsed.tags } };
+}
+
+/**
+ * One log line per refused request, with its code: the reply the user sees carries no code, so this
+ * is where operators (and tests) read why. Ids only, never what was typed.
+ */
+export function logRefusal(log: Logger, code: ErrorCode, requester: { team: string; user: string }): void {
+  log.info('slack request refused', { code, team: requester.team, user: requester.user });
 }
 
 /** Check the request, post the placeholder, hand both to the core; every refusal goes to the requester alone. */
@@ -56,6 +67,7 @@ export async function runImagine(
   const { requester, options, location, replyPrivately } = request;
   const check = core.checkImagine(requester, options);
   if (!check.ok) {
+    logRefusal(log, check.code, { team: requester.communityId, user: requester.userId });
     await replyPrivately(check.reply.text);
     return;
   }
@@ -90,6 +102,7 @@ export async function runImagine(
       return;
     }
     // Rejected (not enough credits, a bad image…): nothing was charged, so the public placeholder goes.
+    logRefusal(log, outcome.code, { team: requester.communityId, user: requester.userId });
     if (outcome.reply.visibility === 'public') {
       await api.updateMessage({ channel: posted.channel, ts: posted.ts, text: failureText(head, outcome.reply.text) });
       return;

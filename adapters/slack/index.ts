@@ -4,7 +4,7 @@
  * ChatSurface through which the core shows status, results and failures.
  * https://docs.slack.dev/tools/bolt-js/
  */
-import { App } from '@slack/bolt';
+import { App, webApi } from '@slack/bolt';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { asBotError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
@@ -34,6 +34,11 @@ export interface SlackAdapterOptions {
   core: BotCore;
   log: Logger;
   clock?: Clock;
+  /**
+   * How the upload retry waits out a Retry-After or a backoff (default a real timer). Tests pass one
+   * that records the wait and returns at once. WebClient's own Web API retries have no such hook.
+   */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface SlackAdapter {
@@ -42,7 +47,7 @@ export interface SlackAdapter {
 }
 
 const WEB_API_TIMEOUT_MS = 15_000;
-const UNREADABLE_MENTION =
+export const UNREADABLE_MENTION =
   "I couldn't read the files attached to that message, so I did nothing and nothing was charged. Please attach the images again (PNG, JPEG or WebP, up to 3) and mention me.";
 const SEEN_EVENTS_LIMIT = 1_000;
 
@@ -64,10 +69,15 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     deferInitialization: true,
   });
   await app.init();
+  // WebClient waits out a 429 by itself (it pauses its queue for Retry-After seconds): say so, with the wait.
+  app.client.on(webApi.WebClientEvent.RATE_LIMITED, (retryAfterSec: number, request: { url?: string }) => {
+    const method = request.url?.slice(request.url.lastIndexOf('/') + 1);
+    log.debug('slack: rate limited, waiting', { method, retryAfterSec });
+  });
 
   // Slack's own hosts: the only ones a file may come from, and the only ones given the bot token.
   const fileOrigins = slackFileOrigins(options.apiUrl);
-  const api = new SlackApi({ client: app.client, botToken: options.botToken, tokenOrigins: fileOrigins, log });
+  const api = new SlackApi({ client: app.client, botToken: options.botToken, tokenOrigins: fileOrigins, log, ...(options.sleep ? { sleep: options.sleep } : {}) });
   const deps: CommandDeps = {
     api,
     core: options.core,

@@ -4,7 +4,7 @@
  * https://docs.slack.dev/reference/events/app_mention
  */
 import type { CommandDeps } from './commands.ts';
-import { parseSlackImagineText, runImagine, type ReplyPrivately } from './imagine-flow.ts';
+import { logRefusal, parseSlackImagineText, runImagine, type ReplyPrivately } from './imagine-flow.ts';
 import type { AppMention } from './payloads.ts';
 import { fileNotOnSlack, isOnSlackFileHost, slackReference, type SlackFileAccess } from './references.ts';
 import type { SlackApi } from './slack-api.ts';
@@ -21,13 +21,18 @@ export function replyToMentioner(api: SlackApi, origin: { channel: string; user:
 export async function handleMention(deps: MentionDeps, teamId: string, botUserId: string | undefined, event: AppMention): Promise<void> {
   const replyPrivately = replyToMentioner(deps.api, event);
   const parsed = parseSlackImagineText(stripBotMention(event.text, botUserId));
-  if (!parsed.ok) return replyPrivately(parsed.reply);
+  if (!parsed.ok) {
+    if (parsed.code !== null) logRefusal(deps.log, parsed.code, { team: teamId, user: event.user });
+    return replyPrivately(parsed.reply);
+  }
 
   // A file that is not on Slack's file host is refused before anything is fetched or charged.
   const foreign = event.files.find((file) => !isOnSlackFileHost(file, deps.fileOrigins));
   if (foreign !== undefined) {
     deps.log.warn('slack mention with a file off Slack', { channel: event.channel, fileId: foreign.id });
-    return replyPrivately(fileNotOnSlack(foreign).userMessage);
+    const refusal = fileNotOnSlack(foreign);
+    logRefusal(deps.log, refusal.code, { team: teamId, user: event.user });
+    return replyPrivately(refusal.userMessage);
   }
 
   const requester = await deps.resolveRequester(teamId, event.user);

@@ -233,8 +233,8 @@ describe('reserving and settling a job', () => {
     expect(jobEntries.map((e) => e.kind)).toEqual(['reserve', 'adjust', 'settle']);
     for (const entry of jobEntries) {
       expect(entry).toMatchObject({ model: 'gemini_2.5_flash', spendAt: reservedAt, actorId: 'system', userId: ANA });
-      expect(entry.note).toBeTruthy();
     }
+    expect(jobEntries.map((e) => e.note)).toEqual(['reserved 8 for gemini_2.5_flash', 'estimatedCost 5', 'final cost 5']);
   });
 
   it('composes with the caller’s transaction: a rolled-back transition leaves no entry', () => {

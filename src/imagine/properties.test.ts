@@ -19,16 +19,18 @@ const model = fc.constantFrom(...MODELS);
 
 describe('properties', () => {
   it('isValidTag accepts exactly the tags Runway accepts', () => {
-    fc.assert(fc.property(tagLike, (tag) => isValidTag(tag) === RUNWAY_TAG.test(tag)));
+    expect(() => fc.assert(fc.property(tagLike, (tag) => isValidTag(tag) === RUNWAY_TAG.test(tag)))).not.toThrow();
   });
 
   it('every ratio resolveRatio returns is one the model offers', () => {
-    fc.assert(
-      fc.property(model, ratioLike, (m, raw) => {
-        const result = resolveRatio(m, raw);
-        return !result.ok || m.ratios.some((r) => r.value === result.ratio);
-      }),
-    );
+    expect(() =>
+      fc.assert(
+        fc.property(model, ratioLike, (m, raw) => {
+          const result = resolveRatio(m, raw);
+          return !result.ok || m.ratios.some((r) => r.value === result.ratio);
+        }),
+      ),
+    ).not.toThrow();
   });
 
   it('parseImagineText never throws and always answers in one of its shapes', () => {
@@ -42,29 +44,31 @@ describe('properties', () => {
   });
 
   it('validateImagineRequest never throws, and what it accepts is priced and within limits', () => {
-    fc.assert(
-      fc.property(
-        fc.record({
-          prompt: fc.oneof(fc.string({ maxLength: 1200 }), tagLike.map((t) => `a photo of @${t} <@123> x@${t}`)),
-          model: fc.option(fc.oneof(fc.string(), fc.constantFrom(...MODELS.map((m) => m.id))), { nil: undefined }),
-          ratio: fc.option(ratioLike, { nil: undefined }),
-          seed: fc.option(fc.oneof(fc.string(), fc.double(), fc.integer()), { nil: undefined }),
-          tags: fc.option(fc.array(tagLike, { maxLength: 4 }), { nil: undefined }),
-          referenceCount: fc.integer({ min: -1, max: 5 }),
-        }),
-        (input) => {
-          const check = validateImagineRequest(input);
-          if (!check.ok) return check.failure.code.startsWith('request.') && check.failure.userMessage.length > 0;
-          const m = MODELS.find((x) => x.id === check.request.modelId);
-          return (
-            m !== undefined &&
-            m.ratios.some((r) => r.value === check.request.ratio) &&
-            check.request.prompt.length <= m.maxPromptUnits &&
-            check.request.tags.every(isValidTag) &&
-            check.priceCredits > 0
-          );
-        },
+    expect(() =>
+      fc.assert(
+        fc.property(
+          fc.record({
+            prompt: fc.oneof(fc.string({ maxLength: 1200 }), tagLike.map((t) => `a photo of @${t} <@123> x@${t}`)),
+            model: fc.option(fc.oneof(fc.string(), fc.constantFrom(...MODELS.map((m) => m.id))), { nil: undefined }),
+            ratio: fc.option(ratioLike, { nil: undefined }),
+            seed: fc.option(fc.oneof(fc.string(), fc.double(), fc.integer()), { nil: undefined }),
+            tags: fc.option(fc.array(tagLike, { maxLength: 4 }), { nil: undefined }),
+            referenceCount: fc.integer({ min: -1, max: 5 }),
+          }),
+          (input) => {
+            const check = validateImagineRequest(input);
+            if (!check.ok) return check.failure.code.startsWith('request.') && check.failure.userMessage.length > 0;
+            const m = MODELS.find((x) => x.id === check.request.modelId);
+            return (
+              m !== undefined &&
+              m.ratios.some((r) => r.value === check.request.ratio) &&
+              check.request.prompt.length <= m.maxPromptUnits &&
+              check.request.tags.every(isValidTag) &&
+              check.priceCredits > 0
+            );
+          },
+        ),
       ),
-    );
+    ).not.toThrow();
   });
 });

@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualTimers } from '../../test/support/manual-timers.ts';
-import { BotError } from '../errors.ts';
+import { BotError, type Failure } from '../errors.ts';
 import { downloadImage, downloadSafely, redactUrl } from './download.ts';
 import type { DownloadPolicy } from './download.ts';
+import { INVALID_URL, mediaHttpError, mediaNotAnImage, mediaTimeout, mediaTooLarge, ORIGIN_NOT_ALLOWED, PRIVATE_ADDRESS, TOO_MANY_REDIRECTS } from './errors.ts';
 
 /** A real HTTP server on 127.0.0.1 that records what it was sent. */
 interface FakeHost {
@@ -58,6 +59,9 @@ async function failure(download: Promise<unknown>): Promise<BotError> {
   return error as BotError;
 }
 
+/** The refusal as the user sees it: its code and the text of that code's builder, nothing looser. */
+const shownAs = (error: BotError): Failure => ({ code: error.code, userMessage: error.userMessage });
+
 const TOKEN = 'Bearer xoxb-secret-token';
 
 describe('downloadSafely', () => {
@@ -104,7 +108,7 @@ describe('downloadSafely', () => {
     const host = await startHost((_req, res) => res.writeHead(307, { location: `${elsewhere.origin}/x.png` }).end());
     const error = await failure(downloadSafely(`${host.origin}/ref.png`, policy({ allowedOrigins: [host.origin] })));
 
-    expect(error.code).toBe('media.origin_not_allowed');
+    expect(shownAs(error)).toEqual(ORIGIN_NOT_ALLOWED);
     expect(elsewhere.requests).toHaveLength(0);
   });
 
@@ -112,16 +116,16 @@ describe('downloadSafely', () => {
     const host = await startHost((req, res) => res.writeHead(302, { location: `/hop${(req.url ?? '').length}` }).end());
     const error = await failure(downloadSafely(`${host.origin}/start`, policy({ allowedOrigins: [host.origin], maxRedirects: 2 })));
 
-    expect(error.code).toBe('media.too_many_redirects');
+    expect(shownAs(error)).toEqual(TOO_MANY_REDIRECTS);
     expect(host.requests).toHaveLength(3);
   });
 
   it('refuses an origin that is not allowlisted, and plain http unless listed exactly', async () => {
     const discord = ['https://cdn.discordapp.com'];
-    expect((await failure(downloadSafely('https://evil.example/x.png', policy({ allowedOrigins: discord })))).code).toBe('media.origin_not_allowed');
-    expect((await failure(downloadSafely('http://cdn.discordapp.com/x.png', policy({ allowedOrigins: discord })))).code).toBe('media.origin_not_allowed');
-    expect((await failure(downloadSafely('file:///etc/passwd', policy({ allowedOrigins: discord })))).code).toBe('media.origin_not_allowed');
-    expect((await failure(downloadSafely('not a url', policy({ allowedOrigins: discord })))).code).toBe('media.invalid_url');
+    expect(shownAs(await failure(downloadSafely('https://evil.example/x.png', policy({ allowedOrigins: discord }))))).toEqual(ORIGIN_NOT_ALLOWED);
+    expect(shownAs(await failure(downloadSafely('http://cdn.discordapp.com/x.png', policy({ allowedOrigins: discord }))))).toEqual(ORIGIN_NOT_ALLOWED);
+    expect(shownAs(await failure(downloadSafely('file:///etc/passwd', policy({ allowedOrigins: discord }))))).toEqual(ORIGIN_NOT_ALLOWED);
+    expect(shownAs(await failure(downloadSafely('not a url', policy({ allowedOrigins: discord }))))).toEqual(INVALID_URL);
   });
 
   it.each(['127.0.0.1', '10.0.0.5'])('refuses an allowlisted hostname whose DNS answer is %s, without connecting', async (address) => {
@@ -141,7 +145,7 @@ describe('downloadSafely', () => {
       ),
     );
 
-    expect(error.code).toBe('media.private_address');
+    expect(shownAs(error)).toEqual(PRIVATE_ADDRESS);
     expect(lookedUp).toEqual(['media.test']);
     expect(host.requests).toHaveLength(0);
   });
@@ -161,17 +165,17 @@ describe('downloadSafely', () => {
         }),
       ),
     );
-    expect(error.code).toBe('media.private_address');
+    expect(shownAs(error)).toEqual(PRIVATE_ADDRESS);
     expect(host.requests).toHaveLength(0);
   });
 
   it('refuses the cloud metadata address, even when it is listed', async () => {
     const metadata = 'http://169.254.169.254';
-    expect((await failure(downloadSafely(`${metadata}/latest/meta-data/`, policy({ allowedOrigins: ['https://cdn.discordapp.com'] })))).code).toBe(
-      'media.origin_not_allowed',
+    expect(shownAs(await failure(downloadSafely(`${metadata}/latest/meta-data/`, policy({ allowedOrigins: ['https://cdn.discordapp.com'] }))))).toEqual(
+      ORIGIN_NOT_ALLOWED,
     );
-    expect((await failure(downloadSafely(`${metadata}/latest/meta-data/`, policy({ allowedOrigins: [metadata] })))).code).toBe('media.private_address');
-    expect((await failure(downloadSafely('http://0.0.0.0/x', policy({ allowedOrigins: ['http://0.0.0.0'] })))).code).toBe('media.private_address');
+    expect(shownAs(await failure(downloadSafely(`${metadata}/latest/meta-data/`, policy({ allowedOrigins: [metadata] }))))).toEqual(PRIVATE_ADDRESS);
+    expect(shownAs(await failure(downloadSafely('http://0.0.0.0/x', policy({ allowedOrigins: ['http://0.0.0.0'] }))))).toEqual(PRIVATE_ADDRESS);
   });
 
   it('refuses a file whose Content-Length is over the limit before reading its body', async () => {
@@ -182,7 +186,7 @@ describe('downloadSafely', () => {
     });
     const error = await failure(downloadSafely(`${host.origin}/big.png`, policy({ allowedOrigins: [host.origin], maxBytes: 2 * 1_048_576 })));
 
-    expect(error.code).toBe('media.too_large');
+    expect(shownAs(error)).toEqual(mediaTooLarge(2 * 1_048_576));
     expect(error.userMessage).toContain('2 MB');
   });
 
@@ -202,7 +206,7 @@ describe('downloadSafely', () => {
     });
     const error = await failure(downloadSafely(`${host.origin}/endless`, policy({ allowedOrigins: [host.origin], maxBytes: 1_048_576 })));
 
-    expect(error.code).toBe('media.too_large');
+    expect(shownAs(error)).toEqual(mediaTooLarge(1_048_576));
     expect(error.userMessage).toContain('1 MB');
   });
 
@@ -210,7 +214,7 @@ describe('downloadSafely', () => {
     const host = await startHost((_req, res) => res.writeHead(403).end('expired'));
     const error = await failure(downloadSafely(`${host.origin}/att/ref.png?ex=123&hm=secret-signature`, policy({ allowedOrigins: [host.origin] })));
 
-    expect(error.code).toBe('media.http_error');
+    expect(shownAs(error)).toEqual(mediaHttpError(403));
     expect(error.userMessage).toContain('403');
     expect(error.message).toContain(`${host.origin}/att/ref.png`);
     expect(`${error.message} ${error.userMessage}`).not.toContain('secret-signature');
@@ -227,7 +231,7 @@ describe('downloadSafely', () => {
     deadline.fireAll();
     const error = await failure(pending);
 
-    expect(error.code).toBe('media.timeout');
+    expect(shownAs(error)).toEqual(mediaTimeout(150));
     expect(error.message).not.toContain('secret');
   });
 
@@ -245,7 +249,7 @@ describe('downloadSafely', () => {
     for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
     expect(deadline.delays()).toEqual([150]);
     deadline.fireAll();
-    expect((await failure(pending)).code).toBe('media.timeout');
+    expect(shownAs(await failure(pending))).toEqual(mediaTimeout(150));
   });
 
   it("stops when the caller's signal aborts", async () => {
@@ -256,7 +260,8 @@ describe('downloadSafely', () => {
     const pending = downloadSafely(`${host.origin}/x`, policy({ allowedOrigins: [host.origin], signal: controller.signal }));
     await expect.poll(() => host.requests.length).toBe(1);
     controller.abort();
-    expect((await failure(pending)).code).toBe('media.timeout');
+    // The caller gave up; the message names the policy's own deadline (10 s here).
+    expect(shownAs(await failure(pending))).toEqual(mediaTimeout(10_000));
   });
 });
 
@@ -265,8 +270,7 @@ describe('downloadImage', () => {
     const host = await startHost((_req, res) => res.writeHead(200, { 'content-type': 'image/png' }).end('<!DOCTYPE html><html><body>Sign in to Slack</body></html>'));
     const error = await failure(downloadImage(`${host.origin}/files-pri/T1-F1/ref.png`, policy({ allowedOrigins: [host.origin] })));
 
-    expect(error.code).toBe('media.not_an_image');
-    expect(error.userMessage).toMatch(/PNG, JPEG or WebP/);
+    expect(shownAs(error)).toEqual(mediaNotAnImage(false));
     expect(error.message).toContain('HTML');
   });
 
@@ -274,13 +278,13 @@ describe('downloadImage', () => {
     const host = await startHost((_req, res) => res.writeHead(200, { 'content-type': 'image/gif' }).end(gif));
     const error = await failure(downloadImage(`${host.origin}/anim.gif`, policy({ allowedOrigins: [host.origin] })));
 
-    expect(error.code).toBe('media.not_an_image');
-    expect(error.userMessage).toMatch(/PNG, JPEG or WebP/);
+    // A GIF is an image to the user: the refusal says GIFs are not supported.
+    expect(shownAs(error)).toEqual(mediaNotAnImage(true));
   });
 
   it('refuses plain text', async () => {
     const host = await startHost((_req, res) => res.writeHead(200).end('just some words'));
-    expect((await failure(downloadImage(`${host.origin}/notes.txt`, policy({ allowedOrigins: [host.origin] })))).code).toBe('media.not_an_image');
+    expect(shownAs(await failure(downloadImage(`${host.origin}/notes.txt`, policy({ allowedOrigins: [host.origin] }))))).toEqual(mediaNotAnImage(false));
   });
 });
 

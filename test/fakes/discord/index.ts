@@ -195,7 +195,9 @@ export class FakeDiscord {
   clickButton(click: ButtonClick): FakeInteraction {
     const message = this.rest.messages.get(click.messageId);
     if (!message) throw new Error(`no message ${click.messageId}`);
-    return this.sendInteraction(3, { ...click, name: '', channelId: message.channelId }, { custom_id: click.customId, component_type: 2 }, message);
+    // A button is clicked where its message is: in that channel's server.
+    const guildId = this.guilds.find((guild) => guild.channelIds.includes(message.channelId))?.id;
+    return this.sendInteraction(3, { ...click, name: '', channelId: message.channelId, ...(guildId ? { guildId } : {}) }, { custom_id: click.customId, component_type: 2 }, message);
   }
 
   private sendInteraction(type: number, invocation: Omit<CommandInvocation, 'options'>, data: unknown, message?: FakeMessage): FakeInteraction {

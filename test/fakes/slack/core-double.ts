@@ -13,6 +13,8 @@ export interface ImagineCall {
   placeholder: string;
   downloaded: Uint8Array[];
   downloadErrors: unknown[];
+  /** Whether imagine() has returned its outcome for this call. */
+  isAnswered: boolean;
 }
 
 export class CoreDouble implements BotCore {
@@ -25,6 +27,20 @@ export class CoreDouble implements BotCore {
   /** Communities the test says the operator does not serve, with the refusal the core would give. */
   readonly refusedCommunities = new Map<string, Failure>();
   readonly admissionCalls: { platform: string; communityId: string }[] = [];
+  private held: Promise<void> | null = null;
+
+  /**
+   * Until the returned function is called, imagine() records its call and then waits before doing
+   * anything: a core still busy with the request, for tests of what the adapter does meanwhile.
+   */
+  holdImagine(): () => void {
+    let release = (): void => undefined;
+    this.held = new Promise((resolve) => (release = resolve));
+    return () => {
+      this.held = null;
+      release();
+    };
+  }
 
   admission(platform: string, communityId: string): ReturnType<BotCore['admission']> {
     this.admissionCalls.push({ platform, communityId });
@@ -38,8 +54,16 @@ export class CoreDouble implements BotCore {
   }
 
   async imagine(requester: Requester, options: ImagineOptionsInput, placeholder: string): Promise<ImagineOutcome> {
-    const call: ImagineCall = { requester, options, placeholder, downloaded: [], downloadErrors: [] };
+    const call: ImagineCall = { requester, options, placeholder, downloaded: [], downloadErrors: [], isAnswered: false };
     this.imagineCalls.push(call);
+    if (this.held) await this.held;
+    const outcome = await this.answer(call);
+    call.isAnswered = true;
+    return outcome;
+  }
+
+  private async answer(call: ImagineCall): Promise<ImagineOutcome> {
+    const { requester, options } = call;
     for (const reference of options.references) {
       try {
         call.downloaded.push(await reference.download({ maxBytes: 5_000_000, signal: new AbortController().signal }));

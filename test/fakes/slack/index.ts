@@ -17,7 +17,8 @@ export interface RecordedRequest {
   /** Web API method, 'upload', 'file', 'respond' or 'elsewhere'. */
   kind: string;
   path: string;
-  atMs: number;
+  /** Order of arrival among everything this fake records (requests and Socket Mode acks): not a time. */
+  seq: number;
   authorization: string | undefined;
   args: Record<string, string>;
   status: number;
@@ -91,7 +92,7 @@ export class FakeSlack {
   async start(): Promise<this> {
     this.server = await listen((req, res) => void this.route(req, res).catch((error: unknown) => sendJson(res, 500, { ok: false, error: String(error) })));
     this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    this.socketMode = new FakeSocketMode(this.server, () => this.origin, this.appId);
+    this.socketMode = new FakeSocketMode(this.server, () => this.origin, this.appId, () => this.nextSeq());
     this.elsewhereServer = await listen((req, res) => {
       this.record({ kind: 'elsewhere', path: req.url ?? '', authorization: req.headers.authorization, args: {}, status: 200 });
       res.writeHead(200, { 'content-type': 'image/png' });
@@ -182,8 +183,15 @@ export class FakeSlack {
     return `${1_767_225_600 + this.tsCounter}.${String(this.tsCounter).padStart(6, '0')}`;
   }
 
-  private record(entry: Omit<RecordedRequest, 'atMs'>): RecordedRequest {
-    const recorded = { ...entry, atMs: Date.now() };
+  private seqCounter = 0;
+
+  private nextSeq(): number {
+    this.seqCounter += 1;
+    return this.seqCounter;
+  }
+
+  private record(entry: Omit<RecordedRequest, 'seq'>): RecordedRequest {
+    const recorded = { ...entry, seq: this.nextSeq() };
     this.requests.push(recorded);
     return recorded;
   }

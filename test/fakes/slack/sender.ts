@@ -14,8 +14,8 @@ export interface SendOptions {
 }
 
 export interface SlackSender {
-  command(fields: Record<string, string>, options?: SendOptions): Promise<{ status: number; body: string; elapsedMs: number }>;
-  event(teamId: string, event: Record<string, unknown>, options?: SendOptions & { eventId?: string }): Promise<{ status: number; body: string; elapsedMs: number }>;
+  command(fields: Record<string, string>, options?: SendOptions): Promise<{ status: number; body: string }>;
+  event(teamId: string, event: Record<string, unknown>, options?: SendOptions & { eventId?: string }): Promise<{ status: number; body: string }>;
 }
 
 export function createSlackSender(endpoint: string, signingSecret: string): SlackSender {
@@ -23,13 +23,12 @@ export function createSlackSender(endpoint: string, signingSecret: string): Slac
     const timestamp = String(options.timestampSec ?? Math.floor(Date.now() / 1000));
     const secret = options.isBadSignature ? `${signingSecret}-wrong` : signingSecret;
     const signature = `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
-    const startedMs = Date.now();
     const response = await fetch(endpoint, {
       method: 'POST',
       headers: { 'content-type': contentType, 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature },
       body,
     });
-    return { status: response.status, body: await response.text(), elapsedMs: Date.now() - startedMs };
+    return { status: response.status, body: await response.text() };
   }
   return {
     command: (fields, options) => send(new URLSearchParams(fields).toString(), 'application/x-www-form-urlencoded', options),

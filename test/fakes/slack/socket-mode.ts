@@ -16,7 +16,8 @@ export interface SocketAck {
   envelopeId: string;
   /** What the app answered with; the library always sends an object, `{}` for a bare ack. */
   payload: Record<string, unknown> | undefined;
-  atMs: number;
+  /** Order of arrival among everything the fake Slack records (shared with its requests): not a time. */
+  seq: number;
 }
 
 export class FakeSocketMode {
@@ -36,6 +37,7 @@ export class FakeSocketMode {
     server: Server,
     private readonly origin: () => string,
     private readonly appId: string,
+    private readonly nextSeq: () => number,
   ) {
     server.on('upgrade', (request, socket, head) => {
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
@@ -123,6 +125,6 @@ export class FakeSocketMode {
       return;
     }
     const { envelope_id: envelopeId, payload } = frame as { envelope_id: string; payload?: Record<string, unknown> };
-    this.acks.push({ envelopeId, payload, atMs: Date.now() });
+    this.acks.push({ envelopeId, payload, seq: this.nextSeq() });
   }
 }
