@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openTempDatabase } from './support/ledger-fixtures.ts';
-import { jobIn, openFixture, PRICE } from '../src/jobs/transitions/test-fixtures.ts';
+import { jobIn, openFixture, PRICE } from './support/transition-fixtures.ts';
 
 const PROCESSES = 4;
 const JOBS = 200;

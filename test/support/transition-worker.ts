@@ -13,7 +13,7 @@ import { ManualClock } from '../../src/clock.ts';
 import { CreditLedger } from '../../src/credits/ledger.ts';
 import { acceptJob } from '../../src/jobs/transitions/accept-job.ts';
 import { markSucceeded } from '../../src/jobs/transitions/mark-succeeded.ts';
-import { newJob } from '../../src/jobs/transitions/test-fixtures.ts';
+import { newJob } from './transition-fixtures.ts';
 import { startSubmitting } from '../../src/jobs/transitions/start-submitting.ts';
 import { openDatabase } from '../../src/store/database.ts';
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobStore } from '../job-store.ts';
 import { releaseJobs, renewJobLeases, takeOverJobs } from './ownership.ts';
-import { jobIn, ME, openFixture, OTHER, rowOf, type Fixture } from './test-fixtures.ts';
+import { jobIn, ME, openFixture, OTHER, rowOf, type Fixture } from '../../../test/support/transition-fixtures.ts';
 
 let f: Fixture;
 beforeEach(() => {

@@ -13,12 +13,13 @@ import { markReady } from './mark-ready.ts';
 import { markRunning } from './mark-running.ts';
 import { markSubmitted } from './mark-submitted.ts';
 import { markSucceeded } from './mark-succeeded.ts';
+import { markTaskFailed } from './mark-task-failed.ts';
 import { recordPollTrouble, recordUnfinishedPoll } from './record-poll.ts';
 import { reject } from './reject.ts';
 import { saveCheckpoint } from './save-checkpoint.ts';
 import { setReferenceUris } from './set-reference-uris.ts';
 import { startSubmitting } from './start-submitting.ts';
-import { ALLOWANCE, balanceOf, breakLedgerWrites, entriesOf, jobIn, ME, newJob, openFixture, OTHER, PRICE, rowOf, type Fixture } from './test-fixtures.ts';
+import { ALLOWANCE, balanceOf, breakLedgerWrites, entriesOf, jobIn, ME, newJob, openFixture, OTHER, PRICE, rowOf, type Fixture } from '../../../test/support/transition-fixtures.ts';
 
 let f: Fixture;
 beforeEach(() => {
@@ -46,6 +47,7 @@ const TRANSITIONS: readonly { name: string; from: readonly JobState[]; apply: (c
   { name: 'markDelivered', from: ['succeeded'], apply: (ctx, id) => markDelivered(ctx, id) },
   { name: 'markFailed', from: ['queued', 'reserved', 'submitting', 'submitted', 'running', 'succeeded'], apply: (ctx, id) => markFailed(ctx, id, FAILURE), writes: 'refund' },
   { name: 'markCancelled', from: ['reserved', 'submitting', 'submitted', 'running'], apply: (ctx, id) => markCancelled(ctx, id, FAILURE), writes: 'refund' },
+  { name: 'markTaskFailed', from: ['submitted', 'running'], apply: (ctx, id) => markTaskFailed(ctx, id, FAILURE, { costCredits: PRICE, moderated: true }), writes: 'settle' },
 ];
 
 describe.each(TRANSITIONS)('$name', ({ from, apply, writes }) => {
@@ -195,6 +197,27 @@ describe('what each transition records', () => {
       { kind: 'refund', delta: 8 },
     ]);
     expect(balanceOf(f.db, 'amy')).toBe(ALLOWANCE);
+  });
+
+  it("a task Runway failed is charged Runway's cost: a moderated decline in full, as a strike; an unbilled failure is refunded", () => {
+    const declined = jobIn(f, 'running');
+    expect(markTaskFailed(f.ctx, declined, FAILURE, { costCredits: PRICE, moderated: true })).toBe(true);
+    expect(entriesOf(f.db, declined)).toEqual([{ kind: 'reserve', delta: -PRICE }, { kind: 'settle', delta: 0 }]);
+    expect(rowOf(f.db, declined)).toMatchObject({ state: 'failed', moderated: 1, cost_credits: PRICE, failure_code: FAILURE.code, run_at: null });
+    const internal = jobIn(f, 'submitted');
+    expect(markTaskFailed(f.ctx, internal, { code: 'runway.internal', userMessage: 'x' }, { costCredits: 0, moderated: false })).toBe(true);
+    expect(entriesOf(f.db, internal)).toEqual([{ kind: 'reserve', delta: -PRICE }, { kind: 'refund', delta: PRICE }]);
+    expect(rowOf(f.db, internal)).toMatchObject({ state: 'failed', moderated: 0, cost_credits: 0 });
+    // Applying it again changes nothing: no second charge.
+    expect(markTaskFailed(f.ctx, declined, FAILURE, { costCredits: PRICE, moderated: true })).toBe(false);
+    expect(balanceOf(f.db, 'amy')).toBe(ALLOWANCE - PRICE);
+  });
+
+  it('a cancellation Runway billed is charged what it billed', () => {
+    const id = jobIn(f, 'running');
+    expect(markCancelled(f.ctx, id, FAILURE, 3)).toBe(true);
+    expect(entriesOf(f.db, id)).toEqual([{ kind: 'reserve', delta: -PRICE }, { kind: 'settle', delta: PRICE - 3 }]);
+    expect(rowOf(f.db, id)).toMatchObject({ state: 'cancelled', cost_credits: 3 });
   });
 
   it('failing a settled job (its image never arrived) gives back what it was charged, once', () => {

@@ -1,23 +1,23 @@
-import type { Failure } from '../../errors.ts';
+import type { Failure } from '../../src/errors.ts';
 /**
  * Test helpers for the transitions: a migrated in-memory database, a context for "us" and one for
  * another instance, and a job driven through the real transitions into any state.
  */
-import { ManualClock } from '../../clock.ts';
-import { CreditLedger } from '../../credits/ledger.ts';
-import { openDatabase, type Db } from '../../store/database.ts';
-import type { JobState, NewJob } from '../job.ts';
-import { acceptJob } from './accept-job.ts';
-import type { TransitionContext } from './context.ts';
-import { markCancelled } from './mark-cancelled.ts';
-import { markDelivered } from './mark-delivered.ts';
-import { markFailed } from './mark-failed.ts';
-import { markReady } from './mark-ready.ts';
-import { markRunning } from './mark-running.ts';
-import { markSubmitted } from './mark-submitted.ts';
-import { markSucceeded } from './mark-succeeded.ts';
-import { reject } from './reject.ts';
-import { startSubmitting } from './start-submitting.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { CreditLedger } from '../../src/credits/ledger.ts';
+import { openDatabase, type Db } from '../../src/store/database.ts';
+import type { JobState, NewJob } from '../../src/jobs/job.ts';
+import { acceptJob } from '../../src/jobs/transitions/accept-job.ts';
+import type { TransitionContext } from '../../src/jobs/transitions/context.ts';
+import { markCancelled } from '../../src/jobs/transitions/mark-cancelled.ts';
+import { markDelivered } from '../../src/jobs/transitions/mark-delivered.ts';
+import { markFailed } from '../../src/jobs/transitions/mark-failed.ts';
+import { markReady } from '../../src/jobs/transitions/mark-ready.ts';
+import { markRunning } from '../../src/jobs/transitions/mark-running.ts';
+import { markSubmitted } from '../../src/jobs/transitions/mark-submitted.ts';
+import { markSucceeded } from '../../src/jobs/transitions/mark-succeeded.ts';
+import { reject } from '../../src/jobs/transitions/reject.ts';
+import { startSubmitting } from '../../src/jobs/transitions/start-submitting.ts';
 
 export const ME = 'instance-me';
 export const OTHER = 'instance-other';
