@@ -76,7 +76,7 @@ function runSingleProcess(o: LedgerBenchOptions, users: number, withCap: boolean
   const db = openDatabase(join(o.dir, `single-${users}-${withCap ? 'cap' : 'nocap'}.db`));
   try {
     const ledger = benchLedger(db, 1_000_000_000);
-    if (withCap) ledger.setCap({ communityId: RACE_COMMUNITY, amount: 1_000_000_000, period: 'none', actorId: 'bench' });
+    if (withCap) ledger.communities.setCap({ communityId: RACE_COMMUNITY, amount: 1_000_000_000, period: 'none', actorId: 'bench' });
     const startedAt = performance.now();
     const deadline = startedAt + o.seconds * 1000;
     const doneAt: number[] = [];

@@ -98,7 +98,7 @@ describe('reservations under any interleaving', () => {
             const clock = new ManualClock(Date.UTC(2026, 0, 1, 6));
             const ledgers = [db, second].map((d) => new CreditLedger(d, clock, { allowance, period: 'day' }));
             const ledgerOn = (i: number) => ledgers[i % ledgers.length] as CreditLedger;
-            if (cap !== null) ledgerOn(0).setCap({ communityId: C, amount: cap, period: 'day', actorId: 'mod' });
+            if (cap !== null) ledgerOn(0).communities.setCap({ communityId: C, amount: cap, period: 'day', actorId: 'mod' });
             const model = new Model(allowance, cap);
 
             for (const op of ops) {
@@ -196,7 +196,7 @@ describe('reservations racing from several processes on one database file', () =
       // In cap mode every reservation is a different, well-funded member: only the cap can stop them.
       const allowance = mode === 'same-user' ? BUDGET : 1_000;
       if (mode === 'cap') {
-        new CreditLedger(db, new ManualClock(), { allowance, period: 'none' }).setCap({ communityId: 'race-community', amount: BUDGET, period: 'none', actorId: 'mod' });
+        new CreditLedger(db, new ManualClock(), { allowance, period: 'none' }).communities.setCap({ communityId: 'race-community', amount: BUDGET, period: 'none', actorId: 'mod' });
       }
 
       const results = await race(path, mode, allowance);

@@ -48,9 +48,9 @@ function seed(s: ReturnType<typeof setup>) {
   s.bot.settle('job-1', 6);
   s.reserve('guild-a', 'bo', 'job-2', 5, 'discord');
   s.reserve('T0SLACK', 'cy', 'job-3', 4, 'slack');
-  s.bot.setBudget({ communityId: 'T0SLACK', amount: 300, period: 'week', actorId: 'operator' });
-  s.bot.setCap({ communityId: 'guild-c', amount: 30, actorId: 'mod-1' });
-  s.bot.setBlocked({ communityId: 'guild-c', blocked: true, note: 'spam', actorId: 'operator' });
+  s.bot.communities.setBudget({ communityId: 'T0SLACK', amount: 300, period: 'week', actorId: 'operator' });
+  s.bot.communities.setCap({ communityId: 'guild-c', amount: 30, actorId: 'mod-1' });
+  s.bot.communities.setBlocked({ communityId: 'guild-c', blocked: true, note: 'spam', actorId: 'operator' });
   s.bot.balance('guild-d', 'dee');
 }
 

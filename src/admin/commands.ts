@@ -95,7 +95,7 @@ function budget(ctx: AdminContext, communityId: string, amount: number | null, p
   if (!isSeen(db, communityId)) return unknownCommunity(communityId);
   const sql = new LedgerSql(db);
   const was = budgetDescription(ledger.settings(communityId), sql.settings(communityId)?.budget != null, ', the default');
-  const after = ledger.setBudget({ communityId, amount, period: period ?? undefined, actorId });
+  const after = ledger.communities.setBudget({ communityId, amount, period: period ?? undefined, actorId });
   const id = printable(communityId);
   const head = amount === null ? `${id}: budget back to the default, ${budgetDescription(after, false, '')} (was ${was}).` : `${id}: budget ${budgetDescription(after, true, '')} (was ${was}).`;
   if (!after.budget) return succeeded(head);
@@ -107,7 +107,7 @@ function budget(ctx: AdminContext, communityId: string, amount: number | null, p
 function block({ db, ledger, clock, actorId }: AdminContext, communityId: string, note: string | null): AdminResult {
   if (!isSeen(db, communityId)) return unknownCommunity(communityId);
   const before = ledger.settings(communityId).blocked;
-  ledger.setBlocked({ communityId, blocked: true, note: note ?? undefined, actorId });
+  ledger.communities.setBlocked({ communityId, blocked: true, note: note ?? undefined, actorId });
   const id = printable(communityId);
   const already = before ? ` It was already blocked since ${formatUtc(before.atMs)}.` : '';
   return succeeded(`${id} blocked at ${formatUtc(clock.now())}${note ? ` (${printable(note)})` : ''}: the bot refuses its requests until 'unblock ${id}'.${already}`);
@@ -117,7 +117,7 @@ function unblock({ db, ledger, actorId }: AdminContext, communityId: string): Ad
   if (!isSeen(db, communityId)) return unknownCommunity(communityId);
   const id = printable(communityId);
   if (!ledger.settings(communityId).blocked) return succeeded(`${id} was not blocked: nothing changed.`);
-  ledger.setBlocked({ communityId, blocked: false, actorId });
+  ledger.communities.setBlocked({ communityId, blocked: false, actorId });
   return succeeded(`${id} unblocked: its members can use the bot again.`);
 }
 

@@ -141,7 +141,7 @@ describe('/quota by a moderator', () => {
   it('report shows top spenders, spend per model and the cap as text, privately', () => {
     const { ledger, mod, ana, person, spend } = setup();
     const bo = person('u-bo', 'Bo');
-    ledger.setCap({ communityId: C, amount: 40, period: 'week', actorId: mod.userId });
+    ledger.communities.setCap({ communityId: C, amount: 40, period: 'week', actorId: mod.userId });
     spend(ana, 8, 8);
     spend(ana, 5, 5, 'gemini_2.5_flash');
     spend(bo, 2, 2, 'gen4_image_turbo');

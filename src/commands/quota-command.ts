@@ -45,7 +45,7 @@ export function quotaCommand(ledger: CreditLedger, requester: Requester, command
       if (!parsed.ok) return refuse(parsed.failure);
       const period = readPeriod(command.period);
       if (!period.ok) return refuse(period.failure);
-      const settings = ledger.setAllowance({ communityId, amount: parsed.amount, period: period.period, actorId });
+      const settings = ledger.communities.setAllowance({ communityId, amount: parsed.amount, period: period.period, actorId });
       const when =
         settings.period === 'none'
           ? 'New members get it once; it does not refill.'
@@ -55,14 +55,14 @@ export function quotaCommand(ledger: CreditLedger, requester: Requester, command
     case 'cap': {
       const word = command.amount.trim().toLowerCase();
       if (word === 'off' || word === 'none') {
-        ledger.setCap({ communityId, amount: null, actorId });
+        ledger.communities.setCap({ communityId, amount: null, actorId });
         return announce('quota.cap_removed', `${mod} removed the community's spending cap.`);
       }
       const parsed = parseCreditAmount(command.amount);
       if (!parsed.ok) return refuse(parsed.failure);
       const period = readPeriod(command.period);
       if (!period.ok) return refuse(period.failure);
-      const set = ledger.setCap({ communityId, amount: parsed.amount, period: period.period, actorId });
+      const set = ledger.communities.setCap({ communityId, amount: parsed.amount, period: period.period, actorId });
       if (!set.ok) return refuse(capAboveBudget(set.budget));
       const cap = ledger.report(communityId).cap;
       const scope = cap && cap.period !== 'none' ? ` a ${cap.period}` : ' in total';

@@ -74,28 +74,28 @@ describe("a community's budget, set by the operator", () => {
 
   it("the operator's own figure for a community replaces the default, and the next request obeys it", () => {
     const { ledger, reserve } = setup({ allowance: 50, period: 'day', communityBudget: { amount: 10, period: 'day' } });
-    expect(ledger.setBudget({ communityId: 'guild-a', amount: 30, period: 'week', actorId: OPERATOR }).budget).toEqual({ amount: 30, period: 'week' });
+    expect(ledger.communities.setBudget({ communityId: 'guild-a', amount: 30, period: 'week', actorId: OPERATOR }).budget).toEqual({ amount: 30, period: 'week' });
     expect(reserve('guild-a', 'ana', 8).outcome).toMatchObject({ ok: true });
     expect(reserve('guild-a', 'bo', 8).outcome).toMatchObject({ ok: true });
-    expect(ledger.setBudget({ communityId: 'guild-a', amount: 16, actorId: OPERATOR }).budget).toEqual({ amount: 16, period: 'week' });
+    expect(ledger.communities.setBudget({ communityId: 'guild-a', amount: 16, actorId: OPERATOR }).budget).toEqual({ amount: 16, period: 'week' });
     expect(reserve('guild-a', 'cy', 1).outcome).toMatchObject({ ok: false, reason: 'community_budget', remaining: 0, period: 'week' });
-    expect(ledger.setBudget({ communityId: 'guild-a', amount: null, actorId: OPERATOR }).budget).toEqual({ amount: 10, period: 'day' });
+    expect(ledger.communities.setBudget({ communityId: 'guild-a', amount: null, actorId: OPERATOR }).budget).toEqual({ amount: 10, period: 'day' });
   });
 
   it("a moderator's cap can lower the budget but never raise it", () => {
     const { ledger, reserve } = setup({ allowance: 50, period: 'day', communityBudget: { amount: 100, period: 'day' } });
-    expect(ledger.setCap({ communityId: 'guild-a', amount: 101, period: 'day', actorId: MOD })).toEqual({
+    expect(ledger.communities.setCap({ communityId: 'guild-a', amount: 101, period: 'day', actorId: MOD })).toEqual({
       ok: false, reason: 'above_budget', budget: { amount: 100, period: 'day' },
     });
     expect(ledger.settings('guild-a').cap).toBeNull();
-    expect(ledger.setCap({ communityId: 'guild-a', amount: 8, period: 'day', actorId: MOD })).toMatchObject({ ok: true, settings: { cap: { amount: 8 } } });
+    expect(ledger.communities.setCap({ communityId: 'guild-a', amount: 8, period: 'day', actorId: MOD })).toMatchObject({ ok: true, settings: { cap: { amount: 8 } } });
     expect(reserve('guild-a', 'ana', 8).outcome).toMatchObject({ ok: true });
     expect(reserve('guild-a', 'bo', 1).outcome).toMatchObject({ ok: false, reason: 'community_cap' });
   });
 
   it('the report shows the cap and the budget side by side', () => {
     const { ledger, reserve } = setup({ allowance: 50, period: 'day', communityBudget: { amount: 100, period: 'day' } });
-    ledger.setCap({ communityId: 'guild-a', amount: 40, period: 'day', actorId: MOD });
+    ledger.communities.setCap({ communityId: 'guild-a', amount: 40, period: 'day', actorId: MOD });
     reserve('guild-a', 'ana', 8);
     const report = ledger.report('guild-a');
     expect(report.cap).toEqual({ amount: 40, period: 'day', spent: 8, remaining: 32, resetsAt: Date.UTC(2026, 0, 2) });
@@ -104,8 +104,8 @@ describe("a community's budget, set by the operator", () => {
 
   it('blocking and unblocking is recorded on the community', () => {
     const { ledger, clock } = setup({ allowance: 50, period: 'day' });
-    expect(ledger.setBlocked({ communityId: 'guild-a', blocked: true, note: 'spam', actorId: OPERATOR }).blocked).toEqual({ atMs: clock.now(), note: 'spam' });
-    expect(ledger.setBlocked({ communityId: 'guild-a', blocked: false, actorId: OPERATOR }).blocked).toBeNull();
+    expect(ledger.communities.setBlocked({ communityId: 'guild-a', blocked: true, note: 'spam', actorId: OPERATOR }).blocked).toEqual({ atMs: clock.now(), note: 'spam' });
+    expect(ledger.communities.setBlocked({ communityId: 'guild-a', blocked: false, actorId: OPERATOR }).blocked).toBeNull();
   });
 });
 

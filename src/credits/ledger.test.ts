@@ -105,7 +105,7 @@ describe('allowance roll-over', () => {
   it('uses the allowance a moderator set, at each member’s next refill', () => {
     const { ledger, clock } = setup();
     expect(ledger.balance(C, ANA)).toBe(50);
-    ledger.setAllowance({ communityId: C, amount: 80, period: 'week', actorId: MOD });
+    ledger.communities.setAllowance({ communityId: C, amount: 80, period: 'week', actorId: MOD });
     expect(ledger.balance(C, BO)).toBe(80);
     // Ana was credited for today's day period; the switch to weekly is a new period for her.
     expect(ledger.balance(C, ANA)).toBe(80);
@@ -263,7 +263,7 @@ describe('reserving and settling a job', () => {
 describe('community cap', () => {
   it('refuses a reservation that would take the community past its cap, with what is left', () => {
     const { ledger, reserve } = setup();
-    ledger.setCap({ communityId: C, amount: 12, period: 'week', actorId: MOD });
+    ledger.communities.setCap({ communityId: C, amount: 12, period: 'week', actorId: MOD });
     expect(reserve(ANA, 8).outcome).toMatchObject({ ok: true });
     expect(reserve(BO, 5).outcome).toEqual({
       ok: false, reason: 'community_cap', capRemaining: 4, price: 5, resetsAt: Date.UTC(2026, 0, 5),
@@ -273,7 +273,7 @@ describe('community cap', () => {
 
   it('returns settled differences and refunds to the cap', () => {
     const { ledger, reserve } = setup();
-    ledger.setCap({ communityId: C, amount: 10, period: 'day', actorId: MOD });
+    ledger.communities.setCap({ communityId: C, amount: 10, period: 'day', actorId: MOD });
     const a = reserve(ANA, 8).jobId;
     ledger.settle(a, 5);
     const b = reserve(BO, 5).jobId;
@@ -284,7 +284,7 @@ describe('community cap', () => {
 
   it('counts a job in the period it was reserved in, and resets at the next one', () => {
     const { ledger, reserve, clock } = setup({ allowance: 50, period: 'day' }, Date.UTC(2026, 0, 1, 23, 59));
-    ledger.setCap({ communityId: C, amount: 10, period: 'day', actorId: MOD });
+    ledger.communities.setCap({ communityId: C, amount: 10, period: 'day', actorId: MOD });
     const { jobId } = reserve(ANA, 10);
     clock.set(Date.UTC(2026, 0, 2, 0, 1));
     ledger.settle(jobId, 10);
@@ -294,9 +294,9 @@ describe('community cap', () => {
 
   it('cap off removes it; a cap without a period takes the allowance period', () => {
     const { ledger, reserve } = setup({ allowance: 50, period: 'month' });
-    expect(ledger.setCap({ communityId: C, amount: 5, actorId: MOD })).toMatchObject({ ok: true, settings: { cap: { amount: 5, period: 'month' } } });
+    expect(ledger.communities.setCap({ communityId: C, amount: 5, actorId: MOD })).toMatchObject({ ok: true, settings: { cap: { amount: 5, period: 'month' } } });
     expect(reserve(ANA, 8).outcome).toMatchObject({ ok: false, reason: 'community_cap' });
-    expect(ledger.setCap({ communityId: C, amount: null, actorId: MOD })).toMatchObject({ ok: true, settings: { cap: null } });
+    expect(ledger.communities.setCap({ communityId: C, amount: null, actorId: MOD })).toMatchObject({ ok: true, settings: { cap: null } });
     expect(reserve(ANA, 8).outcome).toMatchObject({ ok: true });
   });
 });
@@ -328,7 +328,7 @@ describe('views', () => {
 
   it('report lists top spenders, spend per model and the cap for the cap period', () => {
     const { ledger, reserve, clock } = setup();
-    ledger.setCap({ communityId: C, amount: 100, period: 'week', actorId: MOD });
+    ledger.communities.setCap({ communityId: C, amount: 100, period: 'week', actorId: MOD });
     ledger.settle(reserve(ANA, 8).jobId, 8);
     ledger.settle(reserve(ANA, 8).jobId, 5);
     ledger.settle(reserve(BO, 5, 'gemini_2.5_flash').jobId, 5);

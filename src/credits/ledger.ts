@@ -25,7 +25,9 @@ import type { Db } from '../store/database.ts';
 import { alreadyReserved, noReservation, readJobMoney, settledCharge, type JobMoney } from './job-money.ts';
 import { LedgerSql, type EntryKind, type JobEntry, type NewEntry } from './ledger-sql.ts';
 import { nextPeriodStart, periodKey, periodRange, periodStart, type Period } from './periods.ts';
-import type { Budget, CapView, CommunitySettings, CreditDefaults, CreditsReport, CreditsView, ModeratorAction, ReserveOutcome, ReserveParams, SetCapOutcome } from './types.ts';
+import { assertCredits } from './assert-credits.ts';
+import { CommunitySettingsStore } from './community-settings.ts';
+import type { Budget, CapView, CommunitySettings, CreditDefaults, CreditsReport, CreditsView, ModeratorAction, ReserveOutcome, ReserveParams } from './types.ts';
 
 export type { Period } from './periods.ts';
 export type * from './types.ts';
@@ -35,6 +37,8 @@ const TOP_SPENDERS = 10;
 
 export class CreditLedger {
   private readonly sql: LedgerSql;
+  /** What moderators and the operator set per community: allowance, cap, budget, block. */
+  readonly communities: CommunitySettingsStore;
 
   constructor(
     private readonly db: Db,
@@ -45,6 +49,7 @@ export class CreditLedger {
     if (defaults.communityBudget) assertCredits(defaults.communityBudget.amount, 'default community budget');
     if (defaults.operatorBudget) assertCredits(defaults.operatorBudget.amount, 'operator budget');
     this.sql = new LedgerSql(db);
+    this.communities = new CommunitySettingsStore(db, this.sql, clock, defaults);
   }
 
   /**
@@ -234,62 +239,9 @@ export class CreditLedger {
     });
   }
 
-  /** Change the community's allowance (and optionally its period); members get it at their next refill. */
-  setAllowance(p: { communityId: string; amount: number; period?: Period | undefined; actorId: string }): CommunitySettings {
-    assertCredits(p.amount, 'allowance');
-    return this.write(() => {
-      const period = p.period ?? this.settings(p.communityId).period;
-      this.sql.saveAllowance(p.communityId, p.amount, period, p.actorId, this.clock.now());
-      return this.settings(p.communityId);
-    });
-  }
-
-  /**
-   * Set (amount) or remove (null) the community-wide spend cap. Without a period the cap keeps its
-   * current one, or takes the allowance's.
-   */
-  setCap(p: { communityId: string; amount: number | null; period?: Period | undefined; actorId: string }): SetCapOutcome {
-    if (p.amount !== null) assertCredits(p.amount, 'cap');
-    return this.write((): SetCapOutcome => {
-      const current = this.settings(p.communityId);
-      // The operator pays: a moderator's cap can only lower the budget the operator gave the community.
-      if (p.amount !== null && current.budget && p.amount > current.budget.amount) return { ok: false, reason: 'above_budget', budget: current.budget };
-      const period = p.amount === null ? null : (p.period ?? current.cap?.period ?? current.period);
-      this.sql.saveCap(p.communityId, p.amount, period, p.actorId, this.clock.now());
-      return { ok: true, settings: this.settings(p.communityId) };
-    });
-  }
-
-  /** The operator sets a community's budget (null: back to COMMUNITY_BUDGET); the period defaults to the current one. */
-  setBudget(p: { communityId: string; amount: number | null; period?: Period | undefined; actorId: string }): CommunitySettings {
-    if (p.amount !== null) assertCredits(p.amount, 'budget');
-    return this.write(() => {
-      const period = p.amount === null ? null : (p.period ?? this.settings(p.communityId).budget?.period ?? this.defaults.communityBudget?.period ?? 'day');
-      this.sql.saveBudget(p.communityId, p.amount, period, p.actorId, this.clock.now());
-      return this.settings(p.communityId);
-    });
-  }
-
-  /** The operator blocks (or unblocks) a community: a blocked one is refused like an unlisted one. */
-  setBlocked(p: { communityId: string; blocked: boolean; note?: string | undefined; actorId: string }): CommunitySettings {
-    return this.write(() => {
-      const now = this.clock.now();
-      this.sql.saveBlocked(p.communityId, p.blocked ? now : null, p.blocked ? (p.note ?? null) : null, p.actorId, now);
-      return this.settings(p.communityId);
-    });
-  }
-
-  /** The community's effective allowance, period and cap (operator defaults where unset). */
+  /** The community's effective allowance, period, cap, budget and block (operator defaults where unset). */
   settings(communityId: string): CommunitySettings {
-    const row = this.sql.settings(communityId);
-    const period = row?.allowance_period ?? this.defaults.period;
-    return {
-      allowance: row?.allowance ?? this.defaults.allowance,
-      period,
-      cap: row?.cap != null ? { amount: row.cap, period: row.cap_period ?? period } : null,
-      budget: row?.budget != null ? { amount: row.budget, period: row.budget_period ?? this.defaults.communityBudget?.period ?? 'day' } : (this.defaults.communityBudget ?? null),
-      blocked: row?.blocked_at != null ? { atMs: row.blocked_at, note: row.blocked_note } : null,
-    };
+    return this.communities.settings(communityId);
   }
 
   /** The name we last saw a member under, for messages about them; null if never seen. */
@@ -382,11 +334,4 @@ export class CreditLedger {
 /** A reservation refused because a budget at the operator's level is spent. */
 function budgetSpent(reason: 'community_budget' | 'operator_budget', budget: Budget, remaining: number, p: ReserveParams): ReserveOutcome {
   return { ok: false, reason, remaining: Math.max(0, remaining), price: p.amount, period: budget.period, resetsAt: nextPeriodStart(budget.period, p.atMs) };
-}
-
-/** Credits are whole, non-negative and safely representable; anything else is a caller's bug. */
-function assertCredits(value: number, what: string): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`${what} must be a whole, non-negative number of credits (got ${value})`);
-  }
 }
