@@ -9,9 +9,12 @@ import { JobStore } from './jobs/job-store.ts';
 import { JobRunner, type OutputFetcher } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
 import { isIpLiteral, isPublicAddress } from './media/address.ts';
-import { downloadImage } from './media/download.ts';
+import { downloadImage, onDownloadRefused } from './media/download.ts';
 import type { ChatSurface } from './ports.ts';
 import { RunwayGateway } from './runway/gateway.ts';
+import { BackupSchedule } from './service/backups.ts';
+import { RunwayReachability } from './service/health.ts';
+import { BotMetrics } from './service/metrics.ts';
 import { openDatabase, type Db } from './store/database.ts';
 
 /** Finished images can be large (4K PNGs); Runway's own limit is far above chat limits. */
@@ -22,6 +25,12 @@ export interface App {
   readonly core: Bot;
   readonly runner: JobRunner;
   readonly db: Db;
+  /** What GET /metrics shows (src/service/metrics.ts). */
+  readonly metrics: BotMetrics;
+  /** Whether Runway answers, from the calls the core makes: the `runway` part of /readyz. */
+  readonly runwayReachability: RunwayReachability;
+  /** Automatic backups when BACKUP_DIR is set, started with the core; null otherwise. */
+  readonly backups: BackupSchedule | null;
   registerSurface(surface: ChatSurface): void;
   /** Resume unfinished jobs and start the scheduler: call after every adapter has registered. */
   start(): Promise<void>;
@@ -61,7 +70,13 @@ export interface AppOptions {
 /** Build the core: store, ledger, Runway gateway, job runner. Knows no chat platform. */
 export async function createApp(options: AppOptions): Promise<App> {
   const { config, runway, clock, log, timers } = options;
-  const db = openDatabase(config.databasePath, clock);
+  const db = openDatabase(config.databasePath, clock, {
+    backupDir: config.backup.dir,
+    onUpgradeBackup: (path, fromVersion, toVersion) => log.info('database backed up before its upgrade', { path, fromVersion, toVersion }),
+  });
+  const metrics = new BotMetrics(db, clock);
+  const runwayReachability = new RunwayReachability(clock);
+  const stopCountingRefusals = onDownloadRefused(metrics.recordDownloadRefusal);
   const ledger = new CreditLedger(db, clock, {
     allowance: config.credits.defaultAllowance,
     period: config.credits.defaultPeriod,
@@ -71,7 +86,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const store = new JobStore(db, ledger, clock);
 
   const client = new RunwayML({ apiKey: runway.apiKey, ...(runway.baseUrl ? { baseURL: runway.baseUrl } : {}), timeout: 60_000 });
-  const gateway = new RunwayGateway(client, clock);
+  const gateway = new RunwayGateway(client, clock, (call) => {
+    metrics.recordRunwayCall(call);
+    runwayReachability.record(call);
+  });
 
   // Runway's output host is whatever its signed URL names; it must still be https and public.
   const extraOrigins = [...config.mediaOrigins, ...(runway.extraOutputOrigins ?? [])];
@@ -101,17 +119,30 @@ export async function createApp(options: AppOptions): Promise<App> {
   const moderation = new Moderation(db, clock, config.moderationStrikes);
   const core = new Bot({ store, ledger, gateway, runner, clock, log, moderation, ...(timers ? { timers } : {}), ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}) });
 
+  const { backup } = config;
+  const backups =
+    backup.dir !== undefined && backup.everyMs !== null
+      ? new BackupSchedule({ db, databasePath: config.databasePath, dir: backup.dir, everyMs: backup.everyMs, keep: backup.keep, clock, log, ...(timers ? { timers } : {}) })
+      : null;
+
   return {
     core,
     runner,
     db,
+    metrics,
+    runwayReachability,
+    backups,
     registerSurface: (surface) => runner.registerSurface(surface),
     async start() {
       await core.recoverQueued();
       await runner.start();
+      backups?.start();
     },
     async stop() {
       await runner.stop();
+      // A backup in progress reads the database: let it finish before the connection closes.
+      await backups?.stop();
+      stopCountingRefusals();
       db.close();
     },
   };
