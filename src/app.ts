@@ -11,10 +11,13 @@ import { JobStore } from './jobs/job-store.ts';
 import { JobRunner, type OutputFetcher } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
 import { isIpLiteral, isPublicAddress } from './media/address.ts';
-import { downloadImage } from './media/download.ts';
+import { downloadImage, onDownloadRefused } from './media/download.ts';
 import type { ChatSurface } from './ports.ts';
 import { RunwayGateway } from './runway/gateway.ts';
 import { OrganizationWatch } from './runway/organization-watch.ts';
+import { BackupSchedule } from './service/backups.ts';
+import { RunwayReachability } from './service/health.ts';
+import { BotMetrics } from './service/metrics.ts';
 import { openDatabase, type Db } from './store/database.ts';
 import { acquireInstanceLease, InstanceLeaseHeld, type AcquireOutcome, type InstanceIdentity, type InstanceLease } from './store/instance-lease.ts';
 
@@ -28,6 +31,12 @@ export interface App {
   readonly core: Bot;
   readonly runner: JobRunner;
   readonly db: Db;
+  /** What GET /metrics shows (src/service/metrics.ts). */
+  readonly metrics: BotMetrics;
+  /** Whether Runway answers, from the calls the core makes: the `runway` part of /readyz. */
+  readonly runwayReachability: RunwayReachability;
+  /** Automatic backups when BACKUP_DIR is set, started with the core; null otherwise. */
+  readonly backups: BackupSchedule | null;
   registerSurface(surface: ChatSurface): void;
   /** Resume unfinished jobs and start the scheduler: call after every adapter has registered. */
   start(): Promise<void>;
@@ -75,7 +84,10 @@ export interface AppOptions {
  */
 export async function createApp(options: AppOptions): Promise<App> {
   const { config, clock, log } = options;
-  const db = openDatabase(config.databasePath, clock);
+  const db = openDatabase(config.databasePath, clock, {
+    backupDir: config.backup.dir,
+    onUpgradeBackup: (path, fromVersion, toVersion) => log.info('database backed up before its upgrade', { path, fromVersion, toVersion }),
+  });
   const identity: InstanceIdentity = {
     instanceId: randomUUID(),
     hostname: options.instance?.hostname ?? hostname(),
@@ -105,6 +117,9 @@ export async function createApp(options: AppOptions): Promise<App> {
 
 function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHolder: string | null): App {
   const { config, runway, clock, log, timers } = options;
+  const metrics = new BotMetrics(db, clock);
+  const runwayReachability = new RunwayReachability(clock);
+  const stopCountingRefusals = onDownloadRefused(metrics.recordDownloadRefusal);
   const ledger = new CreditLedger(db, clock, {
     allowance: config.credits.defaultAllowance,
     period: config.credits.defaultPeriod,
@@ -114,7 +129,10 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
   const store = new JobStore(db, ledger, clock, lease.identity.instanceId);
 
   const client = new RunwayML({ apiKey: runway.apiKey, ...(runway.baseUrl ? { baseURL: runway.baseUrl } : {}), timeout: 60_000 });
-  const gateway = new RunwayGateway(client, clock);
+  const gateway = new RunwayGateway(client, clock, (call) => {
+    metrics.recordRunwayCall(call);
+    runwayReachability.record(call);
+  });
 
   // Runway's output host is whatever its signed URL names; it must still be https and public.
   const extraOrigins = [...config.mediaOrigins, ...(runway.extraOutputOrigins ?? [])];
@@ -154,6 +172,12 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
     ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}),
   });
 
+  const { backup } = config;
+  const backups =
+    backup.dir !== undefined && backup.everyMs !== null
+      ? new BackupSchedule({ db, databasePath: config.databasePath, dir: backup.dir, everyMs: backup.everyMs, keep: backup.keep, clock, log, ...(timers ? { timers } : {}) })
+      : null;
+
   lease.startHeartbeat(
     timers ?? { setTimeout, clearTimeout },
     () => {
@@ -168,6 +192,9 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
     core,
     runner,
     db,
+    metrics,
+    runwayReachability,
+    backups,
     registerSurface: (surface) => runner.registerSurface(surface),
     async start() {
       // Recovery: the jobs of the instance we replaced (and any whose lease lapsed) are ours now.
@@ -175,13 +202,18 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
       if (taken.length > 0) log.info('recovering unfinished jobs', { jobs: taken.length, previousHolder });
       await core.recoverQueued(taken.filter((job) => job.state === 'queued').map((job) => job.id));
       await runner.start();
+      backups?.start();
     },
     async stop() {
       await runner.stop();
+      // A backup in progress reads the database: let it finish before the connection closes.
+      await backups?.stop();
+      stopCountingRefusals();
       // Jobs and the database handed back at once: the next start need not wait out a lease.
-      store.release();
+      // (A connection already closed under us, as a failing disk would, has nothing to hand back.)
+      if (db.open) store.release();
       lease.release();
-      db.close();
+      if (db.open) db.close();
     },
   };
 }

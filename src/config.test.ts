@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
 
@@ -86,5 +88,44 @@ describe('configuration', () => {
     expect(config.credits.defaultAllowance).toBe(50);
     expect(config.credits.operatorBudget).toEqual({ amount: 1_000, period: 'day' });
     expect(config.logLevel).toBeUndefined();
+  });
+
+  it('.env.example copied unchanged to .env starts the bot: every variable in it parses', () => {
+    const example = parseEnv(readFileSync(new URL('../.env.example', import.meta.url), 'utf8'));
+    const config = loadConfig(example);
+    expect(config.discord).toBeUndefined();
+    expect(config.slack).toBeUndefined();
+    expect(config.healthPort).toBe(8_080);
+    expect(config.backup).toEqual({ dir: undefined, everyMs: null, keep: 7 });
+    expect(config.databasePath).toBe('./data/imagine-bot.db');
+  });
+
+  it('reads the health port, `off` or 0 meaning no health server', () => {
+    expect(loadConfig({}).healthPort).toBe(8_080);
+    expect(loadConfig({ HEALTH_PORT: '9102' }).healthPort).toBe(9_102);
+    expect(loadConfig({ HEALTH_PORT: 'off' }).healthPort).toBeNull();
+    expect(loadConfig({ HEALTH_PORT: '0' }).healthPort).toBeNull();
+    expect(() => loadConfig({ HEALTH_PORT: '70000' })).toThrow(
+      new ConfigError(['HEALTH_PORT: must be a port from 1 to 65535, or `off` (or 0) for no health server; got "70000"']),
+    );
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', PORT: '8080' })).toThrow(
+      new ConfigError(["HEALTH_PORT: 8080 is also PORT, where Slack's requests arrive; give the health server another port"]),
+    );
+    // Socket Mode listens on no port, so there is nothing to clash with.
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', PORT: '8080' }).healthPort).toBe(8_080);
+  });
+
+  it('backs up daily once BACKUP_DIR is set, keeping 7, unless told otherwise', () => {
+    expect(loadConfig({ BACKUP_DIR: '/data/backups' }).backup).toEqual({ dir: '/data/backups', everyMs: 86_400_000, keep: 7 });
+    expect(loadConfig({ BACKUP_DIR: '/b', BACKUP_EVERY: '6h', BACKUP_KEEP: '3' }).backup).toEqual({ dir: '/b', everyMs: 21_600_000, keep: 3 });
+    expect(loadConfig({ BACKUP_DIR: '/b', BACKUP_EVERY: '30m' }).backup.everyMs).toBe(1_800_000);
+    expect(loadConfig({ BACKUP_DIR: '/b', BACKUP_EVERY: 'off' }).backup).toEqual({ dir: '/b', everyMs: null, keep: 7 });
+    expect(() => loadConfig({ BACKUP_EVERY: '1d' })).toThrow(new ConfigError(['BACKUP_EVERY: needs BACKUP_DIR, the directory the backups go to']));
+    expect(() => loadConfig({ BACKUP_DIR: '/b', BACKUP_EVERY: 'daily', BACKUP_KEEP: '0' })).toThrow(
+      new ConfigError([
+        'BACKUP_EVERY: must be a duration such as `6h`, `1d` or `30m` (1 minute to 365 days), or `off`; got "daily"',
+        'BACKUP_KEEP: Too small: expected number to be >0',
+      ]),
+    );
   });
 });

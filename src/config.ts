@@ -67,6 +67,36 @@ const strikesRule = z
     return z.NEVER;
   });
 
+/** `HEALTH_PORT`: a TCP port, or `0`/`off` for no health server. */
+const healthPort = z
+  .string()
+  .optional()
+  .transform((v, ctx): number | null => {
+    if (v === undefined) return 8_080;
+    const text = v.trim().toLowerCase();
+    if (text === 'off' || text === '0') return null;
+    if (/^\d{1,5}$/.test(text) && Number(text) <= 65_535) return Number(text);
+    ctx.addIssue({ code: 'custom', message: `must be a port from 1 to 65535, or \`off\` (or 0) for no health server; got "${v.slice(0, 20)}"` });
+    return z.NEVER;
+  });
+
+const DURATION_UNITS_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `BACKUP_EVERY`: `30m`, `6h`, `1d` (1 minute to 365 days), or `off`; undefined when not set. */
+const backupEvery = z
+  .string()
+  .optional()
+  .transform((v, ctx): number | null | undefined => {
+    if (v === undefined) return undefined;
+    const text = v.trim().toLowerCase();
+    if (text === 'off') return null;
+    const match = /^(\d{1,6})\s*(m|h|d)$/.exec(text);
+    const ms = match ? Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS] : 0;
+    if (ms >= DURATION_UNITS_MS.m && ms <= 365 * DURATION_UNITS_MS.d) return ms;
+    ctx.addIssue({ code: 'custom', message: `must be a duration such as \`6h\`, \`1d\` or \`30m\` (1 minute to 365 days), or \`off\`; got "${v.slice(0, 20)}"` });
+    return z.NEVER;
+  });
+
 const envSchema = z.object({
   RUNWAYML_API_SECRET: optionalText,
   RUNWAYML_BASE_URL: optionalText.pipe(z.url().optional()),
@@ -97,6 +127,11 @@ const envSchema = z.object({
   // Not in the design's list: operators rarely touch these; tests and the sandbox do.
   RUNWAY_POLL_INTERVAL_MS: positiveInt(5_000),
   OUTPUT_DIR: optionalText.transform((v) => v ?? './output'),
+  // Running it as a service (README "Running in production").
+  HEALTH_PORT: healthPort,
+  BACKUP_DIR: optionalText,
+  BACKUP_EVERY: backupEvery,
+  BACKUP_KEEP: positiveInt(7),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -144,6 +179,16 @@ export interface Config {
   /** Unset: `info` with a chat platform, `warn` in the terminal sandbox (logs share its screen). */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent' | undefined;
   readonly outputDir: string;
+  /** Where /healthz, /readyz and /metrics listen when a chat platform runs; null: no health server. */
+  readonly healthPort: number | null;
+  readonly backup: {
+    /** Where automatic and pre-upgrade backups go; unset: no automatic backups, pre-upgrade ones beside the database. */
+    readonly dir: string | undefined;
+    /** Between automatic backups; null: none. */
+    readonly everyMs: number | null;
+    /** Automatic backups kept; older ones are deleted. */
+    readonly keep: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -175,6 +220,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.SLACK_BOT_TOKEN && !e.SLACK_SIGNING_SECRET && !e.SLACK_APP_TOKEN) {
     problems.push('SLACK_SIGNING_SECRET or SLACK_APP_TOKEN: one is needed with SLACK_BOT_TOKEN (HTTP mode or Socket Mode)');
   }
+  if (e.BACKUP_EVERY && !e.BACKUP_DIR) {
+    problems.push('BACKUP_EVERY: needs BACKUP_DIR, the directory the backups go to');
+  }
+  if (e.SLACK_BOT_TOKEN && !e.SLACK_APP_TOKEN && e.HEALTH_PORT === e.PORT) {
+    problems.push(`HEALTH_PORT: ${e.PORT} is also PORT, where Slack's requests arrive; give the health server another port`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     runway: { apiSecret: e.RUNWAYML_API_SECRET, baseUrl: e.RUNWAYML_BASE_URL, pollIntervalMs: e.RUNWAY_POLL_INTERVAL_MS },
@@ -205,5 +256,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mediaOrigins: e.MEDIA_ORIGINS.map((o) => o.replace(/\/$/, '')),
     logLevel: e.LOG_LEVEL,
     outputDir: e.OUTPUT_DIR,
+    healthPort: e.HEALTH_PORT,
+    backup: {
+      dir: e.BACKUP_DIR,
+      // A backup directory alone means daily backups; BACKUP_EVERY=off keeps only the pre-upgrade ones.
+      everyMs: e.BACKUP_DIR === undefined ? null : e.BACKUP_EVERY === undefined ? DURATION_UNITS_MS.d : e.BACKUP_EVERY,
+      keep: e.BACKUP_KEEP,
+    },
   };
 }

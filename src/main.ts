@@ -6,6 +6,8 @@ import { ConfigError, loadConfig, loadDotEnvFile, type Config } from './config.t
 import { createLogger, type Logger } from './log.ts';
 import { InstanceLeaseHeld } from './store/instance-lease.ts';
 import type { ChatSurface } from './ports.ts';
+import { connectionProbe, databaseProbe, type HealthProbe } from './service/health.ts';
+import { startServiceServer } from './service/server.ts';
 
 /** How long a simulated generation takes: long enough to see the progress updates, short enough for a demo. */
 const SIMULATOR_GENERATION_MS = 4_000;
@@ -66,14 +68,34 @@ async function main(): Promise<void> {
   };
 
   const stops: (() => Promise<void>)[] = [];
-  const register = (surface: ChatSurface, stop: () => Promise<void>) => {
+  // Each platform's connection as its adapter reports it; down until the adapter has started.
+  const connections = new Map<string, () => boolean>();
+  const register = (surface: ChatSurface, stop: () => Promise<void>, connected: () => boolean) => {
     app.registerSurface(surface);
     stops.push(stop);
+    connections.set(surface.platform, connected);
   };
 
   if (isSandbox) {
     await runSandbox(app, stopCore, config, say);
     return;
+  }
+  // Up before the adapters log in, so an orchestrator sees a live process that is not ready yet.
+  if (config.healthPort !== null) {
+    const platformProbe = (platform: string, whenDown: string): HealthProbe => connectionProbe(() => connections.get(platform)?.() ?? false, whenDown);
+    app.metrics.enableProcessMetrics();
+    const server = await startServiceServer({
+      port: config.healthPort,
+      log,
+      metrics: app.metrics,
+      probes: {
+        database: databaseProbe(app.db),
+        ...(config.discord ? { discord: platformProbe('discord', 'not connected to the Discord gateway') } : {}),
+        ...(config.slack ? { slack: platformProbe('slack', config.slack.appToken ? 'the Socket Mode connection to Slack is down' : "not listening for Slack's requests") } : {}),
+        runway: app.runwayReachability.probe,
+      },
+    });
+    stops.push(() => server.close());
   }
   if (config.discord) {
     const { startDiscordAdapter } = await import('../adapters/discord/index.ts');
@@ -87,7 +109,7 @@ async function main(): Promise<void> {
       log,
       clock: systemClock,
     });
-    register(discord.surface, discord.stop);
+    register(discord.surface, discord.stop, discord.connected);
   }
   if (config.slack) {
     const { startSlackAdapter } = await import('../adapters/slack/index.ts');
@@ -103,7 +125,7 @@ async function main(): Promise<void> {
       log,
       clock: systemClock,
     });
-    register(slack.surface, slack.stop);
+    register(slack.surface, slack.stop, slack.connected);
   }
   await app.start();
   log.info('imagine-bot is running', { discord: Boolean(config.discord), slack: Boolean(config.slack) });

@@ -1,4 +1,4 @@
-import { Client, DiscordAPIError, Events, GatewayIntentBits, Routes } from 'discord.js';
+import { Client, DiscordAPIError, Events, GatewayIntentBits, Routes, Status } from 'discord.js';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { BotError, type Failure } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
@@ -36,6 +36,8 @@ export interface DiscordAdapterOptions {
 
 export interface DiscordAdapter {
   readonly surface: ChatSurface;
+  /** Whether the gateway session is up right now: every shard ready, not reconnecting or resuming (the health server's `discord` part). */
+  connected(): boolean;
   /** Disconnect and release the client, so the process can exit. */
   stop(): Promise<void>;
 }
@@ -86,6 +88,8 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
 
   return {
     surface,
+    // The manager's own status stays Ready after the first READY; each shard's follows the socket.
+    connected: () => client.isReady() && client.ws.shards.size > 0 && client.ws.shards.every((shard) => shard.status === Status.Ready),
     async stop() {
       await client.destroy();
     },

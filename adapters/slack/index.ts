@@ -4,7 +4,7 @@
  * ChatSurface through which the core shows status, results and failures.
  * https://docs.slack.dev/tools/bolt-js/
  */
-import { App, webApi } from '@slack/bolt';
+import { App, SocketModeReceiver, webApi } from '@slack/bolt';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { asBotError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
@@ -39,10 +39,17 @@ export interface SlackAdapterOptions {
    * that records the wait and returns at once. WebClient's own Web API retries have no such hook.
    */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Socket Mode: how long to wait for a pong before calling the connection dead, and the step of the
+   * reconnect delay (@slack/socket-mode's clientPingTimeout; default 5 s). Tests shorten it.
+   */
+  socketPingTimeoutMs?: number | undefined;
 }
 
 export interface SlackAdapter {
   surface: ChatSurface;
+  /** Socket Mode: the WebSocket to Slack is open and greeted; HTTP mode: the receiver is listening (the health server's `slack` part). */
+  connected(): boolean;
   stop(): Promise<void>;
 }
 
@@ -56,15 +63,37 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   const { log } = options;
   const clock = options.clock ?? systemClock;
   const isSocketMode = options.appToken !== undefined;
+  const logger = boltLogger(log);
+  const clientOptions = {
+    ...(options.apiUrl === undefined ? {} : { slackApiUrl: options.apiUrl }),
+    retryConfig: { ...WEB_API_RETRY },
+    timeout: WEB_API_TIMEOUT_MS,
+  };
+  // Socket Mode's receiver is made here, not by Bolt, so its client's connection events can be heard.
+  const socketReceiver =
+    options.appToken === undefined
+      ? undefined
+      : new SocketModeReceiver({
+          appToken: options.appToken,
+          logger,
+          // What Bolt hands the receiver it makes itself: apps.connections.open goes to the same API base.
+          installerOptions: { clientOptions },
+          ...(options.socketPingTimeoutMs === undefined ? {} : { clientPingTimeout: options.socketPingTimeoutMs }),
+        });
+  let socketOpen = false;
+  socketReceiver?.client.on('connected', () => {
+    socketOpen = true;
+  });
+  for (const event of ['close', 'disconnecting', 'disconnected', 'reconnecting']) {
+    socketReceiver?.client.on(event, () => {
+      socketOpen = false;
+    });
+  }
   const app = new App({
     token: options.botToken,
-    ...(isSocketMode ? { appToken: options.appToken, socketMode: true } : { signingSecret: options.signingSecret ?? '' }),
-    clientOptions: {
-      ...(options.apiUrl === undefined ? {} : { slackApiUrl: options.apiUrl }),
-      retryConfig: { ...WEB_API_RETRY },
-      timeout: WEB_API_TIMEOUT_MS,
-    },
-    logger: boltLogger(log),
+    ...(socketReceiver ? { receiver: socketReceiver } : { signingSecret: options.signingSecret ?? '' }),
+    clientOptions,
+    logger,
     // Initialise explicitly so a bad token surfaces here, as an error from start, not as an unhandled rejection.
     deferInitialization: true,
   });
@@ -159,12 +188,19 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     log.error('slack listener error', { error });
   });
 
-  if (isSocketMode) await app.start();
-  else await app.start({ port: options.port, ...(options.host === undefined ? {} : { host: options.host }) });
+  let connected: () => boolean;
+  if (isSocketMode) {
+    await app.start();
+    connected = () => socketOpen;
+  } else {
+    const server = await app.start({ port: options.port, ...(options.host === undefined ? {} : { host: options.host }) });
+    connected = () => server.listening;
+  }
   log.info('slack adapter started', { mode: isSocketMode ? 'socket' : 'http', ...(isSocketMode ? {} : { port: options.port }) });
 
   return {
     surface: createSlackSurface({ api, clock, log }),
+    connected: () => connected(),
     stop: async () => {
       await app.stop();
     },

@@ -22,7 +22,18 @@ export type AdminCommand =
   | { readonly name: 'block'; readonly communityId: string; readonly note: string | null }
   | { readonly name: 'unblock'; readonly communityId: string }
   | { readonly name: 'operator' }
-  | { readonly name: 'export'; readonly from: Day | null; readonly to: Day | null; readonly communityId: string | null; readonly out: string | null };
+  | { readonly name: 'export'; readonly from: Day | null; readonly to: Day | null; readonly communityId: string | null; readonly out: string | null }
+  | BackupCommand;
+
+/** `backup <file> [--force]`: run by cli.ts itself (an asynchronous copy of the file, not a ledger change). */
+export interface BackupCommand {
+  readonly name: 'backup';
+  readonly file: string;
+  readonly force: boolean;
+}
+
+/** The commands that work through the ledger (src/admin/commands.ts). */
+export type LedgerCommand = Exclude<AdminCommand, BackupCommand>;
 
 export const USAGE = `Usage: npm run admin -- <command>
 
@@ -34,13 +45,15 @@ export const USAGE = `Usage: npm run admin -- <command>
   operator                               the operator budget: spent, left, next refill
   export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--community <id>] [--out <file.csv>]
                                          the ledger as CSV (default: this month up to today)
+  backup <file> [--force]                copy the database to <file>, safe while the bot runs
+                                         (--force replaces an existing file)
   help                                   this text
 
 Works on DATABASE_PATH (environment or .env) while the bot runs.
 Exit codes: 0 done; 2 a mistake in the command (nothing was changed); 1 the database or a file could not be used.
 `;
 
-const COMMANDS = ['communities', 'budget', 'block', 'unblock', 'operator', 'export', 'help'] as const;
+const COMMANDS = ['communities', 'budget', 'block', 'unblock', 'operator', 'export', 'backup', 'help'] as const;
 
 /** Each command's words after its name, shown when a word is missing or extra. */
 const SYNOPSIS = {
@@ -50,6 +63,7 @@ const SYNOPSIS = {
   unblock: 'unblock <community>',
   operator: 'operator',
   export: 'export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--community <id>] [--out <file.csv>]',
+  backup: 'backup <file> [--force], like: backup /data/backups/before-upgrade.db',
   help: 'help',
 } as const;
 
@@ -125,7 +139,7 @@ export function parseAdminArgs(argv: readonly string[]): Parsed {
   if (word === undefined || word === 'help' || word === '--help' || word === '-h') return { ok: true, command: { name: 'help' } };
   const name = COMMANDS.find((c) => c === word);
   if (!name) {
-    return mistake('admin.unknown_command', `Unknown command '${shown(word)}': use communities, budget, block, unblock, operator, export or help.`);
+    return mistake('admin.unknown_command', `Unknown command '${shown(word)}': use communities, budget, block, unblock, operator, export, backup or help.`);
   }
   switch (name) {
     case 'help':
@@ -148,7 +162,21 @@ export function parseAdminArgs(argv: readonly string[]): Parsed {
       return rest.length === 1 ? validate(unblockSchema, { communityId: rest[0] }, (v) => ({ ok: true, command: { name, ...v } })) : usage(name);
     case 'export':
       return parseExport(rest);
+    case 'backup':
+      return parseBackup(rest);
   }
+}
+
+/** `backup <file> [--force]`, the flag before or after the file. */
+function parseBackup(args: readonly string[]): Parsed {
+  const force = args.filter((arg) => arg === '--force').length;
+  const words = args.filter((arg) => arg !== '--force');
+  const unknown = words.find((arg) => arg.startsWith('--'));
+  if (unknown !== undefined) return mistake('admin.unknown_option', `backup has no option '${shown(unknown)}': use --force to replace an existing file.`);
+  if (words.length !== 1 || force > 1) return usage('backup');
+  const file = out.safeParse(words[0]);
+  if (!file.success) return mistake('admin.usage', `Usage: ${SYNOPSIS.backup}`);
+  return { ok: true, command: { name: 'backup', file: file.data, force: force === 1 } };
 }
 
 const EXPORT_OPTIONS = { from: 'from', to: 'to', community: 'communityId', out: 'out' } as const;

@@ -7,12 +7,13 @@ import { systemClock } from '../clock.ts';
 import { ConfigError, loadConfig, loadDotEnvFile, type Config } from '../config.ts';
 import type { CreditDefaults } from '../credits/types.ts';
 import { parseAdminArgs, USAGE } from './args.ts';
+import { runBackup } from './backup.ts';
 import { adminContext, runCommand } from './commands.ts';
 import { openAdminDatabase } from './open.ts';
 import { failed, refused, succeeded, type AdminResult } from './result.ts';
 
 /** Run the tool for `argv` (without node and the script) and return what to print and the exit code. */
-function main(argv: readonly string[]): AdminResult {
+async function main(argv: readonly string[]): Promise<AdminResult> {
   // A mistake in the command (or `help`) needs neither the configuration nor the database.
   const parsed = parseAdminArgs(argv);
   if (!parsed.ok) return refused(parsed.problem);
@@ -26,6 +27,7 @@ function main(argv: readonly string[]): AdminResult {
     if (error instanceof ConfigError) return failed({ code: error.code, message: `${error.message}\nSee .env.example for every variable.` });
     throw error;
   }
+  if (parsed.command.name === 'backup') return runBackup(config.databasePath, parsed.command, systemClock);
   const opened = openAdminDatabase(config.databasePath);
   if (!opened.ok) return failed(opened.problem);
   const { db } = opened;
@@ -62,7 +64,7 @@ function databaseProblem(error: unknown, path: string): { code: string; message:
   return { code: 'admin.database_error', message: `The database at ${path} could not be used (${reason}). Nothing was changed.` };
 }
 
-const result = main(process.argv.slice(2));
+const result = await main(process.argv.slice(2));
 process.stdout.write(result.stdout);
 process.stderr.write(result.stderr);
 process.exitCode = result.exitCode;

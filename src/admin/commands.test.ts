@@ -245,7 +245,7 @@ describe('help', () => {
 describe('mistakes: one line on stderr, exit code 2, nothing changed', () => {
   const RANGE = "a whole number of credits from 0 to 1,000,000, or 'default'";
   const cases: [string[], string, string][] = [
-    [['frobnicate'], 'admin.unknown_command', "Unknown command 'frobnicate': use communities, budget, block, unblock, operator, export or help."],
+    [['frobnicate'], 'admin.unknown_command', "Unknown command 'frobnicate': use communities, budget, block, unblock, operator, export, backup or help."],
     [['budget', 'guild-zz', '10'], 'admin.unknown_community', "No community 'guild-zz' in the database: no member, ledger entry, job or setting names it. Run 'communities' to list the ids."],
     [['block', 'guild-zz', 'spam'], 'admin.unknown_community', "No community 'guild-zz' in the database: no member, ledger entry, job or setting names it. Run 'communities' to list the ids."],
     [['unblock', 'guild-zz'], 'admin.unknown_community', "No community 'guild-zz' in the database: no member, ledger entry, job or setting names it. Run 'communities' to list the ids."],
@@ -273,6 +273,12 @@ describe('mistakes: one line on stderr, exit code 2, nothing changed', () => {
     [['export', '--to', '2026-11-01', '--to', '2026-11-02'], 'admin.usage', '--to is given twice: give it once.'],
     [['export', 'november'], 'admin.usage', "export takes only options, not 'november': export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--community <id>] [--out <file.csv>]."],
     [['export', '--out='], 'admin.invalid_out', '--out needs a file name, like --out ledger.csv.'],
+    [['backup'], 'admin.usage', 'Usage: backup <file> [--force], like: backup /data/backups/before-upgrade.db'],
+    [['backup', 'a.db', 'b.db'], 'admin.usage', 'Usage: backup <file> [--force], like: backup /data/backups/before-upgrade.db'],
+    [['backup', '--force', 'a.db', '--force'], 'admin.usage', 'Usage: backup <file> [--force], like: backup /data/backups/before-upgrade.db'],
+    [['backup', '--forse', 'a.db'], 'admin.unknown_option', "backup has no option '--forse': use --force to replace an existing file."],
+    // Parsed here, copied by cli.ts: the in-process runner has no file to copy to.
+    [['backup', 'a.db'], 'admin.usage', 'backup runs from the command line: npm run admin -- backup <file>'],
   ];
 
   it.each(cases)('%j', (argv, code, message) => {

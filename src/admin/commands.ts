@@ -11,7 +11,7 @@ import { LedgerSql } from '../credits/ledger-sql.ts';
 import { periodRange, type Period } from '../credits/periods.ts';
 import type { CommunitySettings, CreditDefaults } from '../credits/types.ts';
 import type { Db } from '../store/database.ts';
-import { parseAdminArgs, USAGE, type AdminCommand, type Day } from './args.ts';
+import { parseAdminArgs, USAGE, type Day, type LedgerCommand } from './args.ts';
 import { toCsv } from './csv.ts';
 import { describeCurrentPeriod, formatUtc } from '../credits/messages.ts';
 import { budgetText, printable, table } from './format.ts';
@@ -42,11 +42,14 @@ export function adminContext(db: Db, clock: Clock, defaults: CreditDefaults, act
 /** Read argv and run the command it names. */
 export function runAdmin(ctx: AdminContext, argv: readonly string[]): AdminResult {
   const parsed = parseAdminArgs(argv);
-  return parsed.ok ? runCommand(ctx, parsed.command) : refused(parsed.problem);
+  if (!parsed.ok) return refused(parsed.problem);
+  // A backup copies the file asynchronously, outside any ledger context: cli.ts runs it (backup.ts).
+  if (parsed.command.name === 'backup') return refused({ code: 'admin.usage', message: 'backup runs from the command line: npm run admin -- backup <file>' });
+  return runCommand(ctx, parsed.command);
 }
 
-/** Run one parsed command. */
-export function runCommand(ctx: AdminContext, command: AdminCommand): AdminResult {
+/** Run one parsed ledger command. */
+export function runCommand(ctx: AdminContext, command: LedgerCommand): AdminResult {
   switch (command.name) {
     case 'help':
       return succeeded(USAGE);

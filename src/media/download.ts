@@ -16,7 +16,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import type { IncomingMessage } from 'node:http';
 import type { Timers } from '../clock.ts';
-import { BotError } from '../errors.ts';
+import { BotError, type ErrorCode } from '../errors.ts';
 import { isConsentablePrivateAddress, isIpLiteral, isPublicAddress } from './address.ts';
 import { INVALID_URL, mediaHttpError, mediaNotAnImage, networkError, ORIGIN_NOT_ALLOWED, privateAddress, timedOut, tooLarge, TOO_MANY_REDIRECTS } from './errors.ts';
 import { redactUrl } from './redact.ts';
@@ -49,11 +49,54 @@ export interface Downloaded {
 
 export type DownloadedImage = Downloaded & { type: UsableImageType };
 
+/** The download failures that are our refusals (policy), as opposed to the far side failing (HTTP errors, timeouts, resets). */
+export const REFUSAL_CODES = ['media.invalid_url', 'media.origin_not_allowed', 'media.private_address', 'media.too_many_redirects', 'media.too_large', 'media.not_an_image'] as const satisfies readonly ErrorCode[];
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
+
+function isRefusal(code: ErrorCode): code is RefusalCode {
+  return (REFUSAL_CODES as readonly ErrorCode[]).includes(code);
+}
+
+/**
+ * Who hears about refusals (the metrics). Process-wide rather than per policy because every
+ * adapter builds its own policies, and a refusal is worth counting wherever the download started.
+ */
+const refusalListeners = new Set<(code: RefusalCode) => void>();
+
+/** Hear every refused download's code from now on; returns the function that stops listening. */
+export function onDownloadRefused(listener: (code: RefusalCode) => void): () => void {
+  refusalListeners.add(listener);
+  return () => refusalListeners.delete(listener);
+}
+
+/** Tell the listeners if `error` is one of our refusals; never throws (a listener's bug must not mask the refusal). */
+function reportIfRefused(error: unknown): void {
+  if (!(error instanceof BotError)) return;
+  const { code } = error;
+  if (!isRefusal(code)) return;
+  for (const listener of refusalListeners) {
+    try {
+      listener(code);
+    } catch {
+      // The caller gets the refusal either way.
+    }
+  }
+}
+
 const DEFAULT_MAX_REDIRECTS = 3;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** Download `url` under `policy`, following allowlisted redirects. Every failure is a `BotError` with a `media.*` code. */
 export async function downloadSafely(url: string, policy: DownloadPolicy): Promise<Downloaded> {
+  try {
+    return await download(url, policy);
+  } catch (error) {
+    reportIfRefused(error);
+    throw error;
+  }
+}
+
+async function download(url: string, policy: DownloadPolicy): Promise<Downloaded> {
   const deadline = new AbortController();
   const timeoutError = (): BotError => timedOut(url, policy.timeoutMs);
   const timers = policy.timers ?? { setTimeout, clearTimeout };
@@ -84,9 +127,11 @@ export async function downloadImage(url: string, policy: DownloadPolicy): Promis
   const type = usableImageType(downloaded.bytes);
   if (type === null) {
     const isGif = sniffImageType(downloaded.bytes) === 'image/gif';
-    throw new BotError(mediaNotAnImage(isGif), {
+    const refusal = new BotError(mediaNotAnImage(isGif), {
       logMessage: `media.not_an_image: ${redactUrl(downloaded.finalUrl)} is ${describeBytes(downloaded.bytes, sniffImageType(downloaded.bytes))} (Content-Type ${downloaded.contentType ?? 'none'})`,
     });
+    reportIfRefused(refusal);
+    throw refusal;
   }
   return { ...downloaded, type };
 }

@@ -30,6 +30,15 @@ export type CreateOutcome =
   | { readonly kind: 'rejected'; readonly status: number; readonly message: string }
   | { readonly kind: 'ambiguous'; readonly message: string };
 
+/** Which Runway endpoint a call went to, for the call counter (src/service/metrics.ts). */
+export type RunwayCallKind = 'upload' | 'create' | 'poll' | 'organization';
+
+/** How a call ended: answered (`ok`), refused (429, other 4xx), failed on Runway's side (5xx) or never answered (`network`). */
+export type RunwayCallOutcome = 'ok' | '429' | '4xx' | '5xx' | 'network';
+
+/** Told after every call to Runway; must not throw (a metrics mistake must never fail a create). */
+export type RunwayCallObserver = (call: { readonly kind: RunwayCallKind; readonly outcome: RunwayCallOutcome }) => void;
+
 export type PollOutcome =
   | { readonly kind: 'task'; readonly task: RunwayTask }
   | { readonly kind: 'retry_later'; readonly retryAfterMs: number | null; readonly message: string }
@@ -44,11 +53,32 @@ export type PollOutcome =
  * `AbortSignal`, handed to the SDK, so a caller can give up on a request in flight.
  */
 export class RunwayGateway {
-  /** `clock` turns a Retry-After date into a delay. */
+  /** `clock` turns a Retry-After date into a delay; `onCall` hears how each call ended (metrics, readiness). */
   constructor(
     private readonly client: RunwayML,
     private readonly clock: Clock,
+    private readonly onCall?: RunwayCallObserver,
   ) {}
+
+  /** Run one SDK call and tell `onCall` how it ended, without changing what it returns or throws. */
+  private async observed<T>(kind: RunwayCallKind, call: () => Promise<T>): Promise<T> {
+    try {
+      const result = await call();
+      this.report(kind, 'ok');
+      return result;
+    } catch (error) {
+      this.report(kind, callOutcome(error));
+      throw error;
+    }
+  }
+
+  private report(kind: RunwayCallKind, outcome: RunwayCallOutcome): void {
+    try {
+      this.onCall?.({ kind, outcome });
+    } catch {
+      // An observer's bug must not turn a task Runway created into an error we would refund.
+    }
+  }
 
   /**
    * Upload a reference image; returns its `runway://` URI (valid 24 h).
@@ -57,7 +87,7 @@ export class RunwayGateway {
   async uploadReference(bytes: Uint8Array, filename: string, contentType: string, signal?: AbortSignal): Promise<string> {
     try {
       const file = await toFile(Buffer.from(bytes), filename, { type: contentType });
-      const { uri } = await this.client.uploads.createEphemeral({ file }, { signal });
+      const { uri } = await this.observed('upload', () => this.client.uploads.createEphemeral({ file }, { signal }));
       if (!uri.startsWith('runway://')) throw new Error('upload did not return a runway:// URI');
       return uri;
     } catch (error) {
@@ -79,7 +109,9 @@ export class RunwayGateway {
     };
     try {
       // The SDK's params are a union per model; the catalogue has already checked the combination.
-      const raw: unknown = await this.client.textToImage.create(body as Parameters<RunwayML['textToImage']['create']>[0], { maxRetries: 0, signal });
+      const raw: unknown = await this.observed('create', () =>
+        this.client.textToImage.create(body as Parameters<RunwayML['textToImage']['create']>[0], { maxRetries: 0, signal }),
+      );
       const created = createResponseSchema.parse(raw);
       return { kind: 'created', taskId: created.id, estimatedCredits: created.estimatedCost?.credits ?? null };
     } catch (error) {
@@ -94,7 +126,7 @@ export class RunwayGateway {
   async getTask(taskId: string, signal?: AbortSignal): Promise<PollOutcome> {
     let raw: unknown;
     try {
-      raw = await this.client.tasks.retrieve(taskId, { maxRetries: 0, signal });
+      raw = await this.observed('poll', () => this.client.tasks.retrieve(taskId, { maxRetries: 0, signal }));
     } catch (error) {
       if (error instanceof APIError && error.status === 404) return { kind: 'not_found' };
       return { kind: 'retry_later', retryAfterMs: error instanceof APIError ? retryAfterMs(error.headers, this.clock.now()) : null, message: describe(error) };
@@ -116,7 +148,7 @@ export class RunwayGateway {
     const readAtMs = this.clock.now();
     let raw: unknown;
     try {
-      raw = await this.client.organization.retrieve({ maxRetries: 1, signal });
+      raw = await this.observed('organization', () => this.client.organization.retrieve({ maxRetries: 1, signal }));
     } catch (error) {
       return { ok: false, message: `could not read the organisation: ${describe(error)}` };
     }
@@ -137,6 +169,14 @@ function classifyCreateError(error: unknown, nowMs: number): CreateOutcome {
     return { kind: 'ambiguous', message: describe(error) };
   }
   return { kind: 'ambiguous', message: describe(error) };
+}
+
+/** An SDK error's outcome: an HTTP status names it; anything else (refused, reset, timed out, aborted) got no answer. */
+function callOutcome(error: unknown): RunwayCallOutcome {
+  if (!(error instanceof APIError) || typeof error.status !== 'number') return 'network';
+  if (error.status === 429) return '429';
+  if (error.status >= 500) return '5xx';
+  return error.status >= 400 ? '4xx' : 'network';
 }
 
 function isNeverSent(error: APIConnectionError): boolean {

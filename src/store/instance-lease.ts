@@ -165,7 +165,7 @@ export class InstanceLease {
       this.timer = timers.setTimeout(beat, INSTANCE_HEARTBEAT_MS);
     };
     this.timer = timers.setTimeout(beat, INSTANCE_HEARTBEAT_MS);
-    this.stopHeartbeat = () => {
+    this.stopRenewing = () => {
       if (this.timer !== null) timers.clearTimeout(this.timer);
       this.timer = null;
     };
@@ -173,10 +173,10 @@ export class InstanceLease {
 
   /** Stop renewing and give the lease up, so the next bot starts at once. */
   release(): void {
-    this.stopHeartbeat();
-    if (this.held) prepared(this.db, RELEASE).run({ instanceId: this.identity.instanceId });
+    this.stopRenewing();
+    if (this.held && this.db.open) prepared(this.db, RELEASE).run({ instanceId: this.identity.instanceId });
     this.held = false;
   }
 
-  private stopHeartbeat: () => void = () => {};
+  private stopRenewing: () => void = () => {};
 }

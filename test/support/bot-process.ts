@@ -40,7 +40,8 @@ export interface StartBotOptions {
 export function startBot({ env, input }: StartBotOptions): BotProcess {
   const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+    // No health server unless a test asks for one: parallel test files would all want port 8080.
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', HEALTH_PORT: 'off', ...env },
     stdio: 'pipe',
   });
   let out = '';

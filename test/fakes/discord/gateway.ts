@@ -32,6 +32,9 @@ export class FakeGateway {
   private ready = false;
   identifyCount = 0;
   resumeCount = 0;
+  /** While set, a RESUME is kept unanswered (the client stays "resuming") until `releaseResumes()`. */
+  holdResumes = false;
+  private heldResume: { session_id?: string; seq?: number | null } | null = null;
 
   constructor(server: Server, private readonly setup: GatewaySetup) {
     server.on('upgrade', (request, socket, head) => {
@@ -57,6 +60,19 @@ export class FakeGateway {
     this.ready = false;
     this.socket?.terminate();
     this.socket = null;
+  }
+
+  /** Whether a RESUME arrived while `holdResumes` was set and waits for an answer. */
+  get hasHeldResume(): boolean {
+    return this.heldResume !== null;
+  }
+
+  /** Stop holding, and answer the RESUME that was held, as Discord would have. */
+  releaseResumes(): void {
+    this.holdResumes = false;
+    const held = this.heldResume;
+    this.heldResume = null;
+    if (held) this.resume(held);
   }
 
   async close(): Promise<void> {
@@ -88,6 +104,10 @@ export class FakeGateway {
       case 2:
         return this.identify(ws, frame.d as { token?: string });
       case 6:
+        if (this.holdResumes) {
+          this.heldResume = frame.d as { session_id?: string; seq?: number | null };
+          return;
+        }
         return this.resume(frame.d as { session_id?: string; seq?: number | null });
       default:
         return;

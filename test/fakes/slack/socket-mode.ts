@@ -28,6 +28,9 @@ export class FakeSocketMode {
   connectionCount = 0;
   /** Ping frames the client sent, each answered with a pong. */
   clientPingCount = 0;
+  /** While set, a new connection is accepted but not greeted with `hello` (the client is not yet connected) until `releaseHello()`. */
+  holdHello = false;
+  private unGreeted: WebSocket | null = null;
   // Pongs are sent by hand so that every counted ping is one that was answered.
   private readonly wss = new WebSocketServer({ noServer: true, autoPong: false });
   private readonly tickets = new Set<string>();
@@ -52,6 +55,25 @@ export class FakeSocketMode {
 
   get isConnected(): boolean {
     return this.socket !== null;
+  }
+
+  /** Cut the connection without a close frame, like a network failure; the client reconnects. */
+  drop(): void {
+    this.socket?.terminate();
+    this.socket = null;
+  }
+
+  /** Whether a connection is waiting for its `hello` because `holdHello` was set. */
+  get hasUngreetedConnection(): boolean {
+    return this.unGreeted !== null;
+  }
+
+  /** Stop holding, and greet the connection that waits. */
+  releaseHello(): void {
+    this.holdHello = false;
+    const ws = this.unGreeted;
+    this.unGreeted = null;
+    if (ws) this.greet(ws);
   }
 
   /** The `apps.connections.open` answer. https://docs.slack.dev/reference/methods/apps.connections.open */
@@ -101,7 +123,13 @@ export class FakeSocketMode {
     ws.on('message', (data, isBinary) => this.onFrame(isBinary ? '' : data.toString()));
     ws.on('close', () => {
       if (this.socket === ws) this.socket = null;
+      if (this.unGreeted === ws) this.unGreeted = null;
     });
+    if (this.holdHello) this.unGreeted = ws;
+    else this.greet(ws);
+  }
+
+  private greet(ws: WebSocket): void {
     ws.send(
       JSON.stringify({
         type: 'hello',
