@@ -161,7 +161,7 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
     pollIntervalMs,
     statusIntervalMs: Math.max(pollIntervalMs, 250),
     onOrganization: (snapshot) => organization.observe(snapshot),
-    moderationNotice: (job) => moderation.pauseNotice(job.communityId, job.userId, job.userName),
+    moderationNotice: (job) => moderation.pauseNotice(job.communityId, job.userId, job.userName, job.id),
     ...(simulated ? { firstDurationGuessMs: simulated.generationMs } : {}),
     ...(timers ? { timers } : {}),
   });

@@ -47,7 +47,11 @@ export async function routeInteraction(interaction: Interaction, deps: Interacti
     if (interaction.isAutocomplete()) return await (admission?.ok === false ? interaction.respond([]) : answerAutocomplete(interaction));
     if (interaction.isChatInputCommand() || interaction.isButton()) {
       if (!inGuild(interaction)) return await tellPrivately(interaction, SERVERS_ONLY);
-      if (admission?.ok === false) return await tellPrivately(interaction, admission.failure.userMessage);
+      if (admission?.ok === false) {
+        // Logged with its code like every other refusal: the reply itself carries none.
+        deps.log.info('discord: request refused', { code: admission.failure.code, interactionId: interaction.id });
+        return await tellPrivately(interaction, admission.failure.userMessage);
+      }
       if (interaction.isButton()) return await handleButton(interaction, deps);
       switch (interaction.commandName) {
         case 'imagine':

@@ -11,6 +11,7 @@ import type { Logger } from '../../src/log.ts';
 import type { BotCore, ChatSurface } from '../../src/ports.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { handleCreditsCommand, handleImagineCommand, handleQuotaCommand, type CommandDeps, type CommandReplies } from './commands.ts';
+import { logRefusal } from './imagine-flow.ts';
 import { handleMention, replyToMentioner, type MentionDeps } from './mentions.ts';
 import { appMentionSchema, eventEnvelopeSchema, mentionOriginSchema, slashCommandSchema, type SlashCommand } from './payloads.ts';
 import { slackFileOrigins } from './references.ts';
@@ -141,7 +142,10 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       const replies = commandReplies(command, respond);
       // The operator pays: a workspace it does not serve gets one polite refusal and nothing else.
       const admission = deps.core.admission('slack', command.team_id);
-      if (!admission.ok) return replies.replyPrivately(admission.failure.userMessage).catch(() => undefined);
+      if (!admission.ok) {
+        logRefusal(log, admission.failure.code, { team: command.team_id, user: command.user_id });
+        return replies.replyPrivately(admission.failure.userMessage).catch(() => undefined);
+      }
       try {
         await handle(deps, command, replies);
       } catch (error) {
@@ -174,7 +178,10 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     const teamId = envelope.team_id ?? context.teamId;
     if (teamId === undefined) return;
     const admission = deps.core.admission('slack', teamId);
-    if (!admission.ok) return replyToMentioner(api, parsed.data)(admission.failure.userMessage).catch(() => undefined);
+    if (!admission.ok) {
+      logRefusal(log, admission.failure.code, { team: teamId, user: parsed.data.user });
+      return replyToMentioner(api, parsed.data)(admission.failure.userMessage).catch(() => undefined);
+    }
     try {
       await handleMention(mentionDeps, teamId, context.botUserId, parsed.data);
     } catch (error) {

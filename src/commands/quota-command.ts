@@ -92,6 +92,14 @@ export function formatReport(report: CreditsReport, ledger: CreditLedger, commun
       ? `Operator's budget for this community: ${report.budget.remaining} of ${formatCredits(report.budget.amount)}${report.budget.period === 'none' ? ' in total' : ` a ${report.budget.period}`} left${report.budget.resetsAt === null ? '' : `, refills ${formatWhen(report.budget.resetsAt, report.asOf)}`}.`
       : "Operator's budget for this community: unlimited.",
   );
+  // OPERATOR_BUDGET stops every community at once: without this line a moderator whose members are
+  // refused `credits.operator_budget` would read "unlimited" above and find no reason.
+  const operator = ledger.operatorBudgetView();
+  if (operator) {
+    lines.push(
+      `Operator's budget for every community together: ${operator.remaining} of ${formatCredits(operator.amount)}${operator.period === 'none' ? ' in total' : ` a ${operator.period}`} left${operator.resetsAt === null ? '' : `, refills ${formatWhen(operator.resetsAt, report.asOf)}`}.`,
+    );
+  }
   lines.push(`Allowance: ${formatCredits(settings.allowance)}${settings.period === 'none' ? ', given once' : ` a ${settings.period}`}.`);
   if (report.topSpenders.length === 0) {
     lines.push('No images in this period yet.');

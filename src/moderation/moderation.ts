@@ -64,15 +64,32 @@ export class Moderation {
   }
 
   /**
-   * What to tell the community's moderators after a moderated generation of this member: the notice
-   * of their pause when this strike is the one that paused them, else null (one notice per pause).
+   * What to tell the community's moderators after `jobId`, a moderated generation of this member: the
+   * notice of their pause when this job is the strike that paused them, else null (one notice per
+   * pause). Decided by the job's place among the member's strikes in its window (by finish time,
+   * then id), not by the count now: two declines that finish together must neither both announce the
+   * pause nor both leave it to the other.
    */
-  pauseNotice(communityId: string, userId: string, userName: string): string | null {
-    const standing = this.standing(communityId, userId);
-    if (!this.rule || !standing.paused || standing.strikes !== this.rule.count) return null;
+  pauseNotice(communityId: string, userId: string, userName: string, jobId: string): string | null {
+    if (!this.rule) return null;
+    const finishedAt = this.db.prepare('select finished_at from jobs where id = ? and moderated = 1').pluck().get(jobId) as number | null | undefined;
+    if (finishedAt === undefined || finishedAt === null) return null;
+    const { startMs, endMs } = periodRange(this.rule.period, finishedAt);
+    const place = this.db
+      .prepare(
+        `select count(*) from jobs j left join accounts a on a.community_id = j.community_id and a.user_id = j.user_id
+          where j.community_id = ? and j.user_id = ? and j.moderated = 1 and j.finished_at >= ? and j.finished_at < ?
+            and j.finished_at > coalesce(a.pardoned_at, -1) and (j.finished_at < ? or (j.finished_at = ? and j.id <= ?))`,
+      )
+      .pluck()
+      .get(communityId, userId, startMs, endMs, finishedAt, finishedAt, jobId) as number;
+    const now = this.clock.now();
+    const untilMs = nextPeriodStart(this.rule.period, finishedAt) ?? endMs;
+    // Not the strike that paused them, or the pause is already over.
+    if (place !== this.rule.count || untilMs <= now) return null;
     return (
-      `Moderators: Runway's content moderation declined ${standing.strikes} requests from ${userName} this ${this.rule.period}, so their /imagine is paused; ` +
-      `it resumes ${formatWhen(standing.untilMs, this.clock.now())}. Runway bills declined requests and suspends accounts that send too many. ` +
+      `Moderators: Runway's content moderation declined ${place} requests from ${userName} this ${this.rule.period}, so their /imagine is paused; ` +
+      `it resumes ${formatWhen(untilMs, now)}. Runway bills declined requests and suspends accounts that send too many. ` +
       'To lift the pause sooner, use `/quota pardon`.'
     );
   }
