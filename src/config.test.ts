@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
+import { MODEL_IDS } from './models.ts';
 
 describe('configuration', () => {
   it('has working defaults with nothing set (the sandbox)', () => {
@@ -86,5 +87,17 @@ describe('configuration', () => {
     expect(config.credits.defaultAllowance).toBe(50);
     expect(config.credits.operatorBudget).toEqual({ amount: 1_000, period: 'day' });
     expect(config.logLevel).toBeUndefined();
+  });
+
+  it('offers every catalogue model unless MODELS lists some, kept in catalogue order', () => {
+    expect(loadConfig({}).models).toEqual(MODEL_IDS);
+    expect(loadConfig({ MODELS: '' }).models).toEqual(MODEL_IDS);
+    expect(loadConfig({ MODELS: 'muse_image, gen4_image gemini_2.5_flash,gen4_image' }).models).toEqual(['gen4_image', 'gemini_2.5_flash', 'muse_image']);
+  });
+
+  it('MODELS with an unknown id stops the bot, naming it and the models there are', () => {
+    expect(() => loadConfig({ MODELS: 'gen4_image dall-e-3 Gen4_Image' })).toThrow(
+      new ConfigError([`MODELS: unknown model "dall-e-3", "Gen4_Image"; the models are ${MODEL_IDS.join(', ')}`]),
+    );
   });
 });
