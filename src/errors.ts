@@ -90,8 +90,12 @@ export const ERROR_CODES = [
   'runway.safety_output',
   'runway.invalid_asset',
   'runway.invalid_input',
+  // INPUT_PREPROCESSING.INTERNAL: Runway's own trouble preparing the request, not bad input.
+  'runway.preprocessing_failed',
   'runway.bad_output',
   'runway.internal',
+  // THIRD_PARTY.*: the partner that runs the model for Runway failed or is unavailable.
+  'runway.third_party_failed',
   'runway.failed',
   'runway.cancelled',
   // Runway's organisation as a budget (src/runway/organization.ts): refused before anything is
