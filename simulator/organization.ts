@@ -31,11 +31,15 @@ export class Organization {
     readonly settings: AccountSettings,
   ) {}
 
-  /** A task's price in credits: the override if set, else the model catalogue's (0 for unknown models). */
-  costOf(model: string, ratio: string): number {
+  /**
+   * The price of one image in credits: the override if set, else the model catalogue's estimate,
+   * with any per-reference surcharge the entry names (0 for unknown models). The simulator bills
+   * exactly its estimate, so a test knows both numbers in advance.
+   */
+  costOf(model: string, ratio: string, referenceCount = 0): number {
     if (this.settings.costOverride) return this.settings.costOverride(model, ratio);
     const info = findModel(model);
-    return info ? catalogueCost(info, ratio) : 0;
+    return info ? catalogueCost(info, ratio, referenceCount) : 0;
   }
 
   /** The operator buys credits: the balance goes up by `credits`. */

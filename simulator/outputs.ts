@@ -9,6 +9,13 @@ import { sendText } from './http.ts';
 import type { Links } from './links.ts';
 import { outputSize, renderPicture } from './picture.ts';
 import type { TaskBook } from './tasks.ts';
+import { sizeOf } from '../src/models.ts';
+
+/** The size a model "picks" for `auto` (square), `auto_1k` and `auto_2k` (square at that tier). */
+function concreteRatio(ratio: string): string {
+  if (sizeOf(ratio)) return ratio;
+  return ratio === 'auto_2k' ? '2048:2048' : '1024:1024';
+}
 
 export interface OutputSettings {
   /** How long a URL works after the task was read. */
@@ -28,10 +35,10 @@ export class OutputStore {
     private readonly settings: OutputSettings,
   ) {}
 
-  /** A fresh signed URL for a succeeded task's only output. */
-  urlFor(taskId: string): string {
+  /** A fresh signed URL for one of a succeeded task's outputs (`index` from 0 to its outputCount - 1). */
+  urlFor(taskId: string, index = 0): string {
     const expires = this.clock.now() + this.settings.ttlMs;
-    return `${this.links.baseUrl()}/outputs/${taskId}/0.png?expires=${expires}&sig=${this.links.sign(`${taskId}/0:${expires}`)}`;
+    return `${this.links.baseUrl()}/outputs/${taskId}/${index}.png?expires=${expires}&sig=${this.links.sign(`${taskId}/${index}:${expires}`)}`;
   }
 
   /** `GET /outputs/:task/:index.png`: the PNG, if the signature matches and has not expired. */
@@ -46,18 +53,23 @@ export class OutputStore {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return sendText(res, 403, 'SignatureDoesNotMatch');
     if (!Number.isFinite(expires) || this.clock.now() >= expires) return sendText(res, 403, 'Request has expired');
     const task = this.book.view(taskId, this.clock.now());
-    if (!task || task.deleted || task.status !== 'SUCCEEDED' || index !== '0') return sendText(res, 404, 'NoSuchKey');
-    const png = this.pictureOf(task);
+    const output = Number(index);
+    if (!task || task.deleted || task.status !== 'SUCCEEDED' || String(output) !== index || output >= task.outputCount) return sendText(res, 404, 'NoSuchKey');
+    const png = this.pictureOf(task, output);
     res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length }).end(png);
   }
 
-  /** The PNG a task produces (or will), byte for byte: what tests compare deliveries with. */
-  pictureOf(task: { readonly id: string; readonly ratio: string; readonly promptText: string; readonly seed: number }): Buffer {
-    let png = this.pictures.get(task.id);
+  /**
+   * The PNG a task's output `index` is (or will be), byte for byte: what tests compare deliveries
+   * with. Each output of a task is its own picture (its seed moved by the index).
+   */
+  pictureOf(task: { readonly id: string; readonly ratio: string; readonly promptText: string; readonly seed: number }, index = 0): Buffer {
+    const key = `${task.id}/${index}`;
+    let png = this.pictures.get(key);
     if (!png) {
-      const { width, height } = outputSize(task.ratio, this.settings.scale);
-      png = renderPicture(task.promptText, task.seed, width, height);
-      this.pictures.set(task.id, png);
+      const { width, height } = outputSize(concreteRatio(task.ratio), this.settings.scale);
+      png = renderPicture(task.promptText, (task.seed + index) % 2 ** 32, width, height);
+      this.pictures.set(key, png);
     }
     return png;
   }

@@ -1,6 +1,10 @@
 /**
  * Runway's task endpoints: `POST /v1/text_to_image` makes a task (after the account's limits and
  * any failure a test queued), `GET /v1/tasks/:id` reports it and `DELETE` cancels or deletes it.
+ * A create is validated per model from the catalogue (validate.ts) and refused with Runway's 400
+ * body, `{ error, issues }`, which the SDK hands over as `APIError.error`; `estimatedCost` and the
+ * finished task's `cost` are the catalogue's estimate times `outputCount`, and a finished task has
+ * `outputCount` outputs.
  * https://docs.dev.runwayml.com/api/#tag/Start-generating/paths/~1v1~1text_to_image/post
  */
 import { randomInt, randomUUID } from 'node:crypto';
@@ -62,7 +66,8 @@ export class TaskRoutes {
       res.setHeader('x-should-retry', 'false');
       return sendJson(res, 429, { error: `You have reached the daily generation limit for ${request.model.id}.` });
     }
-    const costCredits = this.organization.costOf(request.model.id, request.ratio);
+    // Each of the `outputCount` images costs the same: per-reference surcharges are per generated image too.
+    const costCredits = this.organization.costOf(request.model.id, request.ratio, request.referenceImages.length) * request.outputCount;
     if (this.organization.wouldOverspend(costCredits)) {
       return sendJson(res, 400, { error: 'You do not have enough credits to run this task.' });
     }
@@ -77,6 +82,7 @@ export class TaskRoutes {
       ratio: request.ratio,
       seed: request.seed ?? randomInt(0, 2 ** 32 - 1),
       referenceImages: request.referenceImages.map((r) => ({ ...r })),
+      outputCount: request.outputCount,
       createdAtMs: nowMs,
       costCredits,
       outcome,
@@ -113,7 +119,7 @@ export class TaskRoutes {
       case 'RUNNING':
         return { ...base, estimatedCost: { credits: task.costCredits }, progress: task.progress ?? 0 };
       case 'SUCCEEDED':
-        return { ...base, output: [this.outputs.urlFor(task.id)], cost: { credits: task.costCredits } };
+        return { ...base, output: Array.from({ length: task.outputCount }, (_, index) => this.outputs.urlFor(task.id, index)), cost: { credits: task.costCredits } };
       case 'FAILED':
         return { ...base, failure: task.failure, failureCode: task.failureCode, cost: { credits: billedCredits(task) } };
       case 'CANCELLED':

@@ -19,7 +19,9 @@ export interface TaskRecord {
   readonly ratio: string;
   /** The seed used; Runway picks one at random when the request has none. */
   readonly seed: number;
-  readonly referenceImages: readonly { uri: string; tag?: string | undefined }[];
+  readonly referenceImages: readonly { uri: string; tag?: string | undefined; subject?: 'human' | 'object' | undefined }[];
+  /** How many images the task makes (the request's `outputCount`, else 1). */
+  readonly outputCount: number;
   readonly createdAtMs: number;
   readonly costCredits: number;
   readonly outcome: TaskOutcome;

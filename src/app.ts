@@ -12,6 +12,7 @@ import { JobRunner, type OutputFetcher } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
 import { isIpLiteral, isPublicAddress } from './media/address.ts';
 import { downloadImage, onDownloadRefused } from './media/download.ts';
+import { offerModels } from './models.ts';
 import type { ChatSurface } from './ports.ts';
 import { RunwayGateway } from './runway/gateway.ts';
 import { OrganizationWatch } from './runway/organization-watch.ts';
@@ -120,6 +121,8 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
   const metrics = new BotMetrics(db, clock);
   const runwayReachability = new RunwayReachability(clock);
   const stopCountingRefusals = onDownloadRefused(metrics.recordDownloadRefusal);
+  // The operator's MODELS: what validation, help and Discord's choices offer from now on.
+  offerModels(config.models);
   const ledger = new CreditLedger(db, clock, {
     allowance: config.credits.defaultAllowance,
     period: config.credits.defaultPeriod,

@@ -7,6 +7,7 @@ import { quotaCommand } from './commands/quota-command.ts';
 import type { CreditLedger, ReserveOutcome } from './credits/ledger.ts';
 import { communityBudgetSpent, communityCapReached, insufficientCredits, operatorBudgetSpent } from './credits/messages.ts';
 import { asBotError, storedFailure, type Failure } from './errors.ts';
+import { modelNotOffered } from './imagine/model-choice.ts';
 import { cheaperOptions, priceOf } from './imagine/price.ts';
 import { validateImagineRequest } from './imagine/request.ts';
 import type { Job, ReferenceUri, StoredRequest } from './jobs/job.ts';
@@ -15,7 +16,7 @@ import { uploadReferences } from './jobs/references.ts';
 import type { JobRunner } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
 import type { Moderation } from './moderation/moderation.ts';
-import { findModel } from './models.ts';
+import { findModel, isOffered } from './models.ts';
 import type { BotCore, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from './ports.ts';
 import type { RunwayGateway } from './runway/gateway.ts';
 import type { OrganizationGuard } from './runway/organization.ts';
@@ -137,6 +138,7 @@ export class Bot implements BotCore {
       return refusal(REROLL_REFERENCES_EXPIRED);
     }
     const model = findModel(original.request.modelId);
+    if (model && !isOffered(model.id)) return refusal(modelNotOffered(model));
     const request: StoredRequest = { ...original.request, seed: model?.supportsSeed ? randomInt(0, MAX_SEED) : null };
     return this.accept(requester, request, priceOf(request), { kind: 'uploaded', uris }, placeholder);
   }

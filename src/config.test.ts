@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
+import { MODEL_IDS } from './models.ts';
 
 describe('configuration', () => {
   it('has working defaults with nothing set (the sandbox)', () => {
@@ -126,6 +127,18 @@ describe('configuration', () => {
         'BACKUP_EVERY: must be a duration such as `6h`, `1d` or `30m` (1 minute to 365 days), or `off`; got "daily"',
         'BACKUP_KEEP: Too small: expected number to be >0',
       ]),
+    );
+  });
+
+  it('offers every catalogue model unless MODELS lists some, kept in catalogue order', () => {
+    expect(loadConfig({}).models).toEqual(MODEL_IDS);
+    expect(loadConfig({ MODELS: '' }).models).toEqual(MODEL_IDS);
+    expect(loadConfig({ MODELS: 'muse_image, gen4_image gemini_2.5_flash,gen4_image' }).models).toEqual(['gen4_image', 'gemini_2.5_flash', 'muse_image']);
+  });
+
+  it('MODELS with an unknown id stops the bot, naming it and the models there are', () => {
+    expect(() => loadConfig({ MODELS: 'gen4_image dall-e-3 Gen4_Image' })).toThrow(
+      new ConfigError([`MODELS: unknown model "dall-e-3", "Gen4_Image"; the models are ${MODEL_IDS.join(', ')}`]),
     );
   });
 });

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import type { ErrorCode } from './errors.ts';
+import { isModelId, MODEL_IDS, type ModelId } from './models.ts';
 
 /**
  * The environment, parsed once into a typed config. This is the only module that reads
@@ -97,6 +98,20 @@ const backupEvery = z
     return z.NEVER;
   });
 
+/** Which catalogue models users may pick: ids, comma or space separated; unset or empty: all of them. */
+const modelList = idList.transform((ids, ctx): readonly ModelId[] => {
+  if (ids.length === 0) return MODEL_IDS;
+  const unknown = [...new Set(ids.filter((id) => !isModelId(id)))];
+  if (unknown.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown model ${unknown.map((id) => `"${id.slice(0, 40)}"`).join(', ')}; the models are ${MODEL_IDS.join(', ')}`,
+    });
+    return z.NEVER;
+  }
+  return MODEL_IDS.filter((id) => ids.includes(id));
+});
+
 const envSchema = z.object({
   RUNWAYML_API_SECRET: optionalText,
   RUNWAYML_BASE_URL: optionalText.pipe(z.url().optional()),
@@ -123,6 +138,7 @@ const envSchema = z.object({
   MODERATION_STRIKES: strikesRule,
   RUNWAY_LOW_BALANCE: z.coerce.number().int().nonnegative().optional().transform((v) => v ?? 1_000),
   MEDIA_ORIGINS: originList,
+  MODELS: modelList,
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
   // Not in the design's list: operators rarely touch these; tests and the sandbox do.
   RUNWAY_POLL_INTERVAL_MS: positiveInt(5_000),
@@ -176,6 +192,8 @@ export interface Config {
   readonly runwayLowBalanceCredits: number;
   /** Extra origins (scheme://host:port) downloads may come from, on top of each platform's own. */
   readonly mediaOrigins: readonly string[];
+  /** The catalogue's models users may pick (MODELS), in catalogue order; every model unless the operator lists some. */
+  readonly models: readonly ModelId[];
   /** Unset: `info` with a chat platform, `warn` in the terminal sandbox (logs share its screen). */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent' | undefined;
   readonly outputDir: string;
@@ -254,6 +272,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     moderationStrikes: e.MODERATION_STRIKES,
     runwayLowBalanceCredits: e.RUNWAY_LOW_BALANCE,
     mediaOrigins: e.MEDIA_ORIGINS.map((o) => o.replace(/\/$/, '')),
+    models: e.MODELS,
     logLevel: e.LOG_LEVEL,
     outputDir: e.OUTPUT_DIR,
     healthPort: e.HEALTH_PORT,

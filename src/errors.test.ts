@@ -11,12 +11,12 @@ import { COMMUNITY_BLOCKED, COMMUNITY_NOT_SERVED } from './communities/admission
 import { blockedWord, memberPaused } from './moderation/moderation.ts';
 import { capAboveBudget, communityBudgetSpent, communityCapReached, insufficientCredits, operatorBudgetSpent } from './credits/messages.ts';
 import { asBotError, BotError, ERROR_CODES, storedFailure, unexpectedFailure, type ErrorCode, type Failure } from './errors.ts';
-import { unknownModel } from './imagine/model-choice.ts';
+import { modelNotOffered, unknownModel } from './imagine/model-choice.ts';
 import { ratioNotOffered } from './imagine/ratios.ts';
 import { needsReference, tooManyReferences } from './imagine/references.ts';
 import { PROMPT_EMPTY, promptTooLong } from './imagine/request.ts';
 import { invalidSeed, seedNotSupported } from './imagine/seed.ts';
-import { duplicateTag, invalidTag, tooManyTags, unknownPromptTag } from './imagine/tags.ts';
+import { duplicateTag, invalidTag, tagsNotSupported, tooManyTags, unknownPromptTag } from './imagine/tags.ts';
 import { flagMissingValue, repeatedFlag, unknownFlag } from './imagine/text-command.ts';
 import { CREATE_UNCERTAIN, decideAfterCreate, MAX_DEFERRED_CREATES } from './jobs/create-decision.ts';
 import { UNDELIVERABLE } from './jobs/delivery.ts';
@@ -67,14 +67,19 @@ const NOW = Date.UTC(2026, 0, 1, 20, 40);
 const gen4 = model('gen4_image');
 const turbo = model('gen4_image_turbo');
 const gemini = model('gemini_2.5_flash');
+const muse = model('muse_image');
 
 /** One or more messages for every code, built the way the bot builds them, with sample numbers. */
 const SAMPLES: readonly (readonly [ErrorCode, Failure])[] = [
   ['request.prompt_empty', PROMPT_EMPTY],
   ['request.prompt_too_long', promptTooLong(gen4, 1_001)],
+  ['request.prompt_too_long', promptTooLong(model('seedream5_pro'), 4_002)],
   ['request.unknown_model', unknownModel('dall-e-3')],
+  ['request.model_not_offered', modelNotOffered(model('gpt_image_2'))],
   ['request.ratio_not_offered', ratioNotOffered(gemini, '1920:1080', '1344:768')],
   ['request.ratio_not_offered', ratioNotOffered(gen4, '7:3')],
+  ['request.ratio_not_offered', ratioNotOffered(model('gemini_image3.1_flash'), '7:3')],
+  ['request.ratio_not_offered', ratioNotOffered(model('seedream5_lite'), '1000:1000')],
   ['request.invalid_seed', invalidSeed('-1')],
   ['request.seed_not_supported', seedNotSupported(gemini)],
   ['request.too_many_references', tooManyReferences(gen4, 4)],
@@ -84,6 +89,7 @@ const SAMPLES: readonly (readonly [ErrorCode, Failure])[] = [
   ['request.invalid_tag', invalidTag('ab')],
   ['request.invalid_tag', invalidTag('1cat')],
   ['request.invalid_tag', invalidTag('my-cat')],
+  ['request.tags_not_supported', tagsNotSupported(muse)],
   ['request.too_many_tags', tooManyTags(2, 1)],
   ['request.duplicate_tag', duplicateTag('cat', 'Cat', 2)],
   ['request.unknown_prompt_tag', unknownPromptTag(['dog'], [])],
@@ -146,12 +152,16 @@ const SAMPLES: readonly (readonly [ErrorCode, Failure])[] = [
   ['runway.safety_input', explainFailureCode('SAFETY.INPUT.TEXT')],
   ['runway.safety_output', explainFailureCode('SAFETY.OUTPUT.IMAGE')],
   ['runway.invalid_asset', explainFailureCode('ASSET.INVALID')],
-  ['runway.invalid_input', explainFailureCode('INPUT_PREPROCESSING.INTERNAL')],
+  ['runway.invalid_input', explainFailureCode('INPUT_PREPROCESSING.SOMETHING_NEW')],
+  ['runway.preprocessing_failed', explainFailureCode('INPUT_PREPROCESSING.INTERNAL')],
+  ['runway.third_party_failed', explainFailureCode('THIRD_PARTY.UNAVAILABLE')],
+  ['runway.third_party_failed', explainFailureCode('THIRD_PARTY.UNAVAILABLE', 2)],
   ['runway.safety_input', explainFailureCode('INPUT_PREPROCESSING.SAFETY.TEXT', 8)],
   ['runway.safety_output', explainFailureCode('SAFETY.OUTPUT.IMAGE', 1)],
   ['runway.internal', explainFailureCode('INTERNAL', 3)],
   ['runway.cancelled', taskCancelled(2)],
   ['runway.bad_output', explainFailureCode('INTERNAL.BAD_OUTPUT.CODE01')],
+  ['runway.bad_output', explainFailureCode('INTERNAL.BAD_OUTPUT.CODE01', 5)],
   ['runway.internal', explainFailureCode('INTERNAL')],
   ['runway.failed', explainFailureCode('SOMETHING.NEW')],
   ['runway.failed', explainFailureCode(undefined)],

@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'request.prompt_empty',
   'request.prompt_too_long',
   'request.unknown_model',
+  // A Runway model the operator has turned off (MODELS): no misspelling, so its own code.
+  'request.model_not_offered',
   'request.ratio_not_offered',
   'request.invalid_seed',
   'request.seed_not_supported',
@@ -25,6 +27,8 @@ export const ERROR_CODES = [
   // Its own code (not request.needs_reference) because dashboards and tests already count it by name.
   'request.turbo_needs_reference',
   'request.invalid_tag',
+  // Tags given for a model whose reference images carry none (muse_image, seedream, grok).
+  'request.tags_not_supported',
   'request.too_many_tags',
   'request.duplicate_tag',
   'request.unknown_prompt_tag',
@@ -86,8 +90,12 @@ export const ERROR_CODES = [
   'runway.safety_output',
   'runway.invalid_asset',
   'runway.invalid_input',
+  // INPUT_PREPROCESSING.INTERNAL: Runway's own trouble preparing the request, not bad input.
+  'runway.preprocessing_failed',
   'runway.bad_output',
   'runway.internal',
+  // THIRD_PARTY.*: the partner that runs the model for Runway failed or is unavailable.
+  'runway.third_party_failed',
   'runway.failed',
   'runway.cancelled',
   // Runway's organisation as a budget (src/runway/organization.ts): refused before anything is

@@ -75,7 +75,10 @@ describe('Discord adapter against the fake Discord', () => {
     const commands = fake.registeredCommands(fake.defaultGuild.id) as { name: string; options?: { name: string; choices?: { value: string }[]; autocomplete?: boolean }[] }[];
     expect(commands.map((c) => c.name)).toEqual(['imagine', 'credits', 'quota']);
     const imagine = commands.find((c) => c.name === 'imagine');
-    expect(imagine?.options?.find((o) => o.name === 'model')?.choices?.map((c) => c.value)).toEqual(['gen4_image', 'gen4_image_turbo', 'gemini_2.5_flash']);
+    expect(imagine?.options?.find((o) => o.name === 'model')?.choices?.map((c) => c.value)).toEqual([
+      'gen4_image', 'gen4_image_turbo', 'gemini_2.5_flash', 'gemini_image3_pro', 'gemini_image3.1_flash', 'gpt_image_2',
+      'gpt_image_2_5_flare', 'gpt_image_2_5_sunburst', 'seedream5_pro', 'seedream5_lite', 'muse_image', 'grok_imagine_image_2',
+    ]);
     expect(imagine?.options?.find((o) => o.name === 'ratio')?.autocomplete).toBe(true);
     const put = fake.requestsTo(/^\/applications\/\d+\/guilds\/\d+\/commands$/, 'PUT');
     expect(put).toHaveLength(1);

@@ -10,19 +10,22 @@ import {
   type RESTPutAPIApplicationCommandsJSONBody,
 } from 'discord.js';
 import { MAX_SEED } from '../../src/imagine/seed.ts';
-import { MODELS } from '../../src/models.ts';
+import { defaultModel, offeredModels } from '../../src/models.ts';
 import { clipText } from './messages.ts';
 
 /**
  * The slash commands, as the JSON Discord's bulk-overwrite route takes. Model choices come from
- * the catalogue (src/models.ts), so adding a model there adds it here.
+ * the catalogue (src/models.ts), so adding a model there adds it here; a model the operator hides
+ * (MODELS) is left out. Built when the adapter starts, after the core has applied MODELS.
  * https://discord.com/developers/docs/interactions/application-commands#bulk-overwrite-global-application-commands
  */
 
 /** Discord caps names and descriptions of choices and options at 100 characters. */
 const MAX_CHOICE_NAME_CHARS = 100;
-
-const MAX_PROMPT_UNITS = Math.max(...MODELS.map((model) => model.maxPromptUnits));
+/** Discord takes at most 25 choices for an option. */
+export const MAX_OPTION_CHOICES = 25;
+/** Discord's longest string option (`max_length`). */
+export const MAX_STRING_OPTION_CHARS = 6000;
 
 const PERIOD_CHOICES = [
   { name: 'per day', value: 'day' },
@@ -38,6 +41,10 @@ const guildOnly = (): { contexts: InteractionContextType[]; integration_types: A
 });
 
 function imagineCommand(): RESTPutAPIApplicationCommandsJSONBody[number] {
+  const models = offeredModels();
+  if (models.length > MAX_OPTION_CHOICES) throw new Error(`Discord takes at most ${MAX_OPTION_CHOICES} model choices; ${models.length} models are offered`);
+  // The longest prompt any offered model takes, within what Discord allows; the core checks each model's own limit.
+  const maxPromptUnits = Math.min(MAX_STRING_OPTION_CHARS, Math.max(...models.map((model) => model.maxPromptUnits)));
   const imageOption = (index: number): APIApplicationCommandAttachmentOption => ({
     type: ApplicationCommandOptionType.Attachment,
     name: `image${index}`,
@@ -49,13 +56,13 @@ function imagineCommand(): RESTPutAPIApplicationCommandsJSONBody[number] {
     description: 'Generate an image with Runway',
     ...guildOnly(),
     options: [
-      { type: ApplicationCommandOptionType.String, name: 'prompt', description: 'What to draw. Mention reference images as @image1, @image2…', required: true, max_length: MAX_PROMPT_UNITS },
+      { type: ApplicationCommandOptionType.String, name: 'prompt', description: 'What to draw. Mention reference images as @image1, @image2…', required: true, max_length: maxPromptUnits },
       {
         type: ApplicationCommandOptionType.String,
         name: 'model',
-        description: 'Which Runway model to use (default: the first)',
+        description: `Which Runway model to use (default: ${defaultModel().label})`,
         required: false,
-        choices: MODELS.map((model) => ({ name: clipText(`${model.label}: ${model.description}`, MAX_CHOICE_NAME_CHARS), value: model.id })),
+        choices: models.map((model) => ({ name: clipText(`${model.label}: ${model.description}`, MAX_CHOICE_NAME_CHARS), value: model.id })),
       },
       { type: ApplicationCommandOptionType.String, name: 'ratio', description: "Width:height in pixels; the list shows the chosen model's sizes", required: false, autocomplete: true },
       imageOption(1),

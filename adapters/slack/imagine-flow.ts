@@ -30,7 +30,7 @@ export interface SlackLocation {
 const CANNOT_POST = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
 
 const REFS_ON_SLACK =
-  "`--ref` works in the terminal sandbox only. On Slack, attach 1 to 3 images to a message that mentions me: `@imagine-bot a cat in a hat --tags cat`.";
+  "`--ref` works in the terminal sandbox only. On Slack, attach the images to a message that mentions me (as many as the model takes: `/imagine help` lists each model's limit): `@imagine-bot a cat in a hat --tags cat`.";
 
 /** The options typed after `/imagine` or a mention; the references come from the message's files. */
 export type TypedImagineOptions = Omit<ImagineOptionsInput, 'references'>;

@@ -56,7 +56,7 @@ export interface SlackAdapter {
 
 const WEB_API_TIMEOUT_MS = 15_000;
 export const UNREADABLE_MENTION =
-  "I couldn't read the files attached to that message, so I did nothing and nothing was charged. Please attach the images again (PNG, JPEG or WebP, up to 3) and mention me.";
+  "I couldn't read the files attached to that message, so I did nothing and nothing was charged. Please attach the images again (PNG, JPEG or WebP, as many as the model takes) and mention me.";
 const SEEN_EVENTS_LIMIT = 1_000;
 
 /** Start the Slack app; resolves once `auth.test` passed and the receiver is listening (or connected). */

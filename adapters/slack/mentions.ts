@@ -1,5 +1,5 @@
 /**
- * `@imagine-bot <prompt> [flags]` in a message, with 0 to 3 images attached: the way to send
+ * `@imagine-bot <prompt> [flags]` in a message, with images attached: the way to send
  * references on Slack, since slash commands carry no files. Answers go into the mention's thread.
  * https://docs.slack.dev/reference/events/app_mention
  */

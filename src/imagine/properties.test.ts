@@ -1,7 +1,7 @@
 /** Rules that must hold for every input, not just the ones we thought of. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MODELS } from '../models.ts';
+import { MODELS, takesRatio } from '../models.ts';
 import { resolveRatio } from './ratios.ts';
 import { validateImagineRequest } from './request.ts';
 import { isValidTag } from './tags.ts';
@@ -27,7 +27,7 @@ describe('properties', () => {
       fc.assert(
         fc.property(model, ratioLike, (m, raw) => {
           const result = resolveRatio(m, raw);
-          return !result.ok || m.ratios.some((r) => r.value === result.ratio);
+          return !result.ok || takesRatio(m, result.ratio);
         }),
       ),
     ).not.toThrow();
@@ -61,7 +61,7 @@ describe('properties', () => {
             const m = MODELS.find((x) => x.id === check.request.modelId);
             return (
               m !== undefined &&
-              m.ratios.some((r) => r.value === check.request.ratio) &&
+              takesRatio(m, check.request.ratio) &&
               check.request.prompt.length <= m.maxPromptUnits &&
               check.request.tags.every(isValidTag) &&
               check.priceCredits > 0

@@ -10,9 +10,11 @@
  * when several match, the highest resolution (most pixels) wins, so `16:9` on gen4 is 1920:1080 and
  * `16:9 720p` is 1280:720. A resolution the model lacks (`1280:720` on Gemini) is refused with the
  * model's value of the same shape as a suggestion, never swapped silently.
+ * - `auto`, `auto_1k`, `auto_2k` (the model picks the shape) are taken as typed, never by an aspect.
+ * - A model with a freeform pixel range (seedream5_lite) also takes any `W:H` within it, as typed.
  */
 import type { Failure } from '../errors.ts';
-import type { ModelInfo } from '../models.ts';
+import { isFreeformSize, sizeOf, type ModelInfo } from '../models.ts';
 import { echo, listInWords } from './user-text.ts';
 
 export type RatioResolution = { ok: true; ratio: string } | { ok: false; failure: Failure };
@@ -48,21 +50,16 @@ interface Size {
   readonly height: number;
 }
 
-function parseSize(text: string): Size | null {
-  const match = /^(\d{1,6}):(\d{1,6})$/.exec(text);
-  if (!match) return null;
-  const width = Number(match[1]);
-  const height = Number(match[2]);
-  return width > 0 && height > 0 ? { width, height } : null;
-}
+const parseSize = (text: string): Size | null => sizeOf(text);
 
 const aspectOf = (size: Size): number => size.width / size.height;
 const isNear = (aspect: number, target: number): boolean => Math.abs(aspect / target - 1) <= ASPECT_TOLERANCE;
 const pixels = (size: Size): number => size.width * size.height;
 
-function sizeOfValue(value: string): Size {
-  // Catalogue values are `W:H` by construction; a malformed one must not take the bot down.
-  return parseSize(value) ?? { width: 1, height: 1 };
+/** What `auto`-like values say in names: the model picks the shape, at a resolution tier if named. */
+function describeAuto(value: string): string {
+  const tier = /^auto_(\d+k)$/i.exec(value);
+  return tier ? `the model picks the shape, ${tier[1]?.toUpperCase()}` : 'the model picks the shape';
 }
 
 function gcd(a: number, b: number): number {
@@ -71,7 +68,8 @@ function gcd(a: number, b: number): number {
 
 /** `16:9` for 1920:1080 and for 1360:768 (0.4% off); the reduced fraction when no common name fits. */
 export function aspectName(value: string): string {
-  const size = sizeOfValue(value);
+  const size = parseSize(value);
+  if (!size) return value;
   const named = NAMED_ASPECTS.find(([w, h]) => isNear(aspectOf(size), w / h));
   if (named) return `${named[0]}:${named[1]}`;
   const d = gcd(size.width, size.height);
@@ -80,7 +78,8 @@ export function aspectName(value: string): string {
 
 /** "1920:1080 (16:9, 1080p)": the value first, so it can be copied as is. */
 export function friendlyRatioName(value: string): string {
-  const size = sizeOfValue(value);
+  const size = parseSize(value);
+  if (!size) return `${value} (${describeAuto(value)})`;
   const shortSide = Math.min(size.width, size.height);
   const height = NAMED_HEIGHTS.find((h) => h === shortSide);
   return `${value} (${aspectName(value)}${height ? `, ${height}p` : ''})`;
@@ -95,8 +94,8 @@ export function listRatioChoices(model: ModelInfo): RatioChoice[] {
 export function bestValueForAspect(model: ModelInfo, aspect: number, shortSide?: number): string | null {
   let best: { value: string; pixels: number; distance: number } | null = null;
   for (const { value } of model.ratios) {
-    const size = sizeOfValue(value);
-    if (!isNear(aspectOf(size), aspect)) continue;
+    const size = parseSize(value);
+    if (!size || !isNear(aspectOf(size), aspect)) continue;
     if (shortSide !== undefined && Math.min(size.width, size.height) !== shortSide) continue;
     const candidate = { value, pixels: pixels(size), distance: Math.abs(aspectOf(size) / aspect - 1) };
     if (!best || candidate.pixels > best.pixels || (candidate.pixels === best.pixels && candidate.distance < best.distance)) {
@@ -108,26 +107,33 @@ export function bestValueForAspect(model: ModelInfo, aspect: number, shortSide?:
 
 /** The pixel count of a `W:H` value: how "large" a ratio is. */
 export function pixelsOf(value: string): number {
-  return pixels(sizeOfValue(value));
+  const size = parseSize(value);
+  return size ? pixels(size) : 0;
 }
 
 /** Whether two values have the same shape (used to suggest cheaper sizes of the same picture). */
 export function isSameShape(a: string, b: string): boolean {
-  return isNear(aspectOf(sizeOfValue(a)), aspectOf(sizeOfValue(b)));
+  const sizeA = parseSize(a);
+  const sizeB = parseSize(b);
+  return sizeA !== null && sizeB !== null && isNear(aspectOf(sizeA), aspectOf(sizeB));
 }
 
 type Token =
   | { kind: 'value'; value: string }
-  | { kind: 'size'; text: string; size: Size }
+  | { kind: 'size'; size: Size }
   | { kind: 'aspect'; aspect: number }
   | { kind: 'height'; shortSide: number };
 
 function readToken(model: ModelInfo, token: string): Token | null {
-  if (model.ratios.some((r) => r.value === token)) return { kind: 'value', value: token };
+  const listed = model.ratios.find((r) => r.value.toLowerCase() === token);
+  if (listed) return { kind: 'value', value: listed.value };
   const word = RATIO_WORDS.get(token);
   const size = parseSize(word ?? token);
   if (size) {
-    return Math.max(size.width, size.height) <= MAX_ASPECT_TERM ? { kind: 'aspect', aspect: aspectOf(size) } : { kind: 'size', text: token, size };
+    if (Math.max(size.width, size.height) <= MAX_ASPECT_TERM) return { kind: 'aspect', aspect: aspectOf(size) };
+    // `01920:1080` is `1920:1080`: a freeform size is sent as Runway reads it.
+    const canonical = `${size.width}:${size.height}`;
+    return isFreeformSize(model, canonical) ? { kind: 'value', value: canonical } : { kind: 'size', size };
   }
   const height = /^(\d{3,4})p$/.exec(token);
   if (height) return { kind: 'height', shortSide: Number(height[1]) };
@@ -167,7 +173,8 @@ export function resolveRatio(model: ModelInfo, raw: string): RatioResolution {
       }
     }
   }
-  const shape = aspect ?? (shortSide !== undefined ? aspectOf(sizeOfValue(model.defaultRatio)) : undefined);
+  const defaultSize = parseSize(model.defaultRatio);
+  const shape = aspect ?? (shortSide !== undefined && defaultSize ? aspectOf(defaultSize) : undefined);
   const value = shape === undefined ? null : bestValueForAspect(model, shape, shortSide);
   return value ? { ok: true, ratio: value } : notOffered(model, raw);
 }
@@ -175,7 +182,8 @@ export function resolveRatio(model: ModelInfo, raw: string): RatioResolution {
 /** What each ratio word means for this model, e.g. "`landscape` = 1920:1080"; words it cannot serve are left out. */
 export function describeRatioWords(model: ModelInfo): string[] {
   return [...RATIO_WORDS].flatMap(([word, aspect]) => {
-    const value = bestValueForAspect(model, aspectOf(sizeOfValue(aspect)));
+    const size = parseSize(aspect);
+    const value = size ? bestValueForAspect(model, aspectOf(size)) : null;
     return value ? [`\`${word}\` = ${value}`] : [];
   });
 }
@@ -184,14 +192,43 @@ function notOffered(model: ModelInfo, raw: string, suggestion?: string | null): 
   return { ok: false, failure: ratioNotOffered(model, raw, suggestion) };
 }
 
+/** Up to this many ratios a refusal lists them all; beyond, it lists each shape's largest size. */
+const MAX_LISTED_RATIOS = 16;
+
+/**
+ * The ratios a refusal names: all of them for a short list; for a long one (GPT's 31, Gemini 3.1
+ * Flash's 56) each shape once at its largest size, plus the `auto` values, so the message stays short.
+ */
+function ratiosToList(model: ModelInfo): { values: string[]; isSummary: boolean } {
+  const all = model.ratios.map((r) => r.value);
+  if (all.length <= MAX_LISTED_RATIOS) return { values: all, isSummary: false };
+  const largest = new Map<string, string>();
+  for (const value of all) {
+    const shape = parseSize(value) ? aspectName(value) : value;
+    const kept = largest.get(shape);
+    if (kept === undefined || pixelsOf(value) > pixelsOf(kept)) largest.set(shape, value);
+  }
+  return { values: [...largest.values()], isSummary: true };
+}
+
 /** `request.ratio_not_offered`: the model has no ratio `raw`; `suggestion` is the same shape at a size it has. */
 export function ratioNotOffered(model: ModelInfo, raw: string, suggestion?: string | null): Failure {
-  const choices = listRatioChoices(model).map((c) => `\`${c.value}\`${c.name.slice(c.value.length)}`);
+  const { values, isSummary } = ratiosToList(model);
+  const choices = values.map((value) => `\`${value}\`${friendlyRatioName(value).slice(value.length)}`);
   const closest = suggestion ? ` The same shape on this model is \`${suggestion}\`.` : '';
+  const smaller = isSummary ? " (most shapes also come smaller: type the size exactly, or pick it from Discord's ratio list)" : '';
+  const range = model.freeformPixels;
+  const freeform = range ? ` Or give any size \`W:H\` of ${formatPixels(range.min)} to ${formatPixels(range.max)} pixels in all.` : '';
+  const words = describeRatioWords(model);
   return {
     code: 'request.ratio_not_offered',
     userMessage:
-      `${model.label} (\`${model.id}\`) doesn't offer the ratio ${echo(raw)}.${closest} Pick one of: ${choices.join(', ')}. ` +
-      `Shortcuts: ${listInWords(describeRatioWords(model))}; an aspect such as \`16:9\` takes its largest size, and \`720p\` or \`1080p\` picks the height.`,
+      `${model.label} (\`${model.id}\`) doesn't offer the ratio ${echo(raw)}.${closest} Pick one of: ${choices.join(', ')}${smaller}.${freeform} ` +
+      `${words.length > 0 ? `Shortcuts: ${listInWords(words)}; a` : 'A'}n aspect such as \`16:9\` takes its largest size, and \`720p\` or \`1080p\` picks the height.`,
   };
+}
+
+/** 3686400 → "3,686,400". */
+function formatPixels(n: number): string {
+  return n.toLocaleString('en-US');
 }

@@ -3,7 +3,7 @@
  * `request.turbo_needs_reference`, because dashboards and tests already count it by name.
  */
 import type { Failure } from '../errors.ts';
-import { MODELS, type ModelInfo } from '../models.ts';
+import { defaultModel, offeredModels, type ModelInfo } from '../models.ts';
 
 const TURBO_MODEL_ID = 'gen4_image_turbo';
 
@@ -28,9 +28,11 @@ export function tooManyReferences(model: ModelInfo, referenceCount: number): Fai
  * `request.needs_reference`, or `request.turbo_needs_reference` for Turbo: fewer images than the
  * model needs. One text for both codes; only the code differs, for the dashboards.
  */
-export function needsReference(model: ModelInfo, referenceCount: number): Failure {
-  const withoutReferences = MODELS.filter((m) => m.minReferences === 0).map((m) => `\`${m.id}\``);
-  const alternative = withoutReferences.length > 0 ? `, or use ${withoutReferences.join(' or ')}, which work${withoutReferences.length === 1 ? 's' : ''} without one` : '';
+export function needsReference(model: Pick<ModelInfo, 'label' | 'minReferences' | 'maxReferences'> & { readonly id: string }, referenceCount: number): Failure {
+  // One example is enough: most models work without references, and `/imagine help` lists them.
+  const fallback = defaultModel();
+  const example = fallback.minReferences === 0 ? fallback : offeredModels().find((m) => m.minReferences === 0);
+  const alternative = example ? `, or use a model that works without one, such as \`${example.id}\`` : '';
   const range = model.minReferences === model.maxReferences ? `${model.minReferences}` : `${model.minReferences}–${model.maxReferences}`;
   return {
     code: model.id === TURBO_MODEL_ID ? 'request.turbo_needs_reference' : 'request.needs_reference',

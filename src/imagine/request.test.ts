@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MODEL_IDS, offerModels } from '../models.ts';
 import { validateImagineRequest, type RequestCheck } from './request.ts';
+
+afterEach(() => offerModels(MODEL_IDS));
 
 const base = { prompt: 'a koi pond at dawn', referenceCount: 0 };
 
@@ -151,5 +154,95 @@ describe('validateImagineRequest', () => {
   it('treats an empty seed as none, even for a model without seeds', () => {
     const check = validateImagineRequest({ ...base, model: 'gemini_2.5_flash', seed: '' });
     expect(check.ok && check.request.seed).toBe(null);
+  });
+
+  it('refuses a seed for gemini_2.5_flash, saying so', () => {
+    expect(problemOf(validateImagineRequest({ ...base, model: 'gemini_2.5_flash', seed: '3' }))).toEqual({
+      code: 'request.seed_not_supported',
+      userMessage: "Gemini 2.5 Flash Image (`gemini_2.5_flash`) doesn't take a seed: leave the seed out, or pick a model that takes one.",
+    });
+  });
+
+  it.each(['gemini_image3_pro', 'gpt_image_2', 'seedream5_lite', 'muse_image', 'grok_imagine_image_2'])('refuses a seed for %s, which takes none', (model) => {
+    expect(problemOf(validateImagineRequest({ ...base, model, seed: 3 })).code).toBe('request.seed_not_supported');
+  });
+
+  it('refuses 4 references on gen4_image, which takes 3', () => {
+    expect(problemOf(validateImagineRequest({ ...base, model: 'gen4_image', referenceCount: 4 }))).toEqual({
+      code: 'request.too_many_references',
+      userMessage: 'Gen-4 Image (`gen4_image`) takes at most 3 reference images, and you attached 4: remove 1.',
+    });
+  });
+
+  it('refuses 15 references on gemini_image3_pro, which takes 14, and accepts 14', () => {
+    expect(problemOf(validateImagineRequest({ ...base, model: 'gemini_image3_pro', referenceCount: 15 }))).toEqual({
+      code: 'request.too_many_references',
+      userMessage: 'Gemini 3 Pro Image (`gemini_image3_pro`) takes at most 14 reference images, and you attached 15: remove 1.',
+    });
+    const check = validateImagineRequest({ ...base, model: 'gemini_image3_pro', referenceCount: 14 });
+    expect(check.ok && check.request.tags.length).toBe(14);
+  });
+
+  it("refuses a prompt over the model's limit counted in UTF-16 units: 3999 characters and an emoji on seedream5_pro", () => {
+    expect(problemOf(validateImagineRequest({ ...base, model: 'seedream5_pro', prompt: `${'a'.repeat(3999)}😀` }))).toEqual({
+      code: 'request.prompt_too_long',
+      userMessage: 'Your prompt is 4001 characters long and Seedream 5 Pro takes at most 4000: shorten it by 1 (emoji and some symbols count as 2).',
+    });
+    expect(validateImagineRequest({ ...base, model: 'seedream5_pro', prompt: `${'a'.repeat(3998)}😀` }).ok).toBe(true);
+  });
+
+  it("takes gpt_image_2's long prompts, and caps models whose limit the SDK does not state at 1000 units", () => {
+    expect(validateImagineRequest({ ...base, model: 'gpt_image_2', prompt: 'a'.repeat(32_000) }).ok).toBe(true);
+    expect(problemOf(validateImagineRequest({ ...base, model: 'gpt_image_2', prompt: 'a'.repeat(32_001) })).code).toBe('request.prompt_too_long');
+    expect(problemOf(validateImagineRequest({ ...base, model: 'muse_image', prompt: 'a'.repeat(1_001) })).code).toBe('request.prompt_too_long');
+  });
+
+  it('refuses a model the operator has hidden, listing the ones offered', () => {
+    offerModels(['gen4_image', 'muse_image']);
+    expect(problemOf(validateImagineRequest({ ...base, model: 'gpt_image_2' }))).toEqual({
+      code: 'request.model_not_offered',
+      userMessage:
+        "GPT Image 2 (`gpt_image_2`) isn't offered here: the operator has turned it off. Choose one of: `gen4_image` (Gen-4 Image), `muse_image` (Muse Image); leave it out for `gen4_image`.",
+    });
+    expect(problemOf(validateImagineRequest({ ...base, model: 'gpt_image_3' }))).toEqual({
+      code: 'request.unknown_model',
+      userMessage: 'There is no model called `gpt_image_3`. Choose one of: `gen4_image` (Gen-4 Image), `muse_image` (Muse Image); leave it out for `gen4_image`.',
+    });
+  });
+
+  it('falls back to the first offered model when the operator hides the default', () => {
+    offerModels(['muse_image', 'grok_imagine_image_2']);
+    expect(validateImagineRequest(base)).toEqual({
+      ok: true,
+      request: { prompt: 'a koi pond at dawn', modelId: 'muse_image', ratio: '2016:1152', seed: null, tags: [] },
+      priceCredits: 1,
+    });
+  });
+
+  it('refuses tags for a model whose references carry none, and reads @words as plain text there', () => {
+    expect(problemOf(validateImagineRequest({ ...base, model: 'muse_image', tags: ['cat'], referenceCount: 1 }))).toEqual({
+      code: 'request.tags_not_supported',
+      userMessage: 'Muse Image (`muse_image`) knows reference images by their order, not by tags: leave the tags out and describe the images in the prompt by position, for example “the first image”.',
+    });
+    expect(validateImagineRequest({ ...base, model: 'seedream5_pro', prompt: 'a poster saying @home', referenceCount: 1 })).toEqual({
+      ok: true,
+      request: { prompt: 'a poster saying @home', modelId: 'seedream5_pro', ratio: '1376:768', seed: null, tags: ['image1'] },
+      priceCredits: 5,
+    });
+  });
+
+  it('takes `auto` ratios as typed, and prices references where the model charges for them', () => {
+    expect(validateImagineRequest({ ...base, model: 'grok imagine image 2', ratio: 'AUTO_2K', referenceCount: 2 })).toEqual({
+      ok: true,
+      request: { prompt: 'a koi pond at dawn', modelId: 'grok_imagine_image_2', ratio: 'auto_2k', seed: null, tags: ['image1', 'image2'] },
+      priceCredits: 10,
+    });
+    expect(problemOf(validateImagineRequest({ ...base, model: 'gen4_image', ratio: 'auto' })).code).toBe('request.ratio_not_offered');
+  });
+
+  it("takes seedream5_lite's freeform sizes within its pixel range", () => {
+    const check = validateImagineRequest({ ...base, model: 'seedream5_lite', ratio: '2000x2000' });
+    expect(check.ok && [check.request.ratio, check.priceCredits]).toEqual(['2000:2000', 4]);
+    expect(problemOf(validateImagineRequest({ ...base, model: 'seedream5_lite', ratio: '1000:1000' })).code).toBe('request.ratio_not_offered');
   });
 });

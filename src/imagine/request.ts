@@ -2,7 +2,10 @@
  * An /imagine request checked against the catalogue: the contract of design.md §4. Pure and
  * platform-free, cheap enough to run before the platform's acknowledgement deadline.
  * Checks run in the order a user fixes things (prompt, model, ratio, seed, images, tags) and the
- * first failure is returned, so every message names one thing to do.
+ * first failure is returned, so every message names one thing to do. Everything is read from the
+ * model's catalogue entry: only the models the operator offers, the prompt within the model's limit
+ * (in UTF-16 code units, as Runway counts), its ratios, a seed only where it takes one, references
+ * within its limits, tags only where its references carry them.
  */
 import type { Failure } from '../errors.ts';
 import type { ModelInfo } from '../models.ts';
@@ -11,7 +14,7 @@ import { priceOf } from './price.ts';
 import { resolveRatio } from './ratios.ts';
 import { checkReferenceCount } from './references.ts';
 import { checkSeed } from './seed.ts';
-import { checkPromptTags, checkTags } from './tags.ts';
+import { checkPromptTags, checkTags, splitTagInput, tagsNotSupported } from './tags.ts';
 
 export interface ImagineRequest {
   prompt: string;
@@ -61,10 +64,15 @@ export function validateImagineRequest(input: ImagineRequestInput): RequestCheck
   const referenceFailure = checkReferenceCount(model, referenceCount);
   if (referenceFailure) return fail(referenceFailure);
 
+  // Images of a model without tags are still named image1, image2… inside the bot (one name per
+  // reference, in order); the gateway sends them without.
+  const takesTags = model.referenceTags !== 'none';
+  if (!takesTags && splitTagInput(input.tags ?? []).length > 0) return fail(tagsNotSupported(model));
   const tags = checkTags(input.tags, referenceCount);
   if (!tags.ok) return fail(tags.failure);
 
-  const promptTagFailure = checkPromptTags(prompt, tags.tags);
+  // Where Runway reads no tags, an `@word` in the prompt is only text to it.
+  const promptTagFailure = takesTags ? checkPromptTags(prompt, tags.tags) : null;
   if (promptTagFailure) return fail(promptTagFailure);
 
   const request: ImagineRequest = { prompt, modelId: model.id, ratio: ratio.ratio, seed: seed.seed, tags: tags.tags };

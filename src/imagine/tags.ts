@@ -132,3 +132,11 @@ export function unknownPromptTag(unknown: readonly string[], tags: readonly stri
     userMessage: `Your prompt mentions ${mentioned}, but no image has ${noun}. The attached images are tagged ${listInWords(tags.map((t) => `\`${t}\``))}: use one of those, or name the images with tags.${hint}`,
   };
 }
+
+/** `request.tags_not_supported`: tags given for a model whose reference images carry none (Runway knows them by order). */
+export function tagsNotSupported(model: { readonly id: string; readonly label: string }): Failure {
+  return {
+    code: 'request.tags_not_supported',
+    userMessage: `${model.label} (\`${model.id}\`) knows reference images by their order, not by tags: leave the tags out and describe the images in the prompt by position, for example “the first image”.`,
+  };
+}

@@ -1,6 +1,7 @@
 import RunwayML, { APIConnectionError, APIConnectionTimeoutError, APIError, toFile } from '@runwayml/sdk';
 import type { Clock } from '../clock.ts';
 import { BotError, type Failure } from '../errors.ts';
+import { textToImageBody, type TextToImageParams } from './create-body.ts';
 import { parseOrganization, type OrganizationRead } from './organization.ts';
 import { createResponseSchema, runwayTaskSchema, type RunwayTask } from './task-schema.ts';
 
@@ -10,14 +11,7 @@ export const UPLOAD_FAILED: Failure = {
   userMessage: 'Your reference image could not be sent to Runway just now. Nothing was charged; please try again in a moment.',
 };
 
-/** What to send for a text-to-image task. */
-export interface TextToImageParams {
-  readonly model: string;
-  readonly promptText: string;
-  readonly ratio: string;
-  readonly referenceImages: readonly { readonly uri: string; readonly tag: string }[];
-  readonly seed: number | null;
-}
+export type { TextToImageParams } from './create-body.ts';
 
 /**
  * The outcome of a create. Runway's create is not idempotent (no idempotency key), so a create
@@ -96,22 +90,16 @@ export class RunwayGateway {
   }
 
   /**
-   * Create a text-to-image task, exactly once: `maxRetries: 0`, we decide about retries.
+   * Create a text-to-image task, exactly once: `maxRetries: 0`, we decide about retries. The body
+   * follows the model's catalogue entry (src/runway/create-body.ts); one the entry forbids is never
+   * sent and comes back `rejected`, so the job fails at no cost.
    * https://docs.dev.runwayml.com/api/#tag/Start-generations/paths/~1v1~1text_to_image/post
    */
   async createTextToImage(params: TextToImageParams, signal?: AbortSignal): Promise<CreateOutcome> {
-    const body = {
-      model: params.model,
-      promptText: params.promptText,
-      ratio: params.ratio,
-      ...(params.referenceImages.length > 0 ? { referenceImages: params.referenceImages.map((r) => ({ uri: r.uri, tag: r.tag })) } : {}),
-      ...(params.seed === null ? {} : { seed: params.seed }),
-    };
+    const built = textToImageBody(params);
+    if (!built.ok) return { kind: 'rejected', status: 400, message: built.problem };
     try {
-      // The SDK's params are a union per model; the catalogue has already checked the combination.
-      const raw: unknown = await this.observed('create', () =>
-        this.client.textToImage.create(body as Parameters<RunwayML['textToImage']['create']>[0], { maxRetries: 0, signal }),
-      );
+      const raw: unknown = await this.observed('create', () => this.client.textToImage.create(built.body, { maxRetries: 0, signal }));
       const created = createResponseSchema.parse(raw);
       return { kind: 'created', taskId: created.id, estimatedCredits: created.estimatedCost?.credits ?? null };
     } catch (error) {
