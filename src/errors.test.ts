@@ -11,6 +11,7 @@ import { COMMUNITY_BLOCKED, COMMUNITY_NOT_SERVED } from './communities/admission
 import { blockedWord, memberPaused } from './moderation/moderation.ts';
 import { capAboveBudget, communityBudgetSpent, communityCapReached, insufficientCredits, operatorBudgetSpent } from './credits/messages.ts';
 import { asBotError, BotError, ERROR_CODES, storedFailure, unexpectedFailure, type ErrorCode, type Failure } from './errors.ts';
+import { countNotSupported, countOutOfRange } from './imagine/count.ts';
 import { modelNotOffered, unknownModel } from './imagine/model-choice.ts';
 import { ratioNotOffered } from './imagine/ratios.ts';
 import { needsReference, tooManyReferences } from './imagine/references.ts';
@@ -97,6 +98,8 @@ const SAMPLES: readonly (readonly [ErrorCode, Failure])[] = [
   ['request.unknown_flag', unknownFlag('--ratoi')],
   ['request.flag_missing_value', flagMissingValue('seed')],
   ['request.repeated_flag', repeatedFlag('seed', '1', '2')],
+  ['request.count_not_supported', countNotSupported(gen4)],
+  ['request.count_out_of_range', countOutOfRange(model('gemini_image3_pro'), '3')],
 
   ['credits.insufficient', insufficientCredits({ balance: 3, price: 8, modelId: 'gen4_image', ratio: '1920:1080', cheaperOptions: [], resetsAt: NOW + 3_600_000, allowance: 50, nowMs: NOW })],
   ['credits.insufficient', insufficientCredits({ balance: 0, price: 8, modelId: 'gen4_image', ratio: '1920:1080', cheaperOptions: [], resetsAt: null, allowance: 5, nowMs: NOW })],

@@ -35,6 +35,9 @@ export const ERROR_CODES = [
   'request.unknown_flag',
   'request.flag_missing_value',
   'request.repeated_flag',
+  // `count` (Runway's outputCount): on a model that makes one image, or a count the model does not take.
+  'request.count_not_supported',
+  'request.count_out_of_range',
 
   // credits.*: the budget says no, or the ledger caught a bookkeeping mistake.
   'credits.insufficient',

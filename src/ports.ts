@@ -38,6 +38,8 @@ export interface ImagineOptionsInput {
   readonly seed?: string | number | undefined;
   /** The user's names for the references, in attachment order. */
   readonly tags?: readonly string[] | undefined;
+  /** Images in one request (Runway's `outputCount`), raw text or number: the core checks it against the model. */
+  readonly count?: string | number | undefined;
   readonly references: readonly ReferenceSource[];
 }
 

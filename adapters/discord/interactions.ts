@@ -88,6 +88,7 @@ function imagineOptionsOf(interaction: ChatInputCommandInteraction, mediaOrigins
     model: interaction.options.getString('model') ?? undefined,
     ratio: interaction.options.getString('ratio') ?? undefined,
     seed: interaction.options.getInteger('seed') ?? undefined,
+    count: interaction.options.getInteger('count') ?? undefined,
     tags: tags.length > 0 ? tags : undefined,
     references: attachments.map((attachment) => referenceFromAttachment(attachment, mediaOrigins)),
   };

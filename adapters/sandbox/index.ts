@@ -23,7 +23,7 @@ const OPERATOR = 'operator';
 
 const HELP = [
   'Commands:',
-  '  /imagine <prompt> [--model m] [--ratio 16:9] [--seed n] [--ref ./image.png]… [--tags a b c]',
+  '  /imagine <prompt> [--model m] [--ratio 16:9] [--seed n] [--count 4] [--ref ./image.png]… [--tags a b c]',
   '  /credits [user]        your balance (or another user\'s)',
   '  /quota …               moderator commands: set, grant, allowance, cap, report (`/quota help`)',
   '  /as <user>             act as another (non-moderator) user; `/as operator` to come back',
@@ -97,7 +97,7 @@ export function startSandbox(options: SandboxOptions): { surface: SandboxSurface
     } catch (error) {
       return void print(asBotError(error).userMessage);
     }
-    const request: ImagineOptionsInput = { prompt: parsed.prompt, model: parsed.model, ratio: parsed.ratio, seed: parsed.seed, tags: parsed.tags, references };
+    const request: ImagineOptionsInput = { prompt: parsed.prompt, model: parsed.model, ratio: parsed.ratio, seed: parsed.seed, count: parsed.count, tags: parsed.tags, references };
     const check = options.core.checkImagine(requester(), request);
     if (!check.ok) return void print(check.reply.text);
     const number = ++requestCount;

@@ -25,6 +25,8 @@ export const storedRequestSchema = z.object({
   ratio: z.string(),
   seed: z.number().int().nullable(),
   tags: z.array(z.string()),
+  /** Images in one task (Runway's `outputCount`); absent (every request before it existed) means one. */
+  count: z.number().int().min(2).max(100).optional(),
 });
 export type StoredRequest = z.infer<typeof storedRequestSchema>;
 

@@ -219,6 +219,7 @@ export class JobRunner {
       ratio: job.request.ratio,
       referenceImages: job.referenceUris ?? [],
       seed: job.request.seed,
+      outputCount: job.request.count,
     });
     const decision = decideAfterCreate(outcome, job.attempts);
     switch (decision.kind) {
