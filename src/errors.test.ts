@@ -21,6 +21,7 @@ import { duplicateTag, invalidTag, tagsNotSupported, tooManyTags, unknownPromptT
 import { flagMissingValue, repeatedFlag, unknownFlag } from './imagine/text-command.ts';
 import { CREATE_UNCERTAIN, decideAfterCreate, MAX_DEFERRED_CREATES } from './jobs/create-decision.ts';
 import { UNDELIVERABLE } from './jobs/delivery.ts';
+import { REFERENCE_STORE_FULL, REFERENCES_GONE } from './jobs/reference-store.ts';
 import { decideAfterPoll, MAX_MALFORMED_POLLS } from './jobs/poll-decision.ts';
 import {
   INVALID_URL,
@@ -175,6 +176,8 @@ const SAMPLES: readonly (readonly [ErrorCode, Failure])[] = [
 
   ['reroll.unknown_job', REROLL_UNKNOWN_JOB],
   ['reroll.references_expired', REROLL_REFERENCES_EXPIRED],
+  ['references.store_full', REFERENCE_STORE_FULL],
+  ['references.gone', REFERENCES_GONE],
   ['recovery.references_lost', REFERENCES_LOST],
   ['delivery.failed', UNDELIVERABLE],
   ['internal.unexpected', unexpectedFailure()],

@@ -110,6 +110,12 @@ export const ERROR_CODES = [
   'reroll.unknown_job',
   'reroll.references_expired',
 
+  // references.*: the bot's own copy of reference images (src/jobs/reference-store.ts).
+  // The store is at its operator-set size (REFERENCE_STORE_MAX_MB): new requests with images wait.
+  'references.store_full',
+  // The stored bytes of a job's references are gone (swept, or the disk lost them) and Runway's upload expired.
+  'references.gone',
+
   // recovery.*: what a restart could not resume.
   'recovery.references_lost',
   'recovery.not_reserved',
