@@ -19,7 +19,7 @@ import type { JobRunner } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
 import type { Moderation } from './moderation/moderation.ts';
 import { findModel, isOffered } from './models.ts';
-import type { BotCore, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from './ports.ts';
+import type { BotCore, HistoryOutcome, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from './ports.ts';
 import type { RunwayGateway } from './runway/gateway.ts';
 import type { OrganizationGuard } from './runway/organization.ts';
 import { MAX_SEED } from './imagine/seed.ts';
@@ -43,6 +43,9 @@ export interface BotDependencies {
   /** The bot's copy of reference images, so uploads can be made again after Runway's expire. */
   readonly referenceStore: ReferenceStore;
 }
+
+/** How many results /history lists. */
+export const HISTORY_LIMIT = 10;
 
 /** Flood control when the operator sets nothing: two images in progress per member. */
 export const DEFAULT_MAX_JOBS_PER_MEMBER = 2;
@@ -160,6 +163,22 @@ export class Bot implements BotCore {
     if (model && !isOffered(model.id)) return refusal(modelNotOffered(model));
     const request: StoredRequest = { ...original.request, seed: model?.supportsSeed ? randomInt(0, MAX_SEED) : null };
     return this.accept(requester, request, priceOf(request), references, placeholder);
+  }
+
+  history(requester: Requester): HistoryOutcome {
+    const admitted = this.admit(requester);
+    if (admitted) return admitted;
+    const entries = this.deps.store.deliveredOf(requester.communityId, requester.userId, HISTORY_LIMIT).map((job) => ({
+      jobId: job.id,
+      prompt: job.request.prompt,
+      modelId: job.request.modelId,
+      modelLabel: findModel(job.request.modelId)?.label ?? job.request.modelId,
+      costCredits: job.costCredits,
+      images: job.request.count ?? 1,
+      deliveredAt: job.deliveredAt ?? job.createdAt,
+      link: job.resultLink,
+    }));
+    return { ok: true, entries };
   }
 
   mayDeleteResult(requester: Requester, jobId: string): boolean {

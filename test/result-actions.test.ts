@@ -176,3 +176,34 @@ describe('references that outlive their upload', () => {
     expect(await h.app.core.imagine(alice, { prompt: 'a rug', references: [] }, 'ph')).toMatchObject({ ok: true });
   });
 });
+
+describe('history', () => {
+  it("lists the member's last 10 delivered results in this community, newest first, with the link delivery recorded", async () => {
+    const h = (harness = await startCoreHarness({ env: { DEFAULT_ALLOWANCE: '500' } }));
+    const alice = h.requester('alice');
+    const start = h.clock.now();
+    for (let i = 1; i <= 11; i++) {
+      const outcome = await h.app.core.imagine(alice, { prompt: `koi ${i}`, references: [] }, `ph-${i}`);
+      if (!outcome.ok) throw new Error(outcome.code);
+      await h.runUntil(() => h.surface.deliveries.length === i);
+    }
+    // Another member's and another community's results are not listed.
+    await h.app.core.imagine(h.requester('bob'), { prompt: 'bob koi', references: [] }, 'ph-bob');
+    await h.app.core.imagine(h.requester('alice', { communityId: 'guild-2' }), { prompt: 'elsewhere', references: [] }, 'ph-else');
+    await h.runUntil(() => h.surface.deliveries.length === 13);
+
+    const history = h.app.core.history(alice);
+    if (!history.ok) throw new Error(history.code);
+    expect(history.entries.map((e) => e.prompt)).toEqual([11, 10, 9, 8, 7, 6, 5, 4, 3, 2].map((i) => `koi ${i}`));
+    const [latest] = history.entries;
+    const job = h.app.db.prepare("select id, delivered_at from jobs where placeholder = 'ph-11'").get() as { id: string; delivered_at: number };
+    expect(latest).toEqual({ jobId: job.id, prompt: 'koi 11', modelId: 'gen4_image', modelLabel: 'Gen-4 Image', costCredits: 8, images: 1, deliveredAt: job.delivered_at, link: 'test://ph-11' });
+    expect(latest!.deliveredAt).toBeGreaterThan(start);
+  });
+
+  it('is refused in a community the operator does not serve', async () => {
+    const h = (harness = await startCoreHarness({ servedCommunities: new Map([['test', new Set(['guild-1'])]]) }));
+    const outcome = h.app.core.history(h.requester('alice', { communityId: 'guild-9' }));
+    expect(outcome).toMatchObject({ ok: false, code: 'community.not_served', reply: { visibility: 'private' } });
+  });
+});

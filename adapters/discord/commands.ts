@@ -80,6 +80,10 @@ function imagineCommand(): RESTPutAPIApplicationCommandsJSONBody[number] {
   };
 }
 
+function historyCommand(): RESTPutAPIApplicationCommandsJSONBody[number] {
+  return { name: 'history', description: 'Your last 10 images in this server, with links (only you see it)', ...guildOnly() };
+}
+
 function creditsCommand(): RESTPutAPIApplicationCommandsJSONBody[number] {
   return {
     name: 'credits',
@@ -158,5 +162,5 @@ function quotaCommand(hideFromMembers: boolean): RESTPutAPIApplicationCommandsJS
  * Discord's default permissions cannot name a role, and hiding it would lock that role out.
  */
 export function commandDefinitions(options: { hasModeratorRole: boolean }): RESTPutAPIApplicationCommandsJSONBody {
-  return [imagineCommand(), creditsCommand(), quotaCommand(!options.hasModeratorRole)];
+  return [imagineCommand(), creditsCommand(), quotaCommand(!options.hasModeratorRole), historyCommand()];
 }

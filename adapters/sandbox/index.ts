@@ -24,6 +24,7 @@ const OPERATOR = 'operator';
 const HELP = [
   'Commands:',
   '  /imagine <prompt> [--model m] [--ratio 16:9] [--seed n] [--count 4] [--ref ./image.png]… [--tags a b c]',
+  '  /history               your last 10 images (also `/imagine history`)',
   '  /credits [user]        your balance (or another user\'s)',
   '  /quota …               moderator commands: set, grant, allowance, cap, report (`/quota help`)',
   '  /as <user>             act as another (non-moderator) user; `/as operator` to come back',
@@ -60,7 +61,11 @@ export function startSandbox(options: SandboxOptions): { surface: SandboxSurface
     switch (command.toLowerCase()) {
       case '/imagine':
       case 'imagine':
-        await imagine(args);
+        if (args.toLowerCase() === 'history') print(history());
+        else await imagine(args);
+        return true;
+      case '/history':
+        print(history());
         return true;
       case '/credits':
         print(options.core.credits(requester(), rest[0] ? { userId: rest[0], displayName: rest[0] } : undefined).text);
@@ -85,6 +90,19 @@ export function startSandbox(options: SandboxOptions): { surface: SandboxSurface
         print(`Unknown command \`${command.slice(0, 40)}\`. Type /help for the list.`);
         return true;
     }
+  }
+
+  function history(): string {
+    const outcome = options.core.history(requester());
+    if (!outcome.ok) return outcome.reply.text;
+    if (outcome.entries.length === 0) return 'No images yet. Try `/imagine a koi pond at dawn`.';
+    return outcome.entries
+      .map((e, i) => {
+        const prompt = e.prompt.replace(/\s+/g, ' ');
+        const clipped = prompt.length > 80 ? `${prompt.slice(0, 79)}…` : prompt;
+        return `${i + 1}. "${clipped}" · ${e.modelLabel}${e.images > 1 ? ` · ${e.images} images` : ''} · ${e.costCredits} credits · ${new Date(e.deliveredAt).toISOString()}${e.link ? ` · ${e.link}` : ''}`;
+      })
+      .join('\n');
   }
 
   async function imagine(args: string): Promise<void> {

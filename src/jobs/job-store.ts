@@ -150,9 +150,21 @@ export class JobStore {
     return deferDelivery(this.ctx, id, retryAt);
   }
 
-  /** succeeded → delivered. */
-  markDelivered(id: string): boolean {
-    return markDelivered(this.ctx, id);
+  /** succeeded → delivered, with where the result was posted. */
+  markDelivered(id: string, link: string | null = null): boolean {
+    return markDelivered(this.ctx, id, link);
+  }
+
+  /** A member's last delivered results in a community, newest first. */
+  deliveredOf(communityId: string, userId: string, limit: number): JobIn<'delivered'>[] {
+    return prepared(
+      this.db,
+      `select * from jobs where community_id = @communityId and user_id = @userId and state = 'delivered'
+        order by delivered_at desc, rowid desc limit @limit`,
+    )
+      .all({ communityId, userId, limit })
+      .map((row) => jobFromRow(row))
+      .filter((job): job is JobIn<'delivered'> => job.state === 'delivered');
   }
 
   /** Any unfinished state → failed, refunded. */
