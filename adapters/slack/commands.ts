@@ -19,6 +19,8 @@ export interface CommandDeps extends ImagineFlowDeps {
 export interface CommandReplies {
   replyPrivately: ReplyPrivately;
   replyPublicly: (text: string) => Promise<void>;
+  /** Privately, text that is mrkdwn already (links, dates), its typed parts escaped by whoever built it. */
+  replyPrivatelyMrkdwn: (mrkdwn: string) => Promise<void>;
 }
 
 /** `/imagine <prompt> [--model m] [--ratio W:H] [--seed n] [--count n] [--tags a b c]`, `/imagine help`, or `/imagine history` (private). */
@@ -27,7 +29,7 @@ export async function handleImagineCommand(deps: CommandDeps, command: SlashComm
     const requester = await deps.resolveRequester(command.team_id, command.user_id, command.user_name);
     const outcome = deps.core.history(requester);
     if (!outcome.ok) logRefusal(deps.log, outcome.code, { team: command.team_id, user: command.user_id });
-    return replies.replyPrivately(outcome.ok ? historyText(outcome.entries) : outcome.reply.text);
+    return outcome.ok ? replies.replyPrivatelyMrkdwn(historyText(outcome.entries)) : replies.replyPrivately(outcome.reply.text);
   }
   const parsed = parseSlackImagineText(command.text);
   if (!parsed.ok) {
