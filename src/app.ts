@@ -7,7 +7,14 @@ import type { Config } from './config.ts';
 import type { ServedCommunities } from './communities/admission.ts';
 import { CreditLedger } from './credits/ledger.ts';
 import { Moderation } from './moderation/moderation.ts';
+import { JOB_MOVED } from './bot.ts';
+import { BotError } from './errors.ts';
+import type { JobIn, ReferenceUri } from './jobs/job.ts';
 import { JobStore } from './jobs/job-store.ts';
+import { ReferenceStore } from './jobs/reference-store.ts';
+import { ReferenceSweep } from './jobs/reference-sweep.ts';
+import { hasStaleUpload, reuploadStale } from './jobs/references.ts';
+import { dirname, join } from 'node:path';
 import { JobRunner, type OutputFetcher } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
 import { isIpLiteral, isPublicAddress } from './media/address.ts';
@@ -38,6 +45,9 @@ export interface App {
   readonly runwayReachability: RunwayReachability;
   /** Automatic backups when BACKUP_DIR is set, started with the core; null otherwise. */
   readonly backups: BackupSchedule | null;
+  /** The bot's copy of reference images, and its sweep. */
+  readonly referenceStore: ReferenceStore;
+  readonly referenceSweep: ReferenceSweep;
   registerSurface(surface: ChatSurface): void;
   /** Resume unfinished jobs and start the scheduler: call after every adapter has registered. */
   start(): Promise<void>;
@@ -155,7 +165,19 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
   const { simulated } = runway;
   const pollIntervalMs = simulated ? Math.min(config.runway.pollIntervalMs, 1_000) : config.runway.pollIntervalMs;
   const moderation = new Moderation(db, clock, config.moderationStrikes);
+  // Reference images kept beside the database, content-addressed (issue 9, item 4).
+  const referenceStore = new ReferenceStore(join(dirname(config.databasePath), 'references'), config.referenceStoreMaxBytes);
+  const prepareReferences = async (job: JobIn<'submitting'>): Promise<readonly ReferenceUri[]> => {
+    const refs = store.referencesOf(job.id);
+    if (refs.length === 0 || !hasStaleUpload(refs, clock.now())) return job.referenceUris ?? [];
+    const fresh = await reuploadStale(refs, referenceStore, gateway, () => clock.now());
+    if (!store.refreshReferences(job.id, fresh)) throw new BotError(JOB_MOVED);
+    log.info('references uploaded again before the create', { jobId: job.id, references: fresh.length });
+    return fresh.map((ref) => ({ uri: ref.uri, tag: ref.tag }));
+  };
+  const referenceSweep = new ReferenceSweep({ store, references: referenceStore, clock, log, timers: timers ?? { setTimeout, clearTimeout } });
   const runner = new JobRunner({
+    prepareReferences,
     store,
     gateway,
     fetchOutput,
@@ -169,7 +191,7 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
     ...(timers ? { timers } : {}),
   });
   const core = new Bot({
-    store, ledger, gateway, runner, moderation, organizationGuard: organization, clock, log,
+    store, ledger, gateway, runner, moderation, organizationGuard: organization, clock, log, referenceStore,
     maxJobsPerMember: config.credits.maxJobsPerMember,
     ...(timers ? { timers } : {}),
     ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}),
@@ -198,6 +220,8 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
     metrics,
     runwayReachability,
     backups,
+    referenceStore,
+    referenceSweep,
     registerSurface: (surface) => runner.registerSurface(surface),
     async start() {
       // Recovery: the jobs of the instance we replaced (and any whose lease lapsed) are ours now.
@@ -206,8 +230,10 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
       await core.recoverQueued(taken.filter((job) => job.state === 'queued').map((job) => job.id));
       await runner.start();
       backups?.start();
+      referenceSweep.start();
     },
     async stop() {
+      referenceSweep.stop();
       await runner.stop();
       // A backup in progress reads the database: let it finish before the connection closes.
       await backups?.stop();

@@ -12,12 +12,14 @@ import { cheaperOptions, priceOf } from './imagine/price.ts';
 import { validateImagineRequest } from './imagine/request.ts';
 import type { Job, ReferenceUri, StoredRequest } from './jobs/job.ts';
 import type { AcceptOutcome, AcceptRefusal, JobStore } from './jobs/job-store.ts';
-import { uploadReferences } from './jobs/references.ts';
+import { REFERENCE_STORE_FULL, type ReferenceStore } from './jobs/reference-store.ts';
+import { hasStaleUpload, REFERENCE_UPLOAD_LIFETIME_MS, uploadReferences } from './jobs/references.ts';
+import type { StoredReference } from './jobs/transitions/set-references.ts';
 import type { JobRunner } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
 import type { Moderation } from './moderation/moderation.ts';
 import { findModel, isOffered } from './models.ts';
-import type { BotCore, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from './ports.ts';
+import type { BotCore, HistoryOutcome, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from './ports.ts';
 import type { RunwayGateway } from './runway/gateway.ts';
 import type { OrganizationGuard } from './runway/organization.ts';
 import { MAX_SEED } from './imagine/seed.ts';
@@ -38,13 +40,16 @@ export interface BotDependencies {
   readonly timers?: Timers;
   /** Unfinished jobs one member may have at once: more are refused before anything is held or downloaded. */
   readonly maxJobsPerMember: number;
+  /** The bot's copy of reference images, so uploads can be made again after Runway's expire. */
+  readonly referenceStore: ReferenceStore;
 }
+
+/** How many results /history lists. */
+export const HISTORY_LIMIT = 10;
 
 /** Flood control when the operator sets nothing: two images in progress per member. */
 export const DEFAULT_MAX_JOBS_PER_MEMBER = 2;
 
-/** `runway://` URIs live 24 h; a reroll older than this must upload its references again. */
-const REFERENCE_URI_LIFETIME_MS = 23 * 60 * 60 * 1000;
 
 /** `reroll.unknown_job`: the button's job is gone, or belongs to another community. */
 export const REROLL_UNKNOWN_JOB: Failure = {
@@ -52,10 +57,10 @@ export const REROLL_UNKNOWN_JOB: Failure = {
   userMessage: 'That image is no longer known to the bot, so it cannot be rerolled. Run `/imagine` again.',
 };
 
-/** `reroll.references_expired`: the `runway://` URIs of the original request are past their lifetime. */
+/** `reroll.references_expired`: the original's uploads expired at Runway and the bot no longer keeps their bytes. */
 export const REROLL_REFERENCES_EXPIRED: Failure = {
   code: 'reroll.references_expired',
-  userMessage: 'The reference images of this request have expired at Runway. Run `/imagine` again with the images attached.',
+  userMessage: 'The reference images of this request have expired at Runway and the bot no longer keeps them. Run `/imagine` again with the images attached.',
 };
 
 /** `recovery.references_lost`: a restart came between the chat's download and the upload to Runway. */
@@ -89,7 +94,12 @@ export function tooManyInFlight(inFlight: number, limit: number): Failure {
   };
 }
 
-type ReferenceInput = { readonly kind: 'sources'; readonly sources: ImagineOptionsInput['references'] } | { readonly kind: 'uploaded'; readonly uris: readonly ReferenceUri[] };
+type ReferenceInput =
+  | { readonly kind: 'sources'; readonly sources: ImagineOptionsInput['references'] }
+  /** A reroll of a job from before the reference store: its URIs only. */
+  | { readonly kind: 'uploaded'; readonly uris: readonly ReferenceUri[] }
+  /** A reroll: the original's stored references (re-uploaded before the create if their upload expired). */
+  | { readonly kind: 'stored'; readonly refs: readonly StoredReference[] };
 
 /**
  * The core as the adapters see it (src/ports.ts BotCore). It validates, prices and accepts
@@ -109,6 +119,7 @@ export class Bot implements BotCore {
     if (!check.ok) return refusal(check.failure);
     const moderated = this.deps.moderation.refusal(requester.communityId, requester.userId, check.request.prompt);
     if (moderated) return refusal(moderated);
+    if (options.references.length > 0 && this.deps.referenceStore.isFull()) return refusal(REFERENCE_STORE_FULL);
     // A cheap look, so a flood is refused before the placeholder; acceptance counts again atomically.
     const inFlight = this.deps.store.inFlightOf(requester.communityId, requester.userId);
     if (inFlight >= this.deps.maxJobsPerMember) return refusal(tooManyInFlight(inFlight, this.deps.maxJobsPerMember));
@@ -123,6 +134,7 @@ export class Bot implements BotCore {
     if (admitted) return admitted;
     const check = validateImagineRequest({ ...options, referenceCount: options.references.length });
     if (!check.ok) return refusal(check.failure);
+    if (options.references.length > 0 && this.deps.referenceStore.isFull()) return refusal(REFERENCE_STORE_FULL);
     return this.accept(requester, check.request, check.priceCredits, { kind: 'sources', sources: options.references }, placeholder);
   }
 
@@ -133,14 +145,40 @@ export class Bot implements BotCore {
     if (!original || original.communityId !== requester.communityId) {
       return refusal(REROLL_UNKNOWN_JOB);
     }
+    const now = this.deps.clock.now();
+    const stored = this.deps.store.referencesOf(original.id);
     const uris = original.referenceUris ?? [];
-    if (uris.length > 0 && this.deps.clock.now() - original.createdAt > REFERENCE_URI_LIFETIME_MS) {
-      return refusal(REROLL_REFERENCES_EXPIRED);
+    let references: ReferenceInput;
+    if (stored.length > 0) {
+      // Uploads Runway has forgotten are made again from the bot's copy, before the create; only missing bytes refuse.
+      const { referenceStore } = this.deps;
+      if (hasStaleUpload(stored, now) && stored.some((ref) => !referenceStore.has(ref.sha256))) return refusal(REROLL_REFERENCES_EXPIRED);
+      references = { kind: 'stored', refs: stored };
+    } else {
+      // A job from before the store: its URIs are all there is.
+      if (uris.length > 0 && now - original.createdAt > REFERENCE_UPLOAD_LIFETIME_MS) return refusal(REROLL_REFERENCES_EXPIRED);
+      references = { kind: 'uploaded', uris };
     }
     const model = findModel(original.request.modelId);
     if (model && !isOffered(model.id)) return refusal(modelNotOffered(model));
     const request: StoredRequest = { ...original.request, seed: model?.supportsSeed ? randomInt(0, MAX_SEED) : null };
-    return this.accept(requester, request, priceOf(request), { kind: 'uploaded', uris }, placeholder);
+    return this.accept(requester, request, priceOf(request), references, placeholder);
+  }
+
+  history(requester: Requester): HistoryOutcome {
+    const admitted = this.admit(requester);
+    if (admitted) return admitted;
+    const entries = this.deps.store.deliveredOf(requester.communityId, requester.userId, HISTORY_LIMIT).map((job) => ({
+      jobId: job.id,
+      prompt: job.request.prompt,
+      modelId: job.request.modelId,
+      modelLabel: findModel(job.request.modelId)?.label ?? job.request.modelId,
+      costCredits: job.costCredits,
+      images: job.request.count ?? 1,
+      deliveredAt: job.deliveredAt ?? job.createdAt,
+      link: job.resultLink,
+    }));
+    return { ok: true, entries };
   }
 
   mayDeleteResult(requester: Requester, jobId: string): boolean {
@@ -200,7 +238,7 @@ ${strikesSummary(this.deps.moderation, requester.communityId)}` };
   }
 
   private async accept(requester: Requester, request: StoredRequest, price: number, references: ReferenceInput, placeholder: string): Promise<ImagineOutcome> {
-    const { store, gateway, log } = this.deps;
+    const { store, log } = this.deps;
     // Blocked words and paused members stop here: before any download, hold or call to Runway.
     const moderated = this.deps.moderation.refusal(requester.communityId, requester.userId, request.prompt);
     if (moderated) return refusal(moderated);
@@ -224,15 +262,41 @@ ${strikesSummary(this.deps.moderation, requester.communityId)}` };
     if (!accepted.ok) return refusal(this.acceptRefusal(accepted, request, request.tags.length));
     const { jobId } = accepted;
     let referenceCount = 0;
+    // Files kept for this job are pinned (never swept) until its job_references rows name them.
+    const { referenceStore, clock } = this.deps;
+    const pinned: string[] = references.kind === 'stored' ? references.refs.map((ref) => ref.sha256) : [];
+    for (const sha of pinned) referenceStore.pin(sha);
     try {
-      const uris = references.kind === 'uploaded' ? [...references.uris] : await uploadReferences(references.sources, request.tags, gateway, this.deps.timers);
-      referenceCount = uris.length;
-      if (uris.length > 0 && !store.setReferenceUris(jobId, uris)) return this.afterLosingJob(jobId, price);
+      if (references.kind === 'uploaded') {
+        referenceCount = references.uris.length;
+        if (referenceCount > 0 && !store.setReferenceUris(jobId, references.uris)) return this.afterLosingJob(jobId, price);
+      } else {
+        const refs = references.kind === 'stored' ? references.refs : await this.keepAndUpload(references.sources, request.tags, pinned, clock.now());
+        referenceCount = refs.length;
+        if (referenceCount > 0 && !store.setReferences(jobId, refs)) return this.afterLosingJob(jobId, price);
+      }
       if (!store.markReady(jobId)) return this.afterLosingJob(jobId, price);
     } catch (error) {
       return this.rejectWhileAccepting(jobId, error, price);
+    } finally {
+      for (const sha of pinned) referenceStore.unpin(sha);
     }
     return this.queuedOutcome(jobId, request, price, referenceCount);
+  }
+
+  /** Download and check the chat's images, keep their bytes in the store (pinned), and upload them to Runway. */
+  private async keepAndUpload(sources: ImagineOptionsInput['references'], tags: readonly string[], pinned: string[], startedAt: number): Promise<StoredReference[]> {
+    const keep = (bytes: Uint8Array): string => {
+      const sha = this.deps.referenceStore.put(bytes);
+      pinned.push(sha);
+      return sha;
+    };
+    const uploaded = await uploadReferences(sources, tags, this.deps.gateway, this.deps.timers, keep);
+    return uploaded.map((ref, position) => {
+      if (ref.sha256 === undefined) throw new Error('a reference was uploaded without being kept');
+      // The time before the upload: an upload is never taken as younger than it is.
+      return { position, tag: ref.tag, sha256: ref.sha256, uri: ref.uri, uploadedAt: startedAt };
+    });
   }
 
   /** The job is the runner's now: nothing here may reject it or say it was not charged. */

@@ -135,6 +135,8 @@ const envSchema = z.object({
   COMMUNITY_PERIOD: periodName('day'),
   SLACK_TEAM_IDS: idList,
   MAX_JOBS_PER_MEMBER: positiveInt(2),
+  // The bot's copy of reference images (src/jobs/reference-store.ts), in MB: full refuses new requests with images.
+  REFERENCE_STORE_MAX_MB: positiveInt(1_024),
   MODERATION_STRIKES: strikesRule,
   RUNWAY_LOW_BALANCE: z.coerce.number().int().nonnegative().optional().transform((v) => v ?? 1_000),
   MEDIA_ORIGINS: originList,
@@ -177,6 +179,8 @@ export interface Config {
       }
     | undefined;
   readonly databasePath: string;
+  /** The most the reference store (beside the database) may hold, in bytes. */
+  readonly referenceStoreMaxBytes: number;
   readonly credits: {
     readonly defaultAllowance: number;
     readonly defaultPeriod: Period;
@@ -262,6 +266,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         }
       : undefined,
     databasePath: e.DATABASE_PATH,
+    referenceStoreMaxBytes: e.REFERENCE_STORE_MAX_MB * 1024 * 1024,
     credits: {
       defaultAllowance: e.DEFAULT_ALLOWANCE,
       defaultPeriod: e.DEFAULT_PERIOD,

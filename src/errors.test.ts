@@ -11,6 +11,7 @@ import { COMMUNITY_BLOCKED, COMMUNITY_NOT_SERVED } from './communities/admission
 import { blockedWord, memberPaused } from './moderation/moderation.ts';
 import { capAboveBudget, communityBudgetSpent, communityCapReached, insufficientCredits, operatorBudgetSpent } from './credits/messages.ts';
 import { asBotError, BotError, ERROR_CODES, storedFailure, unexpectedFailure, type ErrorCode, type Failure } from './errors.ts';
+import { countNotSupported, countOutOfRange } from './imagine/count.ts';
 import { modelNotOffered, unknownModel } from './imagine/model-choice.ts';
 import { ratioNotOffered } from './imagine/ratios.ts';
 import { needsReference, tooManyReferences } from './imagine/references.ts';
@@ -20,6 +21,7 @@ import { duplicateTag, invalidTag, tagsNotSupported, tooManyTags, unknownPromptT
 import { flagMissingValue, repeatedFlag, unknownFlag } from './imagine/text-command.ts';
 import { CREATE_UNCERTAIN, decideAfterCreate, MAX_DEFERRED_CREATES } from './jobs/create-decision.ts';
 import { UNDELIVERABLE } from './jobs/delivery.ts';
+import { REFERENCE_STORE_FULL, REFERENCES_GONE } from './jobs/reference-store.ts';
 import { decideAfterPoll, MAX_MALFORMED_POLLS } from './jobs/poll-decision.ts';
 import {
   INVALID_URL,
@@ -97,6 +99,8 @@ const SAMPLES: readonly (readonly [ErrorCode, Failure])[] = [
   ['request.unknown_flag', unknownFlag('--ratoi')],
   ['request.flag_missing_value', flagMissingValue('seed')],
   ['request.repeated_flag', repeatedFlag('seed', '1', '2')],
+  ['request.count_not_supported', countNotSupported(gen4)],
+  ['request.count_out_of_range', countOutOfRange(model('gemini_image3_pro'), '3')],
 
   ['credits.insufficient', insufficientCredits({ balance: 3, price: 8, modelId: 'gen4_image', ratio: '1920:1080', cheaperOptions: [], resetsAt: NOW + 3_600_000, allowance: 50, nowMs: NOW })],
   ['credits.insufficient', insufficientCredits({ balance: 0, price: 8, modelId: 'gen4_image', ratio: '1920:1080', cheaperOptions: [], resetsAt: null, allowance: 5, nowMs: NOW })],
@@ -172,6 +176,8 @@ const SAMPLES: readonly (readonly [ErrorCode, Failure])[] = [
 
   ['reroll.unknown_job', REROLL_UNKNOWN_JOB],
   ['reroll.references_expired', REROLL_REFERENCES_EXPIRED],
+  ['references.store_full', REFERENCE_STORE_FULL],
+  ['references.gone', REFERENCES_GONE],
   ['recovery.references_lost', REFERENCES_LOST],
   ['delivery.failed', UNDELIVERABLE],
   ['internal.unexpected', unexpectedFailure()],

@@ -35,6 +35,9 @@ export const ERROR_CODES = [
   'request.unknown_flag',
   'request.flag_missing_value',
   'request.repeated_flag',
+  // `count` (Runway's outputCount): on a model that makes one image, or a count the model does not take.
+  'request.count_not_supported',
+  'request.count_out_of_range',
 
   // credits.*: the budget says no, or the ledger caught a bookkeeping mistake.
   'credits.insufficient',
@@ -106,6 +109,12 @@ export const ERROR_CODES = [
   // reroll.*: the 🔁 button on a result.
   'reroll.unknown_job',
   'reroll.references_expired',
+
+  // references.*: the bot's own copy of reference images (src/jobs/reference-store.ts).
+  // The store is at its operator-set size (REFERENCE_STORE_MAX_MB): new requests with images wait.
+  'references.store_full',
+  // The stored bytes of a job's references are gone (swept, or the disk lost them) and Runway's upload expired.
+  'references.gone',
 
   // recovery.*: what a restart could not resume.
   'recovery.references_lost',

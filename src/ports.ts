@@ -38,6 +38,8 @@ export interface ImagineOptionsInput {
   readonly seed?: string | number | undefined;
   /** The user's names for the references, in attachment order. */
   readonly tags?: readonly string[] | undefined;
+  /** Images in one request (Runway's `outputCount`), raw text or number: the core checks it against the model. */
+  readonly count?: string | number | undefined;
   readonly references: readonly ReferenceSource[];
 }
 
@@ -77,6 +79,26 @@ export interface Delivery {
   readonly caption: string;
 }
 
+/** What a platform knows once a result is posted: a link to the message holding it, if it can tell. */
+export interface DeliveryReceipt {
+  readonly link: string | null;
+}
+
+/** One of a member's past results, for /history; the adapter formats it. */
+export interface HistoryEntry {
+  readonly jobId: string;
+  readonly prompt: string;
+  readonly modelId: string;
+  readonly modelLabel: string;
+  readonly costCredits: number;
+  readonly images: number;
+  readonly deliveredAt: number;
+  readonly link: string | null;
+}
+
+/** The answer to /history: the entries, newest first, or a private refusal. */
+export type HistoryOutcome = { readonly ok: true; readonly entries: readonly HistoryEntry[] } | { readonly ok: false; readonly code: ErrorCode; readonly reply: Reply };
+
 /**
  * Durable scratch space for an adapter's multi-step delivery (for example Slack's upload, then
  * share): saved in the job's row, so a delivery resumed after a crash can see what was done.
@@ -95,8 +117,11 @@ export interface ChatSurface {
   readonly platform: string;
   /** Show queue position or progress on the placeholder. Best effort: a failure is logged, not retried. */
   showStatus(placeholder: string, status: JobStatusView): Promise<void>;
-  /** Replace the placeholder with the images. Calling it twice must still show the images once. */
-  deliver(placeholder: string, delivery: Delivery, checkpoint: DeliveryCheckpoint): Promise<void>;
+  /**
+   * Replace the placeholder with the images. Calling it twice must still show the images once.
+   * May say where the result now is (a link to its message), recorded for /history.
+   */
+  deliver(placeholder: string, delivery: Delivery, checkpoint: DeliveryCheckpoint): Promise<DeliveryReceipt | void>;
   /** Replace the placeholder with a failure the user can act on (refunds already made). */
   showFailure(placeholder: string, failure: Failure): Promise<void>;
   /**
@@ -152,4 +177,6 @@ export interface BotCore {
   credits(requester: Requester, subject?: { userId: string; displayName: string }): Reply;
   /** `/quota …`: moderators only, checked here, not only by the command's visibility. */
   quota(requester: Requester, command: QuotaCommand): Reply;
+  /** `/history`: the requester's last results in this community (HISTORY_LIMIT), newest first. */
+  history(requester: Requester): HistoryOutcome;
 }

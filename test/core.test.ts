@@ -1,3 +1,5 @@
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TASK_CANCELLED } from '../src/runway/failure-codes.ts';
 import { encodePng } from '../simulator/index.ts';
@@ -253,13 +255,15 @@ describe('the local queue', () => {
     expect(h.ledgerSum({ userId: 'bo' })).toBe(50 - 8);
   });
 
-  it('a reroll whose reference images have expired at Runway asks for a fresh /imagine, at no cost', async () => {
+  it('a reroll whose reference images have expired at Runway, and whose stored bytes are gone, asks for a fresh /imagine, at no cost', async () => {
     const h = (harness = await startCoreHarness());
     const cat = memoryReference('cat.png', pngReference(9));
     const first = await h.app.core.imagine(h.requester('ann'), { prompt: 'a cat', references: [cat] }, 'ph-1');
     if (!first.ok) throw new Error('expected acceptance');
     await h.runUntil(() => h.surface.deliveries.length === 1);
     h.clock.advance(24 * 60 * 60 * 1000);
+    // With the bytes kept, the reroll uploads them again (test/result-actions.test.ts); without them it cannot.
+    for (const name of readdirSync(h.app.referenceStore.dir)) rmSync(join(h.app.referenceStore.dir, name));
     const again = await h.app.core.reroll(h.requester('ann'), first.jobId, 'ph-2');
     expect(again).toMatchObject({ ok: false, code: 'reroll.references_expired' });
     expect(creates(h)).toHaveLength(1);

@@ -73,7 +73,7 @@ describe('Discord adapter against the fake Discord', () => {
 
   it('registers /imagine, /credits and /quota to the configured guild, with model choices from the catalogue', () => {
     const commands = fake.registeredCommands(fake.defaultGuild.id) as { name: string; options?: { name: string; choices?: { value: string }[]; autocomplete?: boolean }[] }[];
-    expect(commands.map((c) => c.name)).toEqual(['imagine', 'credits', 'quota']);
+    expect(commands.map((c) => c.name)).toEqual(['imagine', 'credits', 'quota', 'history']);
     const imagine = commands.find((c) => c.name === 'imagine');
     expect(imagine?.options?.find((o) => o.name === 'model')?.choices?.map((c) => c.value)).toEqual([
       'gen4_image', 'gen4_image_turbo', 'gemini_2.5_flash', 'gemini_image3_pro', 'gemini_image3.1_flash', 'gpt_image_2',

@@ -82,7 +82,7 @@ function jsonLines(bot: BotProcess): Record<string, unknown>[] {
 }
 
 /** A server of its own per test (listed in DISCORD_GUILD_IDS): more than there are tests. */
-const GUILDS: FakeGuild[] = Array.from({ length: 8 }, (_, i) => ({ id: snowflake(), name: `Server ${i + 1}`, channelIds: [snowflake()], roles: [] }));
+const GUILDS: FakeGuild[] = Array.from({ length: 10 }, (_, i) => ({ id: snowflake(), name: `Server ${i + 1}`, channelIds: [snowflake()], roles: [] }));
 
 /** One test's community: its server, its channel, and members nobody else uses. */
 interface Scene {
@@ -180,6 +180,51 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     expect(ledgerSum(databasePath, ofJob(jobIdOf(delivered)))).toBe(-task!.costCredits);
     expect(ledgerSum(databasePath, ofUser(alice.id))).toBe(ALLOWANCE - task!.costCredits);
     expect(refusalCodes(bot, interaction)).toEqual([]);
+  });
+
+  it('8. count 4 on muse_image: one task with outputCount 4, four files in one message, charged per image; count on gen4_image refused at no cost', async () => {
+    const scene = newScene();
+    const alice = scene.member('alice');
+    const prompt = 'four koi in a row';
+    const interaction = scene.command({ name: 'imagine', user: alice, options: { prompt, model: 'muse_image', count: 4 } });
+    const delivered = await deliveredOriginal(interaction);
+    const create = sim.requests.find((r) => r.path === '/v1/text_to_image' && (r.body as { promptText?: string }).promptText === prompt);
+    expect((create?.body as { outputCount?: number }).outputCount).toBe(4);
+    expect(delivered.attachments).toHaveLength(4);
+    expect(fake.requestsTo(new RegExp(`^/webhooks/\\d+/${interaction.token}/messages/@original$`), 'PATCH').filter((r) => r.files.length > 0).map((r) => r.files.length)).toEqual([4]);
+    const task = sim.tasks().find((t) => t.promptText === prompt);
+    expect(delivered.attachments[0]?.bytes.equals(sim.outputFor(task!.id)!)).toBe(true);
+    await waitFor(() => isJobFinished(databasePath, jobIdOf(delivered)), { what: 'settlement' });
+    expect(ledgerSum(databasePath, ofJob(jobIdOf(delivered)))).toBe(-task!.costCredits);
+    expect(task!.costCredits).toBe(4);
+
+    const refused = scene.command({ name: 'imagine', user: alice, options: { prompt: 'koi', model: 'gen4_image', count: 4 } });
+    const answer = (await callbackOf(fake, refused)).json as { type: number; data: { flags: number; content: string } };
+    expect(answer.type).toBe(4);
+    expect(answer.data.flags & 64).toBe(64);
+    expect(answer.data.content).toContain('makes one image per request');
+    expect(refusalCodes(bot, refused)).toEqual(['request.count_not_supported']);
+    expect(ledgerSum(databasePath, ofUser(alice.id))).toBe(ALLOWANCE - 4);
+  });
+
+  it('9. /history: ephemeral, the last results with a link to the message holding each image', async () => {
+    const scene = newScene();
+    const alice = scene.member('alice');
+    const first = scene.command({ name: 'imagine', user: alice, options: { prompt: 'a *bold* koi <@123>', model: 'muse_image' } });
+    const message = await deliveredOriginal(first);
+    await waitFor(() => readJobs(databasePath).find((j) => j.id === jobIdOf(message) && j.state === 'delivered'), { what: 'delivered' });
+    const asked = scene.command({ name: 'history', user: alice, options: {} });
+    const answer = (await callbackOf(fake, asked)).json as { type: number; data: { flags: number; content: string } };
+    expect(answer.type).toBe(4);
+    expect(answer.data.flags & 64).toBe(64);
+    const lines = answer.data.content.split('\n');
+    expect(lines[0]).toBe('Your last image in this server:');
+    expect(lines[1]?.replace(/<t:\d+:R>/, '<t:…:R>')).toBe(
+      `1. “a \\*bold\\* koi \\<\\@123\\>” · Muse Image · 1 credit · <t:…:R> · [open](<https://discord.com/channels/${scene.guildId}/${scene.channelId}/${message.id}>)`,
+    );
+    // Another member has none.
+    const bob = scene.command({ name: 'history', user: scene.member('bob'), options: {} });
+    expect(((await callbackOf(fake, bob)).json as { data: { content: string } }).data.content).toBe('You have no images in this server yet. Make one with `/imagine`.');
   });
 
   it('2. not enough credits: an ephemeral message with balance, price and cheaper options; Runway never called', async () => {

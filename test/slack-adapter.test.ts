@@ -298,8 +298,10 @@ describe('delivery', () => {
     await adapter.surface.deliver(call.placeholder, delivery(png(9)), restarted);
     expect(fake.sharedFiles()).toHaveLength(1);
     expect(fake.calls('files.completeUploadExternal')).toHaveLength(1);
-    // Asked once before the share that "crashed", and once after the restart, which found it shared.
-    expect(fake.calls('files.info')).toHaveLength(2);
+    // Asked once before the share that "crashed", once after the restart, which found it shared, and
+    // once for where it was shared (the link /history shows).
+    expect(fake.calls('files.info')).toHaveLength(3);
+    expect(fake.calls('chat.getPermalink')).toHaveLength(1);
     expect(fake.message(CHANNEL, decodePlaceholder(call.placeholder).ts)?.text).toContain('Done');
   });
 

@@ -223,6 +223,48 @@ describe('Slack end to end (one bot process)', () => {
     expect(fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C4')).toEqual([]);
   });
 
+  it('7. --count 4 on muse_image: one task with outputCount 4, four files in one completeUploadExternal, charged per image; --count on gen4_image refused at no cost', async () => {
+    const { fake, sim, slack } = world;
+    const alice = newMember(world, 'alice');
+    await slack.command(fake.commandFields('/imagine', 'four koi in a row --model muse_image --count 4', alice, 'C7'));
+    const [job] = await fake.waitFor(() => jobsOf(world, alice).filter((j) => j.state === 'delivered').length === 1 && jobsOf(world, alice), 'the job delivered', 30_000);
+    const create = sim.requests.find((r) => r.path === '/v1/text_to_image' && (r.body as { promptText?: string }).promptText === 'four koi in a row');
+    expect((create?.body as { outputCount?: number }).outputCount).toBe(4);
+    const completes = fake.calls('files.completeUploadExternal').filter((r) => r.args.channel_id === 'C7');
+    expect(completes).toHaveLength(1);
+    expect((JSON.parse(completes[0]!.args.files!) as unknown[]).length).toBe(4);
+    const shared = fake.messages.filter((m) => m.channel === 'C7' && m.fileIds.length > 0);
+    expect(shared.map((m) => m.fileIds.length)).toEqual([4]);
+    const task = sim.tasks().find((t) => t.id === job!.taskId);
+    expect(task?.costCredits).toBe(4);
+    expect(jobNet(world, job!.id)).toBe(-4);
+
+    const refused = fake.commandFields('/imagine', 'koi --model gen4_image --count 4', alice, 'C7');
+    await slack.command(refused);
+    const answer = await fake.waitFor(() => fake.responses.find((r) => refused.response_url.endsWith(`/${r.id}`)), 'the refusal');
+    expect(answer.body).toMatchObject({ response_type: 'ephemeral' });
+    expect(String(answer.body.text)).toContain('makes one image per request');
+    expect(codesFor(bot, alice)).toEqual(['request.count_not_supported']);
+    expect(balanceOf(world, alice)).toBe(ALLOWANCE - 4);
+  });
+
+  it('8. /imagine history: private, the last results with a permalink to the message holding each image', async () => {
+    const { fake, slack } = world;
+    const carol = newMember(world, 'carol');
+    await slack.command(fake.commandFields('/imagine', 'a <b>koi</b> & friends --model muse_image', carol, 'C8'));
+    await fake.waitFor(() => jobsOf(world, carol).some((j) => j.state === 'delivered'), 'the job delivered', 30_000);
+    const shared = fake.messages.find((m) => m.channel === 'C8' && m.fileIds.length > 0);
+    const asked = fake.commandFields('/imagine', 'history', carol, 'C8');
+    await slack.command(asked);
+    const answer = await fake.waitFor(() => fake.responses.find((r) => asked.response_url.endsWith(`/${r.id}`)), 'the history');
+    expect(answer.body).toMatchObject({ response_type: 'ephemeral' });
+    const lines = String(answer.body.text).split('\n');
+    expect(lines[0]).toBe('Your last image in this workspace:');
+    expect(lines[1]?.replace(/<!date\^\d+\^\{date_short_pretty\} \{time\}\|[^>]+>/, '<!date>')).toBe(
+      `1. “a &lt;b&gt;koi&lt;/b&gt; &amp; friends” · Muse Image · 1 credit · <!date> · <https://fake.slack.com/archives/C8/p${shared!.ts.replace('.', '')}|open>`,
+    );
+  });
+
   it('6. rate limits on chat.update and on the upload are ridden out: the image still arrives, once', async () => {
     const { fake, sim, slack } = world;
     const carol = newMember(world, 'carol');

@@ -9,6 +9,7 @@ import {
   type APIApplicationCommandUserOption,
   type RESTPutAPIApplicationCommandsJSONBody,
 } from 'discord.js';
+import { largestOfferedCount } from '../../src/imagine/count.ts';
 import { MAX_SEED } from '../../src/imagine/seed.ts';
 import { defaultModel, offeredModels } from '../../src/models.ts';
 import { clipText } from './messages.ts';
@@ -45,6 +46,7 @@ function imagineCommand(): RESTPutAPIApplicationCommandsJSONBody[number] {
   if (models.length > MAX_OPTION_CHOICES) throw new Error(`Discord takes at most ${MAX_OPTION_CHOICES} model choices; ${models.length} models are offered`);
   // The longest prompt any offered model takes, within what Discord allows; the core checks each model's own limit.
   const maxPromptUnits = Math.min(MAX_STRING_OPTION_CHARS, Math.max(...models.map((model) => model.maxPromptUnits)));
+  const maxCount = largestOfferedCount();
   const imageOption = (index: number): APIApplicationCommandAttachmentOption => ({
     type: ApplicationCommandOptionType.Attachment,
     name: `image${index}`,
@@ -70,8 +72,16 @@ function imagineCommand(): RESTPutAPIApplicationCommandsJSONBody[number] {
       imageOption(3),
       { type: ApplicationCommandOptionType.String, name: 'tags', description: 'Your names for the images, in order, e.g. "cat garden" (then write @cat in the prompt)', required: false, max_length: 60 },
       { type: ApplicationCommandOptionType.Integer, name: 'seed', description: 'Same seed + same prompt = same picture (not every model takes one)', required: false, min_value: 0, max_value: MAX_SEED },
+      // Only when some offered model makes several images per request; the core checks each model's own values.
+      ...(maxCount > 1
+        ? [{ type: ApplicationCommandOptionType.Integer, name: 'count', description: `Images in one request, each charged (models that take it; at most ${maxCount})`, required: false, min_value: 1, max_value: maxCount } as const]
+        : []),
     ],
   };
+}
+
+function historyCommand(): RESTPutAPIApplicationCommandsJSONBody[number] {
+  return { name: 'history', description: 'Your last 10 images in this server, with links (only you see it)', ...guildOnly() };
 }
 
 function creditsCommand(): RESTPutAPIApplicationCommandsJSONBody[number] {
@@ -152,5 +162,5 @@ function quotaCommand(hideFromMembers: boolean): RESTPutAPIApplicationCommandsJS
  * Discord's default permissions cannot name a role, and hiding it would lock that role out.
  */
 export function commandDefinitions(options: { hasModeratorRole: boolean }): RESTPutAPIApplicationCommandsJSONBody {
-  return [imagineCommand(), creditsCommand(), quotaCommand(!options.hasModeratorRole)];
+  return [imagineCommand(), creditsCommand(), quotaCommand(!options.hasModeratorRole), historyCommand()];
 }

@@ -13,6 +13,7 @@ import { splitEntries } from '../../src/commands/moderation-command.ts';
 import { splitTagInput } from '../../src/imagine/tags.ts';
 import type { Logger } from '../../src/log.ts';
 import type { BotCore, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply } from '../../src/ports.ts';
+import { historyContent } from './history.ts';
 import { clipContent, parseCustomId } from './messages.ts';
 import { displayNameOf, requesterOf } from './permissions.ts';
 import { DEFAULT_ATTACHMENT_SIZE_LIMIT_BYTES, serialisePlaceholder } from './placeholder.ts';
@@ -34,7 +35,7 @@ export interface InteractionDeps {
 const SERVERS_ONLY = 'I work in servers, where credits are shared by the community. Invite me to a server and use `/imagine` there.';
 export const NOT_YOURS = 'Only the person who asked for this image, or a moderator, can delete it. Ask one of them if it should go.';
 export const UNKNOWN_BUTTON = 'That button is no longer in use. Run `/imagine` again for a new picture.';
-const UNKNOWN_COMMAND = 'I do not know that command any more; it will disappear shortly. Use `/imagine`, `/credits` or `/quota` instead.';
+const UNKNOWN_COMMAND = 'I do not know that command any more; it will disappear shortly. Use `/imagine`, `/history`, `/credits` or `/quota` instead.';
 
 type GuildInteraction<T extends Interaction> = T & { guildId: string };
 const inGuild = <T extends Interaction>(interaction: T): interaction is GuildInteraction<T> => interaction.guildId !== null;
@@ -60,6 +61,8 @@ export async function routeInteraction(interaction: Interaction, deps: Interacti
           return await handleCredits(interaction, deps);
         case 'quota':
           return await handleQuota(interaction, deps);
+        case 'history':
+          return await handleHistory(interaction, deps);
         default:
           return await tellPrivately(interaction, UNKNOWN_COMMAND);
       }
@@ -88,6 +91,7 @@ function imagineOptionsOf(interaction: ChatInputCommandInteraction, mediaOrigins
     model: interaction.options.getString('model') ?? undefined,
     ratio: interaction.options.getString('ratio') ?? undefined,
     seed: interaction.options.getInteger('seed') ?? undefined,
+    count: interaction.options.getInteger('count') ?? undefined,
     tags: tags.length > 0 ? tags : undefined,
     references: attachments.map((attachment) => referenceFromAttachment(attachment, mediaOrigins)),
   };
@@ -145,6 +149,13 @@ async function handleCredits(interaction: GuildInteraction<ChatInputCommandInter
 /** The member picked in the `user` option, with the name Discord shows for them in this server. */
 function pickedUser(interaction: ChatInputCommandInteraction, user: User): { userId: string; displayName: string } {
   return { userId: user.id, displayName: displayNameOf(user, interaction.options.getMember('user')) };
+}
+
+/** /history: always ephemeral, formatted here from the core's entries. */
+async function handleHistory(interaction: GuildInteraction<ChatInputCommandInteraction>, deps: InteractionDeps): Promise<void> {
+  const outcome = deps.core.history(requesterOf(interaction, deps.moderatorRoleId));
+  if (!outcome.ok) deps.log.info('discord: request refused', { code: outcome.code, interactionId: interaction.id });
+  await replyWith(interaction, { visibility: 'private', text: outcome.ok ? historyContent(outcome.entries) : outcome.reply.text });
 }
 
 async function handleQuota(interaction: GuildInteraction<ChatInputCommandInteraction>, deps: InteractionDeps): Promise<void> {

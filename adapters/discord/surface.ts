@@ -2,7 +2,8 @@ import { DiscordAPIError, Routes, type REST, type RawFile } from 'discord.js';
 import type { Clock } from '../../src/clock.ts';
 import type { Failure } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
-import type { ChatSurface, Delivery, DeliveryCheckpoint, JobStatusView } from '../../src/ports.ts';
+import { z } from 'zod';
+import type { ChatSurface, Delivery, DeliveryCheckpoint, DeliveryReceipt, JobStatusView } from '../../src/ports.ts';
 import { fitFilesToLimit } from './fit.ts';
 import { clipContent, resultButtons, resultContent, statusText } from './messages.ts';
 import { isTokenAlive, parsePlaceholder, type DiscordPlaceholder } from './placeholder.ts';
@@ -47,6 +48,14 @@ interface StatusMemo {
 }
 
 const checkpointSchemaVersion = 'discord-channel-v1:';
+
+/** The part of Discord's message object we read back: its id. */
+const messageIdSchema = z.object({ id: z.string().regex(/^\d{1,25}$/) });
+
+/** A link to a message in the placeholder's server and channel (for /history). */
+function messageLink(p: DiscordPlaceholder, messageId: string): string | null {
+  return /^\d{1,25}$/.test(messageId) ? `https://discord.com/channels/${p.guildId}/${p.channelId}/${messageId}` : null;
+}
 
 export function createDiscordSurface(options: DiscordSurfaceOptions): DiscordSurface {
   const { rest, clock, log } = options;
@@ -131,14 +140,14 @@ export function createDiscordSurface(options: DiscordSurfaceOptions): DiscordSur
     showStatus: (placeholder, status) => showStatus(placeholder, status, false),
     showInitialStatus: (placeholder, status) => showStatus(placeholder, status, true),
 
-    async deliver(placeholder: string, delivery: Delivery, checkpoint: DeliveryCheckpoint): Promise<void> {
+    async deliver(placeholder: string, delivery: Delivery, checkpoint: DeliveryCheckpoint): Promise<DeliveryReceipt> {
       const p = parsePlaceholder(placeholder);
       forget(p.interactionToken);
       const previous = checkpoint.load();
       if (previous?.startsWith(checkpointSchemaVersion)) {
         // Already posted to the channel by an earlier attempt: only the cleanup may be missing.
         await deleteStalePlaceholder(p);
-        return;
+        return { link: messageLink(p, previous.slice(checkpointSchemaVersion.length)) };
       }
       const fitted = await fitFilesToLimit(delivery.files, p.attachmentSizeLimitBytes);
       const files: RawFile[] = fitted.map((file) => ({ name: file.filename, data: file.bytes, contentType: file.contentType }));
@@ -147,8 +156,8 @@ export function createDiscordSurface(options: DiscordSurfaceOptions): DiscordSur
       const components = resultButtons(delivery.jobId);
       if (canUseToken(p)) {
         try {
-          await editOriginal(p, { content: resultContent(delivery, false), attachments, components, allowed_mentions: { parse: [] } }, files);
-          return;
+          const edited = messageIdSchema.safeParse(await editOriginal(p, { content: resultContent(delivery, false), attachments, components, allowed_mentions: { parse: [] } }, files));
+          return { link: edited.success ? messageLink(p, edited.data.id) : p.messageId === null ? null : messageLink(p, p.messageId) };
         } catch (error) {
           if (!noteIfDead(p, error)) throw error;
           log.info('discord: interaction token expired; delivering to the channel', { jobId: delivery.jobId });
@@ -157,6 +166,7 @@ export function createDiscordSurface(options: DiscordSurfaceOptions): DiscordSur
       const messageId = await postToChannel(p, `r${delivery.jobId}`, { content: resultContent(delivery, true), attachments, components }, files);
       checkpoint.save(`${checkpointSchemaVersion}${messageId}`);
       await deleteStalePlaceholder(p);
+      return { link: messageLink(p, messageId) };
     },
 
     async notifyModerators(placeholder: string, text: string): Promise<void> {

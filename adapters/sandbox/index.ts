@@ -23,7 +23,8 @@ const OPERATOR = 'operator';
 
 const HELP = [
   'Commands:',
-  '  /imagine <prompt> [--model m] [--ratio 16:9] [--seed n] [--ref ./image.png]… [--tags a b c]',
+  '  /imagine <prompt> [--model m] [--ratio 16:9] [--seed n] [--count 4] [--ref ./image.png]… [--tags a b c]',
+  '  /history               your last 10 images (also `/imagine history`)',
   '  /credits [user]        your balance (or another user\'s)',
   '  /quota …               moderator commands: set, grant, allowance, cap, report (`/quota help`)',
   '  /as <user>             act as another (non-moderator) user; `/as operator` to come back',
@@ -60,7 +61,11 @@ export function startSandbox(options: SandboxOptions): { surface: SandboxSurface
     switch (command.toLowerCase()) {
       case '/imagine':
       case 'imagine':
-        await imagine(args);
+        if (args.toLowerCase() === 'history') print(history());
+        else await imagine(args);
+        return true;
+      case '/history':
+        print(history());
         return true;
       case '/credits':
         print(options.core.credits(requester(), rest[0] ? { userId: rest[0], displayName: rest[0] } : undefined).text);
@@ -87,6 +92,19 @@ export function startSandbox(options: SandboxOptions): { surface: SandboxSurface
     }
   }
 
+  function history(): string {
+    const outcome = options.core.history(requester());
+    if (!outcome.ok) return outcome.reply.text;
+    if (outcome.entries.length === 0) return 'No images yet. Try `/imagine a koi pond at dawn`.';
+    return outcome.entries
+      .map((e, i) => {
+        const prompt = e.prompt.replace(/\s+/g, ' ');
+        const clipped = prompt.length > 80 ? `${prompt.slice(0, 79)}…` : prompt;
+        return `${i + 1}. "${clipped}" · ${e.modelLabel}${e.images > 1 ? ` · ${e.images} images` : ''} · ${e.costCredits} credits · ${new Date(e.deliveredAt).toISOString()}${e.link ? ` · ${e.link}` : ''}`;
+      })
+      .join('\n');
+  }
+
   async function imagine(args: string): Promise<void> {
     const parsed = parseImagineText(args);
     if (!parsed.ok) return void print(parsed.failure.userMessage);
@@ -97,7 +115,7 @@ export function startSandbox(options: SandboxOptions): { surface: SandboxSurface
     } catch (error) {
       return void print(asBotError(error).userMessage);
     }
-    const request: ImagineOptionsInput = { prompt: parsed.prompt, model: parsed.model, ratio: parsed.ratio, seed: parsed.seed, tags: parsed.tags, references };
+    const request: ImagineOptionsInput = { prompt: parsed.prompt, model: parsed.model, ratio: parsed.ratio, seed: parsed.seed, count: parsed.count, tags: parsed.tags, references };
     const check = options.core.checkImagine(requester(), request);
     if (!check.ok) return void print(check.reply.text);
     const number = ++requestCount;

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import type { Failure } from '../../src/errors.ts';
-import type { ChatSurface, Delivery, DeliveryCheckpoint, JobStatusView } from '../../src/ports.ts';
+import type { ChatSurface, Delivery, DeliveryCheckpoint, DeliveryReceipt, JobStatusView } from '../../src/ports.ts';
 
 const placeholderSchema = z.object({ request: z.number().int().positive(), prompt: z.string() });
 export type SandboxPlaceholder = z.infer<typeof placeholderSchema>;
@@ -29,7 +29,7 @@ export class SandboxSurface implements ChatSurface {
     this.print(`[#${request}] ${describeStatus(status)}`);
   }
 
-  async deliver(placeholder: string, delivery: Delivery, _checkpoint: DeliveryCheckpoint): Promise<void> {
+  async deliver(placeholder: string, delivery: Delivery, _checkpoint: DeliveryCheckpoint): Promise<DeliveryReceipt> {
     const { request } = placeholderSchema.parse(JSON.parse(placeholder));
     await mkdir(this.outputDir, { recursive: true });
     const paths: string[] = [];
@@ -39,6 +39,7 @@ export class SandboxSurface implements ChatSurface {
       paths.push(relative(process.cwd(), path) || path);
     }
     this.print(`[#${request}] done: ${paths.join(', ')}\n        ${delivery.caption.replace(/\n/g, '\n        ')}`);
+    return { link: paths[0] ?? null };
   }
 
   async notifyModerators(_placeholder: string, text: string): Promise<void> {

@@ -8,6 +8,7 @@ import { echo } from '../../src/imagine/user-text.ts';
 import type { Reply } from '../../src/ports.ts';
 import { logRefusal, parseSlackImagineText, runImagine, type ImagineFlowDeps, type ReplyPrivately } from './imagine-flow.ts';
 import type { SlashCommand } from './payloads.ts';
+import { historyText } from './texts.ts';
 import { parseUserToken, type ResolveRequester } from './requester.ts';
 
 export interface CommandDeps extends ImagineFlowDeps {
@@ -18,10 +19,18 @@ export interface CommandDeps extends ImagineFlowDeps {
 export interface CommandReplies {
   replyPrivately: ReplyPrivately;
   replyPublicly: (text: string) => Promise<void>;
+  /** Privately, text that is mrkdwn already (links, dates), its typed parts escaped by whoever built it. */
+  replyPrivatelyMrkdwn: (mrkdwn: string) => Promise<void>;
 }
 
-/** `/imagine <prompt> [--model m] [--ratio W:H] [--seed n] [--tags a b c]`, or `/imagine help`. */
+/** `/imagine <prompt> [--model m] [--ratio W:H] [--seed n] [--count n] [--tags a b c]`, `/imagine help`, or `/imagine history` (private). */
 export async function handleImagineCommand(deps: CommandDeps, command: SlashCommand, replies: CommandReplies): Promise<void> {
+  if (command.text.trim().toLowerCase() === 'history') {
+    const requester = await deps.resolveRequester(command.team_id, command.user_id, command.user_name);
+    const outcome = deps.core.history(requester);
+    if (!outcome.ok) logRefusal(deps.log, outcome.code, { team: command.team_id, user: command.user_id });
+    return outcome.ok ? replies.replyPrivatelyMrkdwn(historyText(outcome.entries)) : replies.replyPrivately(outcome.reply.text);
+  }
   const parsed = parseSlackImagineText(command.text);
   if (!parsed.ok) {
     if (parsed.code !== null) logRefusal(deps.log, parsed.code, { team: command.team_id, user: command.user_id });

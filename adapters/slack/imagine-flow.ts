@@ -47,7 +47,7 @@ export function parseSlackImagineText(
   if (!parsed.ok) return { ok: false, code: parsed.failure.code, reply: parsed.failure.userMessage };
   if (parsed.kind === 'help') return { ok: false, code: null, reply: imagineHelpText() };
   if (parsed.refs.length > 0) return { ok: false, code: null, reply: REFS_ON_SLACK };
-  return { ok: true, options: { prompt: parsed.prompt, model: parsed.model, ratio: parsed.ratio, seed: parsed.seed, tags: parsed.tags } };
+  return { ok: true, options: { prompt: parsed.prompt, model: parsed.model, ratio: parsed.ratio, seed: parsed.seed, count: parsed.count, tags: parsed.tags } };
 }
 
 /**

@@ -116,10 +116,8 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   };
   const mentionDeps: MentionDeps = { ...deps, botToken: options.botToken, fileOrigins, redirectOrigins: options.mediaOrigins };
 
-  const commandReplies = (command: SlashCommand, respond: (message: Record<string, unknown>) => Promise<unknown>): CommandReplies => ({
-    // Replies may echo what someone typed or their display name: escaped, so they cannot ping a channel.
-    replyPrivately: async (raw) => {
-      const text = escapeMrkdwn(raw);
+  const commandReplies = (command: SlashCommand, respond: (message: Record<string, unknown>) => Promise<unknown>): CommandReplies => {
+    const sendPrivately = async (text: string): Promise<void> => {
       try {
         await respond({ response_type: 'ephemeral', text });
       } catch (error) {
@@ -127,11 +125,17 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
         log.warn('slack response_url failed; using chat.postEphemeral', { error });
         await api.postEphemeral({ channel: command.channel_id, user: command.user_id, text });
       }
-    },
-    replyPublicly: async (text) => {
-      await respond({ response_type: 'in_channel', text: escapeMrkdwn(text) });
-    },
-  });
+    };
+    return {
+      // Replies may echo what someone typed or their display name: escaped, so they cannot ping a channel.
+      replyPrivately: (raw) => sendPrivately(escapeMrkdwn(raw)),
+      // Built as mrkdwn already, every typed part escaped where it was put in (texts.ts historyText).
+      replyPrivatelyMrkdwn: sendPrivately,
+      replyPublicly: async (text) => {
+        await respond({ response_type: 'in_channel', text: escapeMrkdwn(text) });
+      },
+    };
+  };
 
   const handlers = { '/imagine': handleImagineCommand, '/credits': handleCreditsCommand, '/quota': handleQuotaCommand } as const;
   for (const [name, handle] of Object.entries(handlers)) {

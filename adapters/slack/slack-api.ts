@@ -172,6 +172,21 @@ export class SlackApi {
     return shareCount > 0 || (file.channels?.length ?? 0) + (file.groups?.length ?? 0) + (file.ims?.length ?? 0) > 0;
   }
 
+  /**
+   * A link to the message a shared file sits in, in `channel`: its ts from files.info's shares, then
+   * chat.getPermalink. Null when Slack does not list the share (yet).
+   * https://docs.slack.dev/reference/methods/chat.getPermalink
+   */
+  async sharedFilePermalink(fileId: string, channel: string): Promise<string | null> {
+    const { file } = fileInfoSchema.parse(await this.call('files.info', { file: fileId }));
+    const shares = Object.values(file.shares ?? {}).flatMap((byChannel) => byChannel[channel] ?? []);
+    const ts = z.array(z.object({ ts: z.string() })).safeParse(shares);
+    const first = ts.success ? ts.data[0] : undefined;
+    if (first === undefined) return null;
+    const answer = z.object({ permalink: z.url() }).parse(await this.call('chat.getPermalink', { channel, message_ts: first.ts }));
+    return answer.permalink;
+  }
+
   /** One call; an `ok:false` answer becomes a SlackApiError carrying Slack's error string. */
   private async call(method: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
     try {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Clock } from '../../src/clock.ts';
 import type { Failure } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
-import type { ChatSurface, Delivery, DeliveryCheckpoint, JobStatusView } from '../../src/ports.ts';
+import type { ChatSurface, Delivery, DeliveryCheckpoint, DeliveryReceipt, JobStatusView } from '../../src/ports.ts';
 import { decodePlaceholder, type SlackPlaceholder } from './placeholder.ts';
 import { SlackApiError, type SlackApi } from './slack-api.ts';
 import { deliveryComment, doneText, escapeMrkdwn, failureText, statusText } from './texts.ts';
@@ -80,7 +80,7 @@ export function createSlackSurface(deps: { api: SlackApi; clock: Clock; log: Log
       }
     },
 
-    async deliver(value, delivery, checkpoint: DeliveryCheckpoint) {
+    async deliver(value, delivery, checkpoint: DeliveryCheckpoint): Promise<DeliveryReceipt> {
       const placeholder = decodePlaceholder(value);
       let state = readCheckpoint(checkpoint.load());
       for (let round = 1; state?.stage !== 'shared'; round += 1) {
@@ -108,6 +108,13 @@ export function createSlackSurface(deps: { api: SlackApi; clock: Clock; log: Log
         if (error instanceof SlackApiError && error.slackError === 'message_not_found') return;
         throw error;
       });
+      // Where the result is, for /history. Best effort: the image is delivered either way.
+      const [first] = state.files;
+      const link = first === undefined ? null : await api.sharedFilePermalink(first.id, placeholder.channel).catch((error: unknown) => {
+        log.warn('slack result link unknown', { jobId: delivery.jobId, error });
+        return null;
+      });
+      return { link };
     },
 
     async notifyModerators(value, text) {

@@ -3,7 +3,7 @@
  * containing `<!channel>` cannot make the bot ping a whole channel.
  * https://docs.slack.dev/messaging/formatting-message-text#escaping
  */
-import type { Delivery, JobStatusView } from '../../src/ports.ts';
+import type { Delivery, HistoryEntry, JobStatusView } from '../../src/ports.ts';
 
 const HEAD_PROMPT_CHARS = 150;
 
@@ -50,6 +50,24 @@ export function failureText(head: string, userMessage: string): string {
 /** The comment shared with the image: the requester, the prompt and the settings. */
 export function deliveryComment(delivery: Delivery): string {
   return `<@${delivery.requester.userId}>: *${escapeMrkdwn(delivery.prompt)}*\n${escapeMrkdwn(delivery.caption)}`;
+}
+
+const HISTORY_PROMPT_CHARS = 80;
+
+/** `/imagine history`: one line per result, prompt clipped and escaped, Slack's own date, and a link to the message. */
+export function historyText(entries: readonly HistoryEntry[]): string {
+  if (entries.length === 0) return 'You have no images in this workspace yet. Make one with `/imagine a koi pond at dawn`.';
+  const lines = entries.map((entry, index) => {
+    const flat = entry.prompt.replace(/\s+/g, ' ');
+    const prompt = escapeMrkdwn(flat.length > HISTORY_PROMPT_CHARS ? `${flat.slice(0, HISTORY_PROMPT_CHARS - 1)}…` : flat);
+    const images = entry.images > 1 ? ` · ${entry.images} images` : '';
+    const credits = `${entry.costCredits} credit${entry.costCredits === 1 ? '' : 's'}`;
+    const seconds = Math.floor(entry.deliveredAt / 1000);
+    const when = `<!date^${seconds}^{date_short_pretty} {time}|${new Date(entry.deliveredAt).toISOString().slice(0, 16).replace('T', ' ')} UTC>`;
+    const link = entry.link === null ? '' : ` · <${entry.link}|open>`;
+    return `${index + 1}. “${prompt}” · ${escapeMrkdwn(entry.modelLabel)}${images} · ${credits} · ${when}${link}`;
+  });
+  return [`Your last ${entries.length === 1 ? 'image' : `${entries.length} images`} in this workspace:`, ...lines].join('\n');
 }
 
 function progressBar(progress: number): string {

@@ -4,6 +4,7 @@
  */
 import { defaultModel, offeredModels, type ModelInfo } from '../models.ts';
 import { describeRatioWords } from './ratios.ts';
+import { describeCounts } from './count.ts';
 import { MAX_SEED } from './seed.ts';
 import { TAG_MAX_CHARS, TAG_MIN_CHARS } from './tags.ts';
 import { listInWords } from './user-text.ts';
@@ -29,6 +30,7 @@ function modelLine(model: ModelInfo, defaultId: string): string {
     priceRange(model),
     referenceRange(model),
     model.supportsSeed ? 'seed' : 'no seed',
+    model.outputCounts.length > 0 ? `count ${describeCounts(model.outputCounts)}` : 'one image',
     `${model.ratios.length} ratios${model.freeformPixels ? ' or any size' : ''}, default ${model.defaultRatio}`,
   ];
   const isDefault = model.id === defaultId ? ' (default)' : '';
@@ -51,7 +53,7 @@ export function imagineHelpText(): string {
   return [
     '*/imagine* makes an image from your prompt.',
     `\`/imagine a koi pond at dawn --model ${fallback.id} --ratio 16:9${fallback.supportsSeed ? ' --seed 42' : ''}\``,
-    'Every option is optional: `--model`, `--ratio`, `--seed`, `--tags`, and `--ref ./file.png` (terminal) to add a reference image; on chat platforms attach the images instead. Quote values with spaces: `--ratio "16:9 720p"`.',
+    'Every option is optional: `--model`, `--ratio`, `--seed`, `--count` (several images in one request, each charged, where the model takes it), `--tags`, and `--ref ./file.png` (terminal) to add a reference image; on chat platforms attach the images instead. Quote values with spaces: `--ratio "16:9 720p"`.',
     '',
     '*Models*',
     ...models.map((model) => modelLine(model, fallback.id)),

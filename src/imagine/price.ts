@@ -9,15 +9,15 @@ import { findPromptTags } from './tags.ts';
 import type { ImagineRequest } from './request.ts';
 
 /** `tags` has one entry per reference image: some models charge per reference. */
-type PricedRequest = Pick<ImagineRequest, 'modelId' | 'ratio'> & { readonly tags?: readonly string[] };
+type PricedRequest = Pick<ImagineRequest, 'modelId' | 'ratio'> & { readonly tags?: readonly string[]; readonly count?: number | undefined };
 
 const credits = (n: number): string => (n === 1 ? '1 credit' : `${n} credits`);
 
-/** The catalogue price of a validated request; throws for a model or ratio the catalogue lacks. */
+/** The catalogue price of a validated request, per image times its count; throws for a model or ratio the catalogue lacks. */
 export function priceOf(request: PricedRequest): number {
   const model = findModel(request.modelId);
   if (!model) throw new Error(`unknown model ${request.modelId}`);
-  return catalogueCost(model, request.ratio, request.tags?.length ?? 0);
+  return catalogueCost(model, request.ratio, request.tags?.length ?? 0) * (request.count ?? 1);
 }
 
 /**

@@ -246,3 +246,37 @@ describe('validateImagineRequest', () => {
     expect(problemOf(validateImagineRequest({ ...base, model: 'seedream5_lite', ratio: '1000:1000' })).code).toBe('request.ratio_not_offered');
   });
 });
+
+describe('count (Runway outputCount), checked against the model entry', () => {
+  it('asks gpt_image_2 for 4 images, priced per image', () => {
+    expect(validateImagineRequest({ ...base, model: 'gpt_image_2', ratio: '1920:1088', count: '4' })).toEqual({
+      ok: true,
+      request: { prompt: 'a koi pond at dawn', modelId: 'gpt_image_2', ratio: '1920:1088', seed: null, tags: [], count: 4 },
+      priceCredits: 80,
+    });
+  });
+
+  it('takes count 1 on any model, and stores no count for it', () => {
+    expect(validateImagineRequest({ ...base, count: 1 })).toMatchObject({ ok: true, request: { modelId: 'gen4_image' }, priceCredits: 8 });
+    const check = validateImagineRequest({ ...base, count: 1 });
+    expect(check.ok && 'count' in check.request).toBe(false);
+  });
+
+  it('refuses a count on gen4_image, which makes one image', () => {
+    const failure = problemOf(validateImagineRequest({ ...base, model: 'gen4_image', count: '4' }));
+    expect(failure.code).toBe('request.count_not_supported');
+    expect(failure.userMessage).toBe(
+      'Gen-4 Image (`gen4_image`) makes one image per request: leave the count out, or pick a model that makes several, such as `gemini_image3_pro` (1 or 4). Nothing was charged.',
+    );
+  });
+
+  it('refuses a count above the model maximum, or one it does not take', () => {
+    const above = problemOf(validateImagineRequest({ ...base, model: 'gpt_image_2', count: 11 }));
+    expect(above).toEqual({
+      code: 'request.count_out_of_range',
+      userMessage: 'GPT Image 2 (`gpt_image_2`) makes 1–10 images per request, not `11`: pick one of those counts. Nothing was charged.',
+    });
+    expect(problemOf(validateImagineRequest({ ...base, model: 'gemini_image3_pro', count: '3' })).code).toBe('request.count_out_of_range');
+    expect(problemOf(validateImagineRequest({ ...base, model: 'muse_image', count: 'four' })).code).toBe('request.count_out_of_range');
+  });
+});

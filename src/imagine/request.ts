@@ -12,6 +12,7 @@ import type { ModelInfo } from '../models.ts';
 import { resolveModel } from './model-choice.ts';
 import { priceOf } from './price.ts';
 import { resolveRatio } from './ratios.ts';
+import { checkCount } from './count.ts';
 import { checkReferenceCount } from './references.ts';
 import { checkSeed } from './seed.ts';
 import { checkPromptTags, checkTags, splitTagInput, tagsNotSupported } from './tags.ts';
@@ -23,6 +24,8 @@ export interface ImagineRequest {
   seed: number | null;
   /** One per reference, in attachment order. */
   tags: string[];
+  /** Images asked for in one task (Runway's `outputCount`); absent means one. */
+  count?: number;
 }
 
 export type RequestCheck = { ok: true; request: ImagineRequest; priceCredits: number } | { ok: false; failure: Failure };
@@ -33,6 +36,8 @@ export interface ImagineRequestInput {
   ratio?: string | undefined;
   seed?: string | number | undefined;
   tags?: readonly string[] | undefined;
+  /** Images in one task; raw text or number, checked against the model's `outputCount` values. */
+  count?: string | number | undefined;
   /** The number of attached reference images. */
   referenceCount: number;
 }
@@ -61,6 +66,9 @@ export function validateImagineRequest(input: ImagineRequestInput): RequestCheck
   const seed = checkSeed(model, input.seed);
   if (!seed.ok) return fail(seed.failure);
 
+  const count = checkCount(model, input.count);
+  if (!count.ok) return fail(count.failure);
+
   const referenceFailure = checkReferenceCount(model, referenceCount);
   if (referenceFailure) return fail(referenceFailure);
 
@@ -75,7 +83,7 @@ export function validateImagineRequest(input: ImagineRequestInput): RequestCheck
   const promptTagFailure = takesTags ? checkPromptTags(prompt, tags.tags) : null;
   if (promptTagFailure) return fail(promptTagFailure);
 
-  const request: ImagineRequest = { prompt, modelId: model.id, ratio: ratio.ratio, seed: seed.seed, tags: tags.tags };
+  const request: ImagineRequest = { prompt, modelId: model.id, ratio: ratio.ratio, seed: seed.seed, tags: tags.tags, ...(count.count > 1 ? { count: count.count } : {}) };
   return { ok: true, request, priceCredits: priceOf(request) };
 }
 

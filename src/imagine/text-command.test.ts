@@ -80,3 +80,11 @@ describe('parseImagineText', () => {
     expect(parseImagineText("a '90s diner --seed 4")).toMatchObject({ prompt: "a '90s diner", seed: '4' });
   });
 });
+
+describe('--count', () => {
+  it('is read as a raw value, also as --n, and refused when given twice differently', () => {
+    expect(parseImagineText('four koi --count 4')).toEqual({ ok: true, kind: 'imagine', prompt: 'four koi', count: '4', refs: [] });
+    expect(parseImagineText('koi --n=2')).toEqual({ ok: true, kind: 'imagine', prompt: 'koi', count: '2', refs: [] });
+    expect(parseImagineText('koi --count 2 --count 3')).toMatchObject({ ok: false, failure: { code: 'request.repeated_flag' } });
+  });
+});

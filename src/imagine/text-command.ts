@@ -16,17 +16,18 @@ import { echo } from './user-text.ts';
 
 export type ParsedImagineText =
   | { ok: true; kind: 'help' }
-  | { ok: true; kind: 'imagine'; prompt: string; model?: string; ratio?: string; seed?: string; tags?: string[]; refs: string[] }
+  | { ok: true; kind: 'imagine'; prompt: string; model?: string; ratio?: string; seed?: string; count?: string; tags?: string[]; refs: string[] }
   | { ok: false; failure: Failure };
 
 /** A flag's canonical name. */
-export type FlagName = 'model' | 'ratio' | 'seed' | 'tags' | 'ref' | 'help';
+export type FlagName = 'model' | 'ratio' | 'seed' | 'count' | 'tags' | 'ref' | 'help';
 
 /** Each flag, its spellings, and the example shown when its value is missing. */
 const FLAG_SPECS: readonly { name: FlagName; spellings: readonly string[]; example: string }[] = [
   { name: 'model', spellings: ['model'], example: '--model gen4_image' },
   { name: 'ratio', spellings: ['ratio', 'ar', 'aspect'], example: '--ratio 16:9' },
   { name: 'seed', spellings: ['seed'], example: '--seed 42' },
+  { name: 'count', spellings: ['count', 'n'], example: '--count 4' },
   { name: 'tags', spellings: ['tags', 'tag'], example: '--tags cat dog' },
   { name: 'ref', spellings: ['ref', 'reference', 'image'], example: '--ref ./cat.png' },
   { name: 'help', spellings: ['help'], example: '--help' },
@@ -149,7 +150,7 @@ export function parseImagineText(text: string): ParsedImagineText {
 
   const scanner = new Scanner(input);
   const promptTokens: Token[] = [];
-  const single: Partial<Record<'model' | 'ratio' | 'seed', string>> = {};
+  const single: Partial<Record<'model' | 'ratio' | 'seed' | 'count', string>> = {};
   const tags: string[] = [];
   let sawTags = false;
   const refs: string[] = [];
@@ -195,7 +196,8 @@ export function parseImagineText(text: string): ParsedImagineText {
         break;
       case 'model':
       case 'ratio':
-      case 'seed': {
+      case 'seed':
+      case 'count': {
         const earlier = single[flag.name];
         const value = values[0] ?? '';
         if (earlier !== undefined && earlier !== value) return fail(repeatedFlag(flag.name, earlier, value));
@@ -216,6 +218,7 @@ export function parseImagineText(text: string): ParsedImagineText {
     ...(single.model !== undefined && { model: single.model }),
     ...(single.ratio !== undefined && { ratio: single.ratio }),
     ...(single.seed !== undefined && { seed: single.seed }),
+    ...(single.count !== undefined && { count: single.count }),
     ...(sawTags && { tags }),
     refs,
   };

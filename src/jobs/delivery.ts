@@ -80,13 +80,13 @@ export async function deliverOutputs(
     costCredits: job.costCredits,
     caption: deliveryCaption(job.request, modelLabel, job.costCredits, job.userName),
   };
-  await surface.deliver(job.placeholder, delivery, {
+  const receipt = await surface.deliver(job.placeholder, delivery, {
     load: () => deps.store.get(job.id)?.deliveryCheckpoint ?? null,
     save: (value) => {
       // Throwing stops the adapter's next step: a job that is not ours must not be posted further.
       if (!deps.store.saveCheckpoint(job.id, value)) throw new JobMovedOn(job.id);
     },
   });
-  if (!deps.store.markDelivered(job.id)) throw new JobMovedOn(job.id);
+  if (!deps.store.markDelivered(job.id, receipt?.link ?? null)) throw new JobMovedOn(job.id);
   return files.length;
 }

@@ -22,9 +22,11 @@ import { recordPollTrouble, recordUnfinishedPoll } from './transitions/record-po
 import { reject } from './transitions/reject.ts';
 import { saveCheckpoint } from './transitions/save-checkpoint.ts';
 import { setReferenceUris } from './transitions/set-reference-uris.ts';
+import { neededHashes, referencesOf, refreshReferences, setReferences, type StoredReference } from './transitions/set-references.ts';
 import { startSubmitting } from './transitions/start-submitting.ts';
 
 export type { AcceptOutcome, AcceptRefusal } from './transitions/accept-job.ts';
+export type { StoredReference } from './transitions/set-references.ts';
 
 // The where clauses below repeat the partial indexes' (`state not in (…final…)`) word for word:
 // SQLite uses a partial index only for a query that states its condition.
@@ -71,6 +73,26 @@ export class JobStore {
   /** queued: remember the uploaded references' `runway://` URIs. */
   setReferenceUris(id: string, uris: readonly ReferenceUri[]): boolean {
     return setReferenceUris(this.ctx, id, uris);
+  }
+
+  /** queued: record the references (bytes in the store, their Runway upload) with the job's URIs. */
+  setReferences(id: string, refs: readonly StoredReference[]): boolean {
+    return setReferences(this.ctx, id, refs);
+  }
+
+  /** submitting: the references uploaded again just before the create. */
+  refreshReferences(id: string, refs: readonly StoredReference[]): boolean {
+    return refreshReferences(this.ctx, id, refs);
+  }
+
+  /** A job's stored references, in order. */
+  referencesOf(id: string): StoredReference[] {
+    return referencesOf(this.ctx, id);
+  }
+
+  /** The reference files some job still needs (unfinished, or created since `since`). */
+  neededReferenceHashes(since: number): Set<string> {
+    return neededHashes(this.ctx, since);
   }
 
   /** queued → reserved: ready for a Runway slot. */
@@ -128,9 +150,21 @@ export class JobStore {
     return deferDelivery(this.ctx, id, retryAt);
   }
 
-  /** succeeded → delivered. */
-  markDelivered(id: string): boolean {
-    return markDelivered(this.ctx, id);
+  /** succeeded → delivered, with where the result was posted. */
+  markDelivered(id: string, link: string | null = null): boolean {
+    return markDelivered(this.ctx, id, link);
+  }
+
+  /** A member's last delivered results in a community, newest first. */
+  deliveredOf(communityId: string, userId: string, limit: number): JobIn<'delivered'>[] {
+    return prepared(
+      this.db,
+      `select * from jobs where community_id = @communityId and user_id = @userId and state = 'delivered'
+        order by delivered_at desc, rowid desc limit @limit`,
+    )
+      .all({ communityId, userId, limit })
+      .map((row) => jobFromRow(row))
+      .filter((job): job is JobIn<'delivered'> => job.state === 'delivered');
   }
 
   /** Any unfinished state → failed, refunded. */

@@ -25,6 +25,8 @@ export const storedRequestSchema = z.object({
   ratio: z.string(),
   seed: z.number().int().nullable(),
   tags: z.array(z.string()),
+  /** Images in one task (Runway's `outputCount`); absent (every request before it existed) means one. */
+  count: z.number().int().min(2).max(100).optional(),
 });
 export type StoredRequest = z.infer<typeof storedRequestSchema>;
 
@@ -59,6 +61,9 @@ interface JobBase extends NewJob {
   /** When a poll last found the task unfinished. */
   readonly lastUnfinishedAt: number | null;
   readonly deliveryCheckpoint: string | null;
+  /** Where the delivered result was posted, as the platform gave it; null before delivery or when it gave none. */
+  readonly resultLink: string | null;
+  readonly deliveredAt: number | null;
 }
 
 /** Null only for a job accepted before holds moved to acceptance (a database from migration 1). */
@@ -117,6 +122,8 @@ export const jobRowSchema = z.object({
   finished_at: z.number().nullable(),
   delivered_at: z.number().nullable(),
   updated_at: z.number(),
+  /** Migration 3: where the delivered result was posted (a message link), for /history. */
+  result_link: z.string().nullable().default(null),
 });
 export type JobRow = z.infer<typeof jobRowSchema>;
 
@@ -141,6 +148,8 @@ export function jobFromRow(raw: unknown): Job {
     malformedPolls: row.malformed_polls,
     lastUnfinishedAt: row.last_unfinished_at,
     deliveryCheckpoint: row.delivery_checkpoint,
+    resultLink: row.result_link,
+    deliveredAt: row.delivered_at,
   };
   const need = <T>(value: T | null, field: string): T => {
     if (value === null) throw new Error(`job ${row.id} in state ${row.state} has no ${field}`);

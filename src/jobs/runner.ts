@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.ts';
-import { BotError, storedFailure, type Failure } from '../errors.ts';
+import { asBotError, BotError, storedFailure, type Failure } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { findModel } from '../models.ts';
 import type { ChatSurface } from '../ports.ts';
@@ -11,7 +11,7 @@ import { CREATE_UNCERTAIN, decideAfterCreate } from './create-decision.ts';
 import { deliverOutputs, isPermanentDeliveryError, JobMovedOn, UNDELIVERABLE, type OutputFetcher } from './delivery.ts';
 import { decideAfterPoll } from './poll-decision.ts';
 import { pickJobsToSubmit, queuePositions } from './fair-queue.ts';
-import type { Job } from './job.ts';
+import type { Job, JobIn, ReferenceUri } from './job.ts';
 import type { JobStore } from './job-store.ts';
 import { JOB_LEASE_RENEW_MS } from './transitions/context.ts';
 import { StatusUpdates } from './status-updates.ts';
@@ -38,6 +38,12 @@ export interface JobRunnerOptions {
   /** Each organisation snapshot read (balance, limits, usage), for the bot's admission check and the low-balance warning. */
   readonly onOrganization?: (snapshot: OrganizationSnapshot) => void;
   readonly timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
+  /**
+   * The references to send with a job's create (issue 9, item 4): uploads Runway has forgotten are
+   * made again from the bot's store first. Throws a BotError when they cannot be (the job fails, refunded).
+   * Default: the job's URIs as they are.
+   */
+  readonly prepareReferences?: (job: JobIn<'submitting'>) => Promise<readonly ReferenceUri[]>;
 }
 
 /** Recent generation times the first-poll estimate is the median of: few, so it follows Runway's load. */
@@ -213,12 +219,23 @@ export class JobRunner {
     const job = store.get(jobId);
     if (!job || job.state !== 'submitting') return;
     this.status.show(jobId, { kind: 'starting' }, true);
+    // Issue 9, item 4: references whose upload expired are uploaded again before the create.
+    let referenceImages: readonly ReferenceUri[];
+    try {
+      referenceImages = this.options.prepareReferences ? await this.options.prepareReferences(job) : (job.referenceUris ?? []);
+    } catch (error) {
+      const failure = asBotError(error);
+      log.warn('references could not be uploaded again; no task was made', { jobId, code: failure.code });
+      await this.fail(jobId, { code: failure.code, userMessage: failure.userMessage });
+      return;
+    }
     const outcome = await gateway.createTextToImage({
       model: job.request.modelId,
       promptText: job.request.prompt,
       ratio: job.request.ratio,
-      referenceImages: job.referenceUris ?? [],
+      referenceImages,
       seed: job.request.seed,
+      outputCount: job.request.count,
     });
     const decision = decideAfterCreate(outcome, job.attempts);
     switch (decision.kind) {

@@ -176,4 +176,29 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
       alter table accounts add column topup_from_holds integer not null default 0 check (topup_from_holds >= 0);
     `,
   },
+  {
+    // Issue 9, items 4 and 6: references kept by the bot, and where each result was posted.
+    // (Numbered 3 on branch `actions`; renumber on merge if another migration 3 lands first.)
+    version: 3,
+    sql: `
+      -- A job's reference images: their bytes are in the content-addressed store
+      -- (<dirname(DATABASE_PATH)>/references/<sha256>), the runway:// URI is the latest upload of
+      -- them and uploaded_at its time: an upload older than Runway's 24 h is made again from the
+      -- bytes before the create. Written only with the job's own guarded transitions.
+      create table job_references (
+        job_id       text not null references jobs(id),
+        position     integer not null check (position >= 0),
+        tag          text not null,
+        sha256       text not null check (length(sha256) = 64 and sha256 not glob '*[^0-9a-f]*'),
+        runway_uri   text not null check (runway_uri like 'runway://%'),
+        uploaded_at  integer not null,
+        primary key (job_id, position)
+      );
+      create index job_references_sha on job_references(sha256);
+
+      -- Where the delivered result is (a message link the platform gave at delivery), for /history.
+      alter table jobs add column result_link text;
+      create index jobs_member_delivered on jobs(community_id, user_id, delivered_at) where state = 'delivered';
+    `,
+  },
 ];

@@ -6,7 +6,7 @@ import { ManualClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Failure } from '../../src/errors.ts';
 import { silentLogger, type Logger } from '../../src/log.ts';
-import type { ChatSurface, Delivery, DeliveryCheckpoint, JobStatusView, ReferenceSource, Requester } from '../../src/ports.ts';
+import type { ChatSurface, Delivery, DeliveryCheckpoint, DeliveryReceipt, JobStatusView, ReferenceSource, Requester } from '../../src/ports.ts';
 import { startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../../simulator/index.ts';
 
 /** A ChatSurface that records what the core asked it to show, for assertions. */
@@ -20,8 +20,10 @@ export class RecordingSurface implements ChatSurface {
   async showStatus(placeholder: string, status: JobStatusView): Promise<void> {
     this.statuses.push({ placeholder, status });
   }
-  async deliver(placeholder: string, delivery: Delivery, _checkpoint: DeliveryCheckpoint): Promise<void> {
+  /** Says the result is at `test://<placeholder>`, as a platform gives the link of its message. */
+  async deliver(placeholder: string, delivery: Delivery, _checkpoint: DeliveryCheckpoint): Promise<DeliveryReceipt> {
     this.deliveries.push({ placeholder, delivery });
+    return { link: `test://${placeholder}` };
   }
   async notifyModerators(placeholder: string, text: string): Promise<void> {
     this.notices.push({ placeholder, text });

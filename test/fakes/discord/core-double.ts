@@ -1,5 +1,5 @@
 import type { Failure } from '../../../src/errors.ts';
-import type { BotCore, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from '../../../src/ports.ts';
+import type { BotCore, HistoryEntry, HistoryOutcome, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from '../../../src/ports.ts';
 
 /**
  * A stand-in for our own BotCore port (not a mock of discord.js): records what the adapter asked
@@ -52,6 +52,14 @@ export class CoreDouble implements BotCore {
   credits(requester: Requester, subject?: { userId: string; displayName: string }): Reply {
     this.creditsCalls.push({ requester, subject });
     return { visibility: 'private', text: `balance of ${subject?.displayName ?? requester.displayName}: 42 credits` };
+  }
+
+  /** What history() answers, and who asked. */
+  historyEntries: HistoryEntry[] = [];
+  readonly historyAsked: Requester[] = [];
+  history(requester: Requester): HistoryOutcome {
+    this.historyAsked.push(requester);
+    return { ok: true, entries: this.historyEntries };
   }
 
   quota(requester: Requester, command: QuotaCommand): Reply {

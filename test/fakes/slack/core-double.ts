@@ -5,7 +5,7 @@ import type { Failure } from '../../../src/errors.ts';
  * so a test can see what the adapter handed to the core. Not a mock of any library.
  */
 import { BotError } from '../../../src/errors.ts';
-import type { BotCore, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from '../../../src/ports.ts';
+import type { BotCore, HistoryEntry, HistoryOutcome, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from '../../../src/ports.ts';
 
 export interface ImagineCall {
   requester: Requester;
@@ -93,6 +93,14 @@ export class CoreDouble implements BotCore {
     this.creditsCalls.push({ requester, ...(subject ? { subject } : {}) });
     const who = subject ?? { userId: requester.userId, displayName: requester.displayName };
     return { visibility: 'private', text: `${who.displayName} has ${this.balances.get(`${requester.communityId}:${who.userId}`) ?? 50} credits.` };
+  }
+
+  /** What history() answers, and who asked. */
+  historyEntries: HistoryEntry[] = [];
+  readonly historyAsked: Requester[] = [];
+  history(requester: Requester): HistoryOutcome {
+    this.historyAsked.push(requester);
+    return { ok: true, entries: this.historyEntries };
   }
 
   quota(requester: Requester, command: QuotaCommand): Reply {

@@ -307,6 +307,13 @@ export class FakeSlack {
         }
         return { ok: true, files: ready.map((u) => ({ id: u.id, title: u.title ?? u.filename, name: u.filename })) };
       }
+      case 'chat.getPermalink': {
+        const problem = missing('channel') ?? missing('message_ts');
+        if (problem) return problem;
+        const message = this.message(args.channel!, args.message_ts!);
+        if (!message) return { ok: false, error: 'message_not_found' };
+        return { ok: true, channel: message.channel, permalink: `https://fake.slack.com/archives/${message.channel}/p${message.ts.replace('.', '')}` };
+      }
       case 'files.info': {
         const upload = this.uploads.get(args.file ?? '');
         if (!upload) return { ok: false, error: 'file_not_found' };
