@@ -171,6 +171,7 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
   const core = new Bot({
     store, ledger, gateway, runner, moderation, organizationGuard: organization, clock, log,
     maxJobsPerMember: config.credits.maxJobsPerMember,
+    fetchOutput,
     ...(timers ? { timers } : {}),
     ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}),
   });

@@ -25,6 +25,8 @@ export const storedRequestSchema = z.object({
   ratio: z.string(),
   seed: z.number().int().nullable(),
   tags: z.array(z.string()),
+  /** Set on an Upscale of a result (src/actions/upscale.ts): the job then calls image_upscale, not text_to_image. */
+  upscale: z.object({ scaleFactor: z.union([z.literal(2), z.literal(4)]), sourceJobId: z.string().min(1) }).optional(),
 });
 export type StoredRequest = z.infer<typeof storedRequestSchema>;
 

@@ -7,6 +7,7 @@ import type { RunwayGateway } from '../runway/gateway.ts';
 import { explainFailureCode, taskCancelled } from '../runway/failure-codes.ts';
 import { concurrencyOf, type OrganizationSnapshot } from '../runway/organization.ts';
 import { backoffPollAt, estimateFinishedAt, expectedDurationMs, firstPollAt, nextPollAt, type PollTiming } from '../runway/poll-schedule.ts';
+import { createTaskFor } from '../actions/submit-call.ts';
 import { CREATE_UNCERTAIN, decideAfterCreate } from './create-decision.ts';
 import { deliverOutputs, isPermanentDeliveryError, JobMovedOn, UNDELIVERABLE, type OutputFetcher } from './delivery.ts';
 import { decideAfterPoll } from './poll-decision.ts';
@@ -213,13 +214,8 @@ export class JobRunner {
     const job = store.get(jobId);
     if (!job || job.state !== 'submitting') return;
     this.status.show(jobId, { kind: 'starting' }, true);
-    const outcome = await gateway.createTextToImage({
-      model: job.request.modelId,
-      promptText: job.request.prompt,
-      ratio: job.request.ratio,
-      referenceImages: job.referenceUris ?? [],
-      seed: job.request.seed,
-    });
+    // By the job's kind: text_to_image, or image_upscale for an Upscale of a result (src/actions/).
+    const outcome = await createTaskFor(gateway, job);
     const decision = decideAfterCreate(outcome, job.attempts);
     switch (decision.kind) {
       case 'submitted': {
