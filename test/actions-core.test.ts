@@ -156,10 +156,10 @@ describe('Cancel', () => {
     if (!accepted.ok) throw new Error('expected acceptance');
     expect(h.ledgerSum({ userId: 'ann' })).toBe(50 - 8);
     const outcome = await h.app.core.cancel(h.requester('ann'), accepted.jobId);
-    expect(outcome).toEqual({ ok: true, reply: { visibility: 'private', text: 'Cancelled by ann. Nothing was charged.' } });
+    expect(outcome).toEqual({ ok: true, reply: { visibility: 'private', text: 'Cancelled by ann. Nothing was charged. Run `/imagine` again for a new picture.' } });
     expect(jobOf(h, accepted.jobId).state).toBe('cancelled');
     expect(h.ledgerSum({ userId: 'ann' })).toBe(50);
-    expect(h.surface.failures).toEqual([{ placeholder: 'ph-1', failure: { code: 'cancel.by_user', userMessage: 'Cancelled by ann. Nothing was charged.' } }]);
+    expect(h.surface.failures).toEqual([{ placeholder: 'ph-1', failure: { code: 'cancel.by_user', userMessage: 'Cancelled by ann. Nothing was charged. Run `/imagine` again for a new picture.' } }]);
     await h.advance(5_000);
     expect(requestsTo(h, '/v1/text_to_image')).toHaveLength(0);
   });

@@ -58,7 +58,7 @@ export const VARY_NOT_APPLICABLE: Failure = {
 /** `cancel.not_yours`: only the requester or a moderator may cancel. */
 export const CANCEL_NOT_YOURS: Failure = {
   code: 'cancel.not_yours',
-  userMessage: 'Only the person who asked for this image, or a moderator, can cancel it. Nothing was changed.',
+  userMessage: 'Only the person who asked for this image, or a moderator, can cancel it. Nothing was changed; ask one of them if it should stop.',
 };
 
 /** `cancel.finished`: the job already ended. */
@@ -70,7 +70,7 @@ export const CANCEL_FINISHED: Failure = {
 /** `cancel.starting`: the create call is in flight; its answer decides what there is to cancel. */
 export const CANCEL_STARTING: Failure = {
   code: 'cancel.starting',
-  userMessage: 'This image is being handed to Runway right now. Press Cancel again in a few seconds.',
+  userMessage: 'This image is being handed to Runway right now. Try Cancel again in a few seconds.',
 };
 
 /** `cancel.failed`: Runway did not take the cancellation. */
@@ -82,7 +82,7 @@ export const CANCEL_FAILED: Failure = {
 /** `cancel.by_user`: what the placeholder of a cancelled job says (stored with the job). */
 export function cancelledBy(name: string, costCredits: number): Failure {
   const cost = costCredits === 0 ? 'Nothing was charged.' : `Runway charged ${costCredits} credit${costCredits === 1 ? '' : 's'} for the work done.`;
-  return { code: 'cancel.by_user', userMessage: `Cancelled by ${name}. ${cost}` };
+  return { code: 'cancel.by_user', userMessage: `Cancelled by ${name}. ${cost} Run \`/imagine\` again for a new picture.` };
 }
 
 /** The one private answer to every refused action. */

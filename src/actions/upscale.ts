@@ -35,7 +35,7 @@ export function upscaleTooSmall(size: { width: number; height: number }): Failur
 export function upscaleTooLarge(size: { width: number; height: number }, factor: ScaleFactor): Failure {
   const outWidth = size.width * factor;
   const outHeight = size.height * factor;
-  const smaller = factor === 4 && size.width * size.height * 4 <= UPSCALE_MAX_OUTPUT_PIXELS ? ' Upscale ×2 fits.' : '';
+  const smaller = factor === 4 && size.width * size.height * 4 <= UPSCALE_MAX_OUTPUT_PIXELS ? ' Use Upscale ×2 instead: it fits.' : ' Use a smaller size of the image instead.';
   return {
     code: 'upscale.too_large',
     userMessage: `Upscaling this ${px(size.width)}×${px(size.height)} px image ×${factor} would make ${px(outWidth)}×${px(outHeight)} px, more than Runway's upscaler makes (25.3 million pixels, ${px(UPSCALE_MAX_SIDE_PX)} px a side in). Nothing was charged.${smaller}`,
