@@ -1,7 +1,7 @@
 /**
  * A local Runway API on 127.0.0.1 that speaks exactly what @runwayml/sdk 4.20.1 calls, so the bot,
  * its tests and the sandbox run the real SDK against it (`baseURL` / RUNWAYML_BASE_URL).
- * Routes: POST /v1/uploads (+ the storage POST it points at), POST /v1/text_to_image,
+ * Routes: POST /v1/uploads (+ the storage POST it points at), POST /v1/text_to_image, POST /v1/image_upscale,
  * GET|DELETE /v1/tasks/:id, GET /v1/organization, and signed, expiring GET /outputs/… PNGs.
  * https://docs.dev.runwayml.com/api/
  *
@@ -19,6 +19,7 @@ import { OutputStore } from './outputs.ts';
 import { TaskRoutes, type CreateFailure, type PollFailure } from './task-routes.ts';
 import { TaskBook, type SimTask } from './tasks.ts';
 import { UploadStore, type SimUpload } from './uploads.ts';
+import { UpscaleRoute } from './upscale-route.ts';
 
 export type { SimTask, TaskStatus } from './tasks.ts';
 export type { RecordedRequest } from './http.ts';
@@ -108,6 +109,7 @@ export async function startRunwaySimulator(options: SimulatorOptions = {}): Prom
     costOverride: options.costOverride,
   });
   const tasks = new TaskRoutes(clock, book, uploads, organization, outputs);
+  const upscales = new UpscaleRoute(clock, book, uploads, organization, outputs);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = new URL(req.url ?? '/', 'http://simulator');
@@ -140,6 +142,10 @@ export async function startRunwaySimulator(options: SimulatorOptions = {}): Prom
     if (method === 'POST' && path === '/v1/text_to_image') {
       if (!(await holds.pass('create', req))) return;
       return tasks.create(body, req, res);
+    }
+    if (method === 'POST' && path === '/v1/image_upscale') {
+      if (!(await holds.pass('create', req))) return;
+      return upscales.create(body, res);
     }
     if (method === 'GET' && path === '/v1/organization') return organization.describe(res);
     const taskMatch = /^\/v1\/tasks\/([^/]+)$/.exec(path);

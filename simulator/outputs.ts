@@ -59,6 +59,11 @@ export class OutputStore {
     res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length }).end(png);
   }
 
+  /** Set a task's output picture ahead of time (an upscale's output is its input, enlarged). */
+  put(taskId: string, index: number, png: Buffer): void {
+    this.pictures.set(`${taskId}/${index}`, png);
+  }
+
   /**
    * The PNG a task's output `index` is (or will be), byte for byte: what tests compare deliveries
    * with. Each output of a task is its own picture (its seed moved by the index).

@@ -87,6 +87,11 @@ export class UploadStore {
     return png || jpeg || webp;
   }
 
+  /** The bytes of a live upload (as isKnown), or undefined. */
+  bytesOf(uri: string): Buffer | undefined {
+    return this.isKnown(uri) ? this.byUri.get(uri)?.bytes : undefined;
+  }
+
   /** Uploads whose bytes arrived, in creation order. */
   completed(): SimUpload[] {
     return [...this.byId.values()].flatMap((u) => (u.bytes ? [{ uri: u.uri, filename: u.filename, bytes: u.bytes }] : []));

@@ -193,6 +193,7 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
   const core = new Bot({
     store, ledger, gateway, runner, moderation, organizationGuard: organization, clock, log, referenceStore,
     maxJobsPerMember: config.credits.maxJobsPerMember,
+    fetchOutput,
     ...(timers ? { timers } : {}),
     ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}),
   });

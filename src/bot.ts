@@ -23,6 +23,9 @@ import type { BotCore, HistoryOutcome, ImagineCheck, ImagineOptionsInput, Imagin
 import type { RunwayGateway } from './runway/gateway.ts';
 import type { OrganizationGuard } from './runway/organization.ts';
 import { MAX_SEED } from './imagine/seed.ts';
+import { ResultActions, VARY_NOT_APPLICABLE } from './actions/result-actions.ts';
+import type { CancelOutcome, VaryDraft } from './actions/ports.ts';
+import type { OutputFetcher } from './jobs/delivery.ts';
 
 export interface BotDependencies {
   readonly store: JobStore;
@@ -42,6 +45,8 @@ export interface BotDependencies {
   readonly maxJobsPerMember: number;
   /** The bot's copy of reference images, so uploads can be made again after Runway's expire. */
   readonly referenceStore: ReferenceStore;
+  /** Downloads a Runway output URL: how Upscale and Vary get a result's bytes (src/actions/). */
+  readonly fetchOutput: OutputFetcher;
 }
 
 /** How many results /history lists. */
@@ -106,7 +111,38 @@ type ReferenceInput =
  * requests; the JobRunner takes each job from there. Knows no platform.
  */
 export class Bot implements BotCore {
-  constructor(private readonly deps: BotDependencies) {}
+  /** Upscale, Vary and Cancel (src/actions/): through this class's admission and acceptance. */
+  private readonly actions: ResultActions;
+
+  constructor(private readonly deps: BotDependencies) {
+    this.actions = new ResultActions({
+      store: deps.store,
+      gateway: deps.gateway,
+      fetchOutput: deps.fetchOutput,
+      clock: deps.clock,
+      log: deps.log,
+      tellFailureOf: (jobId) => deps.runner.tellFailureOf(jobId),
+      admit: (requester) => this.admit(requester),
+      precheck: (requester, request, price) => this.precheckOrganization(request, price) ?? this.precheckBudget(requester, request, price, request.tags.length),
+      accept: (requester, request, price, references, placeholder) => this.accept(requester, request, price, references, placeholder),
+    });
+  }
+
+  upscale(requester: Requester, jobId: string, factor: number, placeholder: string): Promise<ImagineOutcome> {
+    return this.actions.upscale(requester, jobId, factor, placeholder);
+  }
+
+  varyDraft(requester: Requester, jobId: string): VaryDraft {
+    return this.actions.varyDraft(requester, jobId);
+  }
+
+  vary(requester: Requester, jobId: string, prompt: string, placeholder: string): Promise<ImagineOutcome> {
+    return this.actions.vary(requester, jobId, prompt, placeholder);
+  }
+
+  cancel(requester: Requester, jobId: string): Promise<CancelOutcome> {
+    return this.actions.cancel(requester, jobId);
+  }
 
   admission(platform: string, communityId: string): Admission {
     return admitCommunity(this.deps.servedCommunities ?? new Map(), (id) => this.deps.ledger.settings(id), platform, communityId);
@@ -145,6 +181,7 @@ export class Bot implements BotCore {
     if (!original || original.communityId !== requester.communityId) {
       return refusal(REROLL_UNKNOWN_JOB);
     }
+    if (original.request.upscale) return refusal(VARY_NOT_APPLICABLE);
     const now = this.deps.clock.now();
     const stored = this.deps.store.referencesOf(original.id);
     const uris = original.referenceUris ?? [];

@@ -2,6 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { fileNotFound } from '../adapters/sandbox/file-reference.ts';
 import { fileAccessDenied, fileNotOnSlack } from '../adapters/slack/references.ts';
 import { HELD_UNTIL_RECOVERY, JOB_MOVED, NOT_HELD, REFERENCES_LOST, REROLL_REFERENCES_EXPIRED, REROLL_UNKNOWN_JOB, tooManyInFlight } from './bot.ts';
+import {
+  ACTION_BAD_BUTTON,
+  ACTION_NOT_FINISHED,
+  ACTION_RESULT_EXPIRED,
+  ACTION_UNKNOWN_JOB,
+  CANCEL_FAILED,
+  CANCEL_FINISHED,
+  CANCEL_NOT_YOURS,
+  CANCEL_STARTING,
+  cancelledBy,
+  VARY_NOT_APPLICABLE,
+} from './actions/result-actions.ts';
+import { upscaleTooLarge, upscaleTooSmall } from './actions/upscale.ts';
 import { COMMAND_REPLY_CODES, NOT_MODERATOR } from './commands/credits-command.ts';
 import { invalidPeriod } from './commands/quota-command.ts';
 import { quotaHelp, quotaUsage, unknownSubcommand, unknownUser } from './commands/quota-text.ts';
@@ -178,6 +191,20 @@ const SAMPLES: readonly (readonly [ErrorCode, Failure])[] = [
   ['reroll.references_expired', REROLL_REFERENCES_EXPIRED],
   ['references.store_full', REFERENCE_STORE_FULL],
   ['references.gone', REFERENCES_GONE],
+  ['actions.bad_button', ACTION_BAD_BUTTON],
+  ['actions.unknown_job', ACTION_UNKNOWN_JOB],
+  ['actions.not_finished', ACTION_NOT_FINISHED],
+  ['actions.result_expired', ACTION_RESULT_EXPIRED],
+  ['actions.not_applicable', VARY_NOT_APPLICABLE],
+  ['upscale.too_small', upscaleTooSmall({ width: 480, height: 270 })],
+  ['upscale.too_large', upscaleTooLarge({ width: 1920, height: 1080 }, 4)],
+  ['upscale.too_large', upscaleTooLarge({ width: 9000, height: 600 }, 2)],
+  ['cancel.not_yours', CANCEL_NOT_YOURS],
+  ['cancel.finished', CANCEL_FINISHED],
+  ['cancel.starting', CANCEL_STARTING],
+  ['cancel.failed', CANCEL_FAILED],
+  ['cancel.by_user', cancelledBy('Ann', 0)],
+  ['cancel.by_user', cancelledBy('Ann', 3)],
   ['recovery.references_lost', REFERENCES_LOST],
   ['delivery.failed', UNDELIVERABLE],
   ['internal.unexpected', unexpectedFailure()],

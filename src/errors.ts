@@ -116,6 +116,20 @@ export const ERROR_CODES = [
   // The stored bytes of a job's references are gone (swept, or the disk lost them) and Runway's upload expired.
   'references.gone',
 
+  // actions.*, upscale.*, cancel.*: the buttons on a result and on a placeholder (src/actions/).
+  'actions.bad_button',
+  'actions.unknown_job',
+  'actions.not_finished',
+  'actions.result_expired',
+  'actions.not_applicable',
+  'upscale.too_small',
+  'upscale.too_large',
+  'cancel.not_yours',
+  'cancel.finished',
+  'cancel.starting',
+  'cancel.failed',
+  'cancel.by_user',
+
   // recovery.*: what a restart could not resume.
   'recovery.references_lost',
   'recovery.not_reserved',

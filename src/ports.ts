@@ -3,6 +3,7 @@
  * terminal sandbox). Adapters turn platform events into calls on `BotCore` and carry out the
  * core's replies through their `ChatSurface`. Nothing here names a platform.
  */
+import type { ResultActionsCore, ResultOffer } from './actions/ports.ts';
 import type { ErrorCode, Failure } from './errors.ts';
 
 /** Who asked, and in which community their budget lives. */
@@ -77,6 +78,8 @@ export interface Delivery {
   readonly costCredits: number;
   /** One line summarising the settings, ready to show under the image. */
   readonly caption: string;
+  /** Actions offered under the result (Upscale, Vary), with their prices; absent: none. */
+  readonly offers?: readonly ResultOffer[];
 }
 
 /** What a platform knows once a result is posted: a link to the message holding it, if it can tell. */
@@ -116,7 +119,7 @@ export interface DeliveryCheckpoint {
 export interface ChatSurface {
   readonly platform: string;
   /** Show queue position or progress on the placeholder. Best effort: a failure is logged, not retried. */
-  showStatus(placeholder: string, status: JobStatusView): Promise<void>;
+  showStatus(placeholder: string, status: JobStatusView, jobId?: string): Promise<void>;
   /**
    * Replace the placeholder with the images. Calling it twice must still show the images once.
    * May say where the result now is (a link to its message), recorded for /history.
@@ -152,7 +155,7 @@ export type ImagineOutcome =
 export type ImagineCheck = { readonly ok: true } | { readonly ok: false; readonly code: ErrorCode; readonly reply: Reply };
 
 /** What the core offers every adapter. */
-export interface BotCore {
+export interface BotCore extends ResultActionsCore {
   /**
    * Whether the operator serves this community (listed, not blocked): adapters ask first, before
    * resolving the member or touching the platform, and show the refusal as is.

@@ -15,6 +15,7 @@ import { ManualClock } from '../src/clock.ts';
 import { CreditLedger } from '../src/credits/ledger.ts';
 import type { CreditDefaults } from '../src/credits/types.ts';
 import type { Db } from '../src/store/database.ts';
+import { MIGRATIONS } from '../src/store/migrations.ts';
 import { startCoreHarness, type CoreHarness } from './support/core-harness.ts';
 import { insertJobRow, openTempDatabase } from './support/ledger-fixtures.ts';
 
@@ -156,7 +157,7 @@ describe('opening the database beside the bot', () => {
     raw.close();
     expect(openAdminDatabase(old)).toEqual({
       ok: false,
-      problem: { code: 'admin.schema_mismatch', message: `The database at ${old} has schema version 1, this tool needs 3: start the bot once to upgrade it, then try again.` },
+      problem: { code: 'admin.schema_mismatch', message: `The database at ${old} has schema version 1, this tool needs ${MIGRATIONS.at(-1)?.version}: start the bot once to upgrade it, then try again.` },
     });
     const check = new Database(old);
     expect(check.prepare('select max(version) from schema_migrations').pluck().get()).toBe(1);

@@ -333,3 +333,57 @@ describe('Runway simulator with the real SDK', () => {
     expect(task).toMatchObject({ status: 'FAILED', failureCode: 'ASSET.INVALID' });
   });
 });
+
+describe('POST /v1/image_upscale', () => {
+  /** A PNG of `width`×`height` uploaded to the simulator: its runway:// URI. */
+  async function uploadSized(client: RunwayML, width: number, height: number): Promise<string> {
+    const png = await sharp({ create: { width, height, channels: 3, background: { r: 200, g: 60, b: 10 } } }).png().toBuffer();
+    return (await client.uploads.createEphemeral({ file: await toFile(png, 'in.png', { type: 'image/png' }) })).uri;
+  }
+
+  it('makes a task with estimatedCost whose output is the input enlarged by scaleFactor', async () => {
+    const { sim, clock, client } = await start();
+    const imageUri = await uploadSized(client, 400, 300);
+    const created = await client.imageUpscale.create({ model: 'magnific_precision_upscaler_v2', imageUri, scaleFactor: 4 });
+    expect(created.estimatedCost).toEqual({ credits: 8 });
+    expect((await client.tasks.retrieve(created.id)).status).toBe('PENDING');
+    clock.advance(300 + 4000);
+    const done = await client.tasks.retrieve(created.id);
+    if (done.status !== 'SUCCEEDED') throw new Error(`expected SUCCEEDED, got ${done.status}`);
+    expect(done.cost).toEqual({ credits: 8 });
+    const output = await download(done.output[0]!);
+    expect(output.status).toBe(200);
+    expect(readPngSize(output.bytes)).toEqual({ width: 1600, height: 1200 });
+    expect(sim.task(created.id)).toMatchObject({ model: 'magnific_precision_upscaler_v2', ratio: '1600:1200' });
+    // scaleFactor defaults to 2.
+    const byDefault = await client.imageUpscale.create({ model: 'magnific_precision_upscaler_v2', imageUri });
+    expect(byDefault.estimatedCost).toEqual({ credits: 4 });
+  });
+
+  it('validates like Runway: input sides 300–8,000 px, output ≤ 25.3 MP, the model, the factor, unknown keys and unknown uploads', async () => {
+    const { client } = await start();
+    const refused = async (body: Record<string, unknown>): Promise<{ status: number | undefined; issues: unknown }> => {
+      try {
+        await client.post('/v1/image_upscale', { body, maxRetries: 0 });
+      } catch (error) {
+        if (error instanceof APIError) return { status: error.status, issues: (error.error as { issues?: unknown }).issues };
+        throw error;
+      }
+      throw new Error('expected a 400');
+    };
+    const small = await uploadSized(client, 299, 400);
+    const big = await uploadSized(client, 1920, 1080);
+    const model = 'magnific_precision_upscaler_v2';
+    expect(await refused({ model, imageUri: small })).toEqual({ status: 400, issues: [{ path: ['imageUri'], message: 'Each input dimension must be between 300px and 8000px (got 299x400)' }] });
+    expect(await refused({ model, imageUri: big, scaleFactor: 4 })).toEqual({ status: 400, issues: [{ path: ['scaleFactor'], message: 'Output width times height cannot exceed 25300000 pixels (7680x4320)' }] });
+    expect((await refused({ model, imageUri: big, scaleFactor: 3 })).status).toBe(400);
+    expect((await refused({ model: 'gen4_image', imageUri: big })).status).toBe(400);
+    expect((await refused({ model, imageUri: big, seed: 3 })).status).toBe(400);
+    expect((await refused({ model, imageUri: big, sharpen: 101 })).status).toBe(400);
+    expect(await refused({ model, imageUri: 'runway://simulator/unknown' })).toEqual({
+      status: 400,
+      issues: [{ path: ['imageUri'], message: 'imageUri must be a live runway:// upload or a base64 data URI of an image (up to 5MB)' }],
+    });
+    await expect(client.imageUpscale.create({ model, imageUri: big, scaleFactor: 2 })).resolves.toMatchObject({ estimatedCost: { credits: 4 } });
+  });
+});

@@ -4,6 +4,7 @@ import {
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type Interaction,
+  type ModalSubmitInteraction,
   type RepliableInteraction,
   type User,
 } from 'discord.js';
@@ -20,6 +21,7 @@ import { DEFAULT_ATTACHMENT_SIZE_LIMIT_BYTES, serialisePlaceholder } from './pla
 import { ratioChoices } from './ratios.ts';
 import { referenceFromAttachment } from './references.ts';
 import type { DiscordSurface } from './surface.ts';
+import { handleActionButton, handleVaryForm, isActionId } from './actions.ts';
 
 /** What the interaction handlers need: the core, our surface, and the operator's settings. */
 export interface InteractionDeps {
@@ -46,7 +48,7 @@ export async function routeInteraction(interaction: Interaction, deps: Interacti
     // The operator pays: a server it does not serve gets one polite refusal and nothing else.
     const admission = interaction.guildId === null ? null : deps.core.admission('discord', interaction.guildId);
     if (interaction.isAutocomplete()) return await (admission?.ok === false ? interaction.respond([]) : answerAutocomplete(interaction));
-    if (interaction.isChatInputCommand() || interaction.isButton()) {
+    if (interaction.isChatInputCommand() || interaction.isButton() || interaction.isModalSubmit()) {
       if (!inGuild(interaction)) return await tellPrivately(interaction, SERVERS_ONLY);
       if (admission?.ok === false) {
         // Logged with its code like every other refusal: the reply itself carries none.
@@ -54,6 +56,8 @@ export async function routeInteraction(interaction: Interaction, deps: Interacti
         return await tellPrivately(interaction, admission.failure.userMessage);
       }
       if (interaction.isButton()) return await handleButton(interaction, deps);
+      // Only our own forms exist (Vary); any other modal id is refused there as not ours.
+      if (interaction.isModalSubmit()) return await handleVaryForm(interaction, deps);
       switch (interaction.commandName) {
         case 'imagine':
           return await handleImagine(interaction, deps);
@@ -117,6 +121,8 @@ async function handleImagine(interaction: GuildInteraction<ChatInputCommandInter
 /** Reroll makes a new public placeholder (the button's own reply) and asks the core for a new seed. */
 async function handleButton(interaction: GuildInteraction<ButtonInteraction>, deps: InteractionDeps): Promise<void> {
   const action = parseCustomId(interaction.customId);
+  // Upscale, Vary and Cancel (./actions.ts) refuse a tampered id themselves.
+  if (action === null && isActionId(interaction.customId)) return handleActionButton(interaction, deps);
   if (action === null) return tellPrivately(interaction, UNKNOWN_BUTTON);
   const requester = requesterOf(interaction, deps.moderatorRoleId);
   switch (action.action) {
@@ -198,7 +204,7 @@ function quotaCommandOf(interaction: ChatInputCommandInteraction): QuotaCommand 
  * ids plus what delivery needs after a restart. `withResponse` makes the callback's own answer
  * carry @original, so its id costs no second request.
  */
-async function deferWithPlaceholder(interaction: GuildInteraction<ChatInputCommandInteraction | ButtonInteraction>, clock: Clock): Promise<string> {
+export async function deferWithPlaceholder(interaction: GuildInteraction<ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction>, clock: Clock): Promise<string> {
   const response = await interaction.deferReply({ withResponse: true });
   // The message id lets the channel fallback remove a placeholder whose token has died.
   const message = response.resource?.message ?? null;
@@ -217,9 +223,9 @@ async function deferWithPlaceholder(interaction: GuildInteraction<ChatInputComma
 }
 
 /** After the core answered: show the queue position, or swap the public placeholder for a private refusal. */
-async function settleOutcome(interaction: RepliableInteraction, placeholder: string, outcome: ImagineOutcome, deps: InteractionDeps): Promise<void> {
+export async function settleOutcome(interaction: RepliableInteraction, placeholder: string, outcome: ImagineOutcome, deps: InteractionDeps): Promise<void> {
   if (outcome.ok) {
-    await deps.surface.showInitialStatus(placeholder, { kind: 'queued', position: outcome.position });
+    await deps.surface.showInitialStatus(placeholder, { kind: 'queued', position: outcome.position }, outcome.jobId);
     return;
   }
   deps.log.info('discord: request refused', { code: outcome.code, interactionId: interaction.id });
@@ -232,7 +238,7 @@ async function settleOutcome(interaction: RepliableInteraction, placeholder: str
   await interaction.deleteReply();
 }
 
-function refusal(error: unknown): ImagineOutcome {
+export function refusal(error: unknown): ImagineOutcome {
   const botError = asBotError(error);
   return { ok: false, code: botError.code, reply: { visibility: 'private', text: botError.userMessage } };
 }
@@ -246,7 +252,7 @@ async function replyWith(interaction: RepliableInteraction, reply: Reply): Promi
 }
 
 /** Tell the user privately whatever state the interaction is in (not yet answered, deferred, replied). */
-async function tellPrivately(interaction: RepliableInteraction, text: string): Promise<void> {
+export async function tellPrivately(interaction: RepliableInteraction, text: string): Promise<void> {
   const message = { content: clipContent(text), flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } } as const;
   if (interaction.deferred || interaction.replied) await interaction.followUp(message);
   else await interaction.reply(message);

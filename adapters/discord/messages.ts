@@ -1,5 +1,7 @@
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent } from 'discord.js';
+import type { ResultOffer } from '../../src/actions/ports.ts';
 import type { Delivery, JobStatusView } from '../../src/ports.ts';
+import { offerButtons } from './actions.ts';
 
 /** What the placeholder says while a job is under way. */
 export function statusText(status: JobStatusView): string {
@@ -49,8 +51,8 @@ export function parseCustomId(customId: string): ButtonAction | null {
   return (action === 'reroll' || action === 'delete') && jobId !== undefined ? { action, jobId } : null;
 }
 
-/** The reroll and delete buttons under a result. */
-export function resultButtons(jobId: string): APIActionRowComponent<APIButtonComponent>[] {
+/** The reroll and delete buttons under a result; then the priced offers (Upscale, Vary: ./actions.ts) on a row of their own. */
+export function resultButtons(jobId: string, offers: readonly ResultOffer[] = []): APIActionRowComponent<APIButtonComponent>[] {
   return [
     {
       type: ComponentType.ActionRow,
@@ -59,5 +61,6 @@ export function resultButtons(jobId: string): APIActionRowComponent<APIButtonCom
         { type: ComponentType.Button, style: ButtonStyle.Secondary, label: 'Delete', emoji: { name: '🗑️' }, custom_id: customIdOf({ action: 'delete', jobId }) },
       ],
     },
+    ...offerButtons(jobId, offers),
   ];
 }

@@ -4,6 +4,7 @@ import type { Failure } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
 import { z } from 'zod';
 import type { ChatSurface, Delivery, DeliveryCheckpoint, DeliveryReceipt, JobStatusView } from '../../src/ports.ts';
+import { cancelButtons } from './actions.ts';
 import { fitFilesToLimit } from './fit.ts';
 import { clipContent, resultButtons, resultContent, statusText } from './messages.ts';
 import { isTokenAlive, parsePlaceholder, type DiscordPlaceholder } from './placeholder.ts';
@@ -30,7 +31,7 @@ export interface DiscordSurfaceOptions {
 
 export interface DiscordSurface extends ChatSurface {
   /** Show the first status unless the job already reported one (it may be faster than us). */
-  showInitialStatus(placeholder: string, status: JobStatusView): Promise<void>;
+  showInitialStatus(placeholder: string, status: JobStatusView, jobId?: string): Promise<void>;
 }
 
 /** Discord's "Invalid Webhook Token" (an expired interaction token) and "Unknown Webhook". */
@@ -99,7 +100,7 @@ export function createDiscordSurface(options: DiscordSurfaceOptions): DiscordSur
     }
   };
 
-  const showStatus = async (placeholder: string, status: JobStatusView, onlyIfFirst: boolean): Promise<void> => {
+  const showStatus = async (placeholder: string, status: JobStatusView, onlyIfFirst: boolean, jobId?: string): Promise<void> => {
     const p = parsePlaceholder(placeholder);
     // Past the token's life the placeholder cannot be edited; the result will go to the channel.
     if (!canUseToken(p)) return;
@@ -113,7 +114,9 @@ export function createDiscordSurface(options: DiscordSurfaceOptions): DiscordSur
     if (previous && previous.kind === status.kind && nowMs - previous.atMs < statusMinIntervalMs) return;
     lastStatus.set(p.interactionToken, { text, kind: status.kind, atMs: nowMs });
     try {
-      await editOriginal(p, { content: text, allowed_mentions: { parse: [] } });
+      // A Cancel button while the job waits or runs (./actions.ts); none once the image is on its way.
+      const components = jobId === undefined ? {} : { components: status.kind === 'delivering' ? [] : cancelButtons(jobId) };
+      await editOriginal(p, { content: text, ...components, allowed_mentions: { parse: [] } });
     } catch (error) {
       log.warn('discord: could not update the placeholder', { code: noteIfDead(p, error) ? 'discord.token_expired' : 'discord.edit_failed', error });
     }
@@ -137,8 +140,8 @@ export function createDiscordSurface(options: DiscordSurfaceOptions): DiscordSur
   return {
     platform: 'discord',
 
-    showStatus: (placeholder, status) => showStatus(placeholder, status, false),
-    showInitialStatus: (placeholder, status) => showStatus(placeholder, status, true),
+    showStatus: (placeholder, status, jobId) => showStatus(placeholder, status, false, jobId),
+    showInitialStatus: (placeholder, status, jobId) => showStatus(placeholder, status, true, jobId),
 
     async deliver(placeholder: string, delivery: Delivery, checkpoint: DeliveryCheckpoint): Promise<DeliveryReceipt> {
       const p = parsePlaceholder(placeholder);
@@ -153,7 +156,7 @@ export function createDiscordSurface(options: DiscordSurfaceOptions): DiscordSur
       const files: RawFile[] = fitted.map((file) => ({ name: file.filename, data: file.bytes, contentType: file.contentType }));
       // Attachment ids are snowflake strings in the API spec; here they are the index of `files[n]`.
       const attachments = fitted.map((file, index) => ({ id: String(index), filename: file.filename }));
-      const components = resultButtons(delivery.jobId);
+      const components = resultButtons(delivery.jobId, delivery.offers);
       if (canUseToken(p)) {
         try {
           const edited = messageIdSchema.safeParse(await editOriginal(p, { content: resultContent(delivery, false), attachments, components, allowed_mentions: { parse: [] } }, files));

@@ -9,6 +9,7 @@ import { systemClock, type Clock } from '../../src/clock.ts';
 import { asBotError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
 import type { BotCore, ChatSurface } from '../../src/ports.ts';
+import { registerSlackActions } from './actions.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { handleCreditsCommand, handleImagineCommand, handleQuotaCommand, type CommandDeps, type CommandReplies } from './commands.ts';
 import { logRefusal } from './imagine-flow.ts';
@@ -194,6 +195,9 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       await replyToMentioner(api, parsed.data)(botError.userMessage).catch(() => undefined);
     }
   });
+
+  // Upscale, Vary and Cancel buttons, and the Vary form (./actions.ts).
+  registerSlackActions(app, deps);
 
   app.error(async (error) => {
     log.error('slack listener error', { error });

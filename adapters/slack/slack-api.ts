@@ -80,8 +80,13 @@ export class SlackApi {
   }
 
   /** https://docs.slack.dev/reference/methods/chat.update */
-  async updateMessage(args: { channel: string; ts: string; text: string }): Promise<void> {
-    await this.call('chat.update', { channel: args.channel, ts: args.ts, text: args.text });
+  async updateMessage(args: { channel: string; ts: string; text: string; blocks?: readonly unknown[] }): Promise<void> {
+    await this.call('chat.update', { channel: args.channel, ts: args.ts, text: args.text, ...(args.blocks === undefined ? {} : { blocks: args.blocks }) });
+  }
+
+  /** Open a modal for the user who clicked (within 3 s of the click). https://docs.slack.dev/reference/methods/views.open */
+  async openView(args: { triggerId: string; view: Record<string, unknown> }): Promise<void> {
+    await this.call('views.open', { trigger_id: args.triggerId, view: args.view });
   }
 
   /** https://docs.slack.dev/reference/methods/chat.delete */

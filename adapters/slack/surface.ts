@@ -8,6 +8,7 @@ import type { Clock } from '../../src/clock.ts';
 import type { Failure } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
 import type { ChatSurface, Delivery, DeliveryCheckpoint, DeliveryReceipt, JobStatusView } from '../../src/ports.ts';
+import { cancelBlocks, offerBlocks } from './actions.ts';
 import { decodePlaceholder, type SlackPlaceholder } from './placeholder.ts';
 import { SlackApiError, type SlackApi } from './slack-api.ts';
 import { deliveryComment, doneText, escapeMrkdwn, failureText, statusText } from './texts.ts';
@@ -64,7 +65,7 @@ export function createSlackSurface(deps: { api: SlackApi; clock: Clock; log: Log
   return {
     platform: 'slack',
 
-    async showStatus(value, status) {
+    async showStatus(value, status, jobId) {
       const placeholder = decodePlaceholder(value);
       const key = statusKey(placeholder);
       const text = statusText(placeholder.head, status);
@@ -74,7 +75,9 @@ export function createSlackSurface(deps: { api: SlackApi; clock: Clock; log: Log
       if (lastStatus.size >= MAX_TRACKED_PLACEHOLDERS) lastStatus.clear();
       lastStatus.set(key, { atMs: nowMs, kind: status.kind, text });
       try {
-        await api.updateMessage({ channel: placeholder.channel, ts: placeholder.ts, text });
+        // A Cancel button while the job waits or runs (./actions.ts); none once the image is on its way.
+        const blocks = jobId === undefined ? undefined : status.kind === 'delivering' ? [] : cancelBlocks(text, jobId);
+        await api.updateMessage({ channel: placeholder.channel, ts: placeholder.ts, text, ...(blocks ? { blocks } : {}) });
       } catch (error) {
         log.warn('slack status update failed', { channel: placeholder.channel, error });
       }
@@ -103,7 +106,8 @@ export function createSlackSurface(deps: { api: SlackApi; clock: Clock; log: Log
         checkpoint.save(JSON.stringify(state));
       }
       lastStatus.delete(statusKey(placeholder));
-      await api.updateMessage({ channel: placeholder.channel, ts: placeholder.ts, text: doneText(placeholder.head) }).catch((error: unknown) => {
+      const done = doneText(placeholder.head);
+      await api.updateMessage({ channel: placeholder.channel, ts: placeholder.ts, text: done, blocks: offerBlocks(done, delivery.jobId, delivery.offers ?? []) }).catch((error: unknown) => {
         // The image is in the channel; a placeholder someone deleted is no reason to fail delivery.
         if (error instanceof SlackApiError && error.slackError === 'message_not_found') return;
         throw error;
@@ -128,7 +132,7 @@ export function createSlackSurface(deps: { api: SlackApi; clock: Clock; log: Log
       lastStatus.delete(statusKey(placeholder));
       const text = failureText(placeholder.head, failure.userMessage);
       try {
-        await api.updateMessage({ channel: placeholder.channel, ts: placeholder.ts, text });
+        await api.updateMessage({ channel: placeholder.channel, ts: placeholder.ts, text, blocks: [] });
       } catch (error) {
         if (!(error instanceof SlackApiError && error.slackError === 'message_not_found')) throw error;
         // The placeholder was deleted: tell the requester alone rather than not at all.

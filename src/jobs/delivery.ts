@@ -3,6 +3,7 @@ import { extensionFor } from '../media/sniff.ts';
 import { findModel } from '../models.ts';
 import type { ChatSurface, Delivery, OutputFile } from '../ports.ts';
 import type { RunwayGateway } from '../runway/gateway.ts';
+import { resultOffers } from '../actions/result-actions.ts';
 import { deliveryCaption } from './caption.ts';
 import type { JobIn } from './job.ts';
 import type { JobStore } from './job-store.ts';
@@ -67,7 +68,8 @@ export async function deliverOutputs(
     const image = await deps.fetchOutput(url);
     files.push({ filename: `imagine-${job.id.slice(0, 8)}-${index + 1}.${extensionFor(image.type)}`, contentType: image.type, bytes: image.bytes });
   }
-  const modelLabel = findModel(job.request.modelId)?.label ?? job.request.modelId;
+  const { upscale } = job.request;
+  const modelLabel = findModel(job.request.modelId)?.label ?? (upscale ? `Upscale ×${upscale.scaleFactor}` : job.request.modelId);
   const delivery: Delivery = {
     jobId: job.id,
     requester: { userId: job.userId, displayName: job.userName },
@@ -79,6 +81,7 @@ export async function deliverOutputs(
     seed: job.request.seed,
     costCredits: job.costCredits,
     caption: deliveryCaption(job.request, modelLabel, job.costCredits, job.userName),
+    offers: resultOffers(job.request),
   };
   const receipt = await surface.deliver(job.placeholder, delivery, {
     load: () => deps.store.get(job.id)?.deliveryCheckpoint ?? null,

@@ -8,6 +8,7 @@ import { jobFromRow, type Job, type JobIn, type JobState, type NewJob, type Refe
 import { acceptJob, type AcceptOutcome } from './transitions/accept-job.ts';
 import { backToQueue } from './transitions/back-to-queue.ts';
 import type { TransitionContext } from './transitions/context.ts';
+import { cancelWaiting } from './transitions/cancel-waiting.ts';
 import { deferDelivery } from './transitions/defer-delivery.ts';
 import { markCancelled } from './transitions/mark-cancelled.ts';
 import { markDelivered } from './transitions/mark-delivered.ts';
@@ -180,6 +181,11 @@ export class JobStore {
   /** Runway cancelled the task → cancelled, charged what Runway reported (usually nothing). */
   markCancelled(id: string, failure: Failure, costCredits = 0): boolean {
     return markCancelled(this.ctx, id, failure, costCredits);
+  }
+
+  /** queued|reserved → cancelled by the member, refunded: nothing reached Runway. */
+  cancelWaiting(id: string, failure: Failure): boolean {
+    return cancelWaiting(this.ctx, id, failure);
   }
 
   /** Keep our unfinished jobs ours for another lease period. */

@@ -27,6 +27,8 @@ export const storedRequestSchema = z.object({
   tags: z.array(z.string()),
   /** Images in one task (Runway's `outputCount`); absent (every request before it existed) means one. */
   count: z.number().int().min(2).max(100).optional(),
+  /** Set on an Upscale of a result (src/actions/upscale.ts): the job then calls image_upscale, not text_to_image. */
+  upscale: z.object({ scaleFactor: z.union([z.literal(2), z.literal(4)]), sourceJobId: z.string().min(1) }).optional(),
 });
 export type StoredRequest = z.infer<typeof storedRequestSchema>;
 

@@ -7,6 +7,7 @@ import type { RunwayGateway } from '../runway/gateway.ts';
 import { explainFailureCode, taskCancelled } from '../runway/failure-codes.ts';
 import { concurrencyOf, type OrganizationSnapshot } from '../runway/organization.ts';
 import { backoffPollAt, estimateFinishedAt, expectedDurationMs, firstPollAt, nextPollAt, type PollTiming } from '../runway/poll-schedule.ts';
+import { createTaskFor } from '../actions/submit-call.ts';
 import { CREATE_UNCERTAIN, decideAfterCreate } from './create-decision.ts';
 import { deliverOutputs, isPermanentDeliveryError, JobMovedOn, UNDELIVERABLE, type OutputFetcher } from './delivery.ts';
 import { decideAfterPoll } from './poll-decision.ts';
@@ -229,14 +230,8 @@ export class JobRunner {
       await this.fail(jobId, { code: failure.code, userMessage: failure.userMessage });
       return;
     }
-    const outcome = await gateway.createTextToImage({
-      model: job.request.modelId,
-      promptText: job.request.prompt,
-      ratio: job.request.ratio,
-      referenceImages,
-      seed: job.request.seed,
-      outputCount: job.request.count,
-    });
+    // By the job's kind: text_to_image, or image_upscale for an Upscale of a result (src/actions/).
+    const outcome = await createTaskFor(gateway, job, referenceImages);
     const decision = decideAfterCreate(outcome, job.attempts);
     switch (decision.kind) {
       case 'submitted': {

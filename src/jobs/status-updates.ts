@@ -36,7 +36,7 @@ export class StatusUpdates {
     this.shown.set(jobId, { key, atMs: now });
     this.options.run(`status:${jobId}`, async () => {
       try {
-        await surface.showStatus(job.placeholder, status);
+        await surface.showStatus(job.placeholder, status, job.id);
       } catch (error) {
         this.options.log.debug('status update failed', { jobId, error });
       }

@@ -13,6 +13,15 @@ export const UPLOAD_FAILED: Failure = {
 
 export type { TextToImageParams } from './create-body.ts';
 
+/** Runway's one image upscaler (`imageUpscale.create`). */
+export const UPSCALE_MODEL = 'magnific_precision_upscaler_v2' as const;
+
+/** What to send for an upscale: the image (a `runway://` upload) and the factor the bot offers. */
+export interface UpscaleParams {
+  readonly imageUri: string;
+  readonly scaleFactor: 2 | 4;
+}
+
 /**
  * The outcome of a create. Runway's create is not idempotent (no idempotency key), so a create
  * that might have reached Runway is `ambiguous` and must never be retried automatically.
@@ -104,6 +113,36 @@ export class RunwayGateway {
       return { kind: 'created', taskId: created.id, estimatedCredits: created.estimatedCost?.credits ?? null };
     } catch (error) {
       return classifyCreateError(error, this.clock.now());
+    }
+  }
+
+  /**
+   * Create an upscale task (Magnific precision upscaler), exactly once, like createTextToImage.
+   * https://docs.dev.runwayml.com/api/#tag/Start-generating/paths/~1v1~1image_upscale/post
+   */
+  async createUpscale(params: UpscaleParams, signal?: AbortSignal): Promise<CreateOutcome> {
+    try {
+      const body = { model: UPSCALE_MODEL, imageUri: params.imageUri, scaleFactor: params.scaleFactor };
+      const raw: unknown = await this.observed('create', () => this.client.imageUpscale.create(body, { maxRetries: 0, signal }));
+      const created = createResponseSchema.parse(raw);
+      return { kind: 'created', taskId: created.id, estimatedCredits: created.estimatedCost?.credits ?? null };
+    } catch (error) {
+      return classifyCreateError(error, this.clock.now());
+    }
+  }
+
+  /**
+   * Cancel a task in flight (`DELETE /v1/tasks/{id}`; on a finished task it deletes it). Runway then
+   * no longer serves the task. `not_found`: Runway no longer knows it (already cancelled or deleted).
+   * https://docs.dev.runwayml.com/api/#tag/Task-management/paths/~1v1~1tasks~1%7Bid%7D/delete
+   */
+  async cancelTask(taskId: string, signal?: AbortSignal): Promise<'cancelled' | 'not_found' | { readonly failed: string }> {
+    try {
+      await this.observed('poll', () => this.client.tasks.delete(taskId, { maxRetries: 1, signal }));
+      return 'cancelled';
+    } catch (error) {
+      if (error instanceof APIError && error.status === 404) return 'not_found';
+      return { failed: describe(error) };
     }
   }
 

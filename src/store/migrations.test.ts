@@ -139,7 +139,7 @@ describe('migration 2 on a database made by migration 1', () => {
 
     const db = openDatabase(path);
     try {
-      expect(db.prepare('select version from schema_migrations order by version').pluck().all()).toEqual([1, 2, 3]);
+      expect(db.prepare('select version from schema_migrations order by version').pluck().all()).toEqual(MIGRATIONS.map((m) => m.version));
       expect(db.prepare('select * from ledger order by id').all()).toEqual(before);
       const ledger = new CreditLedger(db, new ManualClock(0), { allowance: 50, period: 'none' });
       expect(db.prepare("select sum(delta) from ledger where user_id = 'amy'").pluck().get()).toBe(36);

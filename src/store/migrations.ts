@@ -178,7 +178,6 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
   },
   {
     // Issue 9, items 4 and 6: references kept by the bot, and where each result was posted.
-    // (Numbered 3 on branch `actions`; renumber on merge if another migration 3 lands first.)
     version: 3,
     sql: `
       -- A job's reference images: their bytes are in the content-addressed store
@@ -199,6 +198,22 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
       -- Where the delivered result is (a message link the platform gave at delivery), for /history.
       alter table jobs add column result_link text;
       create index jobs_member_delivered on jobs(community_id, user_id, delivered_at) where state = 'delivered';
+    `,
+  },
+  {
+    // Issue 9, item 5: actions on a result. A job is a text-to-image or an upscale of an earlier
+    // result; the kind follows from the request (its `upscale` params), so the two cannot disagree.
+    version: 4,
+    sql: `
+      alter table jobs add column kind text generated always as
+        (case when json_extract(request, '$.upscale') is null then 'text_to_image' else 'upscale' end) virtual;
+      -- An upscale's params as the runner sends them: a factor Runway takes, and the result it came from.
+      create trigger jobs_upscale_params before insert on jobs
+        when json_extract(new.request, '$.upscale') is not null
+         and (json_extract(new.request, '$.upscale.scaleFactor') not in (2, 4)
+              or json_type(new.request, '$.upscale.sourceJobId') is not 'text'
+              or new.model <> 'magnific_precision_upscaler_v2')
+        begin select raise(abort, 'an upscale job needs scaleFactor 2 or 4, a sourceJobId and the upscaler model'); end;
     `,
   },
 ];

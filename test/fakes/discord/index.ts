@@ -200,6 +200,23 @@ export class FakeDiscord {
     return this.sendInteraction(3, { ...click, name: '', channelId: message.channelId, ...(guildId ? { guildId } : {}) }, { custom_id: click.customId, component_type: 2 }, message);
   }
 
+  /**
+   * Submit a modal (INTERACTION_CREATE type 5) with text inputs `fields` (custom id → value), as
+   * Discord sends it after the user filled in a form the bot showed; `messageId` is the message whose
+   * button opened it.
+   */
+  submitModal(submit: { readonly user: FakeUser; readonly customId: string; readonly fields: Readonly<Record<string, string>>; readonly messageId?: string; readonly permissions?: string }): FakeInteraction {
+    const message = submit.messageId === undefined ? undefined : this.rest.messages.get(submit.messageId);
+    const guildId = message ? this.guilds.find((guild) => guild.channelIds.includes(message.channelId))?.id : undefined;
+    const components = Object.entries(submit.fields).map(([customId, value]) => ({ type: 1, components: [{ type: 4, custom_id: customId, value }] }));
+    return this.sendInteraction(
+      5,
+      { ...submit, name: '', ...(message ? { channelId: message.channelId } : {}), ...(guildId ? { guildId } : {}) },
+      { custom_id: submit.customId, components },
+      message,
+    );
+  }
+
   private sendInteraction(type: number, invocation: Omit<CommandInvocation, 'options'>, data: unknown, message?: FakeMessage): FakeInteraction {
     const guildId = invocation.guildId === undefined ? this.defaultGuild.id : invocation.guildId;
     const channelId = invocation.channelId ?? (guildId === null ? snowflake() : this.defaultChannelId);

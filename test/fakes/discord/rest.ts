@@ -144,6 +144,11 @@ export class FakeRest {
       case 8:
         interaction.choices = (data.choices as unknown[] | undefined) ?? [];
         break;
+      case 9:
+        // MODAL: only as the first answer to a command or a component (not to a modal submit).
+        if (interaction.type === 5) return { status: 400, body: { message: 'Invalid Form Body', code: 50035 } };
+        interaction.modal = data;
+        break;
       default:
         return { status: 400, body: { message: 'Invalid Form Body', code: 50035 } };
     }

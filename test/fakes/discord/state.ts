@@ -60,6 +60,8 @@ export interface FakeInteraction {
   expired: boolean;
   /** Autocomplete choices, if it was an autocomplete interaction. */
   choices: unknown[] | null;
+  /** The modal the bot answered with (callback type 9), if any. */
+  modal?: Record<string, unknown>;
 }
 
 export interface RecordedRequest {

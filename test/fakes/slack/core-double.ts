@@ -85,6 +85,27 @@ export class CoreDouble implements BotCore {
     return { ok: false, code: 'reroll.unknown_job', reply: { visibility: 'private', text: 'no reroll on Slack' } };
   }
 
+  readonly actionCalls: { action: 'upscale' | 'vary' | 'cancel'; jobId: string; detail: string | number | null }[] = [];
+
+  async upscale(_requester: Requester, jobId: string, factor: number): Promise<ImagineOutcome> {
+    this.actionCalls.push({ action: 'upscale', jobId, detail: factor });
+    return { ok: true, jobId: `${jobId}-upscale`, position: 1, reservedCredits: 5 };
+  }
+
+  varyDraft(): ReturnType<BotCore['varyDraft']> {
+    return { ok: true, prompt: 'the original prompt', priceCredits: 8 };
+  }
+
+  async vary(_requester: Requester, jobId: string, prompt: string): Promise<ImagineOutcome> {
+    this.actionCalls.push({ action: 'vary', jobId, detail: prompt });
+    return { ok: true, jobId: `${jobId}-vary`, position: 1, reservedCredits: 8 };
+  }
+
+  async cancel(_requester: Requester, jobId: string): ReturnType<BotCore['cancel']> {
+    this.actionCalls.push({ action: 'cancel', jobId, detail: null });
+    return { ok: true, reply: { visibility: 'private', text: 'Cancelled.' } };
+  }
+
   mayDeleteResult(): boolean {
     return false;
   }

@@ -35,6 +35,8 @@ export interface FakeMessage {
   history: string[];
   isDeleted: boolean;
   fileIds: string[];
+  /** The message's Block Kit blocks as last set (chat.postMessage / chat.update), if any. */
+  blocks?: unknown[];
 }
 
 export interface FakeUpload {
@@ -65,6 +67,8 @@ export class FakeSlack {
   readonly responses: { id: string; body: Record<string, unknown> }[] = [];
   readonly uploads = new Map<string, FakeUpload>();
   readonly users = new Map<string, FakeUser>();
+  /** Modals the bot opened (views.open), in order. */
+  readonly views: { triggerId: string; view: Record<string, unknown> }[] = [];
   readonly teamId = 'T0FAKE01';
   readonly botUserId = 'UBOT0001';
   readonly appId = 'AFAKE001';
@@ -263,6 +267,7 @@ export class FakeSlack {
         if (!message || message.isDeleted) return { ok: false, error: 'message_not_found' };
         message.text = args.text ?? '';
         message.history.push(message.text);
+        if (args.blocks !== undefined) message.blocks = JSON.parse(args.blocks) as unknown[];
         return { ok: true, channel: message.channel, ts: message.ts, text: message.text };
       }
       case 'chat.delete': {
@@ -276,6 +281,13 @@ export class FakeSlack {
         if (problem) return problem;
         this.ephemerals.push({ channel: args.channel!, user: args.user!, text: args.text ?? '', threadTs: args.thread_ts });
         return { ok: true, message_ts: this.nextTs() };
+      }
+      case 'views.open': {
+        const problem = missing('trigger_id') ?? missing('view');
+        if (problem) return problem;
+        const view = JSON.parse(args.view!) as Record<string, unknown>;
+        this.views.push({ triggerId: args.trigger_id!, view });
+        return { ok: true, view: { id: this.nextId('V'), ...view } };
       }
       case 'users.info': {
         const user = this.users.get(args.user ?? '');

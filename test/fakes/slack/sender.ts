@@ -16,6 +16,8 @@ export interface SendOptions {
 export interface SlackSender {
   command(fields: Record<string, string>, options?: SendOptions): Promise<{ status: number; body: string }>;
   event(teamId: string, event: Record<string, unknown>, options?: SendOptions & { eventId?: string }): Promise<{ status: number; body: string }>;
+  /** An interactive payload (block_actions, view_submission), form-encoded as `payload=<json>`. */
+  interaction(payload: Record<string, unknown>, options?: SendOptions): Promise<{ status: number; body: string }>;
 }
 
 export function createSlackSender(endpoint: string, signingSecret: string): SlackSender {
@@ -33,6 +35,7 @@ export function createSlackSender(endpoint: string, signingSecret: string): Slac
   return {
     command: (fields, options) => send(new URLSearchParams(fields).toString(), 'application/x-www-form-urlencoded', options),
     event: (teamId, event, options) => send(JSON.stringify(eventCallback(teamId, event, options?.eventId)), 'application/json', options),
+    interaction: (payload, options) => send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded', options),
   };
 }
 
