@@ -98,9 +98,9 @@ export class JobStore {
     return markSubmitted(this.ctx, id, taskId, estimatedCredits, firstPollAt);
   }
 
-  /** submitted|running → running. */
-  markRunning(id: string, progress: number | null, nextPollAt: number): boolean {
-    return markRunning(this.ctx, id, progress, nextPollAt);
+  /** submitted|running → running, remembering the reading (and when generation began, once measured). */
+  markRunning(id: string, progress: number | null, nextPollAt: number, startedAt: number | null = null): boolean {
+    return markRunning(this.ctx, id, progress, nextPollAt, startedAt);
   }
 
   /** A poll found the task still waiting. */
@@ -230,16 +230,22 @@ export class JobStore {
     return this.ctx.ledger.heldFor(id);
   }
 
-  /** Recent generation times for a model (submitted → succeeded), newest first: to time the first poll. */
-  recentDurationsMs(model: string, limit: number): number[] {
-    return prepared(
+  /**
+   * A model's recent generations, newest first, from the database (so a restart keeps them): how
+   * long each took (submitted → succeeded) and, where two readings measured it, how long after
+   * submission its generation began. What the poll schedule learns from.
+   */
+  recentTimings(model: string, limit: number): { durationsMs: number[]; startOffsetsMs: number[] } {
+    const rows = prepared(
       this.db,
-      `select finished_at - submitted_at from jobs
-        where model = @model and state in ('succeeded','delivered') and submitted_at is not null and finished_at is not null
+      `select finished_at - submitted_at as duration, generation_started_at - submitted_at as offset from jobs indexed by jobs_model_finished
+        where model = @model and finished_at is not null and state in ('succeeded','delivered') and submitted_at is not null
         order by finished_at desc limit @limit`,
-    )
-      .pluck()
-      .all({ model, limit }) as number[];
+    ).all({ model, limit }) as { duration: number; offset: number | null }[];
+    return {
+      durationsMs: rows.map((r) => r.duration),
+      startOffsetsMs: rows.flatMap((r) => (r.offset === null ? [] : [r.offset])),
+    };
   }
 }
 

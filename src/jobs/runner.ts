@@ -1,12 +1,22 @@
 import type { Clock } from '../clock.ts';
 import { BotError, storedFailure, type Failure } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { findModel } from '../models.ts';
 import type { ChatSurface } from '../ports.ts';
 import type { RunwayGateway } from '../runway/gateway.ts';
 import { explainFailureCode, taskCancelled } from '../runway/failure-codes.ts';
 import { concurrencyOf, type OrganizationSnapshot } from '../runway/organization.ts';
-import { backoffPollAt, estimateFinishedAt, expectedDurationMs, firstPollAt, nextPollAt, type PollTiming } from '../runway/poll-schedule.ts';
+import {
+  afterRunningPollAt,
+  afterWaitingPollAt,
+  backoffPollAt,
+  estimateFinishedAt,
+  firstPollAt,
+  learnFrom,
+  NOTHING_LEARNED,
+  type Learned,
+  type PollTiming,
+  type TaskSoFar,
+} from '../runway/poll-schedule.ts';
 import { CREATE_UNCERTAIN, decideAfterCreate } from './create-decision.ts';
 import { deliverOutputs, isPermanentDeliveryError, JobMovedOn, UNDELIVERABLE, type OutputFetcher } from './delivery.ts';
 import { decideAfterPoll } from './poll-decision.ts';
@@ -30,7 +40,10 @@ export interface JobRunnerOptions {
   readonly statusIntervalMs: number;
   /** Runway generations per model at once when the organisation's limits are unknown. */
   readonly defaultSlotsPerModel?: number;
-  /** How long a generation takes before any has been seen, overriding the catalogue (the simulator is faster than Runway). */
+  /**
+   * How long a generation takes before any has finished here (the built-in simulator knows its
+   * own). Without it, the first tasks of a model on a fresh database are first polled at the interval.
+   */
   readonly firstDurationGuessMs?: number;
   readonly random?: () => number;
   /** What to tell a community's moderators after a moderated generation of `job`, or null (no new pause). */
@@ -40,8 +53,8 @@ export interface JobRunnerOptions {
   readonly timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
 }
 
-/** Recent generation times the first-poll estimate is the median of: few, so it follows Runway's load. */
-const RECENT_DURATIONS = 9;
+/** Recent generations of a model the poll schedule learns from: few enough to follow Runway's load. */
+const RECENT_GENERATIONS = 20;
 /** How often the organisation's concurrency limits are read again. */
 const LIMITS_REFRESH_MS = 10 * 60 * 1000;
 /** Delivery attempts before a finished image is declared lost (and refunded). */
@@ -62,7 +75,8 @@ export class JobRunner {
   private readonly busy = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
   private readonly status: StatusUpdates;
-  private readonly expectedMs = new Map<string, number>();
+  /** What the schedule learned per model, read from the database and dropped when a task of it finishes. */
+  private readonly learned = new Map<string, Learned>();
   /** Jobs whose platform is not configured in this run, told once in the log. */
   private readonly noSurfaceLogged = new Set<string>();
   private slotLimits = new Map<string, number>();
@@ -223,7 +237,7 @@ export class JobRunner {
     const decision = decideAfterCreate(outcome, job.attempts);
     switch (decision.kind) {
       case 'submitted': {
-        const firstPoll = firstPollAt(this.timing, clock.now(), this.expectedDuration(job.request.modelId));
+        const firstPoll = firstPollAt(this.timing, clock.now(), this.learnedFor(job.request.modelId));
         if (!store.markSubmitted(jobId, decision.taskId, decision.estimatedCredits, firstPoll)) {
           // The row left `submitting` (or us) while the create ran: the task is untracked, say so loudly.
           log.error('runway task created for a job that is no longer ours and submitting', { jobId, taskId: decision.taskId });
@@ -263,18 +277,24 @@ export class JobRunner {
         return;
       }
       case 'waiting':
-        if (!store.recordUnfinishedPoll(jobId, nextPollAt(this.timing, now))) log.debug('poll not recorded: the job moved on', { jobId });
+        if (!store.recordUnfinishedPoll(jobId, afterWaitingPollAt(this.timing, now, this.learnedFor(job.request.modelId)))) {
+          log.debug('poll not recorded: the job moved on', { jobId });
+        }
         return;
-      case 'running':
-        if (store.markRunning(jobId, decision.progress, nextPollAt(this.timing, now))) this.status.show(jobId, { kind: 'running', progress: decision.progress });
-        else log.debug('poll not recorded: the job moved on', { jobId });
+      case 'running': {
+        const plan = afterRunningPollAt(this.timing, now, taskSoFar(job), decision.progress, this.learnedFor(job.request.modelId));
+        if (store.markRunning(jobId, decision.progress, plan.nextPollAtMs, plan.estimate.startedAtMs)) {
+          this.status.show(jobId, { kind: 'running', progress: decision.progress });
+        } else log.debug('poll not recorded: the job moved on', { jobId });
         return;
+      }
       case 'succeeded': {
         // Runway reports the final cost; without it, what is held (its estimate) is the best figure.
         const cost = decision.costCredits ?? store.heldCredits(jobId);
+        const finishedAt = estimateFinishedAt(now, { ...taskSoFar(job), lastUnfinishedAtMs: job.lastUnfinishedAt }, this.learnedFor(job.request.modelId));
         // Recorded before anything else: if this write throws, the row still says "poll me", and the next tick does.
-        if (!store.markSucceeded(jobId, cost, estimateFinishedAt(job.submittedAt, job.lastUnfinishedAt, now))) return;
-        this.expectedMs.delete(job.request.modelId);
+        if (!store.markSucceeded(jobId, cost, finishedAt)) return;
+        this.learned.delete(job.request.modelId);
         await this.deliverFinished(jobId, decision.outputUrls);
         return;
       }
@@ -379,12 +399,20 @@ export class JobRunner {
     }
   }
 
-  private expectedDuration(model: string): number {
-    const cached = this.expectedMs.get(model);
+  /**
+   * What the schedule knows of a model's generation times: from its recent finished jobs in the
+   * database, so the first task after a restart is timed as well as the hundredth. Cached until a
+   * task of the model finishes. (Keyed by model: the one knob that changes a generation's length
+   * here; an output count would join the key when one exists.)
+   */
+  private learnedFor(model: string): Learned {
+    const cached = this.learned.get(model);
     if (cached !== undefined) return cached;
-    const fallback = this.options.firstDurationGuessMs ?? findModel(model)?.expectedDurationMs ?? 20_000;
-    const learned = expectedDurationMs(this.options.store.recentDurationsMs(model, RECENT_DURATIONS), fallback);
-    this.expectedMs.set(model, learned);
+    const history = this.options.store.recentTimings(model, RECENT_GENERATIONS);
+    const guess = this.options.firstDurationGuessMs;
+    const learned =
+      history.durationsMs.length > 0 ? learnFrom(history) : guess === undefined ? NOTHING_LEARNED : { fastMs: guess, startOffsetMs: null, fastRunMs: guess };
+    this.learned.set(model, learned);
     return learned;
   }
 
@@ -407,4 +435,15 @@ export class JobRunner {
     if (this.timer === null) return;
     this.wake();
   }
+}
+
+/** What a job's row knows about its task before this poll, for the schedule. */
+function taskSoFar(job: { state: 'submitted' | 'running'; submittedAt: number; lastUnfinishedAt: number | null; progress: number | null; progressAt: number | null; generationStartedAt: number | null }): TaskSoFar {
+  return {
+    submittedAtMs: job.submittedAt,
+    // Still `submitted` after a poll: that poll found it PENDING or THROTTLED, so generation began later.
+    waitingSeenAtMs: job.state === 'submitted' ? job.lastUnfinishedAt : null,
+    previous: job.progress !== null && job.progressAt !== null ? { atMs: job.progressAt, progress: job.progress } : null,
+    startedAtMs: job.generationStartedAt,
+  };
 }

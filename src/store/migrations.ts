@@ -176,4 +176,17 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
       alter table accounts add column topup_from_holds integer not null default 0 check (topup_from_holds >= 0);
     `,
   },
+  {
+    // Issue 11: polls timed by the task's own progress, and generation times that survive a restart.
+    version: 3,
+    sql: `
+      -- When the figure in progress was read: with the next reading, the task's own pace.
+      alter table jobs add column progress_at integer;
+      -- When generation effectively began, extrapolated back from two readings: recent jobs' start
+      -- offsets (this minus submitted_at) time the next tasks' single readings.
+      alter table jobs add column generation_started_at integer;
+      -- Each model's recent generation times, read when the first poll of a task is timed.
+      create index jobs_model_finished on jobs(model, finished_at) where finished_at is not null;
+    `,
+  },
 ];
