@@ -26,6 +26,13 @@ import { startSubmitting } from './transitions/start-submitting.ts';
 
 export type { AcceptOutcome, AcceptRefusal } from './transitions/accept-job.ts';
 
+/** A job that is due, as much of it as deciding what to start needs. */
+export interface DueJob {
+  readonly id: string;
+  readonly state: 'submitting' | 'submitted' | 'running' | 'succeeded';
+  readonly platform: string;
+}
+
 // The where clauses below repeat the partial indexes' (`state not in (…final…)`) word for word:
 // SQLite uses a partial index only for a query that states its condition.
 const UNFINISHED_JOBS = `
@@ -33,11 +40,21 @@ const UNFINISHED_JOBS = `
 
 // `indexed by`: the due list must be a range over run_at; should the index go, this fails loudly
 // instead of quietly scanning (without statistics SQLite may prefer the per-state index).
+// Only what the runner needs to decide whether to start work: it reads the whole row when it
+// does. With many jobs in flight, the ones already being worked stay due until their work ends,
+// and would otherwise be parsed again on every tick.
 const DUE_JOBS = `
-  select * from jobs indexed by jobs_due
+  select id, state, platform from jobs indexed by jobs_due
    where state not in ('delivered','rejected','failed','cancelled') and run_at <= @now and locked_by = @instanceId
      and state in ('submitting','submitted','running','succeeded')
-   order by run_at, rowid`;
+   order by run_at, rowid limit @limit`;
+
+// The soonest any of our jobs is next due, after now: the runner sleeps until then (or its idle
+// tick), so a poll timed to a task's finish is not held back to the tick.
+const NEXT_DUE_AT = `
+  select min(run_at) from jobs indexed by jobs_due
+   where state not in ('delivered','rejected','failed','cancelled') and run_at > @now and locked_by = @instanceId
+     and state in ('reserved','submitting','submitted','running','succeeded')`;
 
 const IN_FLIGHT_OF_MEMBER = `
   select count(*) from jobs
@@ -176,11 +193,14 @@ export class JobStore {
       .map((row) => jobFromRow(row));
   }
 
-  /** Our jobs that need a look now (a stranded submit, a poll, a delivery), earliest first. */
-  due(nowMs: number): Job[] {
-    return prepared(this.db, DUE_JOBS)
-      .all({ now: nowMs, instanceId: this.instanceId })
-      .map((row) => jobFromRow(row));
+  /** Our jobs that need a look now (a stranded submit, a poll, a delivery), earliest first, at most `limit`. */
+  due(nowMs: number, limit = 1_000_000): DueJob[] {
+    return prepared(this.db, DUE_JOBS).all({ now: nowMs, instanceId: this.instanceId, limit }) as DueJob[];
+  }
+
+  /** When the next of our jobs falls due after `nowMs` (a poll, a retry, a deferred create), or null. */
+  nextDueAt(nowMs: number): number | null {
+    return (prepared(this.db, NEXT_DUE_AT).pluck().get({ now: nowMs, instanceId: this.instanceId }) as number | null) ?? null;
   }
 
   /** How many of a member's jobs are unfinished: what the per-member limit counts. */

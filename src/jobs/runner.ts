@@ -22,7 +22,7 @@ import { deliverOutputs, isPermanentDeliveryError, JobMovedOn, UNDELIVERABLE, ty
 import { decideAfterPoll } from './poll-decision.ts';
 import { pickJobsToSubmit, queuePositions } from './fair-queue.ts';
 import type { Job } from './job.ts';
-import type { JobStore } from './job-store.ts';
+import type { DueJob, JobStore } from './job-store.ts';
 import { JOB_LEASE_RENEW_MS } from './transitions/context.ts';
 import { StatusUpdates } from './status-updates.ts';
 
@@ -59,6 +59,14 @@ const RECENT_GENERATIONS = 20;
 const LIMITS_REFRESH_MS = 10 * 60 * 1000;
 /** Delivery attempts before a finished image is declared lost (and refunded). */
 const MAX_DELIVERY_ATTEMPTS = 8;
+/**
+ * Jobs worked at once (creates, polls, deliveries). With a thousand in flight, polls falling due
+ * together would otherwise all be sent, parsed and written at once: the event loop stalls and
+ * memory peaks. The rest stay due and start as these finish, a few milliseconds later.
+ */
+const MAX_JOBS_WORKED_AT_ONCE = 32;
+/** Ticks are at least this far apart however often work ends or jobs fall due: each reads the database. */
+const MIN_TICK_GAP_MS = 20;
 
 /**
  * Runs every job after it is reserved: hands out Runway slots fairly, creates tasks, polls them
@@ -73,6 +81,13 @@ export class JobRunner {
   private readonly timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
   /** Jobs with work in progress in this process: a due job that is busy is not started twice. */
   private readonly busy = new Set<string>();
+  /** The jobs among them being created, polled or delivered: capped at MAX_JOBS_WORKED_AT_ONCE. */
+  private readonly worked = new Set<string>();
+  /** When the timer set now fires, and when the last tick ran (clock time). */
+  private timerAt = Number.POSITIVE_INFINITY;
+  private lastTickAt = Number.NEGATIVE_INFINITY;
+  /** When queue positions were last shown. */
+  private positionsShownAt = Number.NEGATIVE_INFINITY;
   private readonly pending = new Set<Promise<void>>();
   private readonly status: StatusUpdates;
   /** What the schedule learned per model, read from the database and dropped when a task of it finishes. */
@@ -131,6 +146,7 @@ export class JobRunner {
     this.stopped = true;
     if (this.timer) this.timers.clearTimeout(this.timer);
     this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
     await this.idle();
   }
 
@@ -144,15 +160,25 @@ export class JobRunner {
     return this.options.store.unfinished().filter((job) => job.platform === platform).length;
   }
 
-  /** Ask for a tick soon: a job was reserved or a slot freed. */
+  /** Ask for a tick soon: a job was reserved or a slot freed. Many asks close together make one tick. */
   wake(): void {
     if (this.stopped) return;
-    if (this.timer) this.timers.clearTimeout(this.timer);
-    this.timer = this.timers.setTimeout(() => void this.tickAndReschedule(), 0);
+    this.tickIn(Math.max(this.lastTickAt + MIN_TICK_GAP_MS - this.options.clock.now(), 0));
+  }
+
+  /** Have the next tick in `delayMs` at the latest: a tick already set sooner stays. */
+  private tickIn(delayMs: number): void {
+    const at = this.options.clock.now() + delayMs;
+    if (this.timer !== null && this.timerAt <= at) return;
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = this.timers.setTimeout(() => void this.tickAndReschedule(), delayMs);
   }
 
   private async tickAndReschedule(): Promise<void> {
     this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    this.lastTickAt = this.options.clock.now();
     try {
       this.tick();
     } catch (error) {
@@ -160,8 +186,24 @@ export class JobRunner {
       this.options.log.error('tick failed; trying again at the next', { error });
     }
     if (this.stopped) return;
-    const idleTickMs = Math.min(Math.max(Math.round(this.options.pollIntervalMs / 4), 20), 1_000);
-    this.timer = this.timers.setTimeout(() => void this.tickAndReschedule(), idleTickMs);
+    const idleTickMs = Math.min(Math.max(Math.round(this.options.pollIntervalMs / 4), MIN_TICK_GAP_MS), 1_000);
+    this.tickIn(Math.max(this.untilNextDue(idleTickMs), MIN_TICK_GAP_MS));
+  }
+
+  /**
+   * How long to sleep: until the next job falls due, at most the idle tick. A poll is timed to
+   * land just after a task finishes; left to the next tick it would land up to a tick later.
+   */
+  private untilNextDue(idleTickMs: number): number {
+    try {
+      const now = this.options.clock.now();
+      const next = this.options.store.nextDueAt(now);
+      // +1 ms: a timer may fire a hair early, and the due query wants run_at <= now.
+      return next === null ? idleTickMs : Math.min(Math.max(next - now + 1, 0), idleTickMs);
+    } catch (error) {
+      this.options.log.warn('could not read when the next job is due; ticking as usual', { error });
+      return idleTickMs;
+    }
   }
 
   /** One pass: keep our jobs ours, submit what fits, then whatever the database says is due. */
@@ -177,14 +219,16 @@ export class JobRunner {
         this.leasesRenewedAt = now;
       }
       this.dispatch(now);
-      for (const job of this.options.store.due(now)) this.workOn(job);
+      // Those being worked are still due (and come first): read past them, up to what may start.
+      for (const job of this.options.store.due(now, MAX_JOBS_WORKED_AT_ONCE + this.worked.size)) this.workOn(job);
     } finally {
       this.ticking = false;
     }
   }
 
-  /** Start what a due job needs, unless this process is already working on it. */
-  private workOn(job: Job): void {
+  /** Start what a due job needs, unless this process is already working on it or works as many as it may. */
+  private workOn(job: DueJob): void {
+    if (this.busy.has(job.id) || this.worked.size >= MAX_JOBS_WORKED_AT_ONCE) return;
     switch (job.state) {
       case 'submitting':
         // Due only past its create deadline, or when taken over from a dead instance: the create's
@@ -193,7 +237,7 @@ export class JobRunner {
         return;
       case 'submitted':
       case 'running':
-        this.track(job.id, () => this.poll(job.id));
+        this.trackWork(job.id, () => this.poll(job.id));
         return;
       case 'succeeded':
         if (!this.surfaces.has(job.platform)) {
@@ -202,19 +246,30 @@ export class JobRunner {
           this.noSurfaceLogged.add(job.id);
           return;
         }
-        this.track(job.id, () => this.deliverFinished(job.id, null));
+        this.trackWork(job.id, () => this.deliverFinished(job.id, null));
         return;
-      default:
-        return;
+      default: {
+        const unreachable: never = job.state;
+        throw new Error(`unexpected due state ${String(unreachable)}`);
+      }
     }
   }
 
   private dispatch(now: number): void {
+    // Creates go out in batches once the jobs worked at once near the cap: picking one more at
+    // every finished piece of work would run the fair order over a long queue again and again.
+    const capacity = MAX_JOBS_WORKED_AT_ONCE - this.worked.size;
+    const pick = this.worked.size === 0 || capacity >= MAX_JOBS_WORKED_AT_ONCE / 2;
+    // Positions shown change when the queue moves; otherwise they are refreshed at the status interval.
+    const refreshPositions = now - this.positionsShownAt >= this.options.statusIntervalMs;
+    if (!pick && !refreshPositions) return;
     const { waiting, history, inFlightPerModel } = this.options.store.dispatchSnapshot(now);
     if (waiting.length === 0) return;
     const slots = (model: string) => this.slotLimits.get(model) ?? this.options.defaultSlotsPerModel ?? 2;
-    const toSubmit = pickJobsToSubmit(waiting, history, inFlightPerModel, slots, now);
-    for (const job of toSubmit) this.track(job.id, () => this.submit(job.id));
+    const toSubmit = pick ? pickJobsToSubmit(waiting, history, inFlightPerModel, slots, now).slice(0, capacity) : [];
+    for (const job of toSubmit) this.trackWork(job.id, () => this.submit(job.id));
+    if (toSubmit.length === 0 && !refreshPositions) return;
+    this.positionsShownAt = now;
     const submitted = new Set(toSubmit.map((j) => j.id));
     const positions = queuePositions(waiting.filter((j) => !submitted.has(j.id)), history);
     for (const [jobId, position] of positions) this.status.show(jobId, { kind: 'queued', position });
@@ -411,9 +466,22 @@ export class JobRunner {
     const history = this.options.store.recentTimings(model, RECENT_GENERATIONS);
     const guess = this.options.firstDurationGuessMs;
     const learned =
-      history.durationsMs.length > 0 ? learnFrom(history) : guess === undefined ? NOTHING_LEARNED : { fastMs: guess, startOffsetMs: null, fastRunMs: guess };
+      history.durationsMs.length > 0 ? learnFrom(history) : guess === undefined ? NOTHING_LEARNED : { ...NOTHING_LEARNED, fastMs: guess, fastRunMs: guess };
     this.learned.set(model, learned);
     return learned;
+  }
+
+  /** track(), counted among the jobs worked at once: a create, a poll, a delivery. */
+  private trackWork(jobId: string, work: () => Promise<void>): void {
+    if (this.busy.has(jobId)) return;
+    this.worked.add(jobId);
+    this.track(jobId, async () => {
+      try {
+        await work();
+      } finally {
+        this.worked.delete(jobId);
+      }
+    });
   }
 
   /** Run one piece of work per key at a time, and remember it so stop() can wait. */
