@@ -23,9 +23,18 @@ async function main(): Promise<void> {
     for (const section of sections) {
       const dir = mkdtempSync(join(root, `${section}-`));
       if (section === 'latency') {
-        await runLatencyBench({ dir, jobs: 40, arrivalEveryMs: 900, pollIntervalMs: 5_000, generationMs: 10_000, pendingMs: 300, outputScale: 0.5, referenceEvery: 2 });
+        await runLatencyBench({
+          dir,
+          jobs: 30,
+          arrivalEveryMs: 1_000,
+          pollIntervalMs: 5_000,
+          generationMs: { minMs: 5_000, maxMs: 15_000 },
+          pendingMs: { minMs: 200, maxMs: 600 },
+          progress: { slowStartMs: 800, noise: 0.08 },
+          outputScale: 0.5,
+        });
       } else if (section === 'inflight') {
-        await runInFlightBench({ dir, jobs: 500, pollIntervalMs: 5_000, generationMs: 20_000, outputScale: 0.25 });
+        await runInFlightBench({ dir, jobs: 1_000, pollIntervalMs: 5_000, generationMs: 20_000, outputScale: 0.25 });
       } else {
         await runLedgerBench({ dir, seconds: 2, users: 50, processes: 4, attemptsPerProcess: 1_500, price: 5, sharedBudget: 10_000 });
       }
