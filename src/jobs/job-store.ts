@@ -115,9 +115,9 @@ export class JobStore {
     return markSubmitted(this.ctx, id, taskId, estimatedCredits, firstPollAt);
   }
 
-  /** submitted|running → running, remembering the reading (and when generation began, once measured). */
-  markRunning(id: string, progress: number | null, nextPollAt: number, startedAt: number | null = null): boolean {
-    return markRunning(this.ctx, id, progress, nextPollAt, startedAt);
+  /** submitted|running → running, remembering the reading and when it was read. */
+  markRunning(id: string, progress: number | null, nextPollAt: number): boolean {
+    return markRunning(this.ctx, id, progress, nextPollAt);
   }
 
   /** A poll found the task still waiting. */
@@ -250,22 +250,16 @@ export class JobStore {
     return this.ctx.ledger.heldFor(id);
   }
 
-  /**
-   * A model's recent generations, newest first, from the database (so a restart keeps them): how
-   * long each took (submitted → succeeded) and, where two readings measured it, how long after
-   * submission its generation began. What the poll schedule learns from.
-   */
-  recentTimings(model: string, limit: number): { durationsMs: number[]; startOffsetsMs: number[] } {
-    const rows = prepared(
+  /** Recent generation times for a model (submitted → succeeded), newest first, from the database: what the poll schedule learns from, so a restart keeps it. */
+  recentDurationsMs(model: string, limit: number): number[] {
+    return prepared(
       this.db,
-      `select finished_at - submitted_at as duration, generation_started_at - submitted_at as offset from jobs indexed by jobs_model_finished
+      `select finished_at - submitted_at from jobs indexed by jobs_model_finished
         where model = @model and finished_at is not null and state in ('succeeded','delivered') and submitted_at is not null
         order by finished_at desc limit @limit`,
-    ).all({ model, limit }) as { duration: number; offset: number | null }[];
-    return {
-      durationsMs: rows.map((r) => r.duration),
-      startOffsetsMs: rows.flatMap((r) => (r.offset === null ? [] : [r.offset])),
-    };
+    )
+      .pluck()
+      .all({ model, limit }) as number[];
   }
 }
 

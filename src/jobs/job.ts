@@ -71,8 +71,6 @@ type AtRunway<S> = JobBase & {
   /** Runway's last progress figure, and when it was read (null until a RUNNING answer carried one). */
   readonly progress: number | null;
   readonly progressAt: number | null;
-  /** When generation began, as two progress readings measured it. */
-  readonly generationStartedAt: number | null;
 };
 type Finished<S> = JobBase & { readonly state: S; readonly taskId: string; readonly submittedAt: number; readonly costCredits: number };
 type Ended<S> = JobBase & { readonly state: S; readonly failureCode: string | null; readonly failureMessage: string | null };
@@ -111,7 +109,6 @@ export const jobRowSchema = z.object({
   cost_credits: z.number().nullable(),
   progress: z.number().nullable(),
   progress_at: z.number().nullable(),
-  generation_started_at: z.number().nullable(),
   failure_code: z.string().nullable(),
   failure_message: z.string().nullable(),
   delivery_checkpoint: z.string().nullable(),
@@ -172,7 +169,6 @@ export function jobFromRow(raw: unknown): Job {
         submittedAt: need(row.submitted_at, 'submitted_at'),
         progress: row.progress,
         progressAt: row.progress_at,
-        generationStartedAt: row.generation_started_at,
       };
     case 'succeeded':
     case 'delivered':

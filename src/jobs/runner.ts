@@ -338,7 +338,7 @@ export class JobRunner {
         return;
       case 'running': {
         const plan = afterRunningPollAt(this.timing, now, taskSoFar(job), decision.progress, this.learnedFor(job.request.modelId));
-        if (store.markRunning(jobId, decision.progress, plan.nextPollAtMs, plan.estimate.startedAtMs)) {
+        if (store.markRunning(jobId, decision.progress, plan.nextPollAtMs)) {
           this.status.show(jobId, { kind: 'running', progress: decision.progress });
         } else log.debug('poll not recorded: the job moved on', { jobId });
         return;
@@ -463,10 +463,9 @@ export class JobRunner {
   private learnedFor(model: string): Learned {
     const cached = this.learned.get(model);
     if (cached !== undefined) return cached;
-    const history = this.options.store.recentTimings(model, RECENT_GENERATIONS);
+    const durationsMs = this.options.store.recentDurationsMs(model, RECENT_GENERATIONS);
     const guess = this.options.firstDurationGuessMs;
-    const learned =
-      history.durationsMs.length > 0 ? learnFrom(history) : guess === undefined ? NOTHING_LEARNED : { ...NOTHING_LEARNED, fastMs: guess, fastRunMs: guess };
+    const learned = durationsMs.length > 0 ? learnFrom({ durationsMs }) : guess === undefined ? NOTHING_LEARNED : { fastMs: guess };
     this.learned.set(model, learned);
     return learned;
   }
@@ -506,12 +505,11 @@ export class JobRunner {
 }
 
 /** What a job's row knows about its task before this poll, for the schedule. */
-function taskSoFar(job: { state: 'submitted' | 'running'; submittedAt: number; lastUnfinishedAt: number | null; progress: number | null; progressAt: number | null; generationStartedAt: number | null }): TaskSoFar {
+function taskSoFar(job: { state: 'submitted' | 'running'; submittedAt: number; lastUnfinishedAt: number | null; progress: number | null; progressAt: number | null }): TaskSoFar {
   return {
     submittedAtMs: job.submittedAt,
     // Still `submitted` after a poll: that poll found it PENDING or THROTTLED, so generation began later.
     waitingSeenAtMs: job.state === 'submitted' ? job.lastUnfinishedAt : null,
     previous: job.progress !== null && job.progressAt !== null ? { atMs: job.progressAt, progress: job.progress } : null,
-    startedAtMs: job.generationStartedAt,
   };
 }

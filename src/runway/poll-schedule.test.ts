@@ -38,7 +38,6 @@ function drive(script: (atMs: number) => Answer, learned: Learned = NOTHING_LEAR
     submittedAtMs: 0,
     waitingSeenAtMs: null,
     previous: null,
-    startedAtMs: null,
     lastUnfinishedAtMs: null,
   };
   let at = firstPollAt(timing, 0, learned);
@@ -59,7 +58,6 @@ function drive(script: (atMs: number) => Answer, learned: Learned = NOTHING_LEAR
           ...row,
           state: 'running',
           previous: answer.progress === null ? row.previous : { atMs: at, progress: answer.progress },
-          startedAtMs: plan.estimate.startedAtMs ?? row.startedAtMs,
           lastUnfinishedAtMs: at,
         };
         at = plan.nextPollAtMs;
@@ -87,9 +85,9 @@ function byPoll(...answers: Answer[]): (atMs: number) => Answer {
 
 const running = (progress: number | null): Answer => ({ status: 'RUNNING', progress });
 const gaps = (polls: readonly Poll[]): number[] => polls.slice(1).map((p, i) => p.atMs - (polls[i]?.atMs ?? 0));
-const learned = (durationsMs: number[], startOffsetsMs: number[] = []): Learned => learnFrom({ durationsMs, startOffsetsMs });
-/** A model whose fastest generation is `fastMs`, begun `startOffsetMs` after submission. */
-const knownModel = (fastMs: number, startOffsetMs: number | null = null): Learned => ({ fastMs, startOffsetMs, fastRunMs: fastMs - (startOffsetMs ?? 0) });
+const learned = (durationsMs: number[]): Learned => learnFrom({ durationsMs });
+/** A model whose fast finish is `fastMs` after submission. */
+const knownModel = (fastMs: number): Learned => ({ fastMs });
 
 describe('the first poll', () => {
   it('with nothing learned goes at the interval, early enough to see progress', () => {
@@ -115,8 +113,8 @@ describe('the first poll', () => {
 });
 
 describe('what the schedule learns from recent jobs', () => {
-  it('takes the fastest finish (scaled down while few are known), the usual start offset and a fast generation from them', () => {
-    expect(learned([10_000, 6_000, 8_000], [700, 500, 900, 600])).toEqual({ fastMs: 4_500, startOffsetMs: 600, fastRunMs: 3_900 });
+  it('takes the fastest finish, scaled down while few are known', () => {
+    expect(learned([10_000, 6_000, 8_000])).toEqual({ fastMs: 4_500 });
     expect(learned(Array.from({ length: 19 }, (_, i) => 6_000 + i * 500)).fastMs).toBe(5_700);
     expect(learned([])).toEqual(NOTHING_LEARNED);
   });
@@ -131,16 +129,17 @@ describe('after a RUNNING answer', () => {
     expect(polls.map((p) => p.atMs)).toEqual([5_000, 10_000, 17_988]);
   });
 
-  it('with the usual start offset learned and a reading far enough along, lands on the finish at once', () => {
-    const { polls } = drive(linear(300, 17_000), knownModel(12_000, 300));
-    // First poll at the fast time (12 s): 0.688 from a start at 0.3 s → the finish at 17.3 s, firm; 250 ms plus 6 % of 5.3 s later.
-    expect(polls.map((p) => p.atMs)).toEqual([12_000, 17_868]);
+  it('with a reading far enough along, lands at once: late by the wait it could not see, plus the fixed margin', () => {
+    // First poll at the fast time (12 s): 0.688 → 12 / 0.688 = 17.44 s from the submission (the
+    // finish is at 17.3 s: PENDING 300 ms); firm, so landed 250 ms after that.
+    const { polls } = drive(linear(300, 17_000), knownModel(12_000));
+    expect(polls.map((p) => p.atMs)).toEqual([12_000, 17_686]);
   });
 
   it('with two readings, extrapolates the task\'s own pace and measures when generation began', () => {
-    const plan = afterRunningPollAt(noJitter, 10_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: { atMs: 5_000, progress: 0.2 }, startedAtMs: null }, 0.4, NOTHING_LEARNED);
+    const plan = afterRunningPollAt(noJitter, 10_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: { atMs: 5_000, progress: 0.2 } }, 0.4, NOTHING_LEARNED);
     // 0.2 per 5 s: the rest (0.6) takes 15 s → 25 s; began 0.4 / (0.2 / 5 s) = 10 s ago.
-    expect(plan.estimate).toMatchObject({ likelyMs: 25_000, firm: true, startedAtMs: 0, basis: 'pace' });
+    expect(plan.estimate).toMatchObject({ likelyMs: 25_000, firm: true, basis: 'pace' });
     expect(plan.nextPollAtMs).toBe(25_000 + 250 + 0.06 * 15_000);
   });
 
@@ -154,14 +153,14 @@ describe('after a RUNNING answer', () => {
   it('with a fast generation known, takes the second reading one interval before the earliest finish', () => {
     // 0.05 at 10 s (from the submission: 200 s); a generation takes at least 36 s (0.9 × 40 s), so
     // not before 10 + 0.95 × 36 = 44.2 s: the reading goes at 38.9 s.
-    const plan = afterRunningPollAt(noJitter, 10_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: null, startedAtMs: null }, 0.05, knownModel(40_000));
-    expect(plan.estimate).toMatchObject({ likelyMs: 200_000, earliestMs: 44_200, firm: false, basis: 'reading-late' });
+    const plan = afterRunningPollAt(noJitter, 10_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: null }, 0.05, knownModel(40_000));
+    expect(plan.estimate).toMatchObject({ likelyMs: 200_000, earliestMs: 44_200, firm: false, basis: 'reading' });
     expect(plan.nextPollAtMs).toBe(38_900);
   });
 
   it('when progress stalls, trusts no pace: the estimate moves out and the next poll is another reading at the interval', () => {
-    const plan = afterRunningPollAt(noJitter, 10_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: { atMs: 5_000, progress: 0.4 }, startedAtMs: null }, 0.4, NOTHING_LEARNED);
-    expect(plan.estimate).toMatchObject({ likelyMs: 25_000, basis: 'reading-late', firm: false, startedAtMs: null });
+    const plan = afterRunningPollAt(noJitter, 10_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: { atMs: 5_000, progress: 0.4 } }, 0.4, NOTHING_LEARNED);
+    expect(plan.estimate).toMatchObject({ likelyMs: 25_000, basis: 'reading', firm: false });
     expect(plan.nextPollAtMs).toBe(15_000);
   });
 
@@ -171,29 +170,24 @@ describe('after a RUNNING answer', () => {
   });
 
   it('when progress runs backwards, ignores the pair, reads the new figure alone and looks again at the interval', () => {
-    const plan = afterRunningPollAt(noJitter, 10_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: { atMs: 5_000, progress: 0.5 }, startedAtMs: null }, 0.25, NOTHING_LEARNED);
-    expect(plan.estimate).toMatchObject({ likelyMs: 40_000, basis: 'reading-late', startedAtMs: null });
+    const plan = afterRunningPollAt(noJitter, 10_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: { atMs: 5_000, progress: 0.5 } }, 0.25, NOTHING_LEARNED);
+    expect(plan.estimate).toMatchObject({ likelyMs: 40_000, basis: 'reading' });
     expect(plan.nextPollAtMs).toBe(15_000);
   });
 
   it('without a figure (or at 0), expects nothing before a fast generation from now', () => {
-    expect(afterRunningPollAt(noJitter, 7_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: null, startedAtMs: null }, null, NOTHING_LEARNED).nextPollAtMs).toBe(12_000);
+    expect(afterRunningPollAt(noJitter, 7_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: null }, null, NOTHING_LEARNED).nextPollAtMs).toBe(12_000);
     // A fast generation of 30 s (0.9 × 30 s = 27 s from now): a reading at 7 + 27 − 5.3 s.
-    expect(afterRunningPollAt(noJitter, 7_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: null, startedAtMs: null }, 0, knownModel(30_000)).nextPollAtMs).toBe(28_700);
+    expect(afterRunningPollAt(noJitter, 7_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: null }, 0, knownModel(30_000)).nextPollAtMs).toBe(28_700);
   });
 
   it('a reading after a PENDING poll counts from that poll, not from the submission', () => {
-    const estimate = estimateFinish(10_000, { submittedAtMs: 0, waitingSeenAtMs: 6_000, previous: null, startedAtMs: null }, 0.5, NOTHING_LEARNED);
-    expect(estimate).toMatchObject({ likelyMs: 14_000, basis: 'reading-late' });
-  });
-
-  it('a learned start offset that this task has already outrun falls back to the earliest start', () => {
-    const estimate = estimateFinish(5_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: null, startedAtMs: null }, 0.5, knownModel(10_000, 6_000));
-    expect(estimate).toMatchObject({ likelyMs: 10_000, basis: 'reading-late' });
+    const estimate = estimateFinish(10_000, { submittedAtMs: 0, waitingSeenAtMs: 6_000, previous: null }, 0.5, NOTHING_LEARNED);
+    expect(estimate).toMatchObject({ likelyMs: 14_000, basis: 'reading' });
   });
 
   it('never schedules a poll sooner than the interval, whatever the estimate', () => {
-    const soon = afterRunningPollAt(noJitter, 10_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: { atMs: 5_000, progress: 0.5 }, startedAtMs: null }, 0.99, NOTHING_LEARNED);
+    const soon = afterRunningPollAt(noJitter, 10_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: { atMs: 5_000, progress: 0.5 } }, 0.99, NOTHING_LEARNED);
     expect(soon.nextPollAtMs).toBe(15_000);
   });
 });
@@ -235,7 +229,7 @@ describe('a whole task, polled by the schedule', () => {
       byPoll({ status: 'PENDING' }, running(0), running(0.5), { status: 'THROTTLED' }, running(0.99)),
     ];
     for (const script of scripts) {
-      for (const history of [NOTHING_LEARNED, learned([6_000, 9_000], [400])]) {
+      for (const history of [NOTHING_LEARNED, learned([6_000, 9_000])]) {
         const { polls } = drive(script, history, fullJitter);
         expect(polls[0]?.atMs).toBeGreaterThanOrEqual(INTERVAL);
         expect(Math.min(...gaps(polls))).toBeGreaterThanOrEqual(INTERVAL);

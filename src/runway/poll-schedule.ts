@@ -14,8 +14,11 @@
  * - The first poll goes at a fast generation time for the model (learned from the database, so a
  *   restart keeps it), or at the interval when nothing is known yet: early enough to see progress.
  * - A RUNNING answer carries `progress`. Two readings give the task's own pace, which extrapolates
- *   well; one reading gives the pace only if we know when generation began, which we do about as
- *   well as recent tasks tell us (their measured start offset).
+ *   well. One reading is extrapolated from the earliest the generation can have begun (the
+ *   submission, or the last PENDING poll): that errs late, by the wait and the slow start it cannot
+ *   see, and late is cheap (a margin) where early is dear (a whole interval). Assuming the start
+ *   recent tasks measured on average was tried and did worse: a few noisy measurements push
+ *   estimates early, and one early landing costs more than many late ones save.
  * - When the finish is known well, the next poll lands just after it. When it is not, and there is
  *   room, the next poll is taken one interval before the earliest plausible finish: a second reading
  *   that still leaves time to land on the finish.
@@ -33,18 +36,12 @@ export interface PollTiming {
 export interface ModelHistory {
   /** Submitted → finished (as estimated when the success was seen), recent successful jobs. */
   readonly durationsMs: readonly number[];
-  /** Submitted → when generation effectively began (measured from two progress readings), recent jobs that had two. */
-  readonly startOffsetsMs: readonly number[];
 }
 
-/** The few figures the schedule takes from a model's history. */
+/** What the schedule takes from a model's history. */
 export interface Learned {
-  /** The fastest recent finish after submission. null: nothing learned. */
+  /** A fast finish after submission: the fastest recent one, scaled down while few are known. null: nothing learned. */
   readonly fastMs: number | null;
-  /** The usual time from submission until generation begins (the median measured). null: never measured. */
-  readonly startOffsetMs: number | null;
-  /** A fast generation itself: `fastMs` less the start offset. null: nothing learned. */
-  readonly fastRunMs: number | null;
 }
 
 /** One RUNNING answer with a progress figure. */
@@ -61,8 +58,6 @@ export interface TaskSoFar {
   readonly waitingSeenAtMs: number | null;
   /** The previous RUNNING reading with a figure, if any. */
   readonly previous: Reading | null;
-  /** When generation began, as measured from two earlier readings, if any. */
-  readonly startedAtMs: number | null;
 }
 
 /** When the task will most likely finish, seen from one poll. */
@@ -73,14 +68,12 @@ export interface FinishEstimate {
   readonly earliestMs: number;
   /** Whether the guess rests on the task's own pace (two readings) or a reading far enough along to trust. */
   readonly firm: boolean;
-  /** When generation began, when this poll measured it (two readings), else null. */
-  readonly startedAtMs: number | null;
   /**
-   * What the guess rests on: `pace` (two readings), `reading` (one, from an assumed start: it can
-   * be wrong both ways), `reading-late` (one, from the earliest possible start: late already), or
-   * `none` (no figure: not before a fast generation from now).
+   * What the guess rests on: `pace` (two readings: it can err either way, more the further it
+   * reaches), `reading` (one, from the earliest possible start: it errs late), or `none` (no figure:
+   * not before a fast generation from now).
    */
-  readonly basis: 'pace' | 'reading' | 'reading-late' | 'none';
+  readonly basis: 'pace' | 'reading' | 'none';
 }
 
 /** What the schedule decided after a RUNNING answer. */
@@ -122,13 +115,11 @@ export function learnFrom(history: ModelHistory): Learned {
   // The fewer finishes seen, the less their fastest says about the next: scaled by n / (n + 1), the
   // expected fastest of n + 1 if times were spread evenly from 0.
   const fastMs = n === 0 ? null : Math.round((Math.min(...history.durationsMs) * n) / (n + 1));
-  const startOffsetMs = median(history.startOffsetsMs);
-  const fastRunMs = fastMs === null ? null : Math.max(fastMs - Math.max(startOffsetMs ?? 0, 0), 0);
-  return { fastMs, startOffsetMs, fastRunMs };
+  return { fastMs };
 }
 
 /** Nothing learned: the first jobs of a model on a fresh database. */
-export const NOTHING_LEARNED: Learned = { fastMs: null, startOffsetMs: null, fastRunMs: null };
+export const NOTHING_LEARNED: Learned = { fastMs: null };
 
 /**
  * A task was just created: its first poll at a fast generation time for the model, so most tasks
@@ -149,7 +140,7 @@ export function firstPollAt(timing: PollTiming, nowMs: number, learned: Learned)
  */
 export function afterWaitingPollAt(timing: PollTiming, nowMs: number, learned: Learned): number {
   const { minIntervalMs } = timing;
-  const fastRun = (learned.fastRunMs ?? 0) * FAST_RUN_SHARE;
+  const fastRun = (learned.fastMs ?? 0) * FAST_RUN_SHARE;
   return nowMs + Math.round(Math.min(Math.max(fastRun, minIntervalMs), minIntervalMs * MAX_WAITING_INTERVALS));
 }
 
@@ -179,7 +170,7 @@ export function afterRunningPollAt(timing: PollTiming, nowMs: number, task: Task
   }
   const fixed = minIntervalMs * LANDING_MARGIN_INTERVALS;
   // An estimate from the earliest possible start is late already; the others can err either way, more the further they reach.
-  const margin = estimate.basis === 'pace' || estimate.basis === 'reading' ? fixed + LANDING_MARGIN_SHARE * extrapolated : fixed;
+  const margin = estimate.basis === 'pace' ? fixed + LANDING_MARGIN_SHARE * extrapolated : fixed;
   return { nextPollAtMs: Math.round(Math.max(soonest, estimate.likelyMs + margin)), estimate };
 }
 
@@ -188,37 +179,32 @@ export function afterRunningPollAt(timing: PollTiming, nowMs: number, task: Task
  *
  * - no figure (or 0): generation has at most just begun, so not before a fast generation from now;
  * - two readings with progress moving forward: the task's own pace, extrapolated (firm);
- * - one reading (or progress that stalled or ran backwards): the pace since generation began, taken
- *   as measured earlier, else the usual start offset, and never before the last waiting poll; firm
- *   only when far enough along that the start barely matters.
+ * - one reading (or progress that stalled or ran backwards): the pace since the earliest possible
+ *   start (the submission, or the last waiting poll); firm only when far enough along that the
+ *   start barely matters.
  */
 export function estimateFinish(nowMs: number, task: TaskSoFar, progress: number | null, learned: Learned): FinishEstimate {
-  const fastRun = learned.fastRunMs === null ? null : learned.fastRunMs * FAST_RUN_SHARE;
+  // A fast generation, run alone: the fastest finish includes a wait, so this bound is generous.
+  const fastRun = learned.fastMs === null ? null : learned.fastMs * FAST_RUN_SHARE;
   if (progress === null || !(progress > 0)) {
     const earliest = nowMs + (fastRun ?? 0);
-    return { likelyMs: earliest, earliestMs: earliest, firm: false, startedAtMs: null, basis: 'none' };
+    return { likelyMs: earliest, earliestMs: earliest, firm: false, basis: 'none' };
   }
   const p = Math.min(progress, 1);
   const previous = task.previous;
   if (previous !== null && nowMs > previous.atMs && p - previous.progress >= MIN_PROGRESS_MOVE) {
     const pace = (p - previous.progress) / (nowMs - previous.atMs);
     const likely = nowMs + (1 - p) / pace;
-    // Not clamped to the submission: a wandering pace puts some measurements before it and some
-    // after the truth, and the median of recent ones (what the schedule learns) stays honest.
-    const startedAt = nowMs - p / pace;
-    return { likelyMs: likely, earliestMs: likely, firm: true, startedAtMs: startedAt, basis: 'pace' };
+    return { likelyMs: likely, earliestMs: likely, firm: true, basis: 'pace' };
   }
-  const beganNoSoonerThan = Math.max(task.submittedAtMs, task.waitingSeenAtMs ?? task.submittedAtMs);
-  const assumedStart = task.startedAtMs ?? (learned.startOffsetMs === null ? beganNoSoonerThan : task.submittedAtMs + learned.startOffsetMs);
-  // A start at or after now cannot be (it has made progress): this task began sooner than usual.
-  const start = assumedStart < nowMs ? Math.max(assumedStart, beganNoSoonerThan) : beganNoSoonerThan;
+  // From the earliest it can have begun: late by the wait and slow start it cannot see, which is
+  // the cheap way to be wrong.
+  const start = Math.max(task.submittedAtMs, task.waitingSeenAtMs ?? task.submittedAtMs);
   const likely = start + (nowMs - start) / p;
-  // The earliest: the task is no faster than a fast generation (when one is known).
-  // With none known, nothing bounds it below: it may have begun just before this poll.
+  // The earliest: the task is no faster than a fast generation (when one is known). With none
+  // known, nothing bounds it below: it may have begun just before this poll.
   const earliest = fastRun === null ? nowMs : Math.min(likely, nowMs + (1 - p) * fastRun);
-  // Taking the earliest possible start makes the estimate late (a slow start only adds to that).
-  const basis = start === beganNoSoonerThan ? 'reading-late' : 'reading';
-  return { likelyMs: likely, earliestMs: earliest, firm: p >= FIRM_PROGRESS, startedAtMs: null, basis };
+  return { likelyMs: likely, earliestMs: earliest, firm: p >= FIRM_PROGRESS, basis: 'reading' };
 }
 
 /** After a 429, a 5xx or an unreadable answer (`attempt` of them in a row): honour Retry-After, and never come back sooner than the interval. */
@@ -230,7 +216,7 @@ export function backoffPollAt(timing: PollTiming, nowMs: number, retryAfterMs: n
 /**
  * When Runway most likely finished a task that a poll at `nowMs` found done, for learning how long
  * generations take. Between the last poll that found it unfinished and now; where in between, the
- * last progress reading says (extrapolated at the measured or usual start), else midway. With no
+ * last progress reading says (extrapolated from the earliest start), else midway. With no
  * unfinished poll at all, 80 % of the way from submission. Guessing low is deliberate: an estimate
  * too low corrects itself (the next first poll finds the task running), one too high only grows, as
  * first polls land ever later.
@@ -247,10 +233,4 @@ export function estimateFinishedAt(nowMs: number, task: TaskSoFar & { readonly l
 
 function clamp(value: number, low: number, high: number): number {
   return Math.min(Math.max(value, low), high);
-}
-
-function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? null;
 }

@@ -182,9 +182,6 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
     sql: `
       -- When the figure in progress was read: with the next reading, the task's own pace.
       alter table jobs add column progress_at integer;
-      -- When generation effectively began, extrapolated back from two readings: recent jobs' start
-      -- offsets (this minus submitted_at) time the next tasks' single readings.
-      alter table jobs add column generation_started_at integer;
       -- Each model's recent generation times, read when the first poll of a task is timed.
       create index jobs_model_finished on jobs(model, finished_at) where finished_at is not null;
     `,

@@ -5,16 +5,10 @@ import type { TransitionContext } from './context.ts';
 const MARK_RUNNING = `
   update jobs set state = 'running', progress = coalesce(@progress, progress),
                   progress_at = case when @progress is null then progress_at else @now end,
-                  generation_started_at = coalesce(@startedAt, generation_started_at),
                   run_at = @nextPollAt, attempts = 0, malformed_polls = 0, last_unfinished_at = @now, updated_at = @now
    where id = @id and state in ('submitted','running') and locked_by = @instanceId`;
 
-/**
- * submitted|running → running, with Runway's progress (0..1) when it gives one, read now; polled
- * again at `nextPollAt`. `startedAt`: when generation began, if this reading and the last measured it.
- */
-export function markRunning(ctx: TransitionContext, id: string, progress: number | null, nextPollAt: number, startedAt: number | null = null): boolean {
-  return (
-    prepared(ctx.db, MARK_RUNNING).run({ id, progress, startedAt, nextPollAt, now: ctx.clock.now(), instanceId: ctx.instanceId }).changes === 1
-  );
+/** submitted|running → running, with Runway's progress (0..1) when it gives one, read now; polled again at `nextPollAt`. */
+export function markRunning(ctx: TransitionContext, id: string, progress: number | null, nextPollAt: number): boolean {
+  return prepared(ctx.db, MARK_RUNNING).run({ id, progress, nextPollAt, now: ctx.clock.now(), instanceId: ctx.instanceId }).changes === 1;
 }
