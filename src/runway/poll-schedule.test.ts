@@ -125,29 +125,29 @@ describe('after a RUNNING answer', () => {
     // PENDING 300 ms, then 17 s of linear progress: the finish is at 17.3 s.
     const { polls } = drive(linear(300, 17_000));
     expect(polls[0]?.answer).toEqual(running(4_700 / 17_000));
-    // 0.276 at 5 s, 0.571 at 10 s: the rest takes 7.3 s; landed 250 ms plus 6 % of 7.3 s after 17.3 s.
-    expect(polls.map((p) => p.atMs)).toEqual([5_000, 10_000, 17_988]);
+    // 0.276 at 5 s, 0.571 at 10 s: the rest takes 7.3 s; landed 150 ms plus 6 % of 7.3 s after 17.3 s.
+    expect(polls.map((p) => p.atMs)).toEqual([5_000, 10_000, 17_888]);
   });
 
   it('with a reading far enough along, lands at once: late by the wait it could not see, plus the fixed margin', () => {
     // First poll at the fast time (12 s): 0.688 → 12 / 0.688 = 17.44 s from the submission (the
-    // finish is at 17.3 s: PENDING 300 ms); firm, so landed 250 ms after that.
+    // finish is at 17.3 s: PENDING 300 ms); firm, so landed 150 ms after that.
     const { polls } = drive(linear(300, 17_000), knownModel(12_000));
-    expect(polls.map((p) => p.atMs)).toEqual([12_000, 17_686]);
+    expect(polls.map((p) => p.atMs)).toEqual([12_000, 17_586]);
   });
 
-  it('with two readings, extrapolates the task\'s own pace and measures when generation began', () => {
+  it('with two readings, extrapolates the task\'s own pace', () => {
     const plan = afterRunningPollAt(noJitter, 10_000, { submittedAtMs: 0, waitingSeenAtMs: null, previous: { atMs: 5_000, progress: 0.2 } }, 0.4, NOTHING_LEARNED);
-    // 0.2 per 5 s: the rest (0.6) takes 15 s → 25 s; began 0.4 / (0.2 / 5 s) = 10 s ago.
+    // 0.2 per 5 s: the rest (0.6) takes 15 s → 25 s.
     expect(plan.estimate).toMatchObject({ likelyMs: 25_000, firm: true, basis: 'pace' });
-    expect(plan.nextPollAtMs).toBe(25_000 + 250 + 0.06 * 15_000);
+    expect(plan.nextPollAtMs).toBe(25_000 + 150 + 0.06 * 15_000);
   });
 
   it('reads a pace extrapolated far once more, one interval before the soonest it could finish, then lands', () => {
     // A long task (60 s, finishing at 60.3 s): 0.078 at 5 s, 0.162 at 10 s; the pace says 60.3 s,
-    // 50 s away, so it is read again 6 % of 50 s plus 5.3 s before, then landed 0.75 s after.
+    // 50 s away, so it is read again 6 % of 50 s plus 5.3 s before, then landed 0.65 s after.
     const { polls } = drive(linear(300, 60_000));
-    expect(polls.map((p) => p.atMs)).toEqual([5_000, 10_000, 51_982, 61_049]);
+    expect(polls.map((p) => p.atMs)).toEqual([5_000, 10_000, 51_982, 60_949]);
   });
 
   it('with a fast generation known, takes the second reading one interval before the earliest finish', () => {

@@ -96,11 +96,11 @@ const MIN_PROGRESS_MOVE = 0.02;
 const FIRM_PROGRESS = 0.6;
 /**
  * How much later than the likely finish a landing poll goes: a fixed part (a share of the interval:
- * 250 ms at 5 s), for the clock and the request, and a share of the time extrapolated, for a pace
+ * 150 ms at 5 s), for the clock and the request, and a share of the time extrapolated, for a pace
  * that wanders. Landing early costs a whole interval (the task is still running and the next poll
  * must wait); landing late costs only the margin, so it leans late.
  */
-const LANDING_MARGIN_INTERVALS = 0.05;
+const LANDING_MARGIN_INTERVALS = 0.03;
 const LANDING_MARGIN_SHARE = 0.06;
 /** A second reading goes this much (a share of the interval: 300 ms at 5 s) before the interval that precedes the earliest finish. */
 const SECOND_READING_SLACK_INTERVALS = 0.06;
