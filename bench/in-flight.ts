@@ -124,7 +124,7 @@ export async function runInFlightBench(o: InFlightBenchOptions): Promise<void> {
       ],
       [
         `refused: ${refused}; failed: ${surface.failures.length}; delivered: ${surface.deliveries.size}; peak jobs in flight: ${peakInFlight}.`,
-        `event-loop delay over the run: p50 ${fixed(loopDelay.percentile(50) / 1e6)} ms, p99 ${fixed(loopDelay.percentile(99) / 1e6)} ms, max ${fixed(loopDelay.max / 1e6)} ms.`,
+        `event-loop delay over the run: p50 ${fixed(loopDelay.percentile(50) / 1e6)} ms, p99 ${fixed(loopDelay.percentile(99) / 1e6)} ms, max ${fixed(loopDelay.max / 1e6)} ms (Node's histogram counts its 10 ms sampling interval: an idle loop reads 10 ms; beyond it, p99 ${fixed(loopDelay.percentile(99) / 1e6 - 10)} ms).`,
         `  a 10 ms timer's lateness: during the burst of acceptances p99 ${fixed(p99(lateness.filter((l) => l.atMs <= acceptedBy).map((l) => l.lateMs)))} ms (max ${fixed(burstLate.max)}, ${burstLate.count} samples: the burst is one synchronous run of ${o.jobs} accepts), after it p99 ${fixed(p99(lateness.filter((l) => l.atMs > acceptedBy).map((l) => l.lateMs)))} ms (max ${fixed(afterLate.max)}).`,
       ],
     );
