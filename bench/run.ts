@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the figures design §9 asks for, measured on loopback against the Runway
  * simulator. Prints tables; asserts nothing about speed. Sections can be picked by name:
- * `npm run bench -- latency inflight ledger`.
+ * `npm run bench -- model latency inflight ledger`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { runInFlightBench } from './in-flight.ts';
 import { runLatencyBench } from './latency.ts';
 import { runLedgerBench } from './ledger.ts';
+import { runScheduleModel } from './schedule-model.ts';
 
-const SECTIONS = ['latency', 'inflight', 'ledger'] as const;
+const SECTIONS = ['model', 'latency', 'inflight', 'ledger'] as const;
 type Section = (typeof SECTIONS)[number];
 
 async function main(): Promise<void> {
@@ -22,7 +23,9 @@ async function main(): Promise<void> {
   try {
     for (const section of sections) {
       const dir = mkdtempSync(join(root, `${section}-`));
-      if (section === 'latency') {
+      if (section === 'model') {
+        runScheduleModel({ tasks: 3_000, pollIntervalMs: 5_000, seed: 11 });
+      } else if (section === 'latency') {
         await runLatencyBench({
           dir,
           jobs: 30,
