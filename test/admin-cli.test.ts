@@ -156,7 +156,7 @@ describe('opening the database beside the bot', () => {
     raw.close();
     expect(openAdminDatabase(old)).toEqual({
       ok: false,
-      problem: { code: 'admin.schema_mismatch', message: `The database at ${old} has schema version 1, this tool needs 2: start the bot once to upgrade it, then try again.` },
+      problem: { code: 'admin.schema_mismatch', message: `The database at ${old} has schema version 1, this tool needs 3: start the bot once to upgrade it, then try again.` },
     });
     const check = new Database(old);
     expect(check.prepare('select max(version) from schema_migrations').pluck().get()).toBe(1);
