@@ -21,7 +21,8 @@
  *   estimates early, and one early landing costs more than many late ones save.
  * - When the finish is known well, the next poll lands just after it. When it is not, and there is
  *   room, the next poll is taken one interval before the earliest plausible finish: a second reading
- *   that still leaves time to land on the finish.
+ *   that still leaves time to land on the finish. A pace extrapolated more than three intervals
+ *   ahead is read once more the same way, rather than landed with a margin that grows with distance.
  * - PENDING and THROTTLED answers say nothing about the finish: the next look is cheap, an interval
  *   or so later.
  */
