@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the figures design §9 asks for, measured on loopback against the Runway
  * simulator. Prints tables; asserts nothing about speed. Sections can be picked by name:
- * `npm run bench -- latency inflight ledger`.
+ * `npm run bench -- model latency inflight ledger`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { runInFlightBench } from './in-flight.ts';
 import { runLatencyBench } from './latency.ts';
 import { runLedgerBench } from './ledger.ts';
+import { runScheduleModel } from './schedule-model.ts';
 
-const SECTIONS = ['latency', 'inflight', 'ledger'] as const;
+const SECTIONS = ['model', 'latency', 'inflight', 'ledger'] as const;
 type Section = (typeof SECTIONS)[number];
 
 async function main(): Promise<void> {
@@ -22,10 +23,21 @@ async function main(): Promise<void> {
   try {
     for (const section of sections) {
       const dir = mkdtempSync(join(root, `${section}-`));
-      if (section === 'latency') {
-        await runLatencyBench({ dir, jobs: 40, arrivalEveryMs: 900, pollIntervalMs: 5_000, generationMs: 10_000, pendingMs: 300, outputScale: 0.5, referenceEvery: 2 });
+      if (section === 'model') {
+        runScheduleModel({ tasks: 3_000, pollIntervalMs: 5_000, seed: 11 });
+      } else if (section === 'latency') {
+        await runLatencyBench({
+          dir,
+          jobs: 30,
+          arrivalEveryMs: 1_000,
+          pollIntervalMs: 5_000,
+          generationMs: { minMs: 5_000, maxMs: 15_000 },
+          pendingMs: { minMs: 200, maxMs: 600 },
+          progress: { slowStartMs: 800, noise: 0.08 },
+          outputScale: 0.5,
+        });
       } else if (section === 'inflight') {
-        await runInFlightBench({ dir, jobs: 500, pollIntervalMs: 5_000, generationMs: 20_000, outputScale: 0.25 });
+        await runInFlightBench({ dir, jobs: 1_000, pollIntervalMs: 5_000, generationMs: 20_000, outputScale: 0.25 });
       } else {
         await runLedgerBench({ dir, seconds: 2, users: 50, processes: 4, attemptsPerProcess: 1_500, price: 5, sharedBudget: 10_000 });
       }

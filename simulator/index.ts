@@ -17,11 +17,11 @@ import { createLinks } from './links.ts';
 import { Organization } from './organization.ts';
 import { OutputStore } from './outputs.ts';
 import { TaskRoutes, type CreateFailure, type PollFailure } from './task-routes.ts';
-import { TaskBook, type SimTask } from './tasks.ts';
+import { TaskBook, type ProgressShape, type SimTask, type Spread } from './tasks.ts';
 import { UploadStore, type SimUpload } from './uploads.ts';
 import { UpscaleRoute } from './upscale-route.ts';
 
-export type { SimTask, TaskStatus } from './tasks.ts';
+export type { ProgressShape, SimTask, Spread, TaskStatus } from './tasks.ts';
 export type { RecordedRequest } from './http.ts';
 export type { SimHold } from './holds.ts';
 export type { SimUpload } from './uploads.ts';
@@ -35,10 +35,12 @@ export interface SimulatorOptions {
   host?: string;
   /** If set, /v1 requests must carry `Authorization: Bearer <apiKey>`, else 401. */
   apiKey?: string;
-  /** How long a task runs from start to SUCCEEDED (default 4000). */
-  generationMs?: number;
-  /** Time PENDING before it may run (default 300). */
-  pendingMs?: number;
+  /** How long a task runs from start to SUCCEEDED (default 4000), or a spread each task's time is drawn from (by its request: the same request always takes as long). */
+  generationMs?: number | Spread;
+  /** Time PENDING before it may run (default 300), or a spread, drawn like `generationMs`. */
+  pendingMs?: number | Spread;
+  /** How progress grows while a task runs (default linear): a slow start and a wandering pace, see `ProgressShape`. */
+  progress?: ProgressShape;
   /** Per model; tasks beyond it sit in THROTTLED, first come first served (default 2). */
   maxConcurrent?: number;
   /** Per model and UTC day; creates beyond it get 429 (default 1000). `null`: no limit, reported as `null` like Runway does. */
@@ -94,7 +96,12 @@ export async function startRunwaySimulator(options: SimulatorOptions = {}): Prom
   const links = createLinks(() => url);
   const log = new RequestLog(clock);
   const holds = new Holds();
-  const book = new TaskBook({ pendingMs: options.pendingMs ?? 300, generationMs: options.generationMs ?? 4000, maxConcurrent });
+  const book = new TaskBook({
+    pendingMs: options.pendingMs ?? 300,
+    generationMs: options.generationMs ?? 4000,
+    maxConcurrent,
+    ...(options.progress ? { progress: options.progress } : {}),
+  });
   const views = (): SimTask[] => book.all().flatMap((t) => book.view(t.id, clock.now()) ?? []);
   const uploads = new UploadStore(links, log, clock);
   const outputs = new OutputStore(book, links, clock, {

@@ -1,8 +1,15 @@
 /**
  * The simulator's tasks and their life: PENDING → THROTTLED (over the model's concurrency, FIFO) →
- * RUNNING (progress grows linearly) → SUCCEEDED | FAILED | CANCELLED. Nothing runs on a timer: a
+ * RUNNING (progress grows with time) → SUCCEEDED | FAILED | CANCELLED. Nothing runs on a timer: a
  * task's state is computed from the clock whenever it is read, so an injected clock drives it all.
+ *
+ * By default every task waits and runs for fixed times and its progress is linear, which keeps
+ * tests exact. A poll schedule tuned to that would be tuned to a toy, so the progress model can be
+ * made to behave as Runway's does in the ways that matter to a scheduler: times drawn from a spread,
+ * a slow start, a pace that wanders, and (with a low `maxConcurrent`) THROTTLED phases whose length
+ * depends on what else the organisation is running.
  */
+import { createHash } from 'node:crypto';
 
 export type TaskStatus = 'PENDING' | 'THROTTLED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
@@ -43,10 +50,42 @@ export interface SimTask extends TaskRecord {
   readonly failure?: string;
 }
 
+/** A time drawn per task, evenly between the two bounds. */
+export interface Spread {
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+/** How progress grows while a task runs. Both 0: linear, exactly `elapsed / generation`. */
+export interface ProgressShape {
+  /**
+   * The first this-many ms of a run creep (progress grows from a standstill, like a model being
+   * loaded) before the steady pace: an estimate from the first reading comes out late.
+   */
+  readonly slowStartMs: number;
+  /**
+   * How far the pace wanders from steady, 0 to 0.9 (0.1 = ±10 %): smooth, different per task, and
+   * never backwards. Extrapolating from a reading or from the pace between two is off by about this much.
+   */
+  readonly noise: number;
+}
+
 export interface Timing {
+  /** Time PENDING after the create: fixed, or drawn per task. */
+  readonly pendingMs: number | Spread;
+  /** Running time: fixed, or drawn per task. */
+  readonly generationMs: number | Spread;
+  readonly maxConcurrent: number;
+  readonly progress?: ProgressShape;
+}
+
+/** One task's draws, fixed when it is added so every read agrees. */
+interface Draws {
   readonly pendingMs: number;
   readonly generationMs: number;
-  readonly maxConcurrent: number;
+  /** The shape of this task's wandering pace: how many half-waves over the run, and which way first. */
+  readonly waves: number;
+  readonly sign: 1 | -1;
 }
 
 interface Slot {
@@ -55,6 +94,7 @@ interface Slot {
   readonly startAtMs: number | undefined;
   readonly endAtMs: number;
   readonly wasCancelled: boolean;
+  readonly draws: Draws;
 }
 
 /** Keyword → outcome, so the sandbox and tests can demonstrate every failure path. */
@@ -76,11 +116,13 @@ export class TaskBook {
   private readonly tasks = new Map<string, TaskRecord>();
   /** The replayed schedule per model, valid until a task is added or cancelled (replay is O(tasks)). */
   private readonly schedules = new Map<string, Map<string, Slot>>();
+  private readonly draws = new Map<string, Draws>();
 
   constructor(private readonly timing: Timing) {}
 
   add(task: TaskRecord): void {
     this.tasks.set(task.id, task);
+    this.draws.set(task.id, drawsFor(task, this.timing));
     this.schedules.delete(task.model);
   }
 
@@ -106,7 +148,7 @@ export class TaskBook {
     if (!task) return undefined;
     const slot = this.schedule(task.model).get(id);
     if (!slot) return undefined;
-    return describe(task, slot, nowMs, this.timing.generationMs);
+    return describe(task, slot, nowMs, this.timing.progress ?? STEADY);
   }
 
   /** Tasks of a model created on the same UTC day as `nowMs` (Runway's daily generations). */
@@ -128,41 +170,43 @@ export class TaskBook {
   }
 
   private replay(model: string): Map<string, Slot> {
-    const { pendingMs, generationMs, maxConcurrent } = this.timing;
+    const { maxConcurrent } = this.timing;
     const slotFreeAt: number[] = Array.from({ length: Math.max(1, maxConcurrent) }, () => Number.NEGATIVE_INFINITY);
     const slots = new Map<string, Slot>();
     for (const task of this.tasks.values()) {
       if (task.model !== model) continue;
-      const readyAtMs = task.createdAtMs + pendingMs;
+      const draws = this.draws.get(task.id) ?? drawsFor(task, this.timing);
+      const readyAtMs = task.createdAtMs + draws.pendingMs;
       const cancelledAt = task.cancelledAtMs;
       let earliest = 0;
       for (let i = 1; i < slotFreeAt.length; i++) if ((slotFreeAt[i] ?? 0) < (slotFreeAt[earliest] ?? 0)) earliest = i;
       const startAtMs = Math.max(readyAtMs, slotFreeAt[earliest] ?? 0);
       if (cancelledAt !== undefined && cancelledAt < startAtMs) {
-        slots.set(task.id, { readyAtMs, startAtMs: undefined, endAtMs: cancelledAt, wasCancelled: true });
+        slots.set(task.id, { readyAtMs, startAtMs: undefined, endAtMs: cancelledAt, wasCancelled: true, draws });
         continue;
       }
       const endsAtStart = task.outcome.kind === 'cancel' || (task.outcome.kind === 'fail' && task.outcome.when === 'start');
-      let endAtMs = startAtMs + (endsAtStart ? 0 : generationMs);
+      let endAtMs = startAtMs + (endsAtStart ? 0 : draws.generationMs);
       let wasCancelled = false;
       if (cancelledAt !== undefined && cancelledAt < endAtMs) {
         endAtMs = cancelledAt;
         wasCancelled = true;
       }
       slotFreeAt[earliest] = endAtMs;
-      slots.set(task.id, { readyAtMs, startAtMs, endAtMs, wasCancelled });
+      slots.set(task.id, { readyAtMs, startAtMs, endAtMs, wasCancelled, draws });
     }
     return slots;
   }
 }
 
-function describe(task: TaskRecord, slot: Slot, nowMs: number, generationMs: number): SimTask {
+function describe(task: TaskRecord, slot: Slot, nowMs: number, shape: ProgressShape): SimTask {
   if (slot.startAtMs === undefined) return { ...task, status: 'CANCELLED', finishedAtMs: slot.endAtMs };
   const startedAtMs = slot.startAtMs;
   if (nowMs < slot.readyAtMs) return { ...task, status: 'PENDING', startedAtMs };
   if (nowMs < startedAtMs) return { ...task, status: 'THROTTLED', startedAtMs };
   if (nowMs < slot.endAtMs) {
-    const progress = Math.min(0.99, Math.max(0, (nowMs - startedAtMs) / generationMs));
+    const { generationMs, waves, sign } = slot.draws;
+    const progress = Math.min(0.99, Math.max(0, progressAt(nowMs - startedAtMs, generationMs, shape, waves, sign)));
     return { ...task, status: 'RUNNING', progress, startedAtMs };
   }
   const finishedAtMs = slot.endAtMs;
@@ -172,6 +216,51 @@ function describe(task: TaskRecord, slot: Slot, nowMs: number, generationMs: num
     return { ...task, status: 'FAILED', startedAtMs, finishedAtMs, failureCode, failure };
   }
   return { ...task, status: 'SUCCEEDED', startedAtMs, finishedAtMs };
+}
+
+const STEADY: ProgressShape = { slowStartMs: 0, noise: 0 };
+
+/**
+ * Progress `elapsedMs` into a run of `generationMs`. The wandering pace is a warp of time,
+ * t + noise · G · sin(π·waves·t/G) / (π·waves): it is 0 at both ends and its slope stays within
+ * 1 ± noise, so progress never runs backwards and still ends at 1. The slow start is an ease-in:
+ * for the first `slowStartMs` the work done grows with the square of the time.
+ */
+export function progressAt(elapsedMs: number, generationMs: number, shape: ProgressShape, waves = 1, sign: 1 | -1 = 1): number {
+  if (generationMs <= 0) return 1;
+  const noise = Math.min(Math.max(shape.noise, 0), 0.9);
+  const t = Math.min(Math.max(elapsedMs, 0), generationMs);
+  const warped = noise === 0 ? t : t + (sign * noise * generationMs * Math.sin((Math.PI * waves * t) / generationMs)) / (Math.PI * waves);
+  const slow = Math.min(Math.max(shape.slowStartMs, 0), generationMs);
+  if (slow === 0) return warped / generationMs;
+  const work = warped < slow ? (warped * warped) / (2 * slow) : warped - slow / 2;
+  return work / (generationMs - slow / 2);
+}
+
+/**
+ * A task's draws. Times come from the request (model, prompt, ratio), not from chance, so the same
+ * request takes as long whoever sends it: a benchmark can give two clients identical work. The
+ * pace's shape comes from the task id, so it differs between tasks even for one prompt.
+ */
+function drawsFor(task: TaskRecord, timing: Timing): Draws {
+  const request = `${task.model}\n${task.ratio}\n${task.promptText}`;
+  const shape = unitHash(`shape\n${task.id}`);
+  return {
+    pendingMs: draw(timing.pendingMs, unitHash(`pending\n${request}`)),
+    generationMs: draw(timing.generationMs, unitHash(`generation\n${request}`)),
+    waves: 1 + Math.floor(shape * 3),
+    sign: Math.floor(shape * 6) % 2 === 0 ? 1 : -1,
+  };
+}
+
+function draw(time: number | Spread, unit: number): number {
+  if (typeof time === 'number') return time;
+  return Math.round(time.minMs + (time.maxMs - time.minMs) * unit);
+}
+
+/** A number in [0, 1) fixed by `text`. */
+function unitHash(text: string): number {
+  return createHash('sha256').update(text).digest().readUInt32BE(0) / 2 ** 32;
 }
 
 /**

@@ -26,27 +26,35 @@ export const userKey = (communityId: string, userId: string): string => `${commu
 
 /** The waiting jobs in the order they would be served from now on. */
 export function fairOrder(waiting: readonly WaitingJob[], history: ServiceHistory): WaitingJob[] {
-  const communities = new Map(history.communities);
-  const users = new Map(history.users);
   // A member's jobs share their community and member, so the member's oldest job always beats the
-  // others: only each member's next job competes. O(jobs x members) rather than O(jobs^2).
+  // others: only each member's next job competes. O(jobs x members) rather than O(jobs^2), and each
+  // comparison reads fields, not maps: it runs for every accepted job, over the whole queue.
+  const communities = new Map<string, { time: number }>();
   const queues = new Map<string, MemberQueue>();
   [...waiting]
     .sort((a, b) => a.createdAt - b.createdAt)
     .forEach((job, index) => {
       const key = userKey(job.communityId, job.userId);
       const queue = queues.get(key);
-      if (queue) queue.jobs.push({ job, index });
-      else queues.set(key, { key, jobs: [{ job, index }], next: 0 });
+      if (queue) {
+        queue.jobs.push({ job, index });
+        return;
+      }
+      let community = communities.get(job.communityId);
+      if (!community) {
+        community = { time: history.communities.get(job.communityId) ?? Number.NEGATIVE_INFINITY };
+        communities.set(job.communityId, community);
+      }
+      queues.set(key, { community, userTime: history.users.get(key) ?? Number.NEGATIVE_INFINITY, jobs: [{ job, index }], next: 0 });
     });
   const heads = [...queues.values()];
   const order: WaitingJob[] = [];
   // Serving a job makes its community and member the most recently served: the next pick rotates.
-  let virtualNow = Math.max(0, ...communities.values(), ...users.values());
+  let virtualNow = Math.max(0, ...history.communities.values(), ...history.users.values());
   while (heads.length > 0) {
     let best = 0;
     for (let i = 1; i < heads.length; i++) {
-      if (compare(heads[i]!, heads[best]!, communities, users) < 0) best = i;
+      if (compare(heads[i]!, heads[best]!) < 0) best = i;
     }
     const queue = heads[best]!;
     const { job } = queue.jobs[queue.next]!;
@@ -54,15 +62,17 @@ export function fairOrder(waiting: readonly WaitingJob[], history: ServiceHistor
     if (queue.next === queue.jobs.length) heads.splice(best, 1);
     order.push(job);
     virtualNow += 1;
-    communities.set(job.communityId, virtualNow);
-    users.set(queue.key, virtualNow);
+    queue.community.time = virtualNow;
+    queue.userTime = virtualNow;
   }
   return order;
 }
 
-/** One member's waiting jobs, oldest first, with their place in the overall age order (ties). */
+/** One member's waiting jobs, oldest first, with their place in the overall age order (ties), and when they and their community were last served. */
 interface MemberQueue {
-  readonly key: string;
+  /** Shared by the queues of one community: serving one member moves them all back. */
+  readonly community: { time: number };
+  userTime: number;
   readonly jobs: { readonly job: WaitingJob; readonly index: number }[];
   next: number;
 }
@@ -103,13 +113,13 @@ export function queuePositions(waiting: readonly WaitingJob[], history: ServiceH
 }
 
 /** Least recently served community, then member, then oldest request; equal ones keep their age order. */
-function compare(a: MemberQueue, b: MemberQueue, communities: Map<string, number>, users: Map<string, number>): number {
-  const never = Number.NEGATIVE_INFINITY;
+function compare(a: MemberQueue, b: MemberQueue): number {
   const jobA = a.jobs[a.next]!;
   const jobB = b.jobs[b.next]!;
   return (
-    Math.sign((communities.get(jobA.job.communityId) ?? never) - (communities.get(jobB.job.communityId) ?? never) || 0) ||
-    Math.sign((users.get(a.key) ?? never) - (users.get(b.key) ?? never) || 0) ||
+    // Never served is -Infinity on both sides: the difference is NaN, which counts as a tie.
+    Math.sign(a.community.time - b.community.time || 0) ||
+    Math.sign(a.userTime - b.userTime || 0) ||
     jobA.job.createdAt - jobB.job.createdAt ||
     jobA.index - jobB.index
   );

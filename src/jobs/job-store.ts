@@ -29,6 +29,13 @@ import { startSubmitting } from './transitions/start-submitting.ts';
 export type { AcceptOutcome, AcceptRefusal } from './transitions/accept-job.ts';
 export type { StoredReference } from './transitions/set-references.ts';
 
+/** A job that is due, as much of it as deciding what to start needs. */
+export interface DueJob {
+  readonly id: string;
+  readonly state: 'submitting' | 'submitted' | 'running' | 'succeeded';
+  readonly platform: string;
+}
+
 // The where clauses below repeat the partial indexes' (`state not in (…final…)`) word for word:
 // SQLite uses a partial index only for a query that states its condition.
 const UNFINISHED_JOBS = `
@@ -36,11 +43,21 @@ const UNFINISHED_JOBS = `
 
 // `indexed by`: the due list must be a range over run_at; should the index go, this fails loudly
 // instead of quietly scanning (without statistics SQLite may prefer the per-state index).
+// Only what the runner needs to decide whether to start work: it reads the whole row when it
+// does. With many jobs in flight, the ones already being worked stay due until their work ends,
+// and would otherwise be parsed again on every tick.
 const DUE_JOBS = `
-  select * from jobs indexed by jobs_due
+  select id, state, platform from jobs indexed by jobs_due
    where state not in ('delivered','rejected','failed','cancelled') and run_at <= @now and locked_by = @instanceId
      and state in ('submitting','submitted','running','succeeded')
-   order by run_at, rowid`;
+   order by run_at, rowid limit @limit`;
+
+// The soonest any of our jobs is next due, after now: the runner sleeps until then (or its idle
+// tick), so a poll timed to a task's finish is not held back to the tick.
+const NEXT_DUE_AT = `
+  select min(run_at) from jobs indexed by jobs_due
+   where state not in ('delivered','rejected','failed','cancelled') and run_at > @now and locked_by = @instanceId
+     and state in ('reserved','submitting','submitted','running','succeeded')`;
 
 const IN_FLIGHT_OF_MEMBER = `
   select count(*) from jobs
@@ -121,7 +138,7 @@ export class JobStore {
     return markSubmitted(this.ctx, id, taskId, estimatedCredits, firstPollAt);
   }
 
-  /** submitted|running → running. */
+  /** submitted|running → running, remembering the reading and when it was read. */
   markRunning(id: string, progress: number | null, nextPollAt: number): boolean {
     return markRunning(this.ctx, id, progress, nextPollAt);
   }
@@ -216,11 +233,14 @@ export class JobStore {
       .map((row) => jobFromRow(row));
   }
 
-  /** Our jobs that need a look now (a stranded submit, a poll, a delivery), earliest first. */
-  due(nowMs: number): Job[] {
-    return prepared(this.db, DUE_JOBS)
-      .all({ now: nowMs, instanceId: this.instanceId })
-      .map((row) => jobFromRow(row));
+  /** Our jobs that need a look now (a stranded submit, a poll, a delivery), earliest first, at most `limit`. */
+  due(nowMs: number, limit = 1_000_000): DueJob[] {
+    return prepared(this.db, DUE_JOBS).all({ now: nowMs, instanceId: this.instanceId, limit }) as DueJob[];
+  }
+
+  /** When the next of our jobs falls due after `nowMs` (a poll, a retry, a deferred create), or null. */
+  nextDueAt(nowMs: number): number | null {
+    return (prepared(this.db, NEXT_DUE_AT).pluck().get({ now: nowMs, instanceId: this.instanceId }) as number | null) ?? null;
   }
 
   /** How many of a member's jobs are unfinished: what the per-member limit counts. */
@@ -270,12 +290,12 @@ export class JobStore {
     return this.ctx.ledger.heldFor(id);
   }
 
-  /** Recent generation times for a model (submitted → succeeded), newest first: to time the first poll. */
+  /** Recent generation times for a model (submitted → succeeded), newest first, from the database: what the poll schedule learns from, so a restart keeps it. */
   recentDurationsMs(model: string, limit: number): number[] {
     return prepared(
       this.db,
-      `select finished_at - submitted_at from jobs
-        where model = @model and state in ('succeeded','delivered') and submitted_at is not null and finished_at is not null
+      `select finished_at - submitted_at from jobs indexed by jobs_model_finished
+        where model = @model and finished_at is not null and state in ('succeeded','delivered') and submitted_at is not null
         order by finished_at desc limit @limit`,
     )
       .pluck()

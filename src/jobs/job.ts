@@ -71,7 +71,14 @@ interface JobBase extends NewJob {
 /** Null only for a job accepted before holds moved to acceptance (a database from migration 1). */
 type Queued = JobBase & { readonly state: 'queued'; readonly reservedCredits: number | null };
 type Holding<S> = JobBase & { readonly state: S; readonly reservedCredits: number };
-type AtRunway<S> = JobBase & { readonly state: S; readonly taskId: string; readonly submittedAt: number; readonly progress: number | null };
+type AtRunway<S> = JobBase & {
+  readonly state: S;
+  readonly taskId: string;
+  readonly submittedAt: number;
+  /** Runway's last progress figure, and when it was read (null until a RUNNING answer carried one). */
+  readonly progress: number | null;
+  readonly progressAt: number | null;
+};
 type Finished<S> = JobBase & { readonly state: S; readonly taskId: string; readonly submittedAt: number; readonly costCredits: number };
 type Ended<S> = JobBase & { readonly state: S; readonly failureCode: string | null; readonly failureMessage: string | null };
 
@@ -108,6 +115,7 @@ export const jobRowSchema = z.object({
   estimated_credits: z.number().nullable(),
   cost_credits: z.number().nullable(),
   progress: z.number().nullable(),
+  progress_at: z.number().nullable(),
   failure_code: z.string().nullable(),
   failure_message: z.string().nullable(),
   delivery_checkpoint: z.string().nullable(),
@@ -165,7 +173,14 @@ export function jobFromRow(raw: unknown): Job {
       return { ...base, state: row.state, reservedCredits: need(row.reserved_credits, 'reserved_credits') };
     case 'submitted':
     case 'running':
-      return { ...base, state: row.state, taskId: need(row.task_id, 'task_id'), submittedAt: need(row.submitted_at, 'submitted_at'), progress: row.progress };
+      return {
+        ...base,
+        state: row.state,
+        taskId: need(row.task_id, 'task_id'),
+        submittedAt: need(row.submitted_at, 'submitted_at'),
+        progress: row.progress,
+        progressAt: row.progress_at,
+      };
     case 'succeeded':
     case 'delivered':
       return {

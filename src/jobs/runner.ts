@@ -1,19 +1,29 @@
 import type { Clock } from '../clock.ts';
 import { asBotError, BotError, storedFailure, type Failure } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { findModel } from '../models.ts';
 import type { ChatSurface } from '../ports.ts';
 import type { RunwayGateway } from '../runway/gateway.ts';
 import { explainFailureCode, taskCancelled } from '../runway/failure-codes.ts';
 import { concurrencyOf, type OrganizationSnapshot } from '../runway/organization.ts';
-import { backoffPollAt, estimateFinishedAt, expectedDurationMs, firstPollAt, nextPollAt, type PollTiming } from '../runway/poll-schedule.ts';
+import {
+  afterRunningPollAt,
+  afterWaitingPollAt,
+  backoffPollAt,
+  estimateFinishedAt,
+  firstPollAt,
+  learnFrom,
+  NOTHING_LEARNED,
+  type Learned,
+  type PollTiming,
+  type TaskSoFar,
+} from '../runway/poll-schedule.ts';
 import { createTaskFor } from '../actions/submit-call.ts';
 import { CREATE_UNCERTAIN, decideAfterCreate } from './create-decision.ts';
 import { deliverOutputs, isPermanentDeliveryError, JobMovedOn, UNDELIVERABLE, type OutputFetcher } from './delivery.ts';
 import { decideAfterPoll } from './poll-decision.ts';
 import { pickJobsToSubmit, queuePositions } from './fair-queue.ts';
 import type { Job, JobIn, ReferenceUri } from './job.ts';
-import type { JobStore } from './job-store.ts';
+import type { DueJob, JobStore } from './job-store.ts';
 import { JOB_LEASE_RENEW_MS } from './transitions/context.ts';
 import { StatusUpdates } from './status-updates.ts';
 
@@ -31,7 +41,10 @@ export interface JobRunnerOptions {
   readonly statusIntervalMs: number;
   /** Runway generations per model at once when the organisation's limits are unknown. */
   readonly defaultSlotsPerModel?: number;
-  /** How long a generation takes before any has been seen, overriding the catalogue (the simulator is faster than Runway). */
+  /**
+   * How long a generation takes before any has finished here (the built-in simulator knows its
+   * own). Without it, the first tasks of a model on a fresh database are first polled at the interval.
+   */
   readonly firstDurationGuessMs?: number;
   readonly random?: () => number;
   /** What to tell a community's moderators after a moderated generation of `job`, or null (no new pause). */
@@ -47,12 +60,20 @@ export interface JobRunnerOptions {
   readonly prepareReferences?: (job: JobIn<'submitting'>) => Promise<readonly ReferenceUri[]>;
 }
 
-/** Recent generation times the first-poll estimate is the median of: few, so it follows Runway's load. */
-const RECENT_DURATIONS = 9;
+/** Recent generations of a model the poll schedule learns from: few enough to follow Runway's load. */
+const RECENT_GENERATIONS = 20;
 /** How often the organisation's concurrency limits are read again. */
 const LIMITS_REFRESH_MS = 10 * 60 * 1000;
 /** Delivery attempts before a finished image is declared lost (and refunded). */
 const MAX_DELIVERY_ATTEMPTS = 8;
+/**
+ * Jobs worked at once (creates, polls, deliveries). With a thousand in flight, polls falling due
+ * together would otherwise all be sent, parsed and written at once: the event loop stalls and
+ * memory peaks. The rest stay due and start as these finish, a few milliseconds later.
+ */
+const MAX_JOBS_WORKED_AT_ONCE = 32;
+/** Ticks are at least this far apart however often work ends or jobs fall due: each reads the database. */
+const MIN_TICK_GAP_MS = 20;
 
 /**
  * Runs every job after it is reserved: hands out Runway slots fairly, creates tasks, polls them
@@ -67,9 +88,17 @@ export class JobRunner {
   private readonly timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
   /** Jobs with work in progress in this process: a due job that is busy is not started twice. */
   private readonly busy = new Set<string>();
+  /** The jobs among them being created, polled or delivered: capped at MAX_JOBS_WORKED_AT_ONCE. */
+  private readonly worked = new Set<string>();
+  /** When the timer set now fires, and when the last tick ran (clock time). */
+  private timerAt = Number.POSITIVE_INFINITY;
+  private lastTickAt = Number.NEGATIVE_INFINITY;
+  /** When queue positions were last shown. */
+  private positionsShownAt = Number.NEGATIVE_INFINITY;
   private readonly pending = new Set<Promise<void>>();
   private readonly status: StatusUpdates;
-  private readonly expectedMs = new Map<string, number>();
+  /** What the schedule learned per model, read from the database and dropped when a task of it finishes. */
+  private readonly learned = new Map<string, Learned>();
   /** Jobs whose platform is not configured in this run, told once in the log. */
   private readonly noSurfaceLogged = new Set<string>();
   private slotLimits = new Map<string, number>();
@@ -124,6 +153,7 @@ export class JobRunner {
     this.stopped = true;
     if (this.timer) this.timers.clearTimeout(this.timer);
     this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
     await this.idle();
   }
 
@@ -137,15 +167,25 @@ export class JobRunner {
     return this.options.store.unfinished().filter((job) => job.platform === platform).length;
   }
 
-  /** Ask for a tick soon: a job was reserved or a slot freed. */
+  /** Ask for a tick soon: a job was reserved or a slot freed. Many asks close together make one tick. */
   wake(): void {
     if (this.stopped) return;
-    if (this.timer) this.timers.clearTimeout(this.timer);
-    this.timer = this.timers.setTimeout(() => void this.tickAndReschedule(), 0);
+    this.tickIn(Math.max(this.lastTickAt + MIN_TICK_GAP_MS - this.options.clock.now(), 0));
+  }
+
+  /** Have the next tick in `delayMs` at the latest: a tick already set sooner stays. */
+  private tickIn(delayMs: number): void {
+    const at = this.options.clock.now() + delayMs;
+    if (this.timer !== null && this.timerAt <= at) return;
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = this.timers.setTimeout(() => void this.tickAndReschedule(), delayMs);
   }
 
   private async tickAndReschedule(): Promise<void> {
     this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    this.lastTickAt = this.options.clock.now();
     try {
       this.tick();
     } catch (error) {
@@ -153,8 +193,24 @@ export class JobRunner {
       this.options.log.error('tick failed; trying again at the next', { error });
     }
     if (this.stopped) return;
-    const idleTickMs = Math.min(Math.max(Math.round(this.options.pollIntervalMs / 4), 20), 1_000);
-    this.timer = this.timers.setTimeout(() => void this.tickAndReschedule(), idleTickMs);
+    const idleTickMs = Math.min(Math.max(Math.round(this.options.pollIntervalMs / 4), MIN_TICK_GAP_MS), 1_000);
+    this.tickIn(Math.max(this.untilNextDue(idleTickMs), MIN_TICK_GAP_MS));
+  }
+
+  /**
+   * How long to sleep: until the next job falls due, at most the idle tick. A poll is timed to
+   * land just after a task finishes; left to the next tick it would land up to a tick later.
+   */
+  private untilNextDue(idleTickMs: number): number {
+    try {
+      const now = this.options.clock.now();
+      const next = this.options.store.nextDueAt(now);
+      // +1 ms: a timer may fire a hair early, and the due query wants run_at <= now.
+      return next === null ? idleTickMs : Math.min(Math.max(next - now + 1, 0), idleTickMs);
+    } catch (error) {
+      this.options.log.warn('could not read when the next job is due; ticking as usual', { error });
+      return idleTickMs;
+    }
   }
 
   /** One pass: keep our jobs ours, submit what fits, then whatever the database says is due. */
@@ -170,14 +226,16 @@ export class JobRunner {
         this.leasesRenewedAt = now;
       }
       this.dispatch(now);
-      for (const job of this.options.store.due(now)) this.workOn(job);
+      // Those being worked are still due (and come first): read past them, up to what may start.
+      for (const job of this.options.store.due(now, MAX_JOBS_WORKED_AT_ONCE + this.worked.size)) this.workOn(job);
     } finally {
       this.ticking = false;
     }
   }
 
-  /** Start what a due job needs, unless this process is already working on it. */
-  private workOn(job: Job): void {
+  /** Start what a due job needs, unless this process is already working on it or works as many as it may. */
+  private workOn(job: DueJob): void {
+    if (this.busy.has(job.id) || this.worked.size >= MAX_JOBS_WORKED_AT_ONCE) return;
     switch (job.state) {
       case 'submitting':
         // Due only past its create deadline, or when taken over from a dead instance: the create's
@@ -186,7 +244,7 @@ export class JobRunner {
         return;
       case 'submitted':
       case 'running':
-        this.track(job.id, () => this.poll(job.id));
+        this.trackWork(job.id, () => this.poll(job.id));
         return;
       case 'succeeded':
         if (!this.surfaces.has(job.platform)) {
@@ -195,19 +253,30 @@ export class JobRunner {
           this.noSurfaceLogged.add(job.id);
           return;
         }
-        this.track(job.id, () => this.deliverFinished(job.id, null));
+        this.trackWork(job.id, () => this.deliverFinished(job.id, null));
         return;
-      default:
-        return;
+      default: {
+        const unreachable: never = job.state;
+        throw new Error(`unexpected due state ${String(unreachable)}`);
+      }
     }
   }
 
   private dispatch(now: number): void {
+    // Creates go out in batches once the jobs worked at once near the cap: picking one more at
+    // every finished piece of work would run the fair order over a long queue again and again.
+    const capacity = MAX_JOBS_WORKED_AT_ONCE - this.worked.size;
+    const pick = this.worked.size === 0 || capacity >= MAX_JOBS_WORKED_AT_ONCE / 2;
+    // Positions shown change when the queue moves; otherwise they are refreshed at the status interval.
+    const refreshPositions = now - this.positionsShownAt >= this.options.statusIntervalMs;
+    if (!pick && !refreshPositions) return;
     const { waiting, history, inFlightPerModel } = this.options.store.dispatchSnapshot(now);
     if (waiting.length === 0) return;
     const slots = (model: string) => this.slotLimits.get(model) ?? this.options.defaultSlotsPerModel ?? 2;
-    const toSubmit = pickJobsToSubmit(waiting, history, inFlightPerModel, slots, now);
-    for (const job of toSubmit) this.track(job.id, () => this.submit(job.id));
+    const toSubmit = pick ? pickJobsToSubmit(waiting, history, inFlightPerModel, slots, now).slice(0, capacity) : [];
+    for (const job of toSubmit) this.trackWork(job.id, () => this.submit(job.id));
+    if (toSubmit.length === 0 && !refreshPositions) return;
+    this.positionsShownAt = now;
     const submitted = new Set(toSubmit.map((j) => j.id));
     const positions = queuePositions(waiting.filter((j) => !submitted.has(j.id)), history);
     for (const [jobId, position] of positions) this.status.show(jobId, { kind: 'queued', position });
@@ -235,7 +304,7 @@ export class JobRunner {
     const decision = decideAfterCreate(outcome, job.attempts);
     switch (decision.kind) {
       case 'submitted': {
-        const firstPoll = firstPollAt(this.timing, clock.now(), this.expectedDuration(job.request.modelId));
+        const firstPoll = firstPollAt(this.timing, clock.now(), this.learnedFor(job.request.modelId));
         if (!store.markSubmitted(jobId, decision.taskId, decision.estimatedCredits, firstPoll)) {
           // The row left `submitting` (or us) while the create ran: the task is untracked, say so loudly.
           log.error('runway task created for a job that is no longer ours and submitting', { jobId, taskId: decision.taskId });
@@ -275,18 +344,24 @@ export class JobRunner {
         return;
       }
       case 'waiting':
-        if (!store.recordUnfinishedPoll(jobId, nextPollAt(this.timing, now))) log.debug('poll not recorded: the job moved on', { jobId });
+        if (!store.recordUnfinishedPoll(jobId, afterWaitingPollAt(this.timing, now, this.learnedFor(job.request.modelId)))) {
+          log.debug('poll not recorded: the job moved on', { jobId });
+        }
         return;
-      case 'running':
-        if (store.markRunning(jobId, decision.progress, nextPollAt(this.timing, now))) this.status.show(jobId, { kind: 'running', progress: decision.progress });
-        else log.debug('poll not recorded: the job moved on', { jobId });
+      case 'running': {
+        const plan = afterRunningPollAt(this.timing, now, taskSoFar(job), decision.progress, this.learnedFor(job.request.modelId));
+        if (store.markRunning(jobId, decision.progress, plan.nextPollAtMs)) {
+          this.status.show(jobId, { kind: 'running', progress: decision.progress });
+        } else log.debug('poll not recorded: the job moved on', { jobId });
         return;
+      }
       case 'succeeded': {
         // Runway reports the final cost; without it, what is held (its estimate) is the best figure.
         const cost = decision.costCredits ?? store.heldCredits(jobId);
+        const finishedAt = estimateFinishedAt(now, { ...taskSoFar(job), lastUnfinishedAtMs: job.lastUnfinishedAt }, this.learnedFor(job.request.modelId));
         // Recorded before anything else: if this write throws, the row still says "poll me", and the next tick does.
-        if (!store.markSucceeded(jobId, cost, estimateFinishedAt(job.submittedAt, job.lastUnfinishedAt, now))) return;
-        this.expectedMs.delete(job.request.modelId);
+        if (!store.markSucceeded(jobId, cost, finishedAt)) return;
+        this.learned.delete(job.request.modelId);
         await this.deliverFinished(jobId, decision.outputUrls);
         return;
       }
@@ -391,13 +466,33 @@ export class JobRunner {
     }
   }
 
-  private expectedDuration(model: string): number {
-    const cached = this.expectedMs.get(model);
+  /**
+   * What the schedule knows of a model's generation times: from its recent finished jobs in the
+   * database, so the first task after a restart is timed as well as the hundredth. Cached until a
+   * task of the model finishes. (Keyed by model: the one knob that changes a generation's length
+   * here; an output count would join the key when one exists.)
+   */
+  private learnedFor(model: string): Learned {
+    const cached = this.learned.get(model);
     if (cached !== undefined) return cached;
-    const fallback = this.options.firstDurationGuessMs ?? findModel(model)?.expectedDurationMs ?? 20_000;
-    const learned = expectedDurationMs(this.options.store.recentDurationsMs(model, RECENT_DURATIONS), fallback);
-    this.expectedMs.set(model, learned);
+    const durationsMs = this.options.store.recentDurationsMs(model, RECENT_GENERATIONS);
+    const guess = this.options.firstDurationGuessMs;
+    const learned = durationsMs.length > 0 ? learnFrom({ durationsMs }) : guess === undefined ? NOTHING_LEARNED : { fastMs: guess };
+    this.learned.set(model, learned);
     return learned;
+  }
+
+  /** track(), counted among the jobs worked at once: a create, a poll, a delivery. */
+  private trackWork(jobId: string, work: () => Promise<void>): void {
+    if (this.busy.has(jobId)) return;
+    this.worked.add(jobId);
+    this.track(jobId, async () => {
+      try {
+        await work();
+      } finally {
+        this.worked.delete(jobId);
+      }
+    });
   }
 
   /** Run one piece of work per key at a time, and remember it so stop() can wait. */
@@ -419,4 +514,14 @@ export class JobRunner {
     if (this.timer === null) return;
     this.wake();
   }
+}
+
+/** What a job's row knows about its task before this poll, for the schedule. */
+function taskSoFar(job: { state: 'submitted' | 'running'; submittedAt: number; lastUnfinishedAt: number | null; progress: number | null; progressAt: number | null }): TaskSoFar {
+  return {
+    submittedAtMs: job.submittedAt,
+    // Still `submitted` after a poll: that poll found it PENDING or THROTTLED, so generation began later.
+    waitingSeenAtMs: job.state === 'submitted' ? job.lastUnfinishedAt : null,
+    previous: job.progress !== null && job.progressAt !== null ? { atMs: job.progressAt, progress: job.progress } : null,
+  };
 }

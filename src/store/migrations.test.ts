@@ -162,3 +162,45 @@ describe('migration 2 on a database made by migration 1', () => {
     }
   });
 });
+
+describe('migrations 3 to 5 on a database made by migrations 1 and 2', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'imagine-migrate-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps the jobs, adds an empty reading time, and the history the schedule learns from is there at once', () => {
+    const path = join(dir, 'v2.db');
+    const v2 = new Database(path);
+    v2.exec('create table schema_migrations (version integer primary key, applied_at integer not null)');
+    for (const migration of MIGRATIONS.slice(0, 2)) {
+      v2.exec(migration.sql);
+      v2.prepare('insert into schema_migrations (version, applied_at) values (?, 0)').run(migration.version);
+    }
+    v2.prepare(
+      `insert into jobs (id, platform, community_id, user_id, user_name, placeholder, request, model, state, reserved_credits, task_id, cost_credits,
+                         progress, submitted_at, finished_at, created_at, updated_at)
+       values ('j-running', 'test', 'g1', 'amy', 'amy', '{}', '{}', 'gen4_image', 'running', 8, 't1', null, 0.4, 1000, null, 0, 0),
+              ('j-done', 'test', 'g1', 'amy', 'amy', '{}', '{}', 'gen4_image', 'delivered', 0, 't2', 8, 1, 1000, 12000, 0, 0)`,
+    ).run();
+    v2.close();
+
+    const db = openDatabase(path);
+    try {
+      expect(db.prepare('select version from schema_migrations order by version').pluck().all()).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(db.prepare('select id, progress, progress_at from jobs order by id').all()).toEqual([
+        { id: 'j-done', progress: 1, progress_at: null },
+        { id: 'j-running', progress: 0.4, progress_at: null },
+      ]);
+      // Read through the index the store names (\`indexed by\` fails loudly should it go).
+      const durations = db
+        .prepare("select finished_at - submitted_at from jobs indexed by jobs_model_finished where model = 'gen4_image' and finished_at is not null")
+        .pluck()
+        .all();
+      expect(durations).toEqual([11_000]);
+    } finally {
+      db.close();
+    }
+  });
+});

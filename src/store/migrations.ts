@@ -216,4 +216,14 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
         begin select raise(abort, 'an upscale job needs scaleFactor 2 or 4, a sourceJobId and the upscaler model'); end;
     `,
   },
+  {
+    // Issue 11: polls timed by the task's own progress, and generation times that survive a restart.
+    version: 5,
+    sql: `
+      -- When the figure in progress was read: with the next reading, the task's own pace.
+      alter table jobs add column progress_at integer;
+      -- Each model's recent generation times, read when the first poll of a task is timed.
+      create index jobs_model_finished on jobs(model, finished_at) where finished_at is not null;
+    `,
+  },
 ];

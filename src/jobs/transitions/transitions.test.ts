@@ -155,6 +155,18 @@ describe('what each transition records', () => {
     expect(balanceOf(f.db, 'amy')).toBe(ALLOWANCE - 5);
   });
 
+  it('a RUNNING answer keeps its reading and when it was read; one without a figure keeps the last reading', () => {
+    const id = jobIn(f, 'submitted');
+    expect(markRunning(f.ctx, id, 0.2, T0 + 5_000)).toBe(true);
+    expect(rowOf(f.db, id)).toMatchObject({ progress: 0.2, progress_at: T0 });
+    f.clock.advance(5_000);
+    expect(markRunning(f.ctx, id, 0.6, T0 + 12_000)).toBe(true);
+    expect(rowOf(f.db, id)).toMatchObject({ progress: 0.6, progress_at: T0 + 5_000, run_at: T0 + 12_000 });
+    f.clock.advance(5_000);
+    expect(markRunning(f.ctx, id, null, T0 + 15_000)).toBe(true);
+    expect(rowOf(f.db, id)).toMatchObject({ progress: 0.6, progress_at: T0 + 5_000, last_unfinished_at: T0 + 10_000 });
+  });
+
   it('a deferred create goes back to the queue one attempt further, and is not submitted before its time', () => {
     const id = jobIn(f, 'submitting');
     expect(backToQueue(f.ctx, id, T0 + 3_000)).toBe(true);
