@@ -64,7 +64,7 @@ describe('moderation guards, checked before anything is held or sent', () => {
       },
     });
     expect(h.app.core.quota(mod, { action: 'report' }).text.split('\n').at(-1)).toBe(
-      "Declined by Runway's moderation this day: 3 (ana 3); a member is paused after 3 in a day; `/quota pardon` lifts it.",
+      "Declined by Runway's moderation today: 3 (ana 3); a member is paused after 3 in a day; `/quota pardon` lifts it.",
     );
     expect(h.app.core.quota(mod, { action: 'pardon', userId: 'ana', userName: 'Ana' })).toEqual({
       visibility: 'public',

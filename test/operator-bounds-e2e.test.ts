@@ -856,7 +856,7 @@ describe("3. the operator's budget stops every community at once (OPERATOR_BUDGE
           `Operator's budget for every community together: 0 of 16 credits a day left, refills ${formatWhen(nextMidnight(now), now)}.`,
           'Allowance: 50 credits a day.',
           'No images in this period yet.',
-          "Declined by Runway's moderation this day: 0; a member is paused after 3 in a day; `/quota pardon` lifts it.",
+          "Declined by Runway's moderation today: 0; a member is paused after 3 in a day; `/quota pardon` lifts it.",
         ].join('\n'),
       ),
     ).toContain(shown.content);

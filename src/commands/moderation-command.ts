@@ -3,6 +3,7 @@
  * Runway's content moderation. Permission is checked here, whatever the platform showed. Word
  * lists are answered privately: posting them would advertise what is blocked.
  */
+import { describeCurrentPeriod } from '../credits/messages.ts';
 import type { ErrorCode } from '../errors.ts';
 import { MAX_BLOCKED_ENTRIES, MAX_ENTRY_LENGTH, type Moderation } from '../moderation/moderation.ts';
 import type { QuotaCommand, Requester } from '../ports.ts';
@@ -51,7 +52,7 @@ export function strikesSummary(moderation: Moderation, communityId: string): str
   const rule = moderation.strikeRule;
   const members = moderation.communityStrikes(communityId);
   const total = members.reduce((sum, member) => sum + member.strikes, 0);
-  const window = rule ? `this ${rule.period}` : 'today';
+  const window = describeCurrentPeriod(rule?.period ?? 'day');
   const who = members.length === 0 ? '' : ` (${members.map((m) => `${m.displayName} ${m.strikes}`).join(', ')})`;
   const pause = rule ? `a member is paused after ${rule.count} in a ${rule.period}; \`/quota pardon\` lifts it` : 'members are never paused (MODERATION_STRIKES=off)';
   return `Declined by Runway's moderation ${window}: ${total}${who}; ${pause}.`;

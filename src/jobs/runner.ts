@@ -374,7 +374,7 @@ export class JobRunner {
         const costCredits = decision.costCredits ?? (decision.moderated ? store.heldCredits(jobId) : 0);
         const failure = explainFailureCode(decision.failureCode, costCredits);
         if (!store.markTaskFailed(jobId, failure, { costCredits, moderated: decision.moderated })) return;
-        log.warn('runway task failed', { jobId, failureCode: decision.failureCode, moderated: decision.moderated, costCredits });
+        log.info('runway task failed', { jobId, failureCode: decision.failureCode, moderated: decision.moderated, costCredits });
         await this.tellFailure(jobId, failure);
         if (decision.moderated) await this.tellModerators(jobId);
         return;
