@@ -7,7 +7,7 @@ import type { Config } from './config.ts';
 import type { ServedCommunities } from './communities/admission.ts';
 import { CreditLedger } from './credits/ledger.ts';
 import { Moderation } from './moderation/moderation.ts';
-import { JOB_MOVED } from './bot.ts';
+import { JOB_MOVED } from './imagine/acceptance-failures.ts';
 import { BotError } from './errors.ts';
 import type { JobIn, ReferenceUri } from './jobs/job.ts';
 import { JobStore } from './jobs/job-store.ts';

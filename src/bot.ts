@@ -4,17 +4,16 @@ import { creditsCommand } from './commands/credits-command.ts';
 import { admitCommunity, type Admission, type ServedCommunities } from './communities/admission.ts';
 import { moderationCommand, strikesSummary } from './commands/moderation-command.ts';
 import { quotaCommand } from './commands/quota-command.ts';
-import type { CreditLedger, ReserveOutcome } from './credits/ledger.ts';
-import { communityBudgetSpent, communityCapReached, insufficientCredits, operatorBudgetSpent } from './credits/messages.ts';
-import { asBotError, storedFailure, type Failure } from './errors.ts';
+import type { CreditLedger } from './credits/ledger.ts';
+import { NOT_HELD, REFERENCES_LOST, REROLL_REFERENCES_EXPIRED, REROLL_UNKNOWN_JOB, refusal, tooManyInFlight } from './imagine/acceptance-failures.ts';
 import { modelNotOffered } from './imagine/model-choice.ts';
-import { cheaperOptions, priceOf } from './imagine/price.ts';
+import { priceOf } from './imagine/price.ts';
 import { validateImagineRequest } from './imagine/request.ts';
-import type { Job, ReferenceUri, StoredRequest } from './jobs/job.ts';
-import type { AcceptOutcome, AcceptRefusal, JobStore } from './jobs/job-store.ts';
+import { Acceptance, type ReferenceInput } from './jobs/acceptance.ts';
+import type { StoredRequest } from './jobs/job.ts';
+import type { JobStore } from './jobs/job-store.ts';
 import { REFERENCE_STORE_FULL, type ReferenceStore } from './jobs/reference-store.ts';
-import { hasStaleUpload, REFERENCE_UPLOAD_LIFETIME_MS, uploadReferences } from './jobs/references.ts';
-import type { StoredReference } from './jobs/transitions/set-references.ts';
+import { hasStaleUpload, REFERENCE_UPLOAD_LIFETIME_MS } from './jobs/references.ts';
 import type { JobRunner } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
 import type { Moderation } from './moderation/moderation.ts';
@@ -55,57 +54,6 @@ export const HISTORY_LIMIT = 10;
 /** Flood control when the operator sets nothing: two images in progress per member. */
 export const DEFAULT_MAX_JOBS_PER_MEMBER = 2;
 
-
-/** `reroll.unknown_job`: the button's job is gone, or belongs to another community. */
-export const REROLL_UNKNOWN_JOB: Failure = {
-  code: 'reroll.unknown_job',
-  userMessage: 'That image is no longer known to the bot, so it cannot be rerolled. Run `/imagine` again.',
-};
-
-/** `reroll.references_expired`: the original's uploads expired at Runway and the bot no longer keeps their bytes. */
-export const REROLL_REFERENCES_EXPIRED: Failure = {
-  code: 'reroll.references_expired',
-  userMessage: 'The reference images of this request have expired at Runway and the bot no longer keeps them. Run `/imagine` again with the images attached.',
-};
-
-/** `recovery.references_lost`: a restart came between the chat's download and the upload to Runway. */
-export const REFERENCES_LOST: Failure = {
-  code: 'recovery.references_lost',
-  userMessage: 'The bot restarted while your reference images were being prepared. Nothing was charged; please send the request again.',
-};
-
-/** `internal.job_moved`: the job left `queued` under us (a race with recovery); someone else handled it. */
-export const JOB_MOVED: Failure = { code: 'internal.job_moved', userMessage: 'This request was already handled.' };
-
-/** `recovery.not_reserved`: a job accepted by a version that held nothing at acceptance cannot go on without a hold. */
-export const NOT_HELD: Failure = {
-  code: 'recovery.not_reserved',
-  userMessage: 'The bot was updated while your request was being prepared. Nothing was charged; please send the request again.',
-};
-
-/** `internal.accept_interrupted`: the hold stays, truthfully: a restart's recovery either runs the job or refunds it. */
-export const HELD_UNTIL_RECOVERY: Failure = {
-  code: 'internal.accept_interrupted',
-  userMessage:
-    'Something went wrong on our side while preparing your request. Its credits stay on hold until the bot restarts, which then either makes the image or refunds them; `/credits` shows them as held until then.',
-};
-
-/** `jobs.too_many_in_flight`: the member already has the most images in progress that one member may have. */
-export function tooManyInFlight(inFlight: number, limit: number): Failure {
-  const images = inFlight === 1 ? 'image' : 'images';
-  return {
-    code: 'jobs.too_many_in_flight',
-    userMessage: `You already have ${inFlight} ${images} in progress, the most one member may have at once (${limit}). Wait for one to finish, then try again. Nothing was charged.`,
-  };
-}
-
-type ReferenceInput =
-  | { readonly kind: 'sources'; readonly sources: ImagineOptionsInput['references'] }
-  /** A reroll of a job from before the reference store: its URIs only. */
-  | { readonly kind: 'uploaded'; readonly uris: readonly ReferenceUri[] }
-  /** A reroll: the original's stored references (re-uploaded before the create if their upload expired). */
-  | { readonly kind: 'stored'; readonly refs: readonly StoredReference[] };
-
 /**
  * The core as the adapters see it (src/ports.ts BotCore). It validates, prices and accepts
  * requests; the JobRunner takes each job from there. Knows no platform.
@@ -114,7 +62,11 @@ export class Bot implements BotCore {
   /** Upscale, Vary and Cancel (src/actions/): through this class's admission and acceptance. */
   private readonly actions: ResultActions;
 
+  /** The path every new job takes: moderation, prechecks, the hold, the references. */
+  private readonly acceptance: Acceptance;
+
   constructor(private readonly deps: BotDependencies) {
+    this.acceptance = new Acceptance(deps);
     this.actions = new ResultActions({
       store: deps.store,
       gateway: deps.gateway,
@@ -123,8 +75,8 @@ export class Bot implements BotCore {
       log: deps.log,
       tellFailureOf: (jobId) => deps.runner.tellFailureOf(jobId),
       admit: (requester) => this.admit(requester),
-      precheck: (requester, request, price) => this.precheckOrganization(request, price) ?? this.precheckBudget(requester, request, price, request.tags.length),
-      accept: (requester, request, price, references, placeholder) => this.accept(requester, request, price, references, placeholder),
+      precheck: (requester, request, price) => this.acceptance.precheckOrganization(request, price) ?? this.acceptance.precheckBudget(requester, request, price, request.tags.length),
+      accept: (requester, request, price, references, placeholder) => this.acceptance.accept(requester, request, price, references, placeholder),
     });
   }
 
@@ -159,9 +111,9 @@ export class Bot implements BotCore {
     // A cheap look, so a flood is refused before the placeholder; acceptance counts again atomically.
     const inFlight = this.deps.store.inFlightOf(requester.communityId, requester.userId);
     if (inFlight >= this.deps.maxJobsPerMember) return refusal(tooManyInFlight(inFlight, this.deps.maxJobsPerMember));
-    const organization = this.precheckOrganization(check.request, check.priceCredits);
+    const organization = this.acceptance.precheckOrganization(check.request, check.priceCredits);
     if (organization) return organization;
-    const shortfall = this.precheckBudget(requester, check.request, check.priceCredits, options.references.length);
+    const shortfall = this.acceptance.precheckBudget(requester, check.request, check.priceCredits, options.references.length);
     return shortfall ?? { ok: true };
   }
 
@@ -171,7 +123,7 @@ export class Bot implements BotCore {
     const check = validateImagineRequest({ ...options, referenceCount: options.references.length });
     if (!check.ok) return refusal(check.failure);
     if (options.references.length > 0 && this.deps.referenceStore.isFull()) return refusal(REFERENCE_STORE_FULL);
-    return this.accept(requester, check.request, check.priceCredits, { kind: 'sources', sources: options.references }, placeholder);
+    return this.acceptance.accept(requester, check.request, check.priceCredits, { kind: 'sources', sources: options.references }, placeholder);
   }
 
   async reroll(requester: Requester, jobId: string, placeholder: string): Promise<ImagineOutcome> {
@@ -199,7 +151,7 @@ export class Bot implements BotCore {
     const model = findModel(original.request.modelId);
     if (model && !isOffered(model.id)) return refusal(modelNotOffered(model));
     const request: StoredRequest = { ...original.request, seed: model?.supportsSeed ? randomInt(0, MAX_SEED) : null };
-    return this.accept(requester, request, priceOf(request), references, placeholder);
+    return this.acceptance.accept(requester, request, priceOf(request), references, placeholder);
   }
 
   history(requester: Requester): HistoryOutcome {
@@ -274,172 +226,9 @@ ${strikesSummary(this.deps.moderation, requester.communityId)}` };
     }
   }
 
-  private async accept(requester: Requester, request: StoredRequest, price: number, references: ReferenceInput, placeholder: string): Promise<ImagineOutcome> {
-    const { store, log } = this.deps;
-    // Blocked words and paused members stop here: before any download, hold or call to Runway.
-    const moderated = this.deps.moderation.refusal(requester.communityId, requester.userId, request.prompt);
-    if (moderated) return refusal(moderated);
-    const organization = this.precheckOrganization(request, price);
-    if (organization) return organization;
-    const shortfall = this.precheckBudget(requester, request, price, request.tags.length);
-    if (shortfall) return shortfall;
-    let accepted: AcceptOutcome;
-    try {
-      accepted = store.accept(
-        { platform: requester.platform, communityId: requester.communityId, userId: requester.userId, userName: requester.displayName, placeholder, request },
-        price,
-        this.deps.maxJobsPerMember,
-      );
-    } catch (error) {
-      // The acceptance is one transaction: when it throws, nothing was written or held.
-      const botError = asBotError(error);
-      log.error('could not accept a job', { code: botError.code, error });
-      return refusal(botError);
-    }
-    if (!accepted.ok) return refusal(this.acceptRefusal(accepted, request, request.tags.length));
-    const { jobId } = accepted;
-    let referenceCount = 0;
-    // Files kept for this job are pinned (never swept) until its job_references rows name them.
-    const { referenceStore, clock } = this.deps;
-    const pinned: string[] = references.kind === 'stored' ? references.refs.map((ref) => ref.sha256) : [];
-    for (const sha of pinned) referenceStore.pin(sha);
-    try {
-      if (references.kind === 'uploaded') {
-        referenceCount = references.uris.length;
-        if (referenceCount > 0 && !store.setReferenceUris(jobId, references.uris)) return this.afterLosingJob(jobId, price);
-      } else {
-        const refs = references.kind === 'stored' ? references.refs : await this.keepAndUpload(references.sources, request.tags, pinned, clock.now());
-        referenceCount = refs.length;
-        if (referenceCount > 0 && !store.setReferences(jobId, refs)) return this.afterLosingJob(jobId, price);
-      }
-      if (!store.markReady(jobId)) return this.afterLosingJob(jobId, price);
-    } catch (error) {
-      return this.rejectWhileAccepting(jobId, error, price);
-    } finally {
-      for (const sha of pinned) referenceStore.unpin(sha);
-    }
-    return this.queuedOutcome(jobId, request, price, referenceCount);
-  }
-
-  /** Download and check the chat's images, keep their bytes in the store (pinned), and upload them to Runway. */
-  private async keepAndUpload(sources: ImagineOptionsInput['references'], tags: readonly string[], pinned: string[], startedAt: number): Promise<StoredReference[]> {
-    const keep = (bytes: Uint8Array): string => {
-      const sha = this.deps.referenceStore.put(bytes);
-      pinned.push(sha);
-      return sha;
-    };
-    const uploaded = await uploadReferences(sources, tags, this.deps.gateway, this.deps.timers, keep);
-    return uploaded.map((ref, position) => {
-      if (ref.sha256 === undefined) throw new Error('a reference was uploaded without being kept');
-      // The time before the upload: an upload is never taken as younger than it is.
-      return { position, tag: ref.tag, sha256: ref.sha256, uri: ref.uri, uploadedAt: startedAt };
-    });
-  }
-
-  /** The job is the runner's now: nothing here may reject it or say it was not charged. */
-  private queuedOutcome(jobId: string, request: StoredRequest, price: number, referenceCount: number): ImagineOutcome {
-    const { runner, log } = this.deps;
-    try {
-      runner.wake();
-      log.info('job accepted', { jobId, model: request.modelId, ratio: request.ratio, references: referenceCount, reservedCredits: price });
-      return { ok: true, jobId, position: runner.positionOf(jobId), reservedCredits: price };
-    } catch (error) {
-      log.warn('job queued, but its queue position could not be read', { jobId, error });
-      return { ok: true, jobId, position: 0, reservedCredits: price };
-    }
-  }
-
-  /** A download, check or upload failed while the job held credits: reject it, refunding in the same transaction. */
-  private rejectWhileAccepting(jobId: string, error: unknown, price: number): ImagineOutcome {
-    const botError = asBotError(error);
-    this.deps.log.warn('job rejected while accepting', { jobId, code: botError.code, error: botError.message });
-    try {
-      if (this.deps.store.reject(jobId, botError)) return refusal(botError);
-    } catch (rejectError) {
-      this.deps.log.error('could not reject a job while accepting; it keeps its hold until recovery', { jobId, error: rejectError });
-    }
-    return this.afterLosingJob(jobId, price);
-  }
-
-  /** A transition on a job being accepted did not apply (or the database failed): tell what its row says, truthfully. */
-  private afterLosingJob(jobId: string, price: number): ImagineOutcome {
-    let job: Job | undefined;
-    try {
-      job = this.deps.store.get(jobId);
-    } catch (error) {
-      this.deps.log.error('could not read a job being accepted', { jobId, error });
-    }
-    if (!job || job.state === 'queued') return refusal(HELD_UNTIL_RECOVERY);
-    // Its refund, if any, was part of the transition that finished it.
-    if (job.state === 'rejected' || job.state === 'failed' || job.state === 'cancelled') {
-      return refusal(job.failureCode === null ? JOB_MOVED : storedFailure(job.failureCode, job.failureMessage));
-    }
-    return { ok: true, jobId, position: 0, reservedCredits: price };
-  }
-
   /** The community refusal as a private reply, or null when the community is served. */
   private admit(requester: Requester): Extract<ImagineOutcome, { ok: false }> | null {
     const admission = this.admission(requester.platform, requester.communityId);
     return admission.ok ? null : refusal(admission.failure);
   }
-
-  /**
-   * Would Runway's organisation take this (its balance, the model's daily limit)? Asked first, before
-   * the member's balance is read (which may credit an allowance) and before any download: a request
-   * Runway would refuse costs nothing and writes nothing.
-   */
-  private precheckOrganization(request: StoredRequest, price: number): Extract<ImagineOutcome, { ok: false }> | null {
-    const admission = this.deps.organizationGuard.check(request.modelId, price);
-    return admission.ok ? null : refusal(admission.failure);
-  }
-
-  /**
-   * A look at the balance before any download, so most shortfalls stop cheaply. It runs on every
-   * request, so it reads the balance alone (crediting a due allowance) and builds the full
-   * `/credits` view only to explain a shortfall. The reservation itself re-checks atomically.
-   */
-  private precheckBudget(requester: Requester, request: StoredRequest, price: number, referenceCount: number): Extract<ImagineOutcome, { ok: false }> | null {
-    const { ledger } = this.deps;
-    if (ledger.balance(requester.communityId, requester.userId, requester.displayName) >= price) return null;
-    const view = ledger.creditsView(requester.communityId, requester.userId, requester.displayName);
-    return refusal(
-      this.shortfall(
-        { ok: false, reason: 'insufficient_credits', balance: view.balance, price, resetsAt: view.resetsAt, allowance: view.allowance },
-        request,
-        referenceCount,
-      ),
-    );
-  }
-
-  /** Why acceptance said no: the member's flood limit, or the budget. */
-  private acceptRefusal(outcome: AcceptRefusal, request: StoredRequest, referenceCount: number): Failure {
-    if (outcome.reason === 'too_many_jobs') return tooManyInFlight(outcome.inFlight, outcome.limit);
-    return this.shortfall(outcome, request, referenceCount);
-  }
-
-  /** Why the budget said no, with the numbers: the member's balance, the community's cap or budget, the operator's budget. */
-  private shortfall(outcome: Exclude<ReserveOutcome, { ok: true }>, request: StoredRequest, referenceCount: number): Failure {
-    const nowMs = this.deps.clock.now();
-    if (outcome.reason === 'community_cap') {
-      return communityCapReached({ capRemaining: outcome.capRemaining, price: outcome.price, resetsAt: outcome.resetsAt, nowMs });
-    }
-    if (outcome.reason === 'community_budget') return communityBudgetSpent({ ...outcome, nowMs });
-    if (outcome.reason === 'operator_budget') return operatorBudgetSpent({ ...outcome, nowMs });
-    return insufficientCredits({
-      balance: outcome.balance,
-      price: outcome.price,
-      modelId: request.modelId,
-      ratio: request.ratio,
-      cheaperOptions: cheaperOptions(request, referenceCount),
-      resetsAt: outcome.resetsAt,
-      allowance: outcome.allowance,
-      nowMs,
-    });
-  }
 }
-
-/** A failure as the private refusal of an /imagine. */
-function refusal(failure: Failure): Extract<ImagineOutcome, { ok: false }> {
-  return { ok: false, code: failure.code, reply: { visibility: 'private', text: failure.userMessage } };
-}
-

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileNotFound } from '../adapters/sandbox/file-reference.ts';
 import { fileAccessDenied, fileNotOnSlack } from '../adapters/slack/references.ts';
-import { HELD_UNTIL_RECOVERY, JOB_MOVED, NOT_HELD, REFERENCES_LOST, REROLL_REFERENCES_EXPIRED, REROLL_UNKNOWN_JOB, tooManyInFlight } from './bot.ts';
+import { HELD_UNTIL_RECOVERY, JOB_MOVED, NOT_HELD, REFERENCES_LOST, REROLL_REFERENCES_EXPIRED, REROLL_UNKNOWN_JOB, tooManyInFlight } from './imagine/acceptance-failures.ts';
 import {
   ACTION_BAD_BUTTON,
   ACTION_NOT_FINISHED,

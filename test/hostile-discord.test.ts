@@ -18,7 +18,7 @@ import { NOT_YOURS, UNKNOWN_BUTTON } from '../adapters/discord/interactions.ts';
 import { clipContent } from '../adapters/discord/messages.ts';
 import { ratioChoices } from '../adapters/discord/ratios.ts';
 import { createApp, type App } from '../src/app.ts';
-import { REROLL_UNKNOWN_JOB } from '../src/bot.ts';
+import { REROLL_UNKNOWN_JOB } from '../src/imagine/acceptance-failures.ts';
 import { systemClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { unexpectedFailure, type ErrorCode, type Failure } from '../src/errors.ts';

@@ -27,7 +27,7 @@ import { COMMUNITY_BLOCKED, COMMUNITY_NOT_SERVED } from '../src/communities/admi
 import { capAboveBudget, communityBudgetSpent, formatUtc, formatWhen, operatorBudgetSpent } from '../src/credits/messages.ts';
 import { nextPeriodStart, periodStart } from '../src/credits/periods.ts';
 import { memberPaused } from '../src/moderation/moderation.ts';
-import { tooManyInFlight } from '../src/bot.ts';
+import { tooManyInFlight } from '../src/imagine/acceptance-failures.ts';
 import { explainFailureCode } from '../src/runway/failure-codes.ts';
 import { FakeDiscord, PERMISSIONS, snowflake, type CommandInvocation, type FakeGuild, type FakeInteraction, type FakeMessage, type FakeUser } from './fakes/discord/index.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';

@@ -1,29 +1,18 @@
 import type { Clock } from '../clock.ts';
-import { asBotError, BotError, storedFailure, type Failure } from '../errors.ts';
+import { storedFailure, type Failure } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ChatSurface } from '../ports.ts';
 import type { RunwayGateway } from '../runway/gateway.ts';
-import { explainFailureCode, taskCancelled } from '../runway/failure-codes.ts';
 import { concurrencyOf, type OrganizationSnapshot } from '../runway/organization.ts';
-import {
-  afterRunningPollAt,
-  afterWaitingPollAt,
-  backoffPollAt,
-  estimateFinishedAt,
-  firstPollAt,
-  learnFrom,
-  NOTHING_LEARNED,
-  type Learned,
-  type PollTiming,
-  type TaskSoFar,
-} from '../runway/poll-schedule.ts';
-import { createTaskFor } from '../actions/submit-call.ts';
-import { CREATE_UNCERTAIN, decideAfterCreate } from './create-decision.ts';
-import { deliverOutputs, isPermanentDeliveryError, JobMovedOn, UNDELIVERABLE, type OutputFetcher } from './delivery.ts';
-import { decideAfterPoll } from './poll-decision.ts';
+import { learnFrom, NOTHING_LEARNED, type Learned, type PollTiming } from '../runway/poll-schedule.ts';
+import { CREATE_UNCERTAIN } from './create-decision.ts';
+import { deliverFinished, type DeliverStepContext } from './deliver-step.ts';
+import type { OutputFetcher } from './delivery.ts';
 import { pickJobsToSubmit, queuePositions } from './fair-queue.ts';
 import type { Job, JobIn, ReferenceUri } from './job.ts';
 import type { DueJob, JobStore } from './job-store.ts';
+import { pollJob, type PollStepContext } from './poll-step.ts';
+import { submitJob, type SubmitStepContext } from './submit-step.ts';
 import { JOB_LEASE_RENEW_MS } from './transitions/context.ts';
 import { StatusUpdates } from './status-updates.ts';
 
@@ -64,8 +53,6 @@ export interface JobRunnerOptions {
 const RECENT_GENERATIONS = 20;
 /** How often the organisation's concurrency limits are read again. */
 const LIMITS_REFRESH_MS = 10 * 60 * 1000;
-/** Delivery attempts before a finished image is declared lost (and refunded). */
-const MAX_DELIVERY_ATTEMPTS = 8;
 /**
  * Jobs worked at once (creates, polls, deliveries). With a thousand in flight, polls falling due
  * together would otherwise all be sent, parsed and written at once: the event loop stalls and
@@ -97,6 +84,8 @@ export class JobRunner {
   private positionsShownAt = Number.NEGATIVE_INFINITY;
   private readonly pending = new Set<Promise<void>>();
   private readonly status: StatusUpdates;
+  /** What the create, poll and delivery steps (submit-step.ts, poll-step.ts, deliver-step.ts) use of this runner. */
+  private readonly steps: SubmitStepContext & PollStepContext & DeliverStepContext;
   /** What the schedule learned per model, read from the database and dropped when a task of it finishes. */
   private readonly learned = new Map<string, Learned>();
   /** Jobs whose platform is not configured in this run, told once in the log. */
@@ -119,6 +108,25 @@ export class JobRunner {
       minIntervalMs: options.statusIntervalMs,
       run: (key, work) => this.track(key, work),
     });
+    this.steps = {
+      store: options.store,
+      gateway: options.gateway,
+      fetchOutput: options.fetchOutput,
+      clock: options.clock,
+      log: options.log,
+      timing: this.timing,
+      pollIntervalMs: options.pollIntervalMs,
+      learnedFor: (model) => this.learnedFor(model),
+      forgetLearned: (model) => this.learned.delete(model),
+      showStatus: (jobId, status, force) => this.status.show(jobId, status, force),
+      forgetStatus: (jobId) => this.status.forget(jobId),
+      prepareReferences: options.prepareReferences,
+      deliverFinished: (jobId, outputUrls) => deliverFinished(this.steps, jobId, outputUrls),
+      fail: (jobId, failure) => this.fail(jobId, failure),
+      tellFailure: (jobId, failure) => this.tellFailure(jobId, failure),
+      moderationNotice: options.moderationNotice,
+      surfaceFor: (platform) => this.surfaces.get(platform),
+    };
   }
 
   registerSurface(surface: ChatSurface): void {
@@ -244,7 +252,7 @@ export class JobRunner {
         return;
       case 'submitted':
       case 'running':
-        this.trackWork(job.id, () => this.poll(job.id));
+        this.trackWork(job.id, () => pollJob(this.steps, job.id));
         return;
       case 'succeeded':
         if (!this.surfaces.has(job.platform)) {
@@ -253,7 +261,7 @@ export class JobRunner {
           this.noSurfaceLogged.add(job.id);
           return;
         }
-        this.trackWork(job.id, () => this.deliverFinished(job.id, null));
+        this.trackWork(job.id, () => deliverFinished(this.steps, job.id, null));
         return;
       default: {
         const unreachable: never = job.state;
@@ -274,152 +282,12 @@ export class JobRunner {
     if (waiting.length === 0) return;
     const slots = (model: string) => this.slotLimits.get(model) ?? this.options.defaultSlotsPerModel ?? 2;
     const toSubmit = pick ? pickJobsToSubmit(waiting, history, inFlightPerModel, slots, now).slice(0, capacity) : [];
-    for (const job of toSubmit) this.trackWork(job.id, () => this.submit(job.id));
+    for (const job of toSubmit) this.trackWork(job.id, () => submitJob(this.steps, job.id));
     if (toSubmit.length === 0 && !refreshPositions) return;
     this.positionsShownAt = now;
     const submitted = new Set(toSubmit.map((j) => j.id));
     const positions = queuePositions(waiting.filter((j) => !submitted.has(j.id)), history);
     for (const [jobId, position] of positions) this.status.show(jobId, { kind: 'queued', position });
-  }
-
-  private async submit(jobId: string): Promise<void> {
-    const { store, gateway, clock, log } = this.options;
-    // Lost to another caller, or not due after all: nothing to do.
-    if (!store.startSubmitting(jobId)) return;
-    const job = store.get(jobId);
-    if (!job || job.state !== 'submitting') return;
-    this.status.show(jobId, { kind: 'starting' }, true);
-    // Issue 9, item 4: references whose upload expired are uploaded again before the create.
-    let referenceImages: readonly ReferenceUri[];
-    try {
-      referenceImages = this.options.prepareReferences ? await this.options.prepareReferences(job) : (job.referenceUris ?? []);
-    } catch (error) {
-      const failure = asBotError(error);
-      log.warn('references could not be uploaded again; no task was made', { jobId, code: failure.code });
-      await this.fail(jobId, { code: failure.code, userMessage: failure.userMessage });
-      return;
-    }
-    // By the job's kind: text_to_image, or image_upscale for an Upscale of a result (src/actions/).
-    const outcome = await createTaskFor(gateway, job, referenceImages);
-    const decision = decideAfterCreate(outcome, job.attempts);
-    switch (decision.kind) {
-      case 'submitted': {
-        const firstPoll = firstPollAt(this.timing, clock.now(), this.learnedFor(job.request.modelId));
-        if (!store.markSubmitted(jobId, decision.taskId, decision.estimatedCredits, firstPoll)) {
-          // The row left `submitting` (or us) while the create ran: the task is untracked, say so loudly.
-          log.error('runway task created for a job that is no longer ours and submitting', { jobId, taskId: decision.taskId });
-          return;
-        }
-        log.info('runway task created', { jobId, taskId: decision.taskId, estimatedCredits: decision.estimatedCredits });
-        return;
-      }
-      case 'retry':
-        if (store.backToQueue(jobId, clock.now() + decision.afterMs)) {
-          log.warn('runway create deferred; no task was made', { jobId, attempts: job.attempts + 1, reason: decision.reason, retryAfterMs: decision.afterMs });
-        }
-        return;
-      case 'fail':
-        log.warn(decision.logMessage, { jobId, code: decision.failure.code });
-        await this.fail(jobId, decision.failure);
-        return;
-      default: {
-        const unreachable: never = decision;
-        throw new Error(`unhandled create decision ${JSON.stringify(unreachable)}`);
-      }
-    }
-  }
-
-  private async poll(jobId: string): Promise<void> {
-    const { store, gateway, clock, log } = this.options;
-    const job = store.get(jobId);
-    if (!job || (job.state !== 'submitted' && job.state !== 'running')) return;
-    const decision = decideAfterPoll(await gateway.getTask(job.taskId), job.malformedPolls);
-    const now = clock.now();
-    switch (decision.kind) {
-      case 'back_off': {
-        const attempt = job.attempts + 1;
-        if (store.recordPollTrouble(jobId, backoffPollAt(this.timing, now, decision.retryAfterMs, attempt), decision.malformed)) {
-          log.warn('runway poll failed; backing off', { jobId, attempts: attempt, message: decision.message });
-        }
-        return;
-      }
-      case 'waiting':
-        if (!store.recordUnfinishedPoll(jobId, afterWaitingPollAt(this.timing, now, this.learnedFor(job.request.modelId)))) {
-          log.debug('poll not recorded: the job moved on', { jobId });
-        }
-        return;
-      case 'running': {
-        const plan = afterRunningPollAt(this.timing, now, taskSoFar(job), decision.progress, this.learnedFor(job.request.modelId));
-        if (store.markRunning(jobId, decision.progress, plan.nextPollAtMs)) {
-          this.status.show(jobId, { kind: 'running', progress: decision.progress });
-        } else log.debug('poll not recorded: the job moved on', { jobId });
-        return;
-      }
-      case 'succeeded': {
-        // Runway reports the final cost; without it, what is held (its estimate) is the best figure.
-        const cost = decision.costCredits ?? store.heldCredits(jobId);
-        const finishedAt = estimateFinishedAt(now, { ...taskSoFar(job), lastUnfinishedAtMs: job.lastUnfinishedAt }, this.learnedFor(job.request.modelId));
-        // Recorded before anything else: if this write throws, the row still says "poll me", and the next tick does.
-        if (!store.markSucceeded(jobId, cost, finishedAt)) return;
-        this.learned.delete(job.request.modelId);
-        await this.deliverFinished(jobId, decision.outputUrls);
-        return;
-      }
-      case 'failed':
-        if (decision.logMessage) log.error(decision.logMessage, { jobId });
-        await this.fail(jobId, decision.failure);
-        return;
-      case 'task_failed': {
-        // Runway's reported cost is what it billed; without one, a moderated task is billed like a finished one.
-        const costCredits = decision.costCredits ?? (decision.moderated ? store.heldCredits(jobId) : 0);
-        const failure = explainFailureCode(decision.failureCode, costCredits);
-        if (!store.markTaskFailed(jobId, failure, { costCredits, moderated: decision.moderated })) return;
-        log.info('runway task failed', { jobId, failureCode: decision.failureCode, moderated: decision.moderated, costCredits });
-        await this.tellFailure(jobId, failure);
-        if (decision.moderated) await this.tellModerators(jobId);
-        return;
-      }
-      case 'cancelled': {
-        const costCredits = decision.costCredits ?? 0;
-        const failure = taskCancelled(costCredits);
-        if (store.markCancelled(jobId, failure, costCredits)) await this.tellFailure(jobId, failure);
-        return;
-      }
-      default: {
-        const unreachable: never = decision;
-        throw new Error(`unhandled poll decision ${JSON.stringify(unreachable)}`);
-      }
-    }
-  }
-
-  /** Download the images at once (their URLs expire) and hand them to the platform; retry with backoff. */
-  private async deliverFinished(jobId: string, outputUrls: readonly string[] | null): Promise<void> {
-    const { store, log, clock } = this.options;
-    const job = store.get(jobId);
-    if (!job || job.state !== 'succeeded') return;
-    const surface = this.surfaces.get(job.platform);
-    if (!surface) return; // left due: workOn() logs it, and a run with the platform configured delivers it
-    try {
-      this.status.show(jobId, { kind: 'delivering' }, true);
-      const files = await deliverOutputs(this.options, job, surface, outputUrls);
-      this.status.forget(jobId);
-      log.info('delivered', { jobId, files });
-    } catch (error) {
-      if (error instanceof JobMovedOn) {
-        log.warn('delivery stopped: the job is no longer ours and succeeded', { jobId });
-        return;
-      }
-      const attempts = job.attempts + 1;
-      if (attempts >= MAX_DELIVERY_ATTEMPTS || isPermanentDeliveryError(error)) {
-        log.error('delivery failed for good; refunding', { jobId, attempts, error });
-        await this.fail(jobId, UNDELIVERABLE);
-        return;
-      }
-      const backoffMs = Math.min(this.options.pollIntervalMs * 2 ** attempts, 300_000);
-      if (store.deferDelivery(jobId, clock.now() + backoffMs)) {
-        log.warn('delivery failed; will retry', { jobId, attempts, backoffMs, error: error instanceof BotError ? error.code : error });
-      }
-    }
   }
 
   /** A waiting job's place in line for its model (1 = next), or 0 once it has left the queue. */
@@ -439,19 +307,6 @@ export class JobRunner {
   /** Refund and tell the user, once. */
   async fail(jobId: string, failure: Failure): Promise<void> {
     if (this.options.store.markFailed(jobId, failure)) await this.tellFailure(jobId, failure);
-  }
-
-  /** After a moderated generation: if it paused the member, say so to the moderators where it happened (best effort). */
-  private async tellModerators(jobId: string): Promise<void> {
-    const job = this.options.store.get(jobId);
-    const notice = job ? this.options.moderationNotice?.(job) : null;
-    const surface = job ? this.surfaces.get(job.platform) : undefined;
-    if (!job || !notice || !surface) return;
-    try {
-      await surface.notifyModerators(job.placeholder, notice);
-    } catch (error) {
-      this.options.log.warn('could not tell the moderators about a paused member', { jobId, error });
-    }
   }
 
   private async tellFailure(jobId: string, failure: Failure): Promise<void> {
@@ -514,14 +369,4 @@ export class JobRunner {
     if (this.timer === null) return;
     this.wake();
   }
-}
-
-/** What a job's row knows about its task before this poll, for the schedule. */
-function taskSoFar(job: { state: 'submitted' | 'running'; submittedAt: number; lastUnfinishedAt: number | null; progress: number | null; progressAt: number | null }): TaskSoFar {
-  return {
-    submittedAtMs: job.submittedAt,
-    // Still `submitted` after a poll: that poll found it PENDING or THROTTLED, so generation began later.
-    waitingSeenAtMs: job.state === 'submitted' ? job.lastUnfinishedAt : null,
-    previous: job.progress !== null && job.progressAt !== null ? { atMs: job.progressAt, progress: job.progress } : null,
-  };
 }

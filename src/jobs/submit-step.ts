@@ -1,0 +1,78 @@
+/**
+ * One job's create at Runway: claim it (`submitting`), prepare its references, create the task and
+ * record what the answer means. Apart from the runner, which only decides when this runs.
+ */
+import type { Clock } from '../clock.ts';
+import { asBotError, type Failure } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { JobStatusView } from '../ports.ts';
+import type { RunwayGateway } from '../runway/gateway.ts';
+import { firstPollAt, type Learned, type PollTiming } from '../runway/poll-schedule.ts';
+import { createTaskFor } from '../actions/submit-call.ts';
+import { decideAfterCreate } from './create-decision.ts';
+import type { JobIn, ReferenceUri } from './job.ts';
+import type { JobStore } from './job-store.ts';
+
+/** What a create needs from the runner: its store, gateway and schedule, and its own ways to show and fail a job. */
+export interface SubmitStepContext {
+  readonly store: JobStore;
+  readonly gateway: RunwayGateway;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly timing: PollTiming;
+  /** What the schedule knows of a model's generation times (cached by the runner). */
+  readonly learnedFor: (model: string) => Learned;
+  readonly showStatus: (jobId: string, status: JobStatusView, force?: boolean) => void;
+  /** See JobRunnerOptions.prepareReferences; absent: the job's URIs as they are. */
+  readonly prepareReferences?: ((job: JobIn<'submitting'>) => Promise<readonly ReferenceUri[]>) | undefined;
+  /** Refund and tell the user, once. */
+  readonly fail: (jobId: string, failure: Failure) => Promise<void>;
+}
+
+/** Create a waiting job's Runway task, or defer or fail it, as the create's answer says. */
+export async function submitJob(context: SubmitStepContext, jobId: string): Promise<void> {
+  const { store, gateway, clock, log } = context;
+  // Lost to another caller, or not due after all: nothing to do.
+  if (!store.startSubmitting(jobId)) return;
+  const job = store.get(jobId);
+  if (!job || job.state !== 'submitting') return;
+  context.showStatus(jobId, { kind: 'starting' }, true);
+  // Issue 9, item 4: references whose upload expired are uploaded again before the create.
+  let referenceImages: readonly ReferenceUri[];
+  try {
+    referenceImages = context.prepareReferences ? await context.prepareReferences(job) : (job.referenceUris ?? []);
+  } catch (error) {
+    const failure = asBotError(error);
+    log.warn('references could not be uploaded again; no task was made', { jobId, code: failure.code });
+    await context.fail(jobId, { code: failure.code, userMessage: failure.userMessage });
+    return;
+  }
+  // By the job's kind: text_to_image, or image_upscale for an Upscale of a result (src/actions/).
+  const outcome = await createTaskFor(gateway, job, referenceImages);
+  const decision = decideAfterCreate(outcome, job.attempts);
+  switch (decision.kind) {
+    case 'submitted': {
+      const firstPoll = firstPollAt(context.timing, clock.now(), context.learnedFor(job.request.modelId));
+      if (!store.markSubmitted(jobId, decision.taskId, decision.estimatedCredits, firstPoll)) {
+        // The row left `submitting` (or us) while the create ran: the task is untracked, say so loudly.
+        log.error('runway task created for a job that is no longer ours and submitting', { jobId, taskId: decision.taskId });
+        return;
+      }
+      log.info('runway task created', { jobId, taskId: decision.taskId, estimatedCredits: decision.estimatedCredits });
+      return;
+    }
+    case 'retry':
+      if (store.backToQueue(jobId, clock.now() + decision.afterMs)) {
+        log.warn('runway create deferred; no task was made', { jobId, attempts: job.attempts + 1, reason: decision.reason, retryAfterMs: decision.afterMs });
+      }
+      return;
+    case 'fail':
+      log.warn(decision.logMessage, { jobId, code: decision.failure.code });
+      await context.fail(jobId, decision.failure);
+      return;
+    default: {
+      const unreachable: never = decision;
+      throw new Error(`unhandled create decision ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
