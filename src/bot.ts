@@ -51,9 +51,6 @@ export interface BotDependencies {
 /** How many results /history lists. */
 export const HISTORY_LIMIT = 10;
 
-/** Flood control when the operator sets nothing: two images in progress per member. */
-export const DEFAULT_MAX_JOBS_PER_MEMBER = 2;
-
 /**
  * The core as the adapters see it (src/ports.ts BotCore). It validates, prices and accepts
  * requests; the JobRunner takes each job from there. Knows no platform.

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { PERIODS, type Period } from './credits/periods.ts';
 import type { ErrorCode } from './errors.ts';
 import { isModelId, MODEL_IDS, type ModelId } from './models.ts';
 
@@ -36,7 +37,6 @@ const originList = idList.pipe(
   ),
 );
 
-const PERIOD_NAMES = ['day', 'week', 'month', 'none'] as const;
 
 /** A budget in credits, or `off` (unlimited: the operator chose it explicitly). */
 const budgetAmount = (fallback: number) =>
@@ -52,7 +52,7 @@ const budgetAmount = (fallback: number) =>
       return z.NEVER;
     });
 
-const periodName = (fallback: (typeof PERIOD_NAMES)[number]) => z.enum(PERIOD_NAMES).optional().transform((v) => v ?? fallback);
+const periodName = (fallback: Period) => z.enum(PERIODS).optional().transform((v) => v ?? fallback);
 
 /** `3/day`: moderated generations allowed per member in a window before /imagine pauses; `off` never pauses. */
 const strikesRule = z
@@ -127,7 +127,7 @@ const envSchema = z.object({
   PORT: positiveInt(3000),
   DATABASE_PATH: optionalText.transform((v) => v ?? './data/imagine-bot.db'),
   DEFAULT_ALLOWANCE: z.coerce.number().int().nonnegative().optional().transform((v) => v ?? 50),
-  DEFAULT_PERIOD: z.enum(['day', 'week', 'month', 'none']).optional().transform((v) => v ?? 'day'),
+  DEFAULT_PERIOD: periodName('day'),
   // The operator's bounds (README: "What the bot can cost you"). Finite by default.
   OPERATOR_BUDGET: budgetAmount(1_000),
   OPERATOR_PERIOD: periodName('day'),
@@ -153,7 +153,6 @@ const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
-type Period = (typeof PERIOD_NAMES)[number];
 
 export interface Config {
   readonly runway: { readonly apiSecret: string | undefined; readonly baseUrl: string | undefined; readonly pollIntervalMs: number };

@@ -65,7 +65,7 @@ describe('GET /metrics', () => {
     await h.runUntil(() => h.surface.deliveries.length === 2 && h.surface.failures.length === 1);
     // Runway's moderation declined bob's prompt: the runner marked the row (jobs.moderated).
     expect(h.app.db.prepare("select moderated from jobs where placeholder = 'ph-b'").pluck().get()).toBe(1);
-    await downloadImage('https://evil.example/x.png', { allowedOrigins: [h.sim.url], maxBytes: 1_000, timeoutMs: 1_000 }).catch(() => undefined);
+    await expect(downloadImage('https://evil.example/x.png', { allowedOrigins: [h.sim.url], maxBytes: 1_000, timeoutMs: 1_000 })).rejects.toMatchObject({ code: 'media.origin_not_allowed' });
 
     const done = await scrape(h);
     const states = Object.fromEntries(['queued', 'reserved', 'submitting', 'submitted', 'running', 'succeeded', 'delivered', 'rejected', 'failed', 'cancelled'].map((s) => [s, done.get(`imagine_jobs{state="${s}"}`)]));

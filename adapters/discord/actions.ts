@@ -12,6 +12,7 @@ import { ACTION_BAD_BUTTON } from '../../src/actions/result-actions.ts';
 import type { ResultOffer } from '../../src/actions/ports.ts';
 import { requesterOf } from './permissions.ts';
 import { deferWithPlaceholder, refusal, settleOutcome, tellPrivately, type InteractionDeps } from './interactions.ts';
+import { formatCredits } from '../../src/credits/messages.ts';
 
 const ACTIONS = ['upscale2', 'upscale4', 'vary', 'cancel'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -42,7 +43,7 @@ export function parseActionId(customId: string): { action: Action; jobId: string
   return parsed.success ? parsed.data : null;
 }
 
-const credits = (n: number): string => `${n} credit${n === 1 ? '' : 's'}`;
+const credits = formatCredits;
 
 /** The second row under a result: each offer with its price on the label. */
 export function offerButtons(jobId: string, offers: readonly ResultOffer[]): APIActionRowComponent<APIButtonComponent>[] {
@@ -142,11 +143,6 @@ export async function handleVaryForm(interaction: ModalSubmitInteraction & { gui
   const placeholder = await deferWithPlaceholder(interaction, deps.clock);
   const outcome = await deps.core.vary(requester, form.data.jobId, form.data.prompt, placeholder).catch((error: unknown) => refusal(error));
   return settleOutcome(interaction, placeholder, outcome, deps);
-}
-
-/** Whether a modal is the Vary form (any other modal id is refused as not ours). */
-export function isVaryForm(customId: string): boolean {
-  return customId.startsWith(`imagine:${VARY_FORM}:`);
 }
 
 async function refuseBadId(interaction: ButtonInteraction | ModalSubmitInteraction, deps: InteractionDeps): Promise<void> {

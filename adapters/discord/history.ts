@@ -1,6 +1,7 @@
 import { escapeMarkdown } from 'discord.js';
 import type { HistoryEntry } from '../../src/ports.ts';
 import { clipContent, clipText } from './messages.ts';
+import { formatCredits } from '../../src/credits/messages.ts';
 
 /** Characters of each prompt /history shows. */
 const HISTORY_PROMPT_CHARS = 80;
@@ -11,7 +12,7 @@ export function historyContent(entries: readonly HistoryEntry[]): string {
   const lines = entries.map((entry, index) => {
     const prompt = escapeMarkdown(clipText(entry.prompt.replace(/\s+/g, ' '), HISTORY_PROMPT_CHARS)).replace(/[<>@]/g, (c) => `\\${c}`);
     const images = entry.images > 1 ? ` · ${entry.images} images` : '';
-    const credits = `${entry.costCredits} credit${entry.costCredits === 1 ? '' : 's'}`;
+    const credits = formatCredits(entry.costCredits);
     const link = entry.link === null ? '' : ` · [open](<${entry.link}>)`;
     return `${index + 1}. “${prompt}” · ${entry.modelLabel}${images} · ${credits} · <t:${Math.floor(entry.deliveredAt / 1000)}:R>${link}`;
   });

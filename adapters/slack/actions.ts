@@ -18,6 +18,7 @@ import { encodePlaceholder } from './placeholder.ts';
 import type { ResolveRequester } from './requester.ts';
 import type { SlackApi } from './slack-api.ts';
 import { acceptedText, escapeMrkdwn } from './texts.ts';
+import { formatCredits } from '../../src/credits/messages.ts';
 
 const ACTIONS = ['upscale2', 'upscale4', 'vary', 'cancel'] as const;
 const VARY_FORM = 'imagine:varyform';
@@ -25,7 +26,7 @@ const VARY_FORM = 'imagine:varyform';
 const MAX_INPUT = 3000;
 const jobIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/);
 
-const credits = (n: number): string => `${n} credit${n === 1 ? '' : 's'}`;
+const credits = formatCredits;
 const button = (actionId: string, text: string, jobId: string, style?: 'danger') => ({
   type: 'button',
   action_id: actionId,

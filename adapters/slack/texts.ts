@@ -4,6 +4,7 @@
  * https://docs.slack.dev/messaging/formatting-message-text#escaping
  */
 import type { Delivery, HistoryEntry, JobStatusView } from '../../src/ports.ts';
+import { formatCredits, formatUtc } from '../../src/credits/messages.ts';
 
 const HEAD_PROMPT_CHARS = 150;
 
@@ -61,9 +62,9 @@ export function historyText(entries: readonly HistoryEntry[]): string {
     const flat = entry.prompt.replace(/\s+/g, ' ');
     const prompt = escapeMrkdwn(flat.length > HISTORY_PROMPT_CHARS ? `${flat.slice(0, HISTORY_PROMPT_CHARS - 1)}…` : flat);
     const images = entry.images > 1 ? ` · ${entry.images} images` : '';
-    const credits = `${entry.costCredits} credit${entry.costCredits === 1 ? '' : 's'}`;
+    const credits = formatCredits(entry.costCredits);
     const seconds = Math.floor(entry.deliveredAt / 1000);
-    const when = `<!date^${seconds}^{date_short_pretty} {time}|${new Date(entry.deliveredAt).toISOString().slice(0, 16).replace('T', ' ')} UTC>`;
+    const when = `<!date^${seconds}^{date_short_pretty} {time}|${formatUtc(entry.deliveredAt)}>`;
     const link = entry.link === null ? '' : ` · <${entry.link}|open>`;
     return `${index + 1}. “${prompt}” · ${escapeMrkdwn(entry.modelLabel)}${images} · ${credits} · ${when}${link}`;
   });

@@ -23,6 +23,7 @@ import type { ImagineOutcome, ReferenceSource, Requester } from '../ports.ts';
 import type { RunwayGateway } from '../runway/gateway.ts';
 import type { CancelOutcome, ResultOffer, VaryDraft } from './ports.ts';
 import { SCALE_FACTORS, UPSCALE_PRICE_CREDITS, upscaleRefusal, upscaleRequest, type ScaleFactor } from './upscale.ts';
+import { formatCredits } from '../credits/messages.ts';
 
 /** `actions.unknown_job`: the button's job is gone (deleted), or belongs to another community. */
 export const ACTION_UNKNOWN_JOB: Failure = {
@@ -81,7 +82,7 @@ export const CANCEL_FAILED: Failure = {
 
 /** `cancel.by_user`: what the placeholder of a cancelled job says (stored with the job). */
 export function cancelledBy(name: string, costCredits: number): Failure {
-  const cost = costCredits === 0 ? 'Nothing was charged.' : `Runway charged ${costCredits} credit${costCredits === 1 ? '' : 's'} for the work done.`;
+  const cost = costCredits === 0 ? 'Nothing was charged.' : `Runway charged ${formatCredits(costCredits)} for the work done.`;
   return { code: 'cancel.by_user', userMessage: `Cancelled by ${name}. ${cost} Run \`/imagine\` again for a new picture.` };
 }
 

@@ -24,7 +24,10 @@ export const REFERENCES_LOST: Failure = {
 };
 
 /** `internal.job_moved`: the job left `queued` under us (a race with recovery); someone else handled it. */
-export const JOB_MOVED: Failure = { code: 'internal.job_moved', userMessage: 'This request was already handled.' };
+export const JOB_MOVED: Failure = {
+  code: 'internal.job_moved',
+  userMessage: 'This request was already handled: look for its answer in this channel, or run `/imagine` again if none arrives.',
+};
 
 /** `recovery.not_reserved`: a job accepted by a version that held nothing at acceptance cannot go on without a hold. */
 export const NOT_HELD: Failure = {

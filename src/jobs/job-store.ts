@@ -5,7 +5,7 @@ import type { Db } from '../store/database.ts';
 import { prepared } from '../store/prepared.ts';
 import { userKey, type ServiceHistory, type WaitingJob } from './fair-queue.ts';
 import { jobFromRow, type Job, type JobIn, type JobState, type NewJob, type ReferenceUri } from './job.ts';
-import { acceptJob, type AcceptOutcome } from './transitions/accept-job.ts';
+import { acceptJob, IN_FLIGHT_OF_MEMBER, type AcceptOutcome } from './transitions/accept-job.ts';
 import { backToQueue } from './transitions/back-to-queue.ts';
 import type { TransitionContext } from './transitions/context.ts';
 import { cancelWaiting } from './transitions/cancel-waiting.ts';
@@ -58,10 +58,6 @@ const NEXT_DUE_AT = `
   select min(run_at) from jobs indexed by jobs_due
    where state not in ('delivered','rejected','failed','cancelled') and run_at > @now and locked_by = @instanceId
      and state in ('reserved','submitting','submitted','running','succeeded')`;
-
-const IN_FLIGHT_OF_MEMBER = `
-  select count(*) from jobs
-   where community_id = @communityId and user_id = @userId and state not in ('delivered','rejected','failed','cancelled')`;
 
 /**
  * The durable job, bound to this instance: reads, and the transitions in `./transitions/`, each one
@@ -248,6 +244,14 @@ export class JobStore {
     return prepared(this.db, IN_FLIGHT_OF_MEMBER).pluck().get({ communityId, userId }) as number;
   }
 
+  /** How many jobs of a platform are not finished: a count, for the sandbox's wait at the end of piped input. */
+  unfinishedCountOf(platform: string): number {
+    return prepared(
+      this.db,
+      `select count(*) as n from jobs where platform = @platform and state not in ('delivered','rejected','failed','cancelled')`,
+    ).pluck().get({ platform }) as number;
+  }
+
   /**
    * What the fair queue needs, in three light queries (this runs every tick): our waiting jobs,
    * when each community and member last had a job sent to Runway (over the past day), and how
@@ -263,16 +267,16 @@ export class JobStore {
     ).map((r) => ({ id: r.id, communityId: r.community_id, userId: r.user_id, model: r.model, createdAt: r.created_at, notBefore: r.run_at }));
     const communities = new Map<string, number>();
     const users = new Map<string, number>();
-    if (waiting.length > 0) {
-      const served = prepared(
-        this.db,
-        `select community_id, user_id, max(submitted_at) as at from jobs
-          where submitted_at >= @since group by community_id, user_id`,
-      ).all({ since: nowMs - 24 * 60 * 60 * 1000 }) as { community_id: string; user_id: string; at: number }[];
-      for (const row of served) {
-        users.set(userKey(row.community_id, row.user_id), row.at);
-        communities.set(row.community_id, Math.max(communities.get(row.community_id) ?? 0, row.at));
-      }
+    // Nothing waits (most ticks): the queue needs neither the service history nor the slots in use.
+    if (waiting.length === 0) return { waiting, history: { communities, users }, inFlightPerModel: new Map() };
+    const served = prepared(
+      this.db,
+      `select community_id, user_id, max(submitted_at) as at from jobs
+        where submitted_at >= @since group by community_id, user_id`,
+    ).all({ since: nowMs - 24 * 60 * 60 * 1000 }) as { community_id: string; user_id: string; at: number }[];
+    for (const row of served) {
+      users.set(userKey(row.community_id, row.user_id), row.at);
+      communities.set(row.community_id, Math.max(communities.get(row.community_id) ?? 0, row.at));
     }
     const inFlightPerModel = new Map(
       (

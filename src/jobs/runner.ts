@@ -172,7 +172,7 @@ export class JobRunner {
 
   /** Jobs of a platform not yet finished, for the sandbox's "wait until done". */
   unfinishedCount(platform: string): number {
-    return this.options.store.unfinished().filter((job) => job.platform === platform).length;
+    return this.options.store.unfinishedCountOf(platform);
   }
 
   /** Ask for a tick soon: a job was reserved or a slot freed. Many asks close together make one tick. */

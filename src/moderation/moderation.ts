@@ -10,6 +10,7 @@ import { formatWhen } from '../credits/messages.ts';
 import { nextPeriodStart, periodRange } from '../credits/periods.ts';
 import type { Failure } from '../errors.ts';
 import type { Db } from '../store/database.ts';
+import { statement } from '../store/prepared.ts';
 import { findBlocked, normaliseEntry } from './words.ts';
 
 /** MODERATION_STRIKES: this many moderated generations per member in a window pause their /imagine. */
@@ -51,8 +52,8 @@ export class Moderation {
     if (!this.rule) return { paused: false, strikes: 0 };
     const now = this.clock.now();
     const { startMs, endMs } = periodRange(this.rule.period, now);
-    const strikes = this.db
-      .prepare(
+    const strikes = statement(
+        this.db,
         `select count(*) from jobs j left join accounts a on a.community_id = j.community_id and a.user_id = j.user_id
           where j.community_id = ? and j.user_id = ? and j.moderated = 1 and j.finished_at >= ? and j.finished_at < ?
             and j.finished_at > coalesce(a.pardoned_at, -1)`,
@@ -72,11 +73,11 @@ export class Moderation {
    */
   pauseNotice(communityId: string, userId: string, userName: string, jobId: string): string | null {
     if (!this.rule) return null;
-    const finishedAt = this.db.prepare('select finished_at from jobs where id = ? and moderated = 1').pluck().get(jobId) as number | null | undefined;
+    const finishedAt = statement(this.db, 'select finished_at from jobs where id = ? and moderated = 1').pluck().get(jobId) as number | null | undefined;
     if (finishedAt === undefined || finishedAt === null) return null;
     const { startMs, endMs } = periodRange(this.rule.period, finishedAt);
-    const place = this.db
-      .prepare(
+    const place = statement(
+        this.db,
         `select count(*) from jobs j left join accounts a on a.community_id = j.community_id and a.user_id = j.user_id
           where j.community_id = ? and j.user_id = ? and j.moderated = 1 and j.finished_at >= ? and j.finished_at < ?
             and j.finished_at > coalesce(a.pardoned_at, -1) and (j.finished_at < ? or (j.finished_at = ? and j.id <= ?))`,
@@ -98,8 +99,8 @@ export class Moderation {
   communityStrikes(communityId: string): { userId: string; displayName: string; strikes: number }[] {
     const period = this.rule?.period ?? 'day';
     const { startMs, endMs } = periodRange(period, this.clock.now());
-    return this.db
-      .prepare(
+    return statement(
+        this.db,
         `select j.user_id as userId, coalesce(a.display_name, j.user_id) as displayName, count(*) as strikes
            from jobs j left join accounts a on a.community_id = j.community_id and a.user_id = j.user_id
           where j.community_id = ? and j.moderated = 1 and j.finished_at >= ? and j.finished_at < ?
@@ -112,8 +113,8 @@ export class Moderation {
   pardon(communityId: string, userId: string, displayName: string): number {
     const forgiven = this.standing(communityId, userId).strikes;
     const now = this.clock.now();
-    this.db
-      .prepare(
+    statement(
+        this.db,
         `insert into accounts (community_id, user_id, display_name, allowance_period_key, pardoned_at) values (?, ?, ?, null, ?)
          on conflict (community_id, user_id) do update set pardoned_at = excluded.pardoned_at`,
       )
@@ -123,23 +124,25 @@ export class Moderation {
 
   /** The community's blocked entries, normalised, in the order they were added. */
   blockedWords(communityId: string): string[] {
-    return this.db.prepare('select word from blocked_words where community_id = ? order by rowid').pluck().all(communityId) as string[];
+    return statement(this.db, 'select word from blocked_words where community_id = ? order by rowid').pluck().all(communityId) as string[];
   }
 
   /** Add entries (comma-separated phrases or single words); says which were new, known already, or unusable. */
   addBlockedWords(communityId: string, entries: readonly string[], actorId: string): { added: string[]; known: string[]; unusable: string[]; full: string[] } {
     const result = { added: [] as string[], known: [] as string[], unusable: [] as string[], full: [] as string[] };
-    const insert = this.db.prepare('insert or ignore into blocked_words (community_id, word, added_by, added_at) values (?, ?, ?, ?)');
+    const insert = statement(this.db, 'insert or ignore into blocked_words (community_id, word, added_by, added_at) values (?, ?, ?, ?)');
     this.db.transaction(() => {
-      let count = this.blockedWords(communityId).length;
+      const listed = new Set(this.blockedWords(communityId));
       for (const raw of entries) {
         const entry = normaliseEntry(raw);
         if (entry === '' || entry.length > MAX_ENTRY_LENGTH) result.unusable.push(raw);
-        else if (count >= MAX_BLOCKED_ENTRIES) result.full.push(entry);
-        else if (insert.run(communityId, entry, actorId, this.clock.now()).changes === 1) {
+        else if (listed.has(entry)) result.known.push(entry);
+        else if (listed.size >= MAX_BLOCKED_ENTRIES) result.full.push(entry);
+        else {
+          insert.run(communityId, entry, actorId, this.clock.now());
+          listed.add(entry);
           result.added.push(entry);
-          count += 1;
-        } else result.known.push(entry);
+        }
       }
     }).immediate();
     return result;
@@ -148,7 +151,7 @@ export class Moderation {
   /** Remove entries; says which were removed and which were not on the list. */
   removeBlockedWords(communityId: string, entries: readonly string[]): { removed: string[]; missing: string[] } {
     const result = { removed: [] as string[], missing: [] as string[] };
-    const remove = this.db.prepare('delete from blocked_words where community_id = ? and word = ?');
+    const remove = statement(this.db, 'delete from blocked_words where community_id = ? and word = ?');
     this.db.transaction(() => {
       for (const raw of entries) {
         const entry = normaliseEntry(raw);

@@ -33,6 +33,8 @@ describe('textToImageBody', () => {
     for (const key of Object.keys(body)) expect(model.properties.has(key), `${id} has no ${key}`).toBe(true);
     const references = body['referenceImages'];
     expect(Array.isArray(references)).toBe(true);
+    // The loop below checks every reference sent; a model that takes none sends an empty list.
+    expect(references).toHaveLength(findModel(id)?.maxReferences ?? -1);
     for (const reference of references as Record<string, unknown>[]) {
       for (const key of Object.keys(reference)) expect(model.referenceProperties.has(key), `${id} references have no ${key}`).toBe(true);
     }

@@ -21,7 +21,8 @@ const INSERT_UNDER_LIMIT = `
            where community_id = @communityId and user_id = @userId
              and state not in ('delivered','rejected','failed','cancelled')) < @limit`;
 
-const IN_FLIGHT = `
+/** A member's unfinished jobs: what MAX_JOBS_PER_MEMBER counts (also read by JobStore.inFlightOf). */
+export const IN_FLIGHT_OF_MEMBER = `
   select count(*) from jobs
    where community_id = @communityId and user_id = @userId
      and state not in ('delivered','rejected','failed','cancelled')`;
@@ -59,7 +60,7 @@ export function acceptJob(ctx: TransitionContext, job: NewJob, price: number, li
       limit,
     });
     if (inserted.changes !== 1) {
-      const inFlight = prepared(ctx.db, IN_FLIGHT).pluck().get(member) as number;
+      const inFlight = prepared(ctx.db, IN_FLIGHT_OF_MEMBER).pluck().get(member) as number;
       return { ok: false, reason: 'too_many_jobs', inFlight, limit };
     }
     const reserved = ctx.ledger.reserve({
