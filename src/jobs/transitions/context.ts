@@ -1,10 +1,10 @@
 import type { Clock } from '../../clock.ts';
 import type { CreditLedger } from '../../credits/ledger.ts';
-import type { Db } from '../../store/database.ts';
+import type { Sql } from '../../store/sql.ts';
 
 /** What every transition needs: the connection, the ledger its money moves through, the time, and who we are. */
 export interface TransitionContext {
-  readonly db: Db;
+  readonly db: Sql;
   readonly ledger: CreditLedger;
   readonly clock: Clock;
   /** This process's id: the `locked_by` of every job it works. A transition applies only to our own jobs. */
@@ -17,3 +17,11 @@ export interface TransitionContext {
  */
 export const JOB_LEASE_MS = 60_000;
 export const JOB_LEASE_RENEW_MS = 15_000;
+
+/**
+ * `fn` in one write transaction, with a context bound to it: its statements and the ledger's
+ * entries commit together or not at all.
+ */
+export function inTransaction<T>(ctx: TransitionContext, fn: (tx: TransitionContext) => Promise<T>): Promise<T> {
+  return ctx.db.transaction((db) => fn({ ...ctx, db, ledger: ctx.ledger.within(db) }));
+}

@@ -1,4 +1,3 @@
-import { prepared } from '../../store/prepared.ts';
 import type { JobState } from '../job.ts';
 import { JOB_LEASE_MS, type TransitionContext } from './context.ts';
 
@@ -21,20 +20,20 @@ const RELEASE = `
    where locked_by = @instanceId and state not in ('delivered','rejected','failed','cancelled')`;
 
 /** Keep every unfinished job of ours for another JOB_LEASE_MS, in one statement. Returns how many. */
-export function renewJobLeases(ctx: TransitionContext): number {
-  return prepared(ctx.db, RENEW).run({ instanceId: ctx.instanceId, lockedUntil: ctx.clock.now() + JOB_LEASE_MS }).changes;
+export async function renewJobLeases(ctx: TransitionContext): Promise<number> {
+  return (await ctx.db.run(RENEW, { instanceId: ctx.instanceId, lockedUntil: ctx.clock.now() + JOB_LEASE_MS })).changes;
 }
 
 /**
  * Take the unfinished jobs nobody works any more: unowned, lease expired, or held by
  * `previousHolder`, the instance whose process lease we took over (it is gone). Returns them.
  */
-export function takeOverJobs(ctx: TransitionContext, previousHolder: string | null): { id: string; state: JobState }[] {
+export async function takeOverJobs(ctx: TransitionContext, previousHolder: string | null): Promise<{ id: string; state: JobState }[]> {
   const now = ctx.clock.now();
-  return prepared(ctx.db, TAKE_OVER).all({ instanceId: ctx.instanceId, lockedUntil: now + JOB_LEASE_MS, now, previousHolder }) as { id: string; state: JobState }[];
+  return ctx.db.all<{ id: string; state: JobState }>(TAKE_OVER, { instanceId: ctx.instanceId, lockedUntil: now + JOB_LEASE_MS, now, previousHolder });
 }
 
 /** Let go of our unfinished jobs (a clean stop), so the next instance takes them at once. Returns how many. */
-export function releaseJobs(ctx: TransitionContext): number {
-  return prepared(ctx.db, RELEASE).run({ instanceId: ctx.instanceId }).changes;
+export async function releaseJobs(ctx: TransitionContext): Promise<number> {
+  return (await ctx.db.run(RELEASE, { instanceId: ctx.instanceId })).changes;
 }

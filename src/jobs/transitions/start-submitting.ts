@@ -1,4 +1,3 @@
-import { prepared } from '../../store/prepared.ts';
 import type { TransitionContext } from './context.ts';
 
 /**
@@ -12,7 +11,7 @@ const START_SUBMITTING = `
    where id = @id and state = 'reserved' and locked_by = @instanceId and run_at <= @now`;
 
 /** reserved → submitting, just before the create call; only when due (a 429's Retry-After has passed). Only one caller can win it. */
-export function startSubmitting(ctx: TransitionContext, id: string): boolean {
+export async function startSubmitting(ctx: TransitionContext, id: string): Promise<boolean> {
   const now = ctx.clock.now();
-  return prepared(ctx.db, START_SUBMITTING).run({ id, now, deadline: now + SUBMIT_DEADLINE_MS, instanceId: ctx.instanceId }).changes === 1;
+  return (await ctx.db.run(START_SUBMITTING, { id, now, deadline: now + SUBMIT_DEADLINE_MS, instanceId: ctx.instanceId })).changes === 1;
 }
