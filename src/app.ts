@@ -26,7 +26,9 @@ import { OrganizationWatch } from './runway/organization-watch.ts';
 import { BackupSchedule } from './service/backups.ts';
 import { RunwayReachability } from './service/health.ts';
 import { BotMetrics } from './service/metrics.ts';
-import { openDatabase, type Db } from './store/database.ts';
+import { openSqliteDatabase } from './store/database.ts';
+import type { Database } from './store/sql.ts';
+import { SqliteDatabase } from './store/sqlite-sql.ts';
 import { acquireInstanceLease, InstanceLeaseHeld, type AcquireOutcome, type InstanceIdentity, type InstanceLease } from './store/instance-lease.ts';
 
 
@@ -38,7 +40,7 @@ const OUTPUT_TIMEOUT_MS = 120_000;
 export interface App {
   readonly core: Bot;
   readonly runner: JobRunner;
-  readonly db: Db;
+  readonly db: Database;
   /** What GET /metrics shows (src/service/metrics.ts). */
   readonly metrics: BotMetrics;
   /** Whether Runway answers, from the calls the core makes: the `runway` part of /readyz. */
@@ -95,7 +97,7 @@ export interface AppOptions {
  */
 export async function createApp(options: AppOptions): Promise<App> {
   const { config, clock, log } = options;
-  const db = openDatabase(config.databasePath, clock, {
+  const db = openSqliteDatabase(config.databasePath, clock, {
     backupDir: config.backup.dir,
     onUpgradeBackup: (path, fromVersion, toVersion) => log.info('database backed up before its upgrade', { path, fromVersion, toVersion }),
   });
@@ -106,13 +108,13 @@ export async function createApp(options: AppOptions): Promise<App> {
   };
   let acquired: AcquireOutcome;
   try {
-    acquired = acquireInstanceLease(db, identity, clock, options.instance?.isAlive);
+    acquired = await acquireInstanceLease(db, identity, clock, options.instance?.isAlive);
   } catch (error) {
-    db.close();
+    await db.close();
     throw error;
   }
   if (!acquired.ok) {
-    db.close();
+    await db.close();
     throw new InstanceLeaseHeld(acquired.holder, config.databasePath);
   }
   const { lease, previousHolder } = acquired;
@@ -120,13 +122,13 @@ export async function createApp(options: AppOptions): Promise<App> {
   try {
     return buildApp(options, db, lease, previousHolder);
   } catch (error) {
-    lease.release();
-    db.close();
+    await lease.release();
+    await db.close();
     throw error;
   }
 }
 
-function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHolder: string | null): App {
+function buildApp(options: AppOptions, db: Database, lease: InstanceLease, previousHolder: string | null): App {
   const { config, runway, clock, log, timers } = options;
   const metrics = new BotMetrics(db, clock);
   const runwayReachability = new RunwayReachability(clock);
@@ -168,10 +170,10 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
   // Reference images kept beside the database, content-addressed (issue 9, item 4).
   const referenceStore = new ReferenceStore(join(dirname(config.databasePath), 'references'), config.referenceStoreMaxBytes);
   const prepareReferences = async (job: JobIn<'submitting'>): Promise<readonly ReferenceUri[]> => {
-    const refs = store.referencesOf(job.id);
+    const refs = await store.referencesOf(job.id);
     if (refs.length === 0 || !hasStaleUpload(refs, clock.now())) return job.referenceUris ?? [];
     const fresh = await reuploadStale(refs, referenceStore, gateway, () => clock.now());
-    if (!store.refreshReferences(job.id, fresh)) throw new BotError(JOB_MOVED);
+    if (!(await store.refreshReferences(job.id, fresh))) throw new BotError(JOB_MOVED);
     log.info('references uploaded again before the create', { jobId: job.id, references: fresh.length });
     return fresh.map((ref) => ({ uri: ref.uri, tag: ref.tag }));
   };
@@ -200,8 +202,8 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
 
   const { backup } = config;
   const backups =
-    backup.dir !== undefined && backup.everyMs !== null
-      ? new BackupSchedule({ db, databasePath: config.databasePath, dir: backup.dir, everyMs: backup.everyMs, keep: backup.keep, clock, log, ...(timers ? { timers } : {}) })
+    backup.dir !== undefined && backup.everyMs !== null && db instanceof SqliteDatabase
+      ? new BackupSchedule({ db: db.raw, databasePath: config.databasePath, dir: backup.dir, everyMs: backup.everyMs, keep: backup.keep, clock, log, ...(timers ? { timers } : {}) })
       : null;
 
   lease.startHeartbeat(
@@ -226,7 +228,7 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
     registerSurface: (surface) => runner.registerSurface(surface),
     async start() {
       // Recovery: the jobs of the instance we replaced (and any whose lease lapsed) are ours now.
-      const taken = store.takeOver(previousHolder);
+      const taken = await store.takeOver(previousHolder);
       if (taken.length > 0) log.info('recovering unfinished jobs', { jobs: taken.length, previousHolder });
       await core.recoverQueued(taken.filter((job) => job.state === 'queued').map((job) => job.id));
       await runner.start();
@@ -241,9 +243,13 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
       stopCountingRefusals();
       // Jobs and the database handed back at once: the next start need not wait out a lease.
       // (A connection already closed under us, as a failing disk would, has nothing to hand back.)
-      if (db.open) store.release();
-      lease.release();
-      if (db.open) db.close();
+      try {
+        await store.release();
+        await lease.release();
+      } catch (error) {
+        log.warn('could not hand the jobs back on stop; they are taken over when their leases expire', { error });
+      }
+      await db.close();
     },
   };
 }

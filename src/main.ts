@@ -156,7 +156,7 @@ async function runSandbox(app: App, stopCore: () => Promise<void>, config: Confi
   const { startSandbox } = await import('../adapters/sandbox/index.ts');
   const interactive = Boolean(process.stdin.isTTY);
   if (interactive) say('imagine-bot sandbox: you are the operator (a moderator). Type /help, or try: /imagine a koi pond at dawn --ratio 16:9');
-  const previousRequests = app.db.prepare("select count(*) from jobs where platform = 'sandbox'").pluck().get() as number;
+  const previousRequests = (await app.db.value<number>("select count(*) from jobs where platform = 'sandbox'")) ?? 0;
   const sandbox = startSandbox({ core: app.core, outputDir: config.outputDir, input: process.stdin, output: process.stdout, interactive, previousRequests });
   app.registerSurface(sandbox.surface);
   await app.start();

@@ -10,6 +10,7 @@ import { parseAdminArgs, USAGE } from './args.ts';
 import { runBackup } from './backup.ts';
 import { adminContext, runCommand } from './commands.ts';
 import { openAdminDatabase } from './open.ts';
+import { SqliteDatabase } from '../store/sqlite-sql.ts';
 import { failed, refused, succeeded, type AdminResult } from './result.ts';
 
 /** Run the tool for `argv` (without node and the script) and return what to print and the exit code. */
@@ -30,14 +31,14 @@ async function main(argv: readonly string[]): Promise<AdminResult> {
   if (parsed.command.name === 'backup') return runBackup(config.databasePath, parsed.command, systemClock);
   const opened = openAdminDatabase(config.databasePath);
   if (!opened.ok) return failed(opened.problem);
-  const { db } = opened;
+  const db = new SqliteDatabase(opened.db, config.databasePath);
   try {
-    const result = runCommand(adminContext(db, systemClock, creditDefaults(config)), parsed.command);
+    const result = await runCommand(adminContext(db, systemClock, creditDefaults(config)), parsed.command);
     return result.file ? writeOut(result, result.file) : result;
   } catch (error) {
     return failed(databaseProblem(error, config.databasePath));
   } finally {
-    db.close();
+    await db.close();
   }
 }
 

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { ManualClock } from '../../src/clock.ts';
 import { CreditLedger } from '../../src/credits/ledger.ts';
 import { insertJobRow } from './ledger-fixtures.ts';
-import { openDatabase } from '../../src/store/database.ts';
+import { openSqliteDatabase } from '../../src/store/database.ts';
 
 const [dbPath, workerId, attemptsText, priceText, mode, allowanceText] = process.argv.slice(2);
 if (!dbPath || !workerId || !attemptsText || !priceText || (mode !== 'same-user' && mode !== 'cap') || !allowanceText) {
@@ -21,27 +21,32 @@ const price = Number(priceText);
 const community = 'race-community';
 // A fixed instant: every process agrees on the period without reading the wall clock.
 const clock = new ManualClock(Date.UTC(2026, 0, 7, 12));
-const db = openDatabase(dbPath);
+const db = openSqliteDatabase(dbPath);
 const ledger = new CreditLedger(db, clock, { allowance: Number(allowanceText), period: 'none' });
 
 const lines = createInterface({ input: process.stdin });
 process.stdout.write('ready\n');
 lines.once('line', () => {
+  void run().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+});
+
+async function run(): Promise<void> {
   let succeeded = 0;
   let refused = 0;
   for (let i = 0; i < attempts; i++) {
     const userId = mode === 'same-user' ? 'shared-user' : `user-${workerId}-${i}`;
     const jobId = `job-${workerId}-${i}`;
-    const outcome = db
-      .transaction(() => {
-        insertJobRow(db, { id: jobId, communityId: community, userId, atMs: clock.now() });
-        return ledger.reserve({ communityId: community, userId, displayName: userId, jobId, model: 'gen4_image', amount: price, atMs: clock.now() });
-      })
-      .immediate();
+    const outcome = await db.transaction(async (tx) => {
+      await insertJobRow(tx, { id: jobId, communityId: community, userId, atMs: clock.now() });
+      return ledger.within(tx).reserve({ communityId: community, userId, displayName: userId, jobId, model: 'gen4_image', amount: price, atMs: clock.now() });
+    });
     if (outcome.ok) succeeded++;
     else refused++;
   }
-  db.close();
+  await db.close();
   process.stdout.write(`${JSON.stringify({ succeeded, refused })}\n`);
   lines.close();
-});
+}
