@@ -14,7 +14,6 @@ import { JobStore } from './jobs/job-store.ts';
 import { ReferenceStore } from './jobs/reference-store.ts';
 import { ReferenceSweep } from './jobs/reference-sweep.ts';
 import { hasStaleUpload, reuploadStale } from './jobs/references.ts';
-import { dirname, join } from 'node:path';
 import { JobRunner, type OutputFetcher } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
 import { isIpLiteral, isPublicAddress } from './media/address.ts';
@@ -141,7 +140,7 @@ function buildApp(options: AppOptions, db: Database, lease: InstanceLease, previ
     operatorBudget: config.credits.operatorBudget,
     communityBudget: config.credits.communityBudget,
   });
-  const store = new JobStore(db, ledger, clock, lease.identity.instanceId);
+  const store = new JobStore(db, ledger, clock, lease.identity.instanceId, config.jobLeaseMs);
 
   const client = new RunwayML({ apiKey: runway.apiKey, ...(runway.baseUrl ? { baseURL: runway.baseUrl } : {}), timeout: 60_000 });
   const gateway = new RunwayGateway(client, clock, (call) => {
@@ -168,7 +167,7 @@ function buildApp(options: AppOptions, db: Database, lease: InstanceLease, previ
   const pollIntervalMs = simulated ? Math.min(config.runway.pollIntervalMs, 1_000) : config.runway.pollIntervalMs;
   const moderation = new Moderation(db, clock, config.moderationStrikes);
   // Reference images kept beside the database, content-addressed (issue 9, item 4).
-  const referenceStore = new ReferenceStore(join(dirname(config.databasePath), 'references'), config.referenceStoreMaxBytes);
+  const referenceStore = new ReferenceStore(config.referenceDir, config.referenceStoreMaxBytes);
   const prepareReferences = async (job: JobIn<'submitting'>): Promise<readonly ReferenceUri[]> => {
     const refs = await store.referencesOf(job.id);
     if (refs.length === 0 || !hasStaleUpload(refs, clock.now())) return job.referenceUris ?? [];
@@ -233,10 +232,10 @@ function buildApp(options: AppOptions, db: Database, lease: InstanceLease, previ
       await core.recoverQueued(taken.filter((job) => job.state === 'queued').map((job) => job.id));
       await runner.start();
       backups?.start();
-      referenceSweep.start();
+      await referenceSweep.start();
     },
     async stop() {
-      referenceSweep.stop();
+      await referenceSweep.stop();
       await runner.stop();
       // A backup in progress reads the database: let it finish before the connection closes.
       await backups?.stop();

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { PERIODS, type Period } from './credits/periods.ts';
 import type { ErrorCode } from './errors.ts';
@@ -126,6 +127,17 @@ const envSchema = z.object({
   SLACK_MODERATORS: idList,
   PORT: positiveInt(3000),
   DATABASE_PATH: optionalText.transform((v) => v ?? './data/imagine-bot.db'),
+  // PostgreSQL, for several bot processes on one database (README: "Scale"). Checked here so a typo
+  // stops the start with a message instead of a connection error; the password is never echoed.
+  DATABASE_URL: optionalText.superRefine((v, ctx) => {
+    if (v === undefined) return;
+    if (!isPostgresUrl(v)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a PostgreSQL URL such as postgres://user:password@host:5432/imagine (postgres:// or postgresql://, with a host)' });
+    }
+  }),
+  REFERENCE_DIR: optionalText,
+  // How long a job stays a process's without renewal: with several processes, how long a failover takes.
+  JOB_LEASE_SECONDS: z.coerce.number().int().min(2).max(600).optional().transform((v) => (v ?? 60) * 1000),
   DEFAULT_ALLOWANCE: z.coerce.number().int().nonnegative().optional().transform((v) => v ?? 50),
   DEFAULT_PERIOD: periodName('day'),
   // The operator's bounds (README: "What the bot can cost you"). Finite by default.
@@ -178,6 +190,12 @@ export interface Config {
       }
     | undefined;
   readonly databasePath: string;
+  /** Set: PostgreSQL at this URL instead of the SQLite file at databasePath. */
+  readonly databaseUrl: string | undefined;
+  /** How long a job stays a process's without renewal (JOB_LEASE_SECONDS): another takes it over after that. */
+  readonly jobLeaseMs: number;
+  /** The bot's copy of reference images (REFERENCE_DIR; default beside the SQLite file). Several processes must share it. */
+  readonly referenceDir: string;
   /** The most the reference store (beside the database) may hold, in bytes. */
   readonly referenceStoreMaxBytes: number;
   readonly credits: {
@@ -228,6 +246,16 @@ export function loadDotEnvFile(path = '.env'): void {
   if (existsSync(path)) process.loadEnvFile(path);
 }
 
+/** A postgres:// or postgresql:// URL with a host. */
+function isPostgresUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** Parse the environment; throws ConfigError naming every bad variable at once. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable means unset (a copied .env.example, `FOO=` in compose): never a silent 0.
@@ -247,6 +275,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.SLACK_BOT_TOKEN && !e.SLACK_APP_TOKEN && e.HEALTH_PORT === e.PORT) {
     problems.push(`HEALTH_PORT: ${e.PORT} is also PORT, where Slack's requests arrive; give the health server another port`);
   }
+  if (set.DATABASE_PATH !== undefined && e.DATABASE_URL !== undefined) {
+    problems.push('DATABASE_PATH and DATABASE_URL: set one, not both: DATABASE_PATH for SQLite (one bot process), DATABASE_URL for PostgreSQL (one or several)');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     runway: { apiSecret: e.RUNWAYML_API_SECRET, baseUrl: e.RUNWAYML_BASE_URL, pollIntervalMs: e.RUNWAY_POLL_INTERVAL_MS },
@@ -265,6 +296,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         }
       : undefined,
     databasePath: e.DATABASE_PATH,
+    databaseUrl: e.DATABASE_URL,
+    jobLeaseMs: e.JOB_LEASE_SECONDS,
+    referenceDir: e.REFERENCE_DIR ?? join(dirname(e.DATABASE_PATH), 'references'),
     referenceStoreMaxBytes: e.REFERENCE_STORE_MAX_MB * 1024 * 1024,
     credits: {
       defaultAllowance: e.DEFAULT_ALLOWANCE,

@@ -171,8 +171,8 @@ async function runSandbox(app: App, stopCore: () => Promise<void>, config: Confi
   process.once('SIGTERM', () => void stop());
   await sandbox.done;
   // Input ended (a script, or /quit): let what was asked finish, then leave.
-  if (app.runner.unfinishedCount('sandbox') > 0) say('Waiting for the images in progress…');
-  while (app.runner.unfinishedCount('sandbox') > 0) await sleep(100);
+  if ((await app.runner.unfinishedCount('sandbox')) > 0) say('Waiting for the images in progress…');
+  while ((await app.runner.unfinishedCount('sandbox')) > 0) await sleep(100);
   await stop();
 }
 

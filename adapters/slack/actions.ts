@@ -92,7 +92,7 @@ export function registerSlackActions(app: App, deps: SlackActionDeps): void {
       logRefusal(log, ACTION_BAD_BUTTON.code, { team: click.team.id, user: click.user.id });
       return tell(ACTION_BAD_BUTTON.userMessage);
     }
-    const admission = core.admission('slack', click.team.id);
+    const admission = await core.admission('slack', click.team.id);
     if (!admission.ok) return tell(admission.failure.userMessage);
     const requester = await deps.resolveRequester(click.team.id, click.user.id, click.user.name);
     const location = { channel: click.channel.id, thread: click.message?.thread_ts ?? null };
@@ -108,7 +108,7 @@ export function registerSlackActions(app: App, deps: SlackActionDeps): void {
         return runAction(deps, requester, location, `Upscale ×${factor}`, (placeholder) => core.upscale(requester, jobId.data, factor, placeholder));
       }
       case 'vary': {
-        const draft = core.varyDraft(requester, jobId.data);
+        const draft = await core.varyDraft(requester, jobId.data);
         if (!draft.ok) {
           logRefusal(log, draft.code, { team: click.team.id, user: click.user.id });
           return tell(draft.reply.text);
@@ -144,7 +144,7 @@ export function registerSlackActions(app: App, deps: SlackActionDeps): void {
     const metadata = parsed.success ? metadataSchema.safeParse(safeJson(parsed.data.view.private_metadata)) : null;
     if (!parsed.success || !metadata?.success) return log.warn('slack form we could not read', { code: ACTION_BAD_BUTTON.code });
     const form = parsed.data;
-    const admission = core.admission('slack', form.team.id);
+    const admission = await core.admission('slack', form.team.id);
     if (!admission.ok) return;
     const requester = await deps.resolveRequester(form.team.id, form.user.id, form.user.name);
     const prompt = form.view.state.values.prompt.prompt.value ?? '';

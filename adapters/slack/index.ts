@@ -146,7 +146,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       const command = slashCommandSchema.parse(body);
       const replies = commandReplies(command, respond);
       // The operator pays: a workspace it does not serve gets one polite refusal and nothing else.
-      const admission = deps.core.admission('slack', command.team_id);
+      const admission = await deps.core.admission('slack', command.team_id);
       if (!admission.ok) {
         logRefusal(log, admission.failure.code, { team: command.team_id, user: command.user_id });
         return replies.replyPrivately(admission.failure.userMessage).catch(() => undefined);
@@ -182,7 +182,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     if (parsed.data.bot_id !== undefined) return;
     const teamId = envelope.team_id ?? context.teamId;
     if (teamId === undefined) return;
-    const admission = deps.core.admission('slack', teamId);
+    const admission = await deps.core.admission('slack', teamId);
     if (!admission.ok) {
       logRefusal(log, admission.failure.code, { team: teamId, user: parsed.data.user });
       return replyToMentioner(api, parsed.data)(admission.failure.userMessage).catch(() => undefined);

@@ -21,7 +21,7 @@ export class CommunitySettingsStore {
   }
 
   /** Change the community's allowance (and optionally its period); members get it at their next refill. */
-  setAllowance(p: { communityId: string; amount: number; period?: Period | undefined; actorId: string }): Promise<CommunitySettings> {
+  async setAllowance(p: { communityId: string; amount: number; period?: Period | undefined; actorId: string }): Promise<CommunitySettings> {
     assertCredits(p.amount, 'allowance');
     return this.write(async (s) => {
       const period = p.period ?? (await s.settings(p.communityId)).period;
@@ -34,7 +34,7 @@ export class CommunitySettingsStore {
    * Set (amount) or remove (null) the community-wide spend cap. Without a period the cap keeps its
    * current one, or takes the allowance's.
    */
-  setCap(p: { communityId: string; amount: number | null; period?: Period | undefined; actorId: string }): Promise<SetCapOutcome> {
+  async setCap(p: { communityId: string; amount: number | null; period?: Period | undefined; actorId: string }): Promise<SetCapOutcome> {
     if (p.amount !== null) assertCredits(p.amount, 'cap');
     return this.write(async (s): Promise<SetCapOutcome> => {
       const current = await s.settings(p.communityId);
@@ -47,7 +47,7 @@ export class CommunitySettingsStore {
   }
 
   /** The operator sets a community's budget (null: back to COMMUNITY_BUDGET); the period defaults to the current one. */
-  setBudget(p: { communityId: string; amount: number | null; period?: Period | undefined; actorId: string }): Promise<CommunitySettings> {
+  async setBudget(p: { communityId: string; amount: number | null; period?: Period | undefined; actorId: string }): Promise<CommunitySettings> {
     if (p.amount !== null) assertCredits(p.amount, 'budget');
     return this.write(async (s) => {
       const period = p.amount === null ? null : (p.period ?? (await s.settings(p.communityId)).budget?.period ?? this.defaults.communityBudget?.period ?? 'day');

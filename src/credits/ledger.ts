@@ -61,7 +61,7 @@ export class CreditLedger {
    * Hold `amount` credits for a job, or say why not. Composes with the caller's transaction
    * (`within(tx)`: a savepoint); alone it takes the write lock before reading.
    */
-  reserve(p: ReserveParams): Promise<ReserveOutcome> {
+  async reserve(p: ReserveParams): Promise<ReserveOutcome> {
     assertCredits(p.amount, 'reservation');
     return this.write(async (l): Promise<ReserveOutcome> => {
       if ((await l.jobMoney(p.jobId)).state !== 'none') throw alreadyReserved(p.jobId);
@@ -108,7 +108,7 @@ export class CreditLedger {
   }
 
   /** Move a running job's hold to Runway's estimate (it wins, even past the balance). No-op once finished. */
-  adjust(jobId: string, newHeld: number, note: string): Promise<void> {
+  async adjust(jobId: string, newHeld: number, note: string): Promise<void> {
     assertCredits(newHeld, 'adjusted hold');
     return this.write(async (l) => {
       const money = await l.requireReserved(jobId, 'adjust');
@@ -118,7 +118,7 @@ export class CreditLedger {
   }
 
   /** Charge a job its final cost and return the rest of the hold. Settling twice changes nothing. */
-  settle(jobId: string, finalCostCredits: number): Promise<void> {
+  async settle(jobId: string, finalCostCredits: number): Promise<void> {
     assertCredits(finalCostCredits, 'final cost');
     return this.write(async (l) => {
       const money = finalCostCredits === 0 ? await l.jobMoney(jobId) : await l.requireReserved(jobId, 'settle');
@@ -219,7 +219,7 @@ export class CreditLedger {
   }
 
   /** Add credits to a member's balance (on top of their allowance). */
-  grant(p: ModeratorAction): Promise<{ balanceAfter: number }> {
+  async grant(p: ModeratorAction): Promise<{ balanceAfter: number }> {
     assertCredits(p.amount, 'grant');
     return this.write(async (l) => {
       const balance = await l.rollOver(p.communityId, p.userId, p.displayName, await l.settings(p.communityId));
@@ -232,7 +232,7 @@ export class CreditLedger {
   }
 
   /** Make a member's balance exactly `amount`, recorded as one `set` entry of the difference. */
-  set(p: ModeratorAction): Promise<{ balanceAfter: number; delta: number }> {
+  async set(p: ModeratorAction): Promise<{ balanceAfter: number; delta: number }> {
     assertCredits(p.amount, 'balance');
     return this.write(async (l) => {
       const balance = await l.rollOver(p.communityId, p.userId, p.displayName, await l.settings(p.communityId));

@@ -6,7 +6,7 @@ import { userKey, type ServiceHistory, type WaitingJob } from './fair-queue.ts';
 import { jobFromRow, type Job, type JobIn, type JobState, type NewJob, type ReferenceUri } from './job.ts';
 import { acceptJob, IN_FLIGHT_OF_MEMBER, type AcceptOutcome } from './transitions/accept-job.ts';
 import { backToQueue } from './transitions/back-to-queue.ts';
-import type { TransitionContext } from './transitions/context.ts';
+import { JOB_LEASE_MS, type TransitionContext } from './transitions/context.ts';
 import { cancelWaiting } from './transitions/cancel-waiting.ts';
 import { deferDelivery } from './transitions/defer-delivery.ts';
 import { markCancelled } from './transitions/mark-cancelled.ts';
@@ -82,8 +82,10 @@ export class JobStore {
     clock: Clock,
     /** This process's id, the `locked_by` of the jobs it works (see src/store/instance-lease.ts). */
     readonly instanceId: string,
+    /** How long a job stays ours without renewal: how long another process waits before taking it over. */
+    readonly leaseMs: number = JOB_LEASE_MS,
   ) {
-    this.ctx = { db, ledger, clock, instanceId };
+    this.ctx = { db, ledger, clock, instanceId, leaseMs };
   }
 
   /** → queued holding `price`, unless the member is at `maxJobsPerMember` or the ledger refuses; then nothing is written. */

@@ -21,8 +21,9 @@ export interface SubmitStepContext {
   readonly log: Logger;
   readonly timing: PollTiming;
   /** What the schedule knows of a model's generation times (cached by the runner). */
-  readonly learnedFor: (model: string) => Learned;
-  readonly showStatus: (jobId: string, status: JobStatusView, force?: boolean) => void;
+  readonly learnedFor: (model: string) => Promise<Learned>;
+  /** Starts the placeholder edit (resolves once started; never rejects). */
+  readonly showStatus: (jobId: string, status: JobStatusView, force?: boolean) => Promise<void>;
   /** See JobRunnerOptions.prepareReferences; absent: the job's URIs as they are. */
   readonly prepareReferences?: ((job: JobIn<'submitting'>) => Promise<readonly ReferenceUri[]>) | undefined;
   /** Refund and tell the user, once. */
@@ -33,10 +34,10 @@ export interface SubmitStepContext {
 export async function submitJob(context: SubmitStepContext, jobId: string): Promise<void> {
   const { store, gateway, clock, log } = context;
   // Lost to another caller, or not due after all: nothing to do.
-  if (!store.startSubmitting(jobId)) return;
-  const job = store.get(jobId);
+  if (!(await store.startSubmitting(jobId))) return;
+  const job = await store.get(jobId);
   if (!job || job.state !== 'submitting') return;
-  context.showStatus(jobId, { kind: 'starting' }, true);
+  await context.showStatus(jobId, { kind: 'starting' }, true);
   // Issue 9, item 4: references whose upload expired are uploaded again before the create.
   let referenceImages: readonly ReferenceUri[];
   try {
@@ -52,8 +53,9 @@ export async function submitJob(context: SubmitStepContext, jobId: string): Prom
   const decision = decideAfterCreate(outcome, job.attempts);
   switch (decision.kind) {
     case 'submitted': {
-      const firstPoll = firstPollAt(context.timing, clock.now(), context.learnedFor(job.request.modelId));
-      if (!store.markSubmitted(jobId, decision.taskId, decision.estimatedCredits, firstPoll)) {
+      const learned = await context.learnedFor(job.request.modelId);
+      const firstPoll = firstPollAt(context.timing, clock.now(), learned);
+      if (!(await store.markSubmitted(jobId, decision.taskId, decision.estimatedCredits, firstPoll))) {
         // The row left `submitting` (or us) while the create ran: the task is untracked, say so loudly.
         log.error('runway task created for a job that is no longer ours and submitting', { jobId, taskId: decision.taskId });
         return;
@@ -62,7 +64,7 @@ export async function submitJob(context: SubmitStepContext, jobId: string): Prom
       return;
     }
     case 'retry':
-      if (store.backToQueue(jobId, clock.now() + decision.afterMs)) {
+      if (await store.backToQueue(jobId, clock.now() + decision.afterMs)) {
         log.warn('runway create deferred; no task was made', { jobId, attempts: job.attempts + 1, reason: decision.reason, retryAfterMs: decision.afterMs });
       }
       return;

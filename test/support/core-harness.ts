@@ -43,7 +43,7 @@ export interface CoreHarness {
   advance(ms: number): Promise<void>;
   /** Advance in steps until `done()` holds (bounded), for flows that need several polls. */
   runUntil(done: () => boolean, stepMs?: number, maxSteps?: number): Promise<void>;
-  ledgerSum(where: { jobId?: string; userId?: string }): number;
+  ledgerSum(where: { jobId?: string; userId?: string }): Promise<number>;
   /** Stop the app cleanly and start a new one on the same database and simulator (a restart). */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -103,7 +103,7 @@ export async function startCoreHarness(options: CoreHarnessOptions = {}): Promis
 
   const drain = async () => {
     for (let i = 0; i < 20; i++) {
-      app.runner.tick();
+      await app.runner.tick();
       await app.runner.idle();
     }
   };
@@ -132,13 +132,13 @@ export async function startCoreHarness(options: CoreHarnessOptions = {}): Promis
       }
       if (!done()) throw new Error(`condition not reached after ${maxSteps} steps of ${stepMs} ms`);
     },
-    ledgerSum({ jobId, userId }) {
+    async ledgerSum({ jobId, userId }) {
       const clauses: string[] = [];
       const params: string[] = [];
       if (jobId) (clauses.push('job_id = ?'), params.push(jobId));
       if (userId) (clauses.push('user_id = ?'), params.push(userId));
       const where = clauses.length ? `where ${clauses.join(' and ')}` : '';
-      return (app.db.prepare(`select coalesce(sum(delta), 0) from ledger ${where}`).pluck().get(...params) as number) ?? 0;
+      return (await app.db.value<number>(`select coalesce(sum(delta), 0) from ledger ${where}`, params)) ?? 0;
     },
     async restart() {
       await app.stop();

@@ -9,7 +9,7 @@ import { CreditLedger } from '../../src/credits/ledger.ts';
 import type { Database, Sql } from '../../src/store/sql.ts';
 import type { JobState, NewJob } from '../../src/jobs/job.ts';
 import { acceptJob } from '../../src/jobs/transitions/accept-job.ts';
-import type { TransitionContext } from '../../src/jobs/transitions/context.ts';
+import { JOB_LEASE_MS, type TransitionContext } from '../../src/jobs/transitions/context.ts';
 import { markCancelled } from '../../src/jobs/transitions/mark-cancelled.ts';
 import { markDelivered } from '../../src/jobs/transitions/mark-delivered.ts';
 import { markFailed } from '../../src/jobs/transitions/mark-failed.ts';
@@ -38,7 +38,7 @@ export interface Fixture<D extends Database = Database> {
 /** `db` (a fresh migrated database) with a daily allowance of ALLOWANCE credits. */
 export function openFixture<D extends Database>(db: D, clock = new ManualClock(Date.UTC(2026, 0, 5, 12))): Fixture<D> {
   const ledger = new CreditLedger(db, clock, { allowance: ALLOWANCE, period: 'day' });
-  return { db, clock, ledger, ctx: { db, ledger, clock, instanceId: ME }, other: { db, ledger, clock, instanceId: OTHER } };
+  return { db, clock, ledger, ctx: { db, ledger, clock, instanceId: ME, leaseMs: JOB_LEASE_MS }, other: { db, ledger, clock, instanceId: OTHER, leaseMs: JOB_LEASE_MS } };
 }
 
 /** A request by `userId` in community g1. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ReserveOutcome } from '../../credits/ledger.ts';
 import type { NewJob } from '../job.ts';
-import { inTransaction, JOB_LEASE_MS, type TransitionContext } from './context.ts';
+import { inTransaction, type TransitionContext } from './context.ts';
 
 /** Why a request was not accepted: the member's in-flight limit, or the ledger's answer. */
 export type AcceptRefusal =
@@ -56,7 +56,7 @@ export async function acceptJob(ctx: TransitionContext, job: NewJob, price: numb
         price,
         now,
         instanceId: ctx.instanceId,
-        lockedUntil: now + JOB_LEASE_MS,
+        lockedUntil: now + ctx.leaseMs,
         limit,
       });
       if (inserted.changes !== 1) {
