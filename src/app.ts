@@ -20,7 +20,7 @@ import type { Logger } from './log.ts';
 import { isIpLiteral, isPublicAddress } from './media/address.ts';
 import { downloadImage, onDownloadRefused } from './media/download.ts';
 import { offerModels } from './models.ts';
-import type { ChatSurface } from './ports.ts';
+import type { ChatSurface, DeliveryDedupe } from './ports.ts';
 import { RunwayGateway } from './runway/gateway.ts';
 import { OrganizationWatch } from './runway/organization-watch.ts';
 import { BackupSchedule } from './service/backups.ts';
@@ -28,6 +28,8 @@ import { RunwayReachability } from './service/health.ts';
 import { BotMetrics } from './service/metrics.ts';
 import { openDatabase, type Db } from './store/database.ts';
 import { acquireInstanceLease, InstanceLeaseHeld, type AcquireOutcome, type InstanceIdentity, type InstanceLease } from './store/instance-lease.ts';
+import { databaseDeliveryDedupe } from './store/deliveries.ts';
+import { SqliteDatabase } from './store/sqlite-sql.ts';
 
 
 
@@ -49,6 +51,8 @@ export interface App {
   readonly referenceStore: ReferenceStore;
   readonly referenceSweep: ReferenceSweep;
   registerSurface(surface: ChatSurface): void;
+  /** A platform's deliveries (Slack's events, commands, clicks), each worked once by whichever process on the database claims it. */
+  deliveryDedupe(platform: string): DeliveryDedupe;
   /** Resume unfinished jobs and start the scheduler: call after every adapter has registered. */
   start(): Promise<void>;
   /** Drain gracefully: wait for work in progress, then close the database. */
@@ -224,6 +228,8 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
     referenceStore,
     referenceSweep,
     registerSurface: (surface) => runner.registerSurface(surface),
+    // For now a wrapper of its own on `db`: safe while nothing else holds a transaction open on it across an await. Use the app's Sql once it has one.
+    deliveryDedupe: (platform) => databaseDeliveryDedupe(new SqliteDatabase(db, config.databasePath), platform, clock),
     async start() {
       // Recovery: the jobs of the instance we replaced (and any whose lease lapsed) are ours now.
       const taken = store.takeOver(previousHolder);
