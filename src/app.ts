@@ -19,7 +19,7 @@ import type { Logger } from './log.ts';
 import { isIpLiteral, isPublicAddress } from './media/address.ts';
 import { downloadImage, onDownloadRefused } from './media/download.ts';
 import { offerModels } from './models.ts';
-import type { ChatSurface } from './ports.ts';
+import type { ChatSurface, DeliveryDedupe } from './ports.ts';
 import { RunwayGateway } from './runway/gateway.ts';
 import { OrganizationWatch } from './runway/organization-watch.ts';
 import { BackupSchedule } from './service/backups.ts';
@@ -29,6 +29,7 @@ import { openSqliteDatabase } from './store/database.ts';
 import type { Database } from './store/sql.ts';
 import { SqliteDatabase } from './store/sqlite-sql.ts';
 import { acquireInstanceLease, InstanceLeaseHeld, type AcquireOutcome, type InstanceIdentity, type InstanceLease } from './store/instance-lease.ts';
+import { databaseDeliveryDedupe } from './store/deliveries.ts';
 
 
 
@@ -50,6 +51,8 @@ export interface App {
   readonly referenceStore: ReferenceStore;
   readonly referenceSweep: ReferenceSweep;
   registerSurface(surface: ChatSurface): void;
+  /** A platform's deliveries (Slack's events, commands, clicks), each worked once by whichever process on the database claims it. */
+  deliveryDedupe(platform: string): DeliveryDedupe;
   /** Resume unfinished jobs and start the scheduler: call after every adapter has registered. */
   start(): Promise<void>;
   /** Drain gracefully: wait for work in progress, then close the database. */
@@ -225,6 +228,7 @@ function buildApp(options: AppOptions, db: Database, lease: InstanceLease, previ
     referenceStore,
     referenceSweep,
     registerSurface: (surface) => runner.registerSurface(surface),
+    deliveryDedupe: (platform) => databaseDeliveryDedupe(db, platform, clock),
     async start() {
       // Recovery: the jobs of the instance we replaced (and any whose lease lapsed) are ours now.
       const taken = await store.takeOver(previousHolder);

@@ -122,6 +122,7 @@ async function main(): Promise<void> {
       port: config.slack.port,
       mediaOrigins: config.mediaOrigins,
       core: app.core,
+      deliveries: app.deliveryDedupe('slack'),
       log,
       clock: systemClock,
     });

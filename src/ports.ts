@@ -184,3 +184,13 @@ export interface BotCore extends ResultActionsCore {
   /** `/history`: the requester's last results in this community (HISTORY_LIMIT), newest first. */
   history(requester: Requester): Promise<HistoryOutcome>;
 }
+
+/**
+ * Whether a platform delivery is new, decided in the database so that every process sharing it
+ * agrees: a platform may deliver one request twice (retries, redelivered envelopes), to any
+ * process. An adapter asks right after acknowledging and drops a repeat without a word.
+ */
+export interface DeliveryDedupe {
+  /** Claim `key` (the platform's own id of the delivery): true for the first claimer only, in any process. */
+  firstDelivery(key: string): Promise<boolean>;
+}

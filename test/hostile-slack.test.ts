@@ -82,6 +82,7 @@ beforeAll(async () => {
     host: '127.0.0.1',
     mediaOrigins: config.mediaOrigins,
     core: app.core,
+    deliveries: app.deliveryDedupe('slack'),
     log,
     clock: systemClock,
   });

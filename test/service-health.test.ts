@@ -22,6 +22,7 @@ import { startFakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { startRunwaySimulator } from '../simulator/index.ts';
 import { startCoreHarness } from './support/core-harness.ts';
+import { slackDeliveriesOn } from './support/deliveries.ts';
 import { PlatformBot } from './support/platform-bot.ts';
 import { waitFor } from './support/wait-for.ts';
 
@@ -219,6 +220,7 @@ describe("each adapter's connected()", () => {
       port: await freePort(),
       mediaOrigins: [],
       core: new SlackCoreDouble(),
+      deliveries: slackDeliveriesOn().dedupe,
       log: silentLogger,
       // The reconnect waits one of these: short, so the test does not sit through 5 s.
       socketPingTimeoutMs: 500,
@@ -251,6 +253,7 @@ describe("each adapter's connected()", () => {
       host: '127.0.0.1',
       mediaOrigins: [],
       core: new SlackCoreDouble(),
+      deliveries: slackDeliveriesOn().dedupe,
       log: silentLogger,
     });
     expect(adapter.connected()).toBe(true);

@@ -287,6 +287,40 @@ describe('Slack end to end (one bot process)', () => {
     expect(fake.message('C6', decodePlaceholder(job.placeholder).ts)?.text).toContain('Done');
     expect(codesFor(bot, carol)).toEqual([]);
   });
+
+  it('9. an event Slack retries (X-Slack-Retry-Num: 1) makes one job, one Runway create and one image', async () => {
+    const { fake, sim, slack } = world;
+    const dana = newMember(world, 'dana');
+    const mention = { type: 'app_mention', user: dana, text: `<@${fake.botUserId}> a paper crane --model muse_image`, ts: '1767225600.000900', channel: 'C9' };
+    const first = await slack.event(fake.teamId, mention, { eventId: 'Ev0E2ERETRY' });
+    const retry = await slack.event(fake.teamId, mention, { eventId: 'Ev0E2ERETRY', retryNum: 1 });
+    expect([first.status, retry.status]).toEqual([200, 200]);
+    // Both copies decided: the retry dropped, the first delivered.
+    await bot.waitForLog('"key":"event:Ev0E2ERETRY"');
+    const [job] = await fake.waitFor(() => jobsOf(world, dana).filter((j) => j.state === 'delivered').length === 1 && jobsOf(world, dana), 'the job delivered', 30_000);
+    expect(jobsOf(world, dana)).toHaveLength(1);
+    expect(sim.requests.filter((r) => r.path === '/v1/text_to_image' && (r.body as { promptText?: string }).promptText === 'a paper crane')).toHaveLength(1);
+    expect(fake.calls('chat.postMessage').filter((r) => r.args.channel === 'C9')).toHaveLength(1);
+    expect(fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C9')).toHaveLength(1);
+    expect(jobNet(world, job!.id)).toBe(-1);
+    expect(balanceOf(world, dana)).toBe(ALLOWANCE - 1);
+  });
+
+  it('10. a slash command posted twice (same trigger_id) makes one job, one Runway create and one image', async () => {
+    const { fake, sim, slack } = world;
+    const erin = newMember(world, 'erin');
+    const fields = fake.commandFields('/imagine', 'a paper boat --model muse_image', erin, 'C10');
+    const answers = [await slack.command(fields), await slack.command(fields)];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    await bot.waitForLog(`"key":"trigger:${fields.trigger_id}"`);
+    const [job] = await fake.waitFor(() => jobsOf(world, erin).filter((j) => j.state === 'delivered').length === 1 && jobsOf(world, erin), 'the job delivered', 30_000);
+    expect(jobsOf(world, erin)).toHaveLength(1);
+    expect(sim.requests.filter((r) => r.path === '/v1/text_to_image' && (r.body as { promptText?: string }).promptText === 'a paper boat')).toHaveLength(1);
+    expect(fake.calls('chat.postMessage').filter((r) => r.args.channel === 'C10')).toHaveLength(1);
+    expect(fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C10')).toHaveLength(1);
+    expect(jobNet(world, job!.id)).toBe(-1);
+    expect(balanceOf(world, erin)).toBe(ALLOWANCE - 1);
+  });
 });
 
 describe('Slack end to end (crash)', () => {

@@ -146,6 +146,26 @@ describe('Slack in Socket Mode (one bot process, no HTTP endpoint)', () => {
     expect(balanceOf('UBOB')).toBe(ALLOWANCE - task!.costCredits);
   });
 
+  it('an event Slack redelivers in a new envelope (retry_attempt 1) makes one job, one Runway create and one image', async () => {
+    fake.addUser({ id: 'UCAROL', name: 'carol' });
+    const mention = { type: 'app_mention', user: 'UCAROL', text: `<@${fake.botUserId}> a paper lantern --model muse_image`, ts: '1767225600.000400', channel: 'C3' };
+    const payload = eventCallback(fake.teamId, mention);
+    const first = deliver('events_api', payload);
+    await fake.socketMode.waitForAck(first);
+    // The ack came late, as far as Slack knows: the same payload again, in an envelope of its own.
+    const again = deliver('events_api', payload, { retryAttempt: 1 });
+    expect(again).not.toBe(first);
+    await fake.socketMode.waitForAck(again);
+    await bot!.waitForLog(`"key":"event:${String(payload.event_id)}"`);
+    const job = await fake.waitFor(() => deliveredJob('UCAROL'), 'the job delivered', 20_000);
+    expect(readJobs(databasePath).filter((j) => j.userId === 'UCAROL')).toHaveLength(1);
+    expect(sim.requests.filter((r) => r.path === '/v1/text_to_image' && (r.body as { promptText?: string }).promptText === 'a paper lantern')).toHaveLength(1);
+    expect(fake.calls('chat.postMessage').filter((r) => r.args.channel === 'C3')).toHaveLength(1);
+    expect(sharedIn('C3')).toHaveLength(1);
+    expect(jobNet(job.id)).toBe(-1);
+    expect(balanceOf('UCAROL')).toBe(ALLOWANCE - 1);
+  });
+
   it('keeps one healthy connection: pings both ways are answered and nothing but acks comes back', async () => {
     let isPonged = false;
     void fake.socketMode.ping().then(() => (isPonged = true));
