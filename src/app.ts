@@ -191,6 +191,8 @@ function buildApp(options: AppOptions, db: Database, lease: InstanceLease, previ
     statusIntervalMs: Math.max(pollIntervalMs, 250),
     onOrganization: (snapshot) => organization.observe(snapshot),
     moderationNotice: (job) => moderation.pauseNotice(job.communityId, job.userId, job.userName, job.id),
+    // Set below, once the core exists: queued jobs taken over from a dead process are the core's to decide.
+    onTakenOver: (jobs) => recoverTakenOver(jobs),
     ...(simulated ? { firstDurationGuessMs: simulated.generationMs } : {}),
     ...(timers ? { timers } : {}),
   });
@@ -202,6 +204,8 @@ function buildApp(options: AppOptions, db: Database, lease: InstanceLease, previ
     ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}),
   });
 
+  const recoverTakenOver = (jobs: readonly { readonly id: string; readonly state: string }[]) =>
+    core.recoverQueued(jobs.filter((job) => job.state === 'queued').map((job) => job.id));
   const { backup } = config;
   const backups =
     backup.dir !== undefined && backup.everyMs !== null && db instanceof SqliteDatabase

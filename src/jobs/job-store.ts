@@ -128,9 +128,9 @@ export class JobStore {
     return reject(this.ctx, id, failure);
   }
 
-  /** reserved → submitting, when due. */
-  startSubmitting(id: string): Promise<boolean> {
-    return startSubmitting(this.ctx, id);
+  /** reserved → submitting, when due and one of its model's `slots` is free (across every process). */
+  startSubmitting(id: string, slots?: number): Promise<boolean> {
+    return startSubmitting(this.ctx, id, slots);
   }
 
   /** submitting → reserved, due again at `runAt`. */

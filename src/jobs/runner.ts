@@ -9,7 +9,7 @@ import { CREATE_UNCERTAIN } from './create-decision.ts';
 import { deliverFinished, type DeliverStepContext } from './deliver-step.ts';
 import type { OutputFetcher } from './delivery.ts';
 import { pickJobsToSubmit, queuePositions } from './fair-queue.ts';
-import type { Job, JobIn, ReferenceUri } from './job.ts';
+import type { Job, JobIn, JobState, ReferenceUri } from './job.ts';
 import type { DueJob, JobStore } from './job-store.ts';
 import { pollJob, type PollStepContext } from './poll-step.ts';
 import { submitJob, type SubmitStepContext } from './submit-step.ts';
@@ -47,6 +47,12 @@ export interface JobRunnerOptions {
    * Default: the job's URIs as they are.
    */
   readonly prepareReferences?: (job: JobIn<'submitting'>) => Promise<readonly ReferenceUri[]>;
+  /**
+   * Jobs this runner just took over from a process that stopped renewing their leases (several
+   * processes on PostgreSQL). The ones still `queued` were being accepted there: the core decides
+   * their fate (src/bot.ts recoverQueued). The rest the runner works as they fall due.
+   */
+  readonly onTakenOver?: (jobs: readonly { readonly id: string; readonly state: JobState }[]) => Promise<void>;
 }
 
 /** Recent generations of a model the poll schedule learns from: few enough to follow Runway's load. */
@@ -256,10 +262,23 @@ export class JobRunner {
     if (now - this.leasesRenewedAt >= leaseRenewalMs(this.options.store.leaseMs)) {
       await this.options.store.renewLeases();
       this.leasesRenewedAt = now;
+      await this.takeOverOrphans();
     }
     await this.dispatch(now);
     // Those being worked are still due (and come first): read past them, up to what may start.
     for (const job of await this.options.store.due(now, MAX_JOBS_WORKED_AT_ONCE + this.worked.size)) this.workOn(job);
+  }
+
+  /**
+   * Claim jobs whose owner stopped renewing them (a process that died or stalled past its lease):
+   * how a job survives its process when several share a PostgreSQL database. On SQLite the only
+   * owner is this process, and there is nothing to find.
+   */
+  private async takeOverOrphans(): Promise<void> {
+    const taken = await this.options.store.takeOver(null);
+    if (taken.length === 0) return;
+    this.options.log.info('took over jobs whose process stopped renewing them', { jobs: taken.length });
+    await this.options.onTakenOver?.(taken);
   }
 
   /** Start what a due job needs, unless this process is already working on it or works as many as it may. */
@@ -303,7 +322,7 @@ export class JobRunner {
     if (waiting.length === 0) return;
     const slots = (model: string) => this.slotLimits.get(model) ?? this.options.defaultSlotsPerModel ?? 2;
     const toSubmit = pick ? pickJobsToSubmit(waiting, history, inFlightPerModel, slots, now).slice(0, capacity) : [];
-    for (const job of toSubmit) this.trackWork(job.id, () => submitJob(this.steps, job.id));
+    for (const job of toSubmit) this.trackWork(job.id, () => submitJob(this.steps, job.id, slots(job.model)));
     if (toSubmit.length === 0 && !refreshPositions) return;
     this.positionsShownAt = now;
     const submitted = new Set(toSubmit.map((j) => j.id));

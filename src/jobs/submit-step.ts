@@ -30,11 +30,11 @@ export interface SubmitStepContext {
   readonly fail: (jobId: string, failure: Failure) => Promise<void>;
 }
 
-/** Create a waiting job's Runway task, or defer or fail it, as the create's answer says. */
-export async function submitJob(context: SubmitStepContext, jobId: string): Promise<void> {
+/** Create a waiting job's Runway task (while fewer than `slots` of its model are at Runway), or defer or fail it, as the create's answer says. */
+export async function submitJob(context: SubmitStepContext, jobId: string, slots: number): Promise<void> {
   const { store, gateway, clock, log } = context;
-  // Lost to another caller, or not due after all: nothing to do.
-  if (!(await store.startSubmitting(jobId))) return;
+  // Lost to another caller, not due after all, or another process took the model's last slot: nothing to do.
+  if (!(await store.startSubmitting(jobId, slots))) return;
   const job = await store.get(jobId);
   if (!job || job.state !== 'submitting') return;
   await context.showStatus(jobId, { kind: 'starting' }, true);
