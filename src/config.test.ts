@@ -141,4 +141,52 @@ describe('configuration', () => {
       new ConfigError([`MODELS: unknown model "dall-e-3", "Gen4_Image"; the models are ${MODEL_IDS.join(', ')}`]),
     );
   });
+
+  it('runs one Discord shard unless DISCORD_SHARDS says more; DISCORD_SHARD_IDS picks some of them, as ids and ranges', () => {
+    const discord = (env: Record<string, string>) => loadConfig({ DISCORD_TOKEN: 't', ...env }).discord?.shards;
+    expect(discord({})).toEqual({ count: 1, ids: [0] });
+    expect(discord({ DISCORD_SHARDS: '4' })).toEqual({ count: 4, ids: [0, 1, 2, 3] });
+    expect(discord({ DISCORD_SHARDS: 'auto' })).toEqual({ count: 'auto' });
+    expect(discord({ DISCORD_SHARDS: ' Auto ' })).toEqual({ count: 'auto' });
+    expect(discord({ DISCORD_SHARDS: '8', DISCORD_SHARD_IDS: '0,1' })).toEqual({ count: 8, ids: [0, 1] });
+    expect(discord({ DISCORD_SHARDS: '8', DISCORD_SHARD_IDS: '4-7' })).toEqual({ count: 8, ids: [4, 5, 6, 7] });
+    expect(discord({ DISCORD_SHARDS: '8', DISCORD_SHARD_IDS: '6 0-2, 1,6' })).toEqual({ count: 8, ids: [0, 1, 2, 6] });
+    expect(discord({ DISCORD_SHARDS: '1', DISCORD_SHARD_IDS: '0' })).toEqual({ count: 1, ids: [0] });
+  });
+
+  it('DISCORD_SHARDS that is not a positive whole number or `auto` stops the bot, naming it', () => {
+    const message = 'DISCORD_SHARDS: must be the total number of shards, a whole number from 1 to 99999, or `auto` (as many as Discord recommends); got';
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARDS: '0' })).toThrow(new ConfigError([`${message} "0"`]));
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARDS: '-2' })).toThrow(new ConfigError([`${message} "-2"`]));
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARDS: '2.5' })).toThrow(new ConfigError([`${message} "2.5"`]));
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARDS: 'many' })).toThrow(new ConfigError([`${message} "many"`]));
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARDS: '100000' })).toThrow(new ConfigError([`${message} "100000"`]));
+  });
+
+  it('a malformed DISCORD_SHARD_IDS stops the bot, with what it should look like', () => {
+    const message = 'DISCORD_SHARD_IDS: must be shard ids and ranges such as `0,1` or `0-3` (a range from the lower id to the higher); got';
+    for (const ids of ['one', '0;1', '3-1', '-1', '1-', '0..3', '0 - 3', '1.5']) {
+      expect(() => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARDS: '4', DISCORD_SHARD_IDS: ids })).toThrow(new ConfigError([`${message} "${ids}"`]));
+    }
+  });
+
+  it('a DISCORD_SHARD_IDS outside DISCORD_SHARDS stops the bot, saying which ids there are', () => {
+    const load = (count: string, ids: string) => () => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARDS: count, DISCORD_SHARD_IDS: ids });
+    expect(load('4', '5')).toThrow(new ConfigError(['DISCORD_SHARD_IDS names shard 5, but DISCORD_SHARDS is 4: shard ids run from 0 to 3.']));
+    expect(load('4', '2-5')).toThrow(new ConfigError(['DISCORD_SHARD_IDS names shards 4 and 5, but DISCORD_SHARDS is 4: shard ids run from 0 to 3.']));
+    expect(load('2', '0 2 3 9')).toThrow(new ConfigError(['DISCORD_SHARD_IDS names shards 2, 3 and 9, but DISCORD_SHARDS is 2: shard ids run from 0 to 1.']));
+    expect(load('4', '0-99')).toThrow(new ConfigError(['DISCORD_SHARD_IDS names shards 4 to 99, but DISCORD_SHARDS is 4: shard ids run from 0 to 3.']));
+    expect(load('1', '1')).toThrow(new ConfigError(['DISCORD_SHARD_IDS names shard 1, but DISCORD_SHARDS is 1: the only shard id is 0.']));
+  });
+
+  it('DISCORD_SHARD_IDS needs a DISCORD_SHARDS count, and a number rather than `auto`', () => {
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARD_IDS: '0,1' })).toThrow(
+      new ConfigError(['DISCORD_SHARD_IDS: needs DISCORD_SHARDS, the total number of shards across every process']),
+    );
+    expect(() => loadConfig({ DISCORD_TOKEN: 't', DISCORD_SHARDS: 'auto', DISCORD_SHARD_IDS: '0' })).toThrow(
+      new ConfigError([
+        "DISCORD_SHARD_IDS: needs DISCORD_SHARDS to be a number, not `auto`: every process must split the same count, and Discord's recommendation can change between their starts",
+      ]),
+    );
+  });
 });

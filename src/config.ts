@@ -99,6 +99,39 @@ const backupEvery = z
     return z.NEVER;
   });
 
+/** `DISCORD_SHARDS`: the bot's total number of gateway shards, or `auto` (as many as Discord recommends). */
+const shardCount = z
+  .string()
+  .optional()
+  .transform((v, ctx): number | 'auto' | undefined => {
+    if (v === undefined) return undefined;
+    const text = v.trim().toLowerCase();
+    if (text === 'auto') return 'auto';
+    if (/^\d{1,5}$/.test(text) && Number(text) > 0) return Number(text);
+    ctx.addIssue({ code: 'custom', message: `must be the total number of shards, a whole number from 1 to 99999, or \`auto\` (as many as Discord recommends); got "${v.slice(0, 20)}"` });
+    return z.NEVER;
+  });
+
+/** `DISCORD_SHARD_IDS`: shard ids and ranges (`0,1`, `0-3`, `4-7 9`), ascending and without repeats. */
+const shardIdList = z
+  .string()
+  .optional()
+  .transform((v, ctx): readonly number[] | undefined => {
+    if (v === undefined) return undefined;
+    const ids = new Set<number>();
+    for (const part of v.split(/[\s,]+/).filter((s) => s !== '')) {
+      const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(part);
+      const first = Number(match?.[1]);
+      const last = match?.[2] === undefined ? first : Number(match[2]);
+      if (!match || last < first) {
+        ctx.addIssue({ code: 'custom', message: `must be shard ids and ranges such as \`0,1\` or \`0-3\` (a range from the lower id to the higher); got "${v.slice(0, 20)}"` });
+        return z.NEVER;
+      }
+      for (let id = first; id <= last; id++) ids.add(id);
+    }
+    return [...ids].sort((a, b) => a - b);
+  });
+
 /** Which catalogue models users may pick: ids, comma or space separated; unset or empty: all of them. */
 const modelList = idList.transform((ids, ctx): readonly ModelId[] => {
   if (ids.length === 0) return MODEL_IDS;
@@ -120,6 +153,8 @@ const envSchema = z.object({
   DISCORD_API_URL: optionalText.pipe(z.url().optional()),
   DISCORD_GUILD_IDS: idList,
   DISCORD_MODERATOR_ROLE: optionalText,
+  DISCORD_SHARDS: shardCount,
+  DISCORD_SHARD_IDS: shardIdList,
   SLACK_BOT_TOKEN: optionalText,
   SLACK_SIGNING_SECRET: optionalText,
   SLACK_APP_TOKEN: optionalText,
@@ -166,6 +201,13 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/**
+ * The gateway shards this process runs (https://discord.com/developers/docs/events/gateway#sharding):
+ * `auto`, every shard of the count Discord recommends at login; otherwise `ids`, some or all of
+ * `count` shards, the rest run by other processes with the same `count`.
+ */
+export type DiscordShards = { readonly count: 'auto' } | { readonly count: number; readonly ids: readonly number[] };
+
 export interface Config {
   readonly runway: { readonly apiSecret: string | undefined; readonly baseUrl: string | undefined; readonly pollIntervalMs: number };
   readonly discord:
@@ -175,6 +217,7 @@ export interface Config {
         /** Where commands are registered and, when not empty, the only servers served. */
         readonly guildIds: readonly string[];
         readonly moderatorRoleId: string | undefined;
+        readonly shards: DiscordShards;
       }
     | undefined;
   readonly slack:
@@ -278,11 +321,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (set.DATABASE_PATH !== undefined && e.DATABASE_URL !== undefined) {
     problems.push('DATABASE_PATH and DATABASE_URL: set one, not both: DATABASE_PATH for SQLite (one bot process), DATABASE_URL for PostgreSQL (one or several)');
   }
+  problems.push(...shardProblems(e.DISCORD_SHARDS, e.DISCORD_SHARD_IDS));
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     runway: { apiSecret: e.RUNWAYML_API_SECRET, baseUrl: e.RUNWAYML_BASE_URL, pollIntervalMs: e.RUNWAY_POLL_INTERVAL_MS },
     discord: e.DISCORD_TOKEN
-      ? { token: e.DISCORD_TOKEN, apiUrl: e.DISCORD_API_URL, guildIds: e.DISCORD_GUILD_IDS, moderatorRoleId: e.DISCORD_MODERATOR_ROLE }
+      ? {
+          token: e.DISCORD_TOKEN,
+          apiUrl: e.DISCORD_API_URL,
+          guildIds: e.DISCORD_GUILD_IDS,
+          moderatorRoleId: e.DISCORD_MODERATOR_ROLE,
+          shards: discordShards(e.DISCORD_SHARDS, e.DISCORD_SHARD_IDS),
+        }
       : undefined,
     slack: e.SLACK_BOT_TOKEN
       ? {
@@ -321,4 +371,30 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       keep: e.BACKUP_KEEP,
     },
   };
+}
+
+/** What is wrong with DISCORD_SHARDS and DISCORD_SHARD_IDS together (each alone has parsed). */
+function shardProblems(count: number | 'auto' | undefined, ids: readonly number[] | undefined): string[] {
+  if (ids === undefined) return [];
+  if (count === undefined) return ['DISCORD_SHARD_IDS: needs DISCORD_SHARDS, the total number of shards across every process'];
+  if (count === 'auto') {
+    return ["DISCORD_SHARD_IDS: needs DISCORD_SHARDS to be a number, not `auto`: every process must split the same count, and Discord's recommendation can change between their starts"];
+  }
+  const outside = ids.filter((id) => id >= count);
+  if (outside.length === 0) return [];
+  const named = outside.length === 1 ? `shard ${outside[0]}` : outside.length <= 5 ? `shards ${listed(outside)}` : `shards ${outside[0]} to ${outside.at(-1)}`;
+  const range = count === 1 ? 'the only shard id is 0' : `shard ids run from 0 to ${count - 1}`;
+  return [`DISCORD_SHARD_IDS names ${named}, but DISCORD_SHARDS is ${count}: ${range}.`];
+}
+
+/** `1, 2 and 3`. */
+function listed(values: readonly number[]): string {
+  return values.length === 1 ? String(values[0]) : `${values.slice(0, -1).join(', ')} and ${values.at(-1)}`;
+}
+
+/** The shards this process runs: DISCORD_SHARD_IDS of DISCORD_SHARDS, every one of them by default, one unsharded. */
+function discordShards(count: number | 'auto' | undefined, ids: readonly number[] | undefined): DiscordShards {
+  if (count === 'auto') return { count: 'auto' };
+  const total = count ?? 1;
+  return { count: total, ids: ids ?? Array.from({ length: total }, (_, id) => id) };
 }

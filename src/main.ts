@@ -104,6 +104,7 @@ async function main(): Promise<void> {
       ...(config.discord.apiUrl ? { apiUrl: config.discord.apiUrl } : {}),
       guildIds: config.discord.guildIds,
       ...(config.discord.moderatorRoleId ? { moderatorRoleId: config.discord.moderatorRoleId } : {}),
+      shards: config.discord.shards,
       mediaOrigins: config.mediaOrigins,
       core: app.core,
       log,

@@ -41,8 +41,8 @@ export interface CoreHarness {
   requester(userId: string, options?: { communityId?: string; isModerator?: boolean }): Requester;
   /** Move time on and let the runner do everything that became due, until nothing changes. */
   advance(ms: number): Promise<void>;
-  /** Advance in steps until `done()` holds (bounded), for flows that need several polls. */
-  runUntil(done: () => boolean, stepMs?: number, maxSteps?: number): Promise<void>;
+  /** Advance in steps until `done()` holds (bounded), for flows that need several polls. It may read the database. */
+  runUntil(done: () => boolean | Promise<boolean>, stepMs?: number, maxSteps?: number): Promise<void>;
   ledgerSum(where: { jobId?: string; userId?: string }): Promise<number>;
   /** Stop the app cleanly and start a new one on the same database and simulator (a restart). */
   restart(): Promise<void>;
@@ -126,11 +126,11 @@ export async function startCoreHarness(options: CoreHarnessOptions = {}): Promis
       await drain();
     },
     async runUntil(done, stepMs = 500, maxSteps = 200) {
-      for (let step = 0; step < maxSteps && !done(); step++) {
+      for (let step = 0; step < maxSteps && !(await done()); step++) {
         clock.advance(stepMs);
         await drain();
       }
-      if (!done()) throw new Error(`condition not reached after ${maxSteps} steps of ${stepMs} ms`);
+      if (!(await done())) throw new Error(`condition not reached after ${maxSteps} steps of ${stepMs} ms`);
     },
     async ledgerSum({ jobId, userId }) {
       const clauses: string[] = [];
