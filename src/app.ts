@@ -192,7 +192,7 @@ function buildApp(options: AppOptions, db: Database, lease: InstanceLease, previ
     onOrganization: (snapshot) => organization.observe(snapshot),
     moderationNotice: (job) => moderation.pauseNotice(job.communityId, job.userId, job.userName, job.id),
     // Set below, once the core exists: queued jobs taken over from a dead process are the core's to decide.
-    onTakenOver: (jobs) => recoverTakenOver(jobs),
+    onTakenOver: (jobs): Promise<void> => recoverTakenOver(jobs),
     ...(simulated ? { firstDurationGuessMs: simulated.generationMs } : {}),
     ...(timers ? { timers } : {}),
   });
@@ -204,7 +204,7 @@ function buildApp(options: AppOptions, db: Database, lease: InstanceLease, previ
     ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}),
   });
 
-  const recoverTakenOver = (jobs: readonly { readonly id: string; readonly state: string }[]) =>
+  const recoverTakenOver = (jobs: readonly { readonly id: string; readonly state: string }[]): Promise<void> =>
     core.recoverQueued(jobs.filter((job) => job.state === 'queued').map((job) => job.id));
   const { backup } = config;
   const backups =

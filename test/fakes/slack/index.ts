@@ -180,8 +180,8 @@ export class FakeSlack {
   }
 
   /** Poll until `read` gives a value (not undefined, null or false), within `timeoutMs`. */
-  waitFor<T>(read: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
-    return waitFor(what, () => read() ?? undefined, { timeoutMs });
+  waitFor<T>(read: () => T | undefined | null | false | PromiseLike<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
+    return waitFor(what, async () => (await read()) ?? undefined, { timeoutMs });
   }
 
   private nextId(prefix: string): string {
