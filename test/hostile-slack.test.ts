@@ -153,11 +153,16 @@ async function mention(user: string, text: string, extra: Record<string, unknown
 const ephemeralTo = (user: string) => fake.waitFor(() => fake.ephemerals.find((e) => e.user === user)?.text, `an ephemeral message to ${user}`, 10_000);
 
 /** Credits a member's requests took, net of refunds (a request refused after acceptance got its hold back): 0 means it cost nothing. */
-const chargesOf = (user: string): number =>
-  app.db.prepare("select coalesce(-sum(delta), 0) from ledger where user_id = ? and kind <> 'allowance'").pluck().get(user) as number;
+const chargesOf = async (user: string): Promise<number> =>
+  (await app.db.value<number>("select coalesce(-sum(delta), 0) from ledger where user_id = ? and kind <> 'allowance'", [user]))!;
 
 /** The member's one job (each test's member asks once), and the Runway task it made. */
-const jobOf = (user: string) => app.db.prepare('select id, state, task_id as taskId from jobs where user_id = ?').get(user) as { id: string; state: string; taskId: string | null } | undefined;
+const jobOf = (user: string) => app.db.get<{ id: string; state: string; taskId: string | null }>('select id, state, task_id as "taskId" from jobs where user_id = ?', [user]);
+/** The member's job once it is delivered (undefined until then), for `waitFor`. */
+const deliveredJobOf = async (user: string) => {
+  const job = await jobOf(user);
+  return job?.state === 'delivered' ? job : undefined;
+};
 
 /** Files shared with the member's result comment (`<@U…>: *prompt*`): this member's images only. */
 const sharedTo = (user: string) => fake.sharedFiles().filter((upload) => upload.shares.some((share) => share.initialComment?.startsWith(`<@${user}>`)));
@@ -186,7 +191,7 @@ describe('slash commands with odd text', () => {
     expect(reply).toBe(expected.text);
     expect(codesFor(user)).toEqual(expected.codes);
     expect(reply).not.toMatch(/Error:|at .*\.ts:\d+|undefined|\[object/);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
   });
 
   it('/imagine with odd unicode (bidi override, zero-width, emoji) is drawn like any prompt', async () => {
@@ -195,7 +200,7 @@ describe('slash commands with odd text', () => {
     const [image] = await fake.waitFor(() => sharedTo(user).length > 0 && sharedTo(user), 'the image', 15_000);
     expect(codesFor(user)).toEqual([]);
     // The prompt reached Runway as typed, every invisible character included.
-    const job = await fake.waitFor(() => (jobOf(user)?.state === 'delivered' ? jobOf(user) : undefined), 'the job delivered');
+    const job = await fake.waitFor(() => deliveredJobOf(user), 'the job delivered');
     expect(sim.tasks().find((task) => task.id === job.taskId)?.promptText).toBe('a \u202Egnp.tac\u202C \u200B🐟 in a bowl');
     expect(image?.bytes).toEqual(sim.outputFor(job.taskId!));
   });
@@ -208,13 +213,13 @@ describe('slash commands with odd text', () => {
     ['`whoami` <!channel>', unknownSubcommand('`whoami`')],
   ])('/quota %s from a moderator: refused privately, the ledger intact', async (text, failure) => {
     const admin = newUser('ada', true);
-    const entriesBefore = app.db.prepare('select count(*) from ledger').pluck().get() as number;
+    const entriesBefore = await app.db.value<number>('select count(*) from ledger');
     const replies = await command('/quota', text, admin);
     const reply = await fake.waitFor(replies.privateText, 'the private answer', 10_000);
     expect(reply).toBe(shown(failure));
     expect(codesFor(admin)).toEqual([failure.code]);
     expect(reply).not.toMatch(LIVE_MASS_MENTION);
-    expect(app.db.prepare('select count(*) from ledger').pluck().get()).toBe(entriesBefore);
+    expect(await app.db.value('select count(*) from ledger')).toBe(entriesBefore);
   });
 });
 
@@ -226,7 +231,7 @@ describe('mentions with files that are not what they claim', () => {
     expect(await ephemeralTo(user)).toBe(shown(fileNotOnSlack(elsewhere)));
     expect(codesFor(user)).toEqual(['slack.file_not_on_slack']);
     expect(fake.calls('elsewhere')).toHaveLength(0);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
   });
 
   it.each([
@@ -243,7 +248,7 @@ describe('mentions with files that are not what they claim', () => {
     expect(await ephemeralTo(user)).toBe(shown(failure));
     expect(codesFor(user)).toEqual([failure.code]);
     expect(sim.uploads()).toHaveLength(uploadsBefore);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
   });
 
   it('four files: refused before any download', async () => {
@@ -255,7 +260,7 @@ describe('mentions with files that are not what they claim', () => {
     expect(await ephemeralTo(user)).toBe(shown(failure));
     expect(codesFor(user)).toEqual([failure.code]);
     expect(fake.calls('file')).toHaveLength(downloadsBefore);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
   });
 
   it.each([
@@ -270,7 +275,7 @@ describe('mentions with files that are not what they claim', () => {
     expect(await ephemeralTo(user)).toBe(escapeMrkdwn(UNREADABLE_MENTION));
     expect(codesFor(user)).toEqual([]);
     expect(fake.calls('file')).toHaveLength(downloadsBefore);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
   });
 });
 
@@ -284,7 +289,7 @@ describe('mass mentions', () => {
     expect(texts.some((text) => text.includes('a cat &amp; a dog'))).toBe(true);
     for (const text of texts) expect(text).not.toMatch(LIVE_MASS_MENTION);
     // Slack's own escaping is undone on the way in: Runway gets "&", not "&amp;".
-    const job = await fake.waitFor(() => (jobOf(user)?.state === 'delivered' ? jobOf(user) : undefined), 'the job delivered');
+    const job = await fake.waitFor(() => deliveredJobOf(user), 'the job delivered');
     const promptText = sim.tasks().find((task) => task.id === job.taskId)?.promptText;
     expect(promptText).toContain('a cat & a dog');
     expect(promptText).not.toContain('&amp;');
@@ -307,7 +312,7 @@ describe('after all of the above', () => {
     await command('/imagine', 'a lighthouse --ratio 16:9', user);
     const [image] = await fake.waitFor(() => sharedTo(user).length > 0 && sharedTo(user), 'the image', 15_000);
     expect(codesFor(user)).toEqual([]);
-    const job = await fake.waitFor(() => (jobOf(user)?.state === 'delivered' ? jobOf(user) : undefined), 'the job delivered');
+    const job = await fake.waitFor(() => deliveredJobOf(user), 'the job delivered');
     expect(image?.bytes).toEqual(sim.outputFor(job.taskId!));
   });
 

@@ -15,6 +15,7 @@ import { startSlackAdapter } from '../adapters/slack/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { connectionProbe, databaseProbe, RUNWAY_SILENCE_LIMIT_MS } from '../src/service/health.ts';
 import { startServiceServer, type ServiceServer } from '../src/service/server.ts';
+import { SqliteDatabase } from '../src/store/sqlite-sql.ts';
 import { CoreDouble as DiscordCoreDouble } from './fakes/discord/core-double.ts';
 import { FakeDiscord } from './fakes/discord/index.ts';
 import { CoreDouble as SlackCoreDouble } from './fakes/slack/core-double.ts';
@@ -140,8 +141,10 @@ describe('GET /healthz and /readyz', () => {
     slackUp = true;
     expect((await ready()).status).toBe(200);
 
-    // The database: another connection holds the write lock, then lets go.
-    const other = new Database(h.app.db.name);
+    // The database: another connection holds the write lock, then lets go (SQLite's file, opened beside the bot's connection).
+    const db = h.app.db;
+    if (!(db instanceof SqliteDatabase)) throw new Error('this part of the test takes a second connection to the SQLite file');
+    const other = new Database(db.raw.name);
     cleanups.push(() => void other.close());
     other.exec('begin immediate');
     expect(await ready()).toEqual({
@@ -151,10 +154,10 @@ describe('GET /healthz and /readyz', () => {
     other.exec('rollback');
     expect((await ready()).status).toBe(200);
     // The probe restores the bot's own patience for locks.
-    expect(h.app.db.pragma('busy_timeout', { simple: true })).toBe(5_000);
+    expect(db.raw.pragma('busy_timeout', { simple: true })).toBe(5_000);
 
     // Closed for good.
-    h.app.db.close();
+    await h.app.db.close();
     expect(await ready()).toEqual({
       status: 503,
       body: { status: 'not_ready', checks: { ...allOk, database: { ok: false, detail: 'the database connection is closed' } } },

@@ -383,8 +383,8 @@ describe('delivery', () => {
     // The process "dies" right after completeUploadExternal: the 'shared' checkpoint is never written.
     const saved: string[] = [];
     const dying: DeliveryCheckpoint = {
-      load: () => saved.at(-1) ?? null,
-      save: (value) => {
+      load: async () => saved.at(-1) ?? null,
+      save: async (value) => {
         if (value.includes('"shared"')) throw new Error('killed');
         saved.push(value);
       },
