@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // One PostgreSQL server for the run, started in the background (test/support/test-database.ts).
+    globalSetup: ['./test/support/postgres-global-setup.ts'],
     // A test that makes no expect() assertion fails: waiting until something happens is not checking it.
     expect: { requireAssertions: true },
     reporters: ['default', './test/support/summary-reporter.ts'],

@@ -187,6 +187,11 @@ export function toPositional(text: string): { readonly text: string; readonly na
       const stop = end === -1 ? text.length : end;
       out += text.slice(i, stop);
       i = stop;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end === -1 ? text.length : end + 2;
+      out += text.slice(i, stop);
+      i = stop;
     } else if (c === '@' && /[A-Za-z_]/.test(text[i + 1] ?? '')) {
       const match = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i + 1))!;
       const name = match[0];
