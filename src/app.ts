@@ -28,7 +28,8 @@ import { BotMetrics } from './service/metrics.ts';
 import { openSqliteDatabase } from './store/database.ts';
 import type { Database } from './store/sql.ts';
 import { SqliteDatabase } from './store/sqlite-sql.ts';
-import { acquireInstanceLease, InstanceLeaseHeld, type AcquireOutcome, type InstanceIdentity, type InstanceLease } from './store/instance-lease.ts';
+import { acquireInstanceLease, InstanceLeaseHeld, sharedDatabaseLease, type AcquireOutcome, type InstanceIdentity, type ProcessLease } from './store/instance-lease.ts';
+import { openPostgres } from './store/open-postgres.ts';
 import { databaseDeliveryDedupe } from './store/deliveries.ts';
 
 
@@ -93,21 +94,32 @@ export interface AppOptions {
 }
 
 /**
- * Build the core: store, ledger, Runway gateway, job runner. Knows no chat platform. Takes the
- * database's instance lease first and throws InstanceLeaseHeld, naming the holder, when another
- * bot is using the same DATABASE_PATH.
+ * Build the core: store, ledger, Runway gateway, job runner. Knows no chat platform.
+ *
+ * On SQLite (DATABASE_PATH) one process works the database: it takes the instance lease first and
+ * throws InstanceLeaseHeld, naming the holder, when another bot uses the same file. On PostgreSQL
+ * (DATABASE_URL) any number of processes share it, each owning the jobs it leases.
  */
 export async function createApp(options: AppOptions): Promise<App> {
   const { config, clock, log } = options;
-  const db = openSqliteDatabase(config.databasePath, clock, {
-    backupDir: config.backup.dir,
-    onUpgradeBackup: (path, fromVersion, toVersion) => log.info('database backed up before its upgrade', { path, fromVersion, toVersion }),
-  });
   const identity: InstanceIdentity = {
     instanceId: randomUUID(),
     hostname: options.instance?.hostname ?? hostname(),
     pid: options.instance?.pid ?? process.pid,
   };
+  if (config.databaseUrl !== undefined) {
+    const db = await openPostgres(config.databaseUrl, {
+      clock,
+      log: (event) => (event.kind === 'connect_failed' || event.kind === 'connection_lost' ? log.warn(event.message) : log.info(event.message)),
+      ...(options.timers ? { timers: options.timers } : {}),
+    });
+    log.info('sharing the database with any other imagine-bot on it', { database: db.description, instanceId: identity.instanceId });
+    return buildGuarded(options, db, sharedDatabaseLease(identity), null);
+  }
+  const db = openSqliteDatabase(config.databasePath, clock, {
+    backupDir: config.backup.dir,
+    onUpgradeBackup: (path, fromVersion, toVersion) => log.info('database backed up before its upgrade', { path, fromVersion, toVersion }),
+  });
   let acquired: AcquireOutcome;
   try {
     acquired = await acquireInstanceLease(db, identity, clock, options.instance?.isAlive);
@@ -121,6 +133,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   }
   const { lease, previousHolder } = acquired;
   if (previousHolder !== null) log.info('took over the database from an instance that is gone', { previousHolder, how: acquired.how });
+  return buildGuarded(options, db, lease, previousHolder);
+}
+
+/** buildApp, giving the lease and the connection back if it throws. */
+async function buildGuarded(options: AppOptions, db: Database, lease: ProcessLease, previousHolder: string | null): Promise<App> {
   try {
     return buildApp(options, db, lease, previousHolder);
   } catch (error) {
@@ -130,7 +147,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   }
 }
 
-function buildApp(options: AppOptions, db: Database, lease: InstanceLease, previousHolder: string | null): App {
+function buildApp(options: AppOptions, db: Database, lease: ProcessLease, previousHolder: string | null): App {
   const { config, runway, clock, log, timers } = options;
   const metrics = new BotMetrics(db, clock);
   const runwayReachability = new RunwayReachability(clock);

@@ -5,6 +5,9 @@ import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, loadDotEnvFile, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { InstanceLeaseHeld } from './store/instance-lease.ts';
+import { DatabaseConnectionRefusedError, DatabaseUnreachableError } from './store/open-postgres.ts';
+import { DatabaseSchemaTooNewError } from './store/postgres-migrate.ts';
+import { DatabaseUrlInvalidError } from './store/postgres-url.ts';
 import type { ChatSurface } from './ports.ts';
 import { connectionProbe, databaseProbe, type HealthProbe } from './service/health.ts';
 import { startServiceServer } from './service/server.ts';
@@ -55,7 +58,7 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     await simulator?.close();
-    if (error instanceof InstanceLeaseHeld) {
+    if (error instanceof InstanceLeaseHeld || isDatabaseStartError(error)) {
       process.stderr.write(`imagine-bot cannot start. ${error.message}\n`);
       process.exit(1);
     }
@@ -176,6 +179,16 @@ async function runSandbox(app: App, stopCore: () => Promise<void>, config: Confi
   if ((await app.runner.unfinishedCount('sandbox')) > 0) say('Waiting for the images in progress…');
   while ((await app.runner.unfinishedCount('sandbox')) > 0) await sleep(100);
   await stop();
+}
+
+/** Why PostgreSQL could not be used at start (unreachable after the retries, refused, newer schema): the operator's to fix. */
+function isDatabaseStartError(error: unknown): error is Error {
+  return (
+    error instanceof DatabaseUnreachableError ||
+    error instanceof DatabaseConnectionRefusedError ||
+    error instanceof DatabaseSchemaTooNewError ||
+    error instanceof DatabaseUrlInvalidError
+  );
 }
 
 function onShutdown(log: Logger, drain: () => Promise<void>): void {

@@ -124,8 +124,24 @@ export function describeHolder(holder: LeaseHolder, databasePath: string): strin
   );
 }
 
+/** What a process holds on its database while it runs: who it is, kept alive, given up on stop. */
+export interface ProcessLease {
+  readonly identity: InstanceIdentity;
+  startHeartbeat(timers: Timers, onLost: () => void, onError: (error: unknown) => void): void;
+  release(): Promise<void>;
+}
+
+/**
+ * On PostgreSQL any number of processes share the database, so there is no database-wide lease to
+ * hold: each job's own lease (locked_by, locked_until) says which process works it, and another
+ * takes it over when it expires.
+ */
+export function sharedDatabaseLease(identity: InstanceIdentity): ProcessLease {
+  return { identity, startHeartbeat: () => {}, release: async () => {} };
+}
+
 /** The lease this process holds: renewed by a heartbeat, released on stop. */
-export class InstanceLease {
+export class InstanceLease implements ProcessLease {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private held = true;
   private stopped = false;

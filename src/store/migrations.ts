@@ -228,7 +228,7 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
   },
   {
     // Slack at scale: a platform's delivery (an event, a command, a button) is worked once, by
-    // whichever process claims it first (src/store/deliveries.ts). PostgreSQL: ./postgres-migration-6.ts.
+    // whichever process claims it first (src/store/deliveries.ts).
     version: 6,
     sql: `
       -- The primary key is the guarantee: a second insert of the same delivery is refused, in any process.

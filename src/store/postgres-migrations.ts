@@ -13,7 +13,11 @@ export const POSTGRES_MIGRATIONS: readonly { readonly version: number; readonly 
     version: 1,
     sql: `
       -- One row per /imagine. The row IS the state machine (see src/jobs/transitions.ts).
+      -- rowid: SQLite's implicit insertion order, which its queries use to break ties between
+      -- rows of the same millisecond (FIFO in the fair queue, the blocked-word list's order);
+      -- spelled out here so the same queries order the same way.
       create table jobs (
+        rowid               bigint generated always as identity unique,
         id                  text primary key,
         platform            text not null,
         community_id        text not null,
@@ -138,6 +142,7 @@ export const POSTGRES_MIGRATIONS: readonly { readonly version: number; readonly 
       alter table community_settings add column blocked_at bigint;
       alter table community_settings add column blocked_note text;
       create table blocked_words (
+        rowid         bigint generated always as identity unique,
         community_id  text not null,
         word          text not null,
         added_by      text not null,
@@ -199,6 +204,20 @@ export const POSTGRES_MIGRATIONS: readonly { readonly version: number; readonly 
     sql: `
       alter table jobs add column progress_at bigint;
       create index jobs_model_finished on jobs(model, finished_at) where finished_at is not null;
+    `,
+  },
+  {
+    // Slack at scale: each platform delivery worked once, by whichever process claims it (./deliveries.ts).
+    version: 6,
+    sql: `
+      -- The primary key is the guarantee: a second insert of the same delivery is refused, in any process.
+      create table platform_deliveries (
+        platform      text not null,
+        delivery_key  text not null,
+        received_at   bigint not null,
+        primary key (platform, delivery_key)
+      );
+      create index platform_deliveries_received on platform_deliveries(received_at);
     `,
   },
 ];
