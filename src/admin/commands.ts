@@ -45,6 +45,9 @@ export async function runAdmin(ctx: AdminContext, argv: readonly string[]): Prom
   if (!parsed.ok) return refused(parsed.problem);
   // A backup copies the file asynchronously, outside any ledger context: cli.ts runs it (backup.ts).
   if (parsed.command.name === 'backup') return refused({ code: 'admin.usage', message: 'backup runs from the command line: npm run admin -- backup <file>' });
+  if (parsed.command.name === 'copy-to-postgres') {
+    return refused({ code: 'admin.usage', message: 'copy-to-postgres runs from the command line: npm run admin -- copy-to-postgres <postgres-url>' });
+  }
   return runCommand(ctx, parsed.command);
 }
 
