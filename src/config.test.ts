@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
 import { MODEL_IDS } from './models.ts';
@@ -114,6 +115,28 @@ describe('configuration', () => {
     );
     // Socket Mode listens on no port, so there is nothing to clash with.
     expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', PORT: '8080' }).healthPort).toBe(8_080);
+  });
+
+  it('takes PostgreSQL from DATABASE_URL, refusing a malformed one without echoing it, and refusing it beside DATABASE_PATH', () => {
+    const url = 'postgres://imagine:s3cret@db.internal:5432/imagine';
+    const config = loadConfig({ DATABASE_URL: url });
+    expect(config.databaseUrl).toBe(url);
+    expect(config.jobLeaseMs).toBe(60_000);
+    expect(config.referenceDir).toBe(join('data', 'references'));
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+    const malformed = 'PostgreSQL URL such as postgres://user:password@host:5432/imagine (postgres:// or postgresql://, with a host)';
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/imagine' })).toThrow(new ConfigError([`DATABASE_URL: must be a ${malformed}`]));
+    expect(() => loadConfig({ DATABASE_URL: 'postgres:///imagine' })).toThrow(new ConfigError([`DATABASE_URL: must be a ${malformed}`]));
+    expect(() => loadConfig({ DATABASE_URL: url, DATABASE_PATH: './data/imagine-bot.db' })).toThrow(
+      new ConfigError(['DATABASE_PATH and DATABASE_URL: set one, not both: DATABASE_PATH for SQLite (one bot process), DATABASE_URL for PostgreSQL (one or several)']),
+    );
+  });
+
+  it('takes the job lease in seconds, from 2 to 600, and the reference directory', () => {
+    expect(loadConfig({ JOB_LEASE_SECONDS: '15' }).jobLeaseMs).toBe(15_000);
+    expect(() => loadConfig({ JOB_LEASE_SECONDS: '1' })).toThrow(new ConfigError(['JOB_LEASE_SECONDS: must be a whole number of seconds from 2 to 600; got "1"']));
+    expect(() => loadConfig({ JOB_LEASE_SECONDS: '1.5m' })).toThrow(new ConfigError(['JOB_LEASE_SECONDS: must be a whole number of seconds from 2 to 600; got "1.5m"']));
+    expect(loadConfig({ REFERENCE_DIR: '/shared/references' }).referenceDir).toBe('/shared/references');
   });
 
   it('backs up daily once BACKUP_DIR is set, keeping 7, unless told otherwise', () => {

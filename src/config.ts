@@ -172,7 +172,13 @@ const envSchema = z.object({
   }),
   REFERENCE_DIR: optionalText,
   // How long a job stays a process's without renewal: with several processes, how long a failover takes.
-  JOB_LEASE_SECONDS: z.coerce.number().int().min(2).max(600).optional().transform((v) => (v ?? 60) * 1000),
+  JOB_LEASE_SECONDS: optionalText.transform((v, ctx) => {
+    if (v === undefined) return 60_000;
+    const seconds = Number(v);
+    if (Number.isInteger(seconds) && seconds >= 2 && seconds <= 600) return seconds * 1000;
+    ctx.addIssue({ code: 'custom', message: `must be a whole number of seconds from 2 to 600; got "${v.slice(0, 20)}"` });
+    return z.NEVER;
+  }),
   DEFAULT_ALLOWANCE: z.coerce.number().int().nonnegative().optional().transform((v) => v ?? 50),
   DEFAULT_PERIOD: periodName('day'),
   // The operator's bounds (README: "What the bot can cost you"). Finite by default.
