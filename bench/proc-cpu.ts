@@ -48,7 +48,8 @@ export function ownCpuSeconds(pid: number | undefined): number {
  * CPU seconds of a server that forks a process per connection (PostgreSQL): the parent, the
  * children it has reaped (connections that closed) and those alive now (workers, open connections).
  */
-export function processTreeCpuSeconds(rootPid: number): number {
+export function processTreeCpuSeconds(rootPid: number | undefined): number {
+  if (rootPid === undefined) return Number.NaN;
   const root = readStat(rootPid);
   if (root === null) return Number.NaN;
   let seconds = root.ownSeconds + root.reapedChildrenSeconds;

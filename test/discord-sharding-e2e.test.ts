@@ -1,19 +1,20 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startRunwaySimulator, type RunwaySimulator } from '../simulator/index.ts';
 import { FakeDiscord, guildOnShard, snowflake, waitFor, type FakeGuild, type FakeInteraction, type FakeUser } from './fakes/discord/index.ts';
-import { readJobs } from './support/bot-database.ts';
+import { readJobs, readPostgresJobs } from './support/bot-database.ts';
 import { startBot } from './support/bot-process.ts';
 import { PlatformBot } from './support/platform-bot.ts';
+import { dropTestDatabases, freshPostgresUrl } from './support/test-database.ts';
 
 /**
- * Sharding end to end: the real bot process (src/main.ts, discord.js, SQLite) against the fake
- * Discord, whose gateway sends each guild's events only to the connection holding the guild's
- * shard, and the Runway simulator. One process running both shards of two; two processes running
- * one shard each, each answering the interactions of its own shard's guilds; and a bad shard
- * setting that stops the bot before it does anything.
+ * Sharding end to end: the real bot process (src/main.ts, discord.js) against the fake Discord,
+ * whose gateway sends each guild's events only to the connection holding the guild's shard, and
+ * the Runway simulator. One process running both shards of two (SQLite); two processes running one
+ * shard each on one PostgreSQL database, each answering the interactions of its own shard's guilds;
+ * and a bad shard setting that stops the bot before it does anything.
  */
 
 const alice: FakeUser = { id: snowflake(), username: 'alice' };
@@ -23,6 +24,7 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+afterAll(() => dropTestDatabases());
 
 interface World {
   readonly fake: FakeDiscord;
@@ -32,6 +34,8 @@ interface World {
   readonly onOne: FakeGuild;
   /** A fresh database path (each in its own directory, as a reference store sits beside it). */
   databasePath(name: string): string;
+  /** A fresh, empty directory, removed after the test. */
+  tempDir(name: string): string;
 }
 
 async function startWorld(): Promise<World> {
@@ -42,22 +46,28 @@ async function startWorld(): Promise<World> {
   cleanups.push(() => fake.close());
   const sim = await startRunwaySimulator({ apiKey: 'key', generationMs: 200, pendingMs: 50, outputScale: 0.25 });
   cleanups.push(() => sim.close());
-  const databasePath = (name: string) => {
+  const tempDir = (name: string) => {
     const dir = mkdtempSync(join(tmpdir(), `imagine-shards-${name}-`));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    return join(dir, 'bot.db');
+    return dir;
   };
-  return { fake, sim, onZero, onOne, databasePath };
+  return { fake, sim, onZero, onOne, databasePath: (name) => join(tempDir(name), 'bot.db'), tempDir };
 }
 
-function botEnv(world: World, databasePath: string, shards: Record<string, string>): Record<string, string> {
+/**
+ * Where a bot keeps its state: a SQLite file of its own, or a PostgreSQL database the processes
+ * share, with the reference store they share (unset, it would be ./data/references in the working tree).
+ */
+type DatabaseEnv = { readonly DATABASE_PATH: string } | { readonly DATABASE_URL: string; readonly REFERENCE_DIR: string };
+
+function botEnv(world: World, database: DatabaseEnv, shards: Record<string, string>): Record<string, string> {
   return {
     DISCORD_TOKEN: world.fake.token,
     DISCORD_API_URL: world.fake.apiUrl,
     DISCORD_GUILD_IDS: `${world.onZero.id},${world.onOne.id}`,
     RUNWAYML_API_SECRET: 'key',
     RUNWAYML_BASE_URL: world.sim.url,
-    DATABASE_PATH: databasePath,
+    ...database,
     MEDIA_ORIGINS: `${world.fake.cdnOrigin} ${world.sim.url}`,
     RUNWAY_POLL_INTERVAL_MS: '50',
     LOG_LEVEL: 'debug',
@@ -70,6 +80,11 @@ async function startBotProcess(env: Record<string, string>): Promise<PlatformBot
   cleanups.push(() => bot.stop());
   await bot.waitForLog('discord: ready');
   return bot;
+}
+
+/** The id a process leases jobs under on a shared database (the `locked_by` of its jobs), from its start line. */
+function instanceIdOf(bot: PlatformBot): unknown {
+  return logged(bot, 'sharing the database with any other imagine-bot on it')[0]?.instanceId;
 }
 
 /** The bot's JSON log lines with this message. */
@@ -96,7 +111,7 @@ async function delivered(world: World, interaction: FakeInteraction, tail: () =>
   return message.attachments.length;
 }
 
-/** A database's jobs as requester → state, once `count` of them are all delivered (the shards' jobs may be taken in either order). */
+/** A SQLite database's jobs as requester → state, once `count` of them are all delivered (the shards' jobs may be taken in either order). */
 const deliveredJobs = (databasePath: string, count: number) =>
   waitFor(() => {
     const jobs = readJobs(databasePath);
@@ -108,20 +123,21 @@ const deliveredJobs = (databasePath: string, count: number) =>
  * on its @original; then, that the gateway sent each to its guild's shard alone, on the connection
  * that shard identified on.
  */
-async function imagineOnEachShard(world: World, prompt: string, tails: readonly [() => string, () => string]): Promise<void> {
+async function imagineOnEachShard(world: World, prompt: string, tails: readonly [() => string, () => string]): Promise<FakeInteraction[]> {
   const interactions = [imagine(world, world.onZero, alice, `${prompt} (shard zero)`), imagine(world, world.onOne, bob, `${prompt} (shard one)`)];
   for (const [shardId, interaction] of interactions.entries()) expect(await delivered(world, interaction, tails[shardId]!)).toBe(1);
   const routes = interactions.map((interaction) =>
     world.fake.gateway.deliveries.filter((delivery) => delivery.eventId === interaction.id).map((delivery) => [delivery.shard[0], delivery.connectionId]),
   );
   expect(routes).toEqual([[[0, world.fake.gateway.connectionOf(0)]], [[1, world.fake.gateway.connectionOf(1)]]]);
+  return interactions;
 }
 
 describe('Discord sharding end to end: the real bot process against the fake Discord', () => {
   it('one process with DISCORD_SHARDS=2 holds two gateway connections, and /imagine from a guild on each shard is delivered', async () => {
     const world = await startWorld();
     const databasePath = world.databasePath('one-process');
-    const bot = await startBotProcess(botEnv(world, databasePath, { DISCORD_SHARDS: '2' }));
+    const bot = await startBotProcess(botEnv(world, { DATABASE_PATH: databasePath }, { DISCORD_SHARDS: '2' }));
     const { fake } = world;
 
     expect(fake.gateway.identifiedShards).toEqual([[0, 2], [1, 2]]);
@@ -134,16 +150,14 @@ describe('Discord sharding end to end: the real bot process against the fake Dis
     expect(await deliveredJobs(databasePath, 2)).toEqual({ [alice.id]: 'delivered', [bob.id]: 'delivered' });
   });
 
-  it('two processes with DISCORD_SHARDS=2, one shard each: each interaction is answered by the process holding its guild', async () => {
+  it('two processes with DISCORD_SHARDS=2, one shard each, on one PostgreSQL database: each interaction is answered, once, by the process holding its guild', async () => {
     const world = await startWorld();
     const { fake } = world;
-    // Each process on its own SQLite file: one database takes one process, and the two shards'
-    // guilds share nothing, so each keeps its own jobs and ledger.
-    const databaseZero = world.databasePath('shard-0');
-    const databaseOne = world.databasePath('shard-1');
+    // One shared database, as processes that split a bot's shards run in production.
+    const database = { DATABASE_URL: await freshPostgresUrl(), REFERENCE_DIR: world.tempDir('references') };
     const [zero, one] = await Promise.all([
-      startBotProcess(botEnv(world, databaseZero, { DISCORD_SHARDS: '2', DISCORD_SHARD_IDS: '0' })),
-      startBotProcess(botEnv(world, databaseOne, { DISCORD_SHARDS: '2', DISCORD_SHARD_IDS: '1' })),
+      startBotProcess(botEnv(world, database, { DISCORD_SHARDS: '2', DISCORD_SHARD_IDS: '0' })),
+      startBotProcess(botEnv(world, database, { DISCORD_SHARDS: '2', DISCORD_SHARD_IDS: '1' })),
     ]);
 
     expect(fake.gateway.identifiedShards).toEqual([[0, 2], [1, 2]]);
@@ -156,21 +170,34 @@ describe('Discord sharding end to end: the real bot process against the fake Dis
     expect(fake.requestsTo(/\/commands$/, 'PUT')).toHaveLength(2);
 
     // The gateway sent each interaction to one connection, its guild's shard's...
-    await imagineOnEachShard(world, 'a harbour', [() => zero.tail(), () => one.tail()]);
-    // ...and the process holding that shard took the job, ran it and delivered it: each database
-    // holds its own guild's job and nothing of the other's.
-    expect(await deliveredJobs(databaseZero, 1)).toEqual({ [alice.id]: 'delivered' });
-    expect(await deliveredJobs(databaseOne, 1)).toEqual({ [bob.id]: 'delivered' });
+    const interactions = await imagineOnEachShard(world, 'a harbour', [() => zero.tail(), () => one.tail()]);
+    // ...and the process holding that shard took the job (its lease is that process's), ran it and
+    // delivered it; the other, on the same database, never touched it.
+    const jobs = await waitFor(
+      async () => {
+        const all = await readPostgresJobs(database.DATABASE_URL);
+        return all.length === 2 && all.every((job) => job.state === 'delivered') ? all : undefined;
+      },
+      { what: 'two delivered jobs in the shared database' },
+    );
+    const jobOf = (guild: FakeGuild) => jobs.find((job) => job.communityId === guild.id);
+    expect(Object.fromEntries(jobs.map((job) => [job.communityId, job.userId]))).toEqual({ [world.onZero.id]: alice.id, [world.onOne.id]: bob.id });
+    expect(jobOf(world.onZero)?.lockedBy).toBe(instanceIdOf(zero));
+    expect(jobOf(world.onOne)?.lockedBy).toBe(instanceIdOf(one));
     await zero.waitForLog('"message":"delivered"');
     await one.waitForLog('"message":"delivered"');
-    expect(logged(zero, 'delivered').map((entry) => entry.jobId)).toEqual(readJobs(databaseZero).map((job) => job.id));
-    expect(logged(one, 'delivered').map((entry) => entry.jobId)).toEqual(readJobs(databaseOne).map((job) => job.id));
+    expect(logged(zero, 'delivered').map((entry) => entry.jobId)).toEqual([jobOf(world.onZero)?.id]);
+    expect(logged(one, 'delivered').map((entry) => entry.jobId)).toEqual([jobOf(world.onOne)?.id]);
+    // Delivered once: one upload of the image per interaction, from either process.
+    for (const interaction of interactions) {
+      expect(fake.requests.filter((request) => request.files.length > 0 && request.path.includes(interaction.token)), `uploads for ${interaction.id}`).toHaveLength(1);
+    }
   });
 
   it('DISCORD_SHARD_IDS naming a shard past DISCORD_SHARDS stops the bot at start, before it touches Discord or a database', async () => {
     const world = await startWorld();
     const databasePath = world.databasePath('bad-shards');
-    const child = startBot({ env: { NODE_ENV: 'test', SLACK_BOT_TOKEN: '', ...botEnv(world, databasePath, { DISCORD_SHARDS: '4', DISCORD_SHARD_IDS: '2-3 5' }) }, input: 'closed' });
+    const child = startBot({ env: { NODE_ENV: 'test', SLACK_BOT_TOKEN: '', ...botEnv(world, { DATABASE_PATH: databasePath }, { DISCORD_SHARDS: '4', DISCORD_SHARD_IDS: '2-3 5' }) }, input: 'closed' });
     cleanups.push(async () => void (await child.kill()));
 
     expect(await child.exited).toEqual({ code: 1, signal: null });

@@ -25,6 +25,42 @@ describe.each(BACKENDS)('transactions on %s', (backend: Backend) => {
     await db.close();
   });
 
+  it('two transactions started in the same tick both run, one after the other', async () => {
+    const order: string[] = [];
+    const results = await Promise.allSettled(
+      ['alpha', 'beta', 'gamma'].map((word) =>
+        db.transaction(async (tx) => {
+          order.push(`begin ${word}`);
+          await addWord(tx, word);
+          order.push(`end ${word}`);
+        }),
+      ),
+    );
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    // Never two open at once: each ends before the next begins.
+    expect(order).toEqual(['begin alpha', 'end alpha', 'begin beta', 'end beta', 'begin gamma', 'end gamma']);
+    expect(await words(db)).toEqual([{ word: 'alpha' }, { word: 'beta' }, { word: 'gamma' }]);
+  });
+
+  it('a statement issued while a transaction is open never lands inside another one that rolls back', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const first = db.transaction(async (tx) => {
+      await gate;
+      await addWord(tx, 'kept');
+    });
+    const second = db.transaction(async (tx) => {
+      await addWord(tx, 'undone');
+      throw new Error('roll back');
+    });
+    const outside = addWord(db, 'outside');
+    release();
+    await first;
+    await expect(second).rejects.toThrow('roll back');
+    await outside;
+    expect(await words(db)).toEqual([{ word: 'kept' }, { word: 'outside' }]);
+  });
+
   it("commits fn's writes and returns its value", async () => {
     const result = await db.transaction(async (tx) => {
       await addWord(tx, 'alpha');

@@ -76,6 +76,8 @@ export interface PostgresJobView extends JobView {
   readonly communityId: string;
   /** The `instanceId` of the process whose lease the job is under; kept once the job is finished. */
   readonly lockedBy: string | null;
+  /** When that lease runs out (epoch ms) unless renewed. */
+  readonly lockedUntil: number | null;
 }
 
 /** int8 columns (credits, epoch milliseconds, ledger ids) as numbers, as the bot reads them (src/store/postgres-sql.ts). */
@@ -118,7 +120,8 @@ export function readPostgresJobs(url: string): Promise<PostgresJobView[]> {
       (
         await pool.query<PostgresJobView>(
           `select id, user_id as "userId", community_id as "communityId", state, placeholder, task_id as "taskId",
-                  cost_credits as "costCredits", failure_code as "failureCode", locked_by as "lockedBy"
+                  cost_credits as "costCredits", failure_code as "failureCode",
+                  locked_by as "lockedBy", locked_until as "lockedUntil"
              from jobs order by created_at, rowid`,
         )
       ).rows,
