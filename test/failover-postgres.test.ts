@@ -7,7 +7,7 @@
  *
  * As in crash.test.ts, the short-lived states are held with the simulator's gates (uploads,
  * creates, output downloads) and its pausable clock, and states are read from the database. The
- * one fixed wait is the lease itself: nothing can be taken over before it expires.
+ * one wait no gate shortens is the lease itself: nothing may be taken over before it expires.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -146,7 +146,7 @@ interface AtCrash {
   readonly jobCount: number;
 }
 
-/** SIGKILL A. Every job is A's at that moment (B has touched none of them). */
+/** SIGKILL A; check every job is still A's (B has touched none of them) and note what stood then. */
 async function crash(scene: Scene, pair: Pair): Promise<AtCrash> {
   const exit = await pair.a.kill();
   expect(exit.signal).toBe('SIGKILL');
@@ -204,6 +204,7 @@ async function expectFinishedByB(scene: Scene, pair: Pair, atCrash: AtCrash, out
       ledger: await readPostgresLedger(scene.databaseUrl),
       ledgerAtCrash: atCrash.ledger,
       stdout: pair.a.stdout() + pair.b.stdout(),
+      // An identity sequence: a transaction killed with A may have left a gap (see `ledgerIds`).
       ledgerIds: 'increasing',
     },
     outcomes,
