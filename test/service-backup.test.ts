@@ -95,7 +95,7 @@ describe('a backup taken while jobs are in flight', () => {
     for (let step = 0; step < 100 && surface.deliveries.length < 2; step++) {
       h.clock.advance(500);
       for (let i = 0; i < 20; i++) {
-        app.runner.tick();
+        await app.runner.tick();
         await app.runner.idle();
       }
     }
