@@ -210,6 +210,7 @@ function buildApp(options: AppOptions, db: Database, lease: ProcessLease, previo
     moderationNotice: (job) => moderation.pauseNotice(job.communityId, job.userId, job.userName, job.id),
     // Set below, once the core exists: queued jobs taken over from a dead process are the core's to decide.
     onTakenOver: (jobs): Promise<void> => recoverTakenOver(jobs),
+    onSweep: (): Promise<void> => recoverStranded(),
     ...(simulated ? { firstDurationGuessMs: simulated.generationMs } : {}),
     ...(timers ? { timers } : {}),
   });
@@ -221,6 +222,7 @@ function buildApp(options: AppOptions, db: Database, lease: ProcessLease, previo
     ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}),
   });
 
+  const recoverStranded = (): Promise<void> => core.recoverStranded();
   const recoverTakenOver = (jobs: readonly { readonly id: string; readonly state: string }[]): Promise<void> =>
     core.recoverQueued(jobs.filter((job) => job.state === 'queued').map((job) => job.id));
   const { backup } = config;

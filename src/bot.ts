@@ -225,6 +225,22 @@ ${await strikesSummary(this.deps.moderation, requester.communityId)}` };
     }
   }
 
+  /**
+   * Finish the acceptances that stopped half way in this process: a `queued` job of ours, older than
+   * a job lease (far longer than the moment between its insert and its acceptance being noted here),
+   * that no acceptance here is still working on. Its acceptance could write
+   * neither its references nor its rejection (the database was out of reach), and it would hold its
+   * credits until a restart; the runner calls this at every lease renewal instead.
+   */
+  async recoverStranded(): Promise<void> {
+    const { store, clock } = this.deps;
+    const queued = await store.queuedOf(clock.now() - store.leaseMs);
+    const stranded = queued.filter((jobId) => !this.acceptance.isAccepting(jobId));
+    if (stranded.length === 0) return;
+    this.deps.log.warn('finishing acceptances that stopped half way', { jobs: stranded.length });
+    await this.recoverQueued(stranded);
+  }
+
   /** The community refusal as a private reply, or null when the community is served. */
   private async admit(requester: Requester): Promise<Extract<ImagineOutcome, { ok: false }> | null> {
     const admission = await this.admission(requester.platform, requester.communityId);

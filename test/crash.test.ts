@@ -136,7 +136,7 @@ describe('a bot killed with SIGKILL and restarted', () => {
     uploads.release();
 
     const restarted = await restartAndFinish(scene);
-    expect(restarted.stdout()).toContain('[#1] failed (recovery.references_lost): The bot restarted while your reference images were being prepared. Nothing was charged');
+    expect(restarted.stdout()).toContain('[#1] failed (recovery.references_lost): The bot was interrupted while your reference images were being prepared (a restart, or its database was out of reach). Nothing was charged');
     expect(createCalls(scene.sim)).toBe(0);
     await expectAccountedFor(scene, [bot, restarted], atCrash, { 1: 'rejected' });
   });

@@ -230,7 +230,7 @@ describe('two bots on one PostgreSQL database, one killed with SIGKILL: the othe
 
     await takenOverByB(scene, pair, atCrash);
     await finishOnB(scene, pair);
-    expect(pair.b.stdout()).toContain('[#1] failed (recovery.references_lost): The bot restarted while your reference images were being prepared. Nothing was charged');
+    expect(pair.b.stdout()).toContain('[#1] failed (recovery.references_lost): The bot was interrupted while your reference images were being prepared (a restart, or its database was out of reach). Nothing was charged');
     expect(createCalls(scene.sim)).toBe(0);
     await expectFinishedByB(scene, pair, atCrash, { 1: 'rejected' });
   });

@@ -172,31 +172,32 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   app.event('app_mention', async ({ event, body, context }) => {
     const envelope = eventEnvelopeSchema.safeParse(body);
     if (!envelope.success) return log.warn('slack event we could not read', { issues: envelope.error.issues.map((issue) => issue.path.join('.')) });
-    // Slack redelivers an event it thinks we missed, to whichever process: one request, one job.
-    if (!(await isFirstDelivery(eventKey(envelope.data.event_id)))) return;
-    const parsed = appMentionSchema.safeParse(event);
-    if (!parsed.success) {
-      // Who and where may still be readable: tell the person rather than ignore them.
-      const origin = mentionOriginSchema.safeParse(event);
-      if (!origin.success || origin.data.bot_id !== undefined) return;
-      log.warn('slack mention we could not read', { channel: origin.data.channel, issues: parsed.error.issues.map((issue) => issue.path.join('.')) });
-      await replyToMentioner(api, origin.data)(UNREADABLE_MENTION).catch(() => undefined);
-      return;
-    }
-    if (parsed.data.bot_id !== undefined) return;
-    const teamId = envelope.data.team_id ?? context.teamId;
-    if (teamId === undefined) return;
-    const admission = await deps.core.admission('slack', teamId);
-    if (!admission.ok) {
-      logRefusal(log, admission.failure.code, { team: teamId, user: parsed.data.user });
-      return replyToMentioner(api, parsed.data)(admission.failure.userMessage).catch(() => undefined);
-    }
+    // Who and where, read first: whatever fails after this (the database included), the person is told.
+    const origin = mentionOriginSchema.safeParse(event);
     try {
+      // Slack redelivers an event it thinks we missed, to whichever process: one request, one job.
+      if (!(await isFirstDelivery(eventKey(envelope.data.event_id)))) return;
+      const parsed = appMentionSchema.safeParse(event);
+      if (!parsed.success) {
+        // Who and where may still be readable: tell the person rather than ignore them.
+        if (!origin.success || origin.data.bot_id !== undefined) return;
+        log.warn('slack mention we could not read', { channel: origin.data.channel, issues: parsed.error.issues.map((issue) => issue.path.join('.')) });
+        await replyToMentioner(api, origin.data)(UNREADABLE_MENTION).catch(() => undefined);
+        return;
+      }
+      if (parsed.data.bot_id !== undefined) return;
+      const teamId = envelope.data.team_id ?? context.teamId;
+      if (teamId === undefined) return;
+      const admission = await deps.core.admission('slack', teamId);
+      if (!admission.ok) {
+        logRefusal(log, admission.failure.code, { team: teamId, user: parsed.data.user });
+        return await replyToMentioner(api, parsed.data)(admission.failure.userMessage).catch(() => undefined);
+      }
       await handleMention(mentionDeps, teamId, context.botUserId, parsed.data);
     } catch (error) {
       const botError = asBotError(error);
       log.error('slack mention failed', { error: botError, cause: botError.cause });
-      await replyToMentioner(api, parsed.data)(botError.userMessage).catch(() => undefined);
+      if (origin.success && origin.data.bot_id === undefined) await replyToMentioner(api, origin.data)(botError.userMessage).catch(() => undefined);
     }
   });
 

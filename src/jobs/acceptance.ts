@@ -50,7 +50,15 @@ type Refusal = Extract<ImagineOutcome, { ok: false }>;
 
 /** Accepts validated, priced requests as jobs, or says truthfully why not. */
 export class Acceptance {
+  /** Jobs this process is accepting right now: `queued` because their acceptance is under way, not stranded. */
+  private readonly accepting = new Set<string>();
+
   constructor(private readonly deps: AcceptanceDependencies) {}
+
+  /** Whether `jobId`'s acceptance is under way in this process (see Bot.recoverStranded). */
+  isAccepting(jobId: string): boolean {
+    return this.accepting.has(jobId);
+  }
 
   /** Moderate, precheck, hold and prepare the references of one request; the job is the runner's once this says ok. */
   async accept(requester: Requester, request: StoredRequest, price: number, references: ReferenceInput, placeholder: string): Promise<ImagineOutcome> {
@@ -77,6 +85,7 @@ export class Acceptance {
     }
     if (!accepted.ok) return refusal(this.acceptRefusal(accepted, request, request.tags.length));
     const { jobId } = accepted;
+    this.accepting.add(jobId);
     let referenceCount = 0;
     // Files kept for this job are pinned (never swept) until its job_references rows name them.
     const { referenceStore, clock } = this.deps;
@@ -96,6 +105,7 @@ export class Acceptance {
       return await this.rejectWhileAccepting(jobId, error, price);
     } finally {
       for (const sha of pinned) referenceStore.unpin(sha);
+      this.accepting.delete(jobId);
     }
     return this.queuedOutcome(jobId, request, price, referenceCount);
   }

@@ -244,6 +244,15 @@ export class JobStore {
     return (await this.db.value<number | null>(dialectText(this.db.dialect, NEXT_DUE_AT), { now: nowMs, instanceId: this.instanceId })) ?? null;
   }
 
+  /** Our `queued` jobs created before `createdBefore`: acceptances that may have stopped half way (Bot.recoverStranded). */
+  async queuedOf(createdBefore: number): Promise<string[]> {
+    const rows = await this.db.all<{ id: string }>(
+      `select id from jobs where state = 'queued' and locked_by = @instanceId and created_at < @createdBefore order by created_at, rowid`,
+      { instanceId: this.instanceId, createdBefore },
+    );
+    return rows.map((row) => row.id);
+  }
+
   /** How many of a member's jobs are unfinished: what the per-member limit counts. */
   async inFlightOf(communityId: string, userId: string): Promise<number> {
     return (await this.db.value<number>(IN_FLIGHT_OF_MEMBER, { communityId, userId })) ?? 0;

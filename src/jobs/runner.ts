@@ -53,6 +53,8 @@ export interface JobRunnerOptions {
    * their fate (src/bot.ts recoverQueued). The rest the runner works as they fall due.
    */
   readonly onTakenOver?: (jobs: readonly { readonly id: string; readonly state: JobState }[]) => Promise<void>;
+  /** Called at every lease renewal: the core finishes its own acceptances that stopped half way (src/bot.ts recoverStranded). */
+  readonly onSweep?: () => Promise<void>;
 }
 
 /** Recent generations of a model the poll schedule learns from: few enough to follow Runway's load. */
@@ -130,6 +132,8 @@ export class JobRunner {
       prepareReferences: options.prepareReferences,
       deliverFinished: (jobId, outputUrls) => deliverFinished(this.steps, jobId, outputUrls),
       fail: (jobId, failure) => this.fail(jobId, failure),
+      wait: (ms) => new Promise<void>((resolve) => this.timers.setTimeout(resolve, ms)),
+      stopping: () => this.stopped,
       tellFailure: (jobId, failure) => this.tellFailure(jobId, failure),
       moderationNotice: options.moderationNotice,
       surfaceFor: (platform) => this.surfaces.get(platform),
@@ -263,6 +267,7 @@ export class JobRunner {
       await this.options.store.renewLeases();
       this.leasesRenewedAt = now;
       await this.takeOverOrphans();
+      await this.options.onSweep?.();
     }
     await this.dispatch(now);
     // Those being worked are still due (and come first): read past them, up to what may start.

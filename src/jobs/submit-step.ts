@@ -28,7 +28,15 @@ export interface SubmitStepContext {
   readonly prepareReferences?: ((job: JobIn<'submitting'>) => Promise<readonly ReferenceUri[]>) | undefined;
   /** Refund and tell the user, once. */
   readonly fail: (jobId: string, failure: Failure) => Promise<void>;
+  /** Resolves after `ms` (the runner's timers). */
+  readonly wait: (ms: number) => Promise<void>;
+  /** Whether the runner is stopping: a write being retried gives up then. */
+  readonly stopping: () => boolean;
 }
+
+/** Backoff for the record of a created task while the database is out of reach: 0.25 s doubling to 5 s. */
+const RECORD_RETRY_FIRST_MS = 250;
+const RECORD_RETRY_MAX_MS = 5_000;
 
 /** Create a waiting job's Runway task (while fewer than `slots` of its model are at Runway), or defer or fail it, as the create's answer says. */
 export async function submitJob(context: SubmitStepContext, jobId: string, slots: number): Promise<void> {
@@ -53,13 +61,13 @@ export async function submitJob(context: SubmitStepContext, jobId: string, slots
   const decision = decideAfterCreate(outcome, job.attempts);
   switch (decision.kind) {
     case 'submitted': {
-      const learned = await context.learnedFor(job.request.modelId);
-      const firstPoll = firstPollAt(context.timing, clock.now(), learned);
-      if (!(await store.markSubmitted(jobId, decision.taskId, decision.estimatedCredits, firstPoll))) {
+      const recorded = await recordCreatedTask(context, jobId, job.request.modelId, decision.taskId, decision.estimatedCredits);
+      if (recorded === 'lost') {
         // The row left `submitting` (or us) while the create ran: the task is untracked, say so loudly.
         log.error('runway task created for a job that is no longer ours and submitting', { jobId, taskId: decision.taskId });
         return;
       }
+      if (recorded === 'stopped') return;
       log.info('runway task created', { jobId, taskId: decision.taskId, estimatedCredits: decision.estimatedCredits });
       return;
     }
@@ -75,6 +83,36 @@ export async function submitJob(context: SubmitStepContext, jobId: string, slots
     default: {
       const unreachable: never = decision;
       throw new Error(`unhandled create decision ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/**
+ * Record the task Runway just made: Runway bills it, so its record must land even when the database
+ * is out of reach at this moment (a PostgreSQL restart). The write is retried with backoff for as
+ * long as the runner runs; meanwhile the job stays this process's work in progress, so its create
+ * deadline cannot fail it as uncertain. 'lost': the job is no longer ours and submitting;
+ * 'stopped': the runner stopped first, and the task id is in the error log for the operator.
+ */
+async function recordCreatedTask(
+  context: SubmitStepContext,
+  jobId: string,
+  model: string,
+  taskId: string,
+  estimatedCredits: number | null,
+): Promise<'recorded' | 'lost' | 'stopped'> {
+  const { store, clock, log } = context;
+  for (let delayMs = RECORD_RETRY_FIRST_MS; ; delayMs = Math.min(delayMs * 2, RECORD_RETRY_MAX_MS)) {
+    try {
+      const firstPoll = firstPollAt(context.timing, clock.now(), await context.learnedFor(model));
+      return (await store.markSubmitted(jobId, taskId, estimatedCredits, firstPoll)) ? 'recorded' : 'lost';
+    } catch (error) {
+      if (context.stopping()) {
+        log.error('runway task created but not recorded: the bot stopped while the database was out of reach', { jobId, taskId, error });
+        return 'stopped';
+      }
+      log.error('runway task created; recording it failed, trying again', { jobId, taskId, retryInMs: delayMs, error });
+      await context.wait(delayMs);
     }
   }
 }
