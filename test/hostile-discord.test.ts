@@ -34,6 +34,7 @@ import { DEFAULT_MODEL_ID, findModel } from '../src/models.ts';
 import { startRunwaySimulator, type RunwaySimulator } from '../simulator/index.ts';
 import { noisePng } from './support/images.ts';
 import { FakeDiscord, snowflake, waitFor, type FakeInteraction, type FakeUser, type UploadedAttachment } from './fakes/discord/index.ts';
+import { newTestStore, type TestStore } from './support/test-database.ts';
 
 const TOKEN = 'hostile-discord-bot-token-Zq8';
 const RUNWAY_KEY = 'key_hostile_discord_runway';
@@ -43,6 +44,8 @@ let sim: RunwaySimulator;
 let app: App;
 let adapter: DiscordAdapter;
 let dir: string;
+/** The bot's store, on the project's backend. */
+let store: TestStore | undefined;
 let trap: Server;
 let trapConnections = 0;
 const logLines: string[] = [];
@@ -56,6 +59,7 @@ const DEFAULT_MODEL = findModel(DEFAULT_MODEL_ID)!;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'imagine-hostile-discord-'));
+  store = await newTestStore(dir);
   trap = createServer();
   trap.on('connection', (socket) => {
     trapConnections += 1;
@@ -65,7 +69,7 @@ beforeAll(async () => {
   fake = await FakeDiscord.start({ token: TOKEN });
   sim = await startRunwaySimulator({ apiKey: RUNWAY_KEY, generationMs: 150, pendingMs: 30, outputScale: 0.1 });
   const config = loadConfig({
-    DATABASE_PATH: join(dir, 'bot.db'),
+    ...store.env,
     MEDIA_ORIGINS: `${fake.cdnOrigin} ${sim.url}`,
     RUNWAY_POLL_INTERVAL_MS: '50',
     DEFAULT_ALLOWANCE: '50',
@@ -92,6 +96,7 @@ afterAll(async () => {
   await sim?.close();
   trap?.closeAllConnections();
   await new Promise<void>((resolve) => (trap ? trap.close(() => resolve()) : resolve()));
+  await store?.discard();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -32,6 +32,7 @@ import { noisePng } from './support/images.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { createSlackSender, type SlackSender } from './fakes/slack/sender.ts';
+import { newTestStore, type TestStore } from './support/test-database.ts';
 
 const BOT_TOKEN = 'xoxb-hostile-slack-token-7Hq';
 const SECRET = 'hostile-slack-signing-secret-P4x';
@@ -44,6 +45,8 @@ let app: App;
 let adapter: SlackAdapter;
 let slack: SlackSender;
 let dir: string;
+/** The bot's store, on the project's backend. */
+let store: TestStore | undefined;
 const logLines: string[] = [];
 let userCount = 0;
 let tsCount = 0;
@@ -61,11 +64,12 @@ const nextTs = (): string => `1767225${String(++tsCount).padStart(3, '0')}.00010
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'imagine-hostile-slack-'));
+  store = await newTestStore(dir);
   fake = await startFakeSlack(BOT_TOKEN);
   sim = await startRunwaySimulator({ apiKey: RUNWAY_KEY, generationMs: 150, pendingMs: 30, outputScale: 0.1 });
   const port = await freePort();
   const config = loadConfig({
-    DATABASE_PATH: join(dir, 'bot.db'),
+    ...store.env,
     // The elsewhere host is allowed for downloads in general: the Slack adapter must still refuse it.
     MEDIA_ORIGINS: `${fake.elsewhereOrigin} ${sim.url}`,
     RUNWAY_POLL_INTERVAL_MS: '50',
@@ -96,6 +100,7 @@ afterAll(async () => {
   await app?.stop();
   await fake?.close();
   await sim?.close();
+  await store?.discard();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,7 +1,7 @@
 /**
  * The rule that must always hold: no interleaving of reservations overspends a member's balance or
  * the community's cap, whether the operations come in any order on one connection, alternate
- * between two connections to the same file, or race from several OS processes.
+ * between two connections to the same database, or race from several OS processes.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -10,8 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.ts';
 import { CreditLedger } from '../src/credits/ledger.ts';
 import { periodKey, periodStart } from '../src/credits/periods.ts';
-import { insertJobRow, openTempDatabase } from './support/ledger-fixtures.ts';
-import { openSqliteDatabase } from '../src/store/database.ts';
+import { insertJobRow } from './support/ledger-fixtures.ts';
+import { openSharedTestDb } from './support/test-database.ts';
 import type { Database, Sql } from '../src/store/sql.ts';
 
 const C = 'community';
@@ -24,12 +24,13 @@ afterEach(async () => {
 });
 
 /**
- * The one place this file opens its databases: a fresh migrated one, and a second connection to
- * the same database. SQLite: one file in a temporary directory, which the racing processes open too.
+ * The one place this file opens its databases: a fresh migrated one on the project's backend, and a
+ * second connection to it. SQLite: one file in a temporary directory; PostgreSQL: one database.
+ * The racing processes open `path` (the file, or the URL) too; `cleanup` closes both connections.
  */
-function freshDatabase(): { db: Database; path: string; second: () => Database; cleanup: () => Promise<void> } {
-  const { db, path, cleanup } = openTempDatabase();
-  return { db, path, second: () => openSqliteDatabase(path), cleanup };
+async function freshDatabase(): Promise<{ db: Database; path: string; second: () => Promise<Database>; cleanup: () => Promise<void> }> {
+  const shared = await openSharedTestDb();
+  return { db: shared.db, path: shared.location, second: shared.connect, cleanup: shared.close };
 }
 
 type Op =
@@ -56,6 +57,8 @@ class Model {
   readonly key = new Map<string, string>();
   /** The part of a member's top-ups that only credits held across a boundary caused (README: unused allowance does not pile up). */
   readonly owedToHolds = new Map<string, number>();
+  /** When each member's allowance was last topped up: the holds it saw are the ones reserved before its day. */
+  readonly toppedUpAt = new Map<string, number>();
   readonly jobs: { id: string; user: string; reservedAt: number; held: number; charged: number; open: boolean }[] = [];
   constructor(readonly allowance: number, readonly cap: number | null) {}
 
@@ -70,17 +73,27 @@ class Model {
       this.key.set(user, key);
       this.owedToHolds.set(user, owed);
       this.balance.set(user, balance + topUp);
+      if (topUp > 0) this.toppedUpAt.set(user, now);
     }
     return this.balance.get(user) ?? 0;
   }
 
-  /** Credits a job gives back: a refund never lifts a balance above what it would have been without the hold. */
-  giveBack(job: { user: string; reservedAt: number }, returned: number): void {
+  /**
+   * Credits a job gives back, after which it holds `heldAfter`: a refund never lifts a balance above
+   * what it would have been without the hold, and what stays owed is owed to the holds the last
+   * top-up saw that are still held.
+   */
+  giveBack(job: Model['jobs'][number], returned: number, heldAfter: number): void {
     let balance = (this.balance.get(job.user) ?? 0) + returned;
     const owed = this.owedToHolds.get(job.user) ?? 0;
-    if (returned > 0 && owed > 0 && this.key.get(job.user) !== periodKey('day', job.reservedAt)) {
+    const toppedUpAt = this.toppedUpAt.get(job.user);
+    const seenBefore = toppedUpAt === undefined ? null : periodStart('day', toppedUpAt);
+    if (owed > 0 && seenBefore !== null && job.reservedAt < seenBefore) {
       const takeBack = Math.min(returned, owed);
-      this.owedToHolds.set(job.user, owed - takeBack);
+      const stillHeld = this.jobs
+        .filter((other) => other !== job && other.user === job.user && other.open && other.reservedAt < seenBefore)
+        .reduce((sum, other) => sum + other.held, heldAfter);
+      this.owedToHolds.set(job.user, Math.min(owed - takeBack, stillHeld));
       balance -= takeBack;
     }
     this.balance.set(job.user, balance);
@@ -102,9 +115,9 @@ describe('reservations under any interleaving', () => {
         fc.option(fc.integer({ min: 0, max: 40 }), { nil: null }),
         fc.array(opArb, { maxLength: 40 }),
         async (allowance, cap, ops) => {
-          const fresh = freshDatabase();
+          const fresh = await freshDatabase();
           const { db, cleanup } = fresh;
-          const second = fresh.second();
+          const second = await fresh.second();
           try {
             const clock = new ManualClock(Date.UTC(2026, 0, 1, 6));
             const ledgers = [db, second].map((d) => new CreditLedger(d, clock, { allowance, period: 'day' }));
@@ -146,7 +159,7 @@ describe('reservations under any interleaving', () => {
                   else if (op.op === 'settle') await ledger.settle(job.id, target);
                   else await ledger.refund(job.id, 'failed');
                   if (!job.open) break; // finished jobs ignore further settlement
-                  model.giveBack(job, job.held - target);
+                  model.giveBack(job, job.held - target, op.op === 'adjustDown' ? target : 0);
                   if (op.op === 'adjustDown') job.held = target;
                   else Object.assign(job, { open: false, charged: target, held: 0 });
                   break;
@@ -180,7 +193,6 @@ describe('reservations under any interleaving', () => {
               }
             }
           } finally {
-            await second.close();
             await cleanup();
           }
         },
@@ -194,7 +206,7 @@ async function sumOfJob(db: Sql, jobId: string): Promise<number> {
   return ((await db.get<{ total: number }>('select coalesce(sum(delta), 0) as total from ledger where job_id = ?', [jobId])) as { total: number }).total;
 }
 
-describe('reservations racing from several processes on one database file', () => {
+describe('reservations racing from several processes on one database', () => {
   const PROCESSES = 4;
   const ATTEMPTS = 12;
   const PRICE = 3;
@@ -202,7 +214,7 @@ describe('reservations racing from several processes on one database file', () =
 
   for (const mode of ['same-user', 'cap'] as const) {
     it(`${mode === 'same-user' ? "one member's balance" : "the community cap"}: exactly floor(budget / price) reservations succeed`, async () => {
-      const { db, path, cleanup } = freshDatabase();
+      const { db, path, cleanup } = await freshDatabase();
       cleanups.push(cleanup);
       // In cap mode every reservation is a different, well-funded member: only the cap can stop them.
       const allowance = mode === 'same-user' ? BUDGET : 1_000;

@@ -99,10 +99,10 @@ describe('openPostgres', () => {
       expect(db.description).not.toContain(new URL(url).password);
       expect(events.map((event) => event.message)).toEqual([
         `connected to PostgreSQL at ${new URL(url).host}`,
-        'PostgreSQL schema migrated from version 0 to 5',
+        'PostgreSQL schema migrated from version 0 to 6',
       ]);
       expect(await db.all('select version, applied_at from schema_migrations order by version')).toEqual(
-        [1, 2, 3, 4, 5].map((version) => ({ version, applied_at: clock.now() })),
+        [1, 2, 3, 4, 5, 6].map((version) => ({ version, applied_at: clock.now() })),
       );
     } finally {
       await db.close();
@@ -124,7 +124,7 @@ describe('openPostgres', () => {
     const dbs = await Promise.all(kinds.map((seen) => openPostgres(url, { clock, poolMax: 2, log: (event) => seen.push(event.kind) })));
     try {
       expect(kinds.flat().filter((kind) => kind === 'migrated')).toEqual(['migrated']);
-      expect(await dbs[0]!.all('select version from schema_migrations order by version')).toEqual([1, 2, 3, 4, 5].map((version) => ({ version })));
+      expect(await dbs[0]!.all('select version from schema_migrations order by version')).toEqual([1, 2, 3, 4, 5, 6].map((version) => ({ version })));
     } finally {
       await Promise.all(dbs.map((db) => db.close()));
     }
@@ -142,11 +142,11 @@ describe('openPostgres', () => {
       await expect(opening).rejects.toMatchObject({
         code: 'database.schema_too_new',
         message:
-          'This database was written by a newer imagine-bot (schema 9; this version knows up to 5). ' +
+          'This database was written by a newer imagine-bot (schema 9; this version knows up to 6). ' +
           'Upgrade imagine-bot, or point DATABASE_URL at another database.',
       });
       expect((await client.query('select version from schema_migrations order by version')).rows).toEqual(
-        [1, 2, 3, 4, 5, 9].map((version) => ({ version })),
+        [1, 2, 3, 4, 5, 6, 9].map((version) => ({ version })),
       );
     } finally {
       await client.end();

@@ -78,6 +78,19 @@ async function indexesOnPostgres(db: Sql): Promise<Record<string, IndexShape>> {
   return Object.fromEntries(rows.map((r) => [r.name, { table: r.table_name, columns: r.columns, unique: r.is_unique, partial: r.is_partial }]));
 }
 
+/**
+ * The tables whose queries order by SQLite's implicit rowid. PostgreSQL has no rowid, so there it
+ * is a column (`bigint generated always as identity unique`): the one expected difference between
+ * the two catalogues, a not-null whole-number column plus the unique index SQLite's rowid has by
+ * being the table's key.
+ */
+const ROWID_TABLES = ['jobs', 'blocked_words'] as const;
+
+/** `shapes` with an entry for each rowid table, as `entry(table)`, under `key(table)`. */
+function withRowids<T>(shapes: Readonly<Record<string, T>>, entry: (table: string) => T, key = (table: string) => table): Record<string, T> {
+  return { ...shapes, ...Object.fromEntries(ROWID_TABLES.map((table) => [key(table), entry(table)])) };
+}
+
 describe('the PostgreSQL schema has the meaning of the SQLite one', () => {
   let sqlite: Database;
   let postgres: Database;
@@ -88,9 +101,9 @@ describe('the PostgreSQL schema has the meaning of the SQLite one', () => {
     await Promise.all([sqlite.close(), postgres.close()]);
   });
 
-  it('both are at schema version 5, with one row per version', async () => {
-    expect(await sqlite.all('select version from schema_migrations order by version')).toEqual([1, 2, 3, 4, 5].map((version) => ({ version })));
-    expect(await postgres.all('select version from schema_migrations order by version')).toEqual([1, 2, 3, 4, 5].map((version) => ({ version })));
+  it('both are at schema version 6, with one row per version', async () => {
+    expect(await sqlite.all('select version from schema_migrations order by version')).toEqual([1, 2, 3, 4, 5, 6].map((version) => ({ version })));
+    expect(await postgres.all('select version from schema_migrations order by version')).toEqual([1, 2, 3, 4, 5, 6].map((version) => ({ version })));
   });
 
   it('every table has the same columns, each as nullable and of the same kind of type', async () => {
@@ -103,9 +116,10 @@ describe('the PostgreSQL schema has the meaning of the SQLite one', () => {
       'job_references',
       'jobs',
       'ledger',
+      'platform_deliveries',
       'schema_migrations',
     ]);
-    expect(await columnsOnPostgres(postgres)).toEqual(onSqlite);
+    expect(await columnsOnPostgres(postgres)).toEqual(withRowids<Record<string, ColumnShape>>(onSqlite, (table) => ({ ...onSqlite[table], rowid: { notNull: true, type: 'integer' } })));
   });
 
   it('the indexes have the same names, tables, columns, uniqueness and partiality', async () => {
@@ -128,8 +142,12 @@ describe('the PostgreSQL schema has the meaning of the SQLite one', () => {
       'ledger_one_settle',
       'ledger_spend',
       'ledger_spend_all',
+      'platform_deliveries_received',
     ]);
-    expect(await indexesOnPostgres(postgres)).toEqual(onSqlite);
+    expect(await indexesOnPostgres(postgres)).toEqual({
+      ...onSqlite,
+      ...withRowids<IndexShape>({}, (table) => ({ table, columns: 'rowid', unique: true, partial: false }), (table) => `${table}_rowid_key`),
+    });
   });
 
   it('the triggers are the same, plus one for TRUNCATE, which only PostgreSQL has', async () => {

@@ -6,9 +6,6 @@
  * records its waits; what only WebClient waits out (a 429 on a Web API call) is checked by what
  * crossed the wire and what the adapter logged, not by timing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSlackAdapter, type SlackAdapter } from '../adapters/slack/index.ts';
 import { decodePlaceholder } from '../adapters/slack/placeholder.ts';
@@ -17,7 +14,6 @@ import { STATUS_MIN_INTERVAL_MS } from '../adapters/slack/surface.ts';
 import { ManualClock } from '../src/clock.ts';
 import { createLogger } from '../src/log.ts';
 import type { Delivery, DeliveryCheckpoint } from '../src/ports.ts';
-import type { Db } from '../src/store/database.ts';
 import { encodePng } from '../simulator/png.ts';
 import { CoreDouble } from './fakes/slack/core-double.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
@@ -25,6 +21,7 @@ import { freePort } from './fakes/slack/ports.ts';
 import { createSlackSender, type SlackSender } from './fakes/slack/sender.ts';
 import { slackDeliveriesOn } from './support/deliveries.ts';
 import { memoryCheckpoint } from './support/images.ts';
+import { openSharedTestDb, type SharedTestDatabase } from './support/test-database.ts';
 
 const SECRET = 'signing-secret-for-tests';
 const CHANNEL = 'C0GENERAL';
@@ -38,10 +35,8 @@ let clock: ManualClock;
 /** The waits the adapter's own retries asked for (the upload's), in order; none is slept. */
 let sleeps: number[];
 let logLines: string[];
-/** The bot's database file, where the adapter records the deliveries it worked. */
-let databasePath: string;
-/** Every connection a test opened to it, closed after the test. */
-let connections: Db[];
+/** The bot's database (on the project's backend), where the adapter records the deliveries it worked. */
+let database: SharedTestDatabase;
 
 beforeEach(async () => {
   fake = await startFakeSlack();
@@ -52,9 +47,7 @@ beforeEach(async () => {
   clock = new ManualClock();
   sleeps = [];
   logLines = [];
-  databasePath = join(mkdtempSync(join(tmpdir(), 'imagine-slack-adapter-')), 'bot.db');
-  const deliveries = slackDeliveriesOn(databasePath, clock);
-  connections = [deliveries.db];
+  database = await openSharedTestDb();
   const port = await freePort();
   adapter = await startSlackAdapter({
     botToken: fake.botToken,
@@ -65,7 +58,7 @@ beforeEach(async () => {
     host: '127.0.0.1',
     mediaOrigins: [],
     core,
-    deliveries: deliveries.dedupe,
+    deliveries: slackDeliveriesOn(database.db, clock),
     log: createLogger('debug', (line) => logLines.push(line)),
     clock,
     sleep: async (ms) => {
@@ -77,8 +70,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await adapter.stop();
   await fake.close();
-  for (const db of connections) db.close();
-  rmSync(join(databasePath, '..'), { recursive: true, force: true });
+  await database.close();
   expect(fake.specProblems()).toEqual([]);
 });
 
@@ -317,9 +309,8 @@ describe('deliveries Slack sends twice', () => {
   });
 
   it('two bot processes on one database, each sent the same event: one request between them', async () => {
-    // The second process: its own Bolt app, port, core and connection to the same database file.
-    const other = slackDeliveriesOn(databasePath, clock);
-    connections.push(other.db);
+    // The second process: its own Bolt app, port, core and connection to the same database.
+    const other = slackDeliveriesOn(await database.connect(), clock);
     const otherCore = new CoreDouble();
     const otherLines: string[] = [];
     const otherPort = await freePort();
@@ -332,7 +323,7 @@ describe('deliveries Slack sends twice', () => {
       host: '127.0.0.1',
       mediaOrigins: [],
       core: otherCore,
-      deliveries: other.dedupe,
+      deliveries: other,
       log: createLogger('debug', (line) => otherLines.push(line)),
       clock,
     });

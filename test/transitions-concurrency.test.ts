@@ -1,5 +1,6 @@
 /**
- * Guarded transitions racing from several OS processes on one database file: for each job exactly
+ * Guarded transitions racing from several OS processes on one database (a SQLite file, or a
+ * PostgreSQL database, per the project): for each job exactly
  * one process wins each transition, and the ledger has exactly one settle per job. With one shared
  * instance id only the state guard can decide; with the jobs locked by one instance, only it wins.
  * Acceptances racing for one member never pass the in-flight limit or the balance.
@@ -8,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../src/store/sql.ts';
-import { openTempDatabase } from './support/ledger-fixtures.ts';
+import { openSharedTestDb } from './support/test-database.ts';
 import { jobIn, openFixture, PRICE } from './support/transition-fixtures.ts';
 
 const PROCESSES = 4;
@@ -20,19 +21,19 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-/** The one place this file opens a database: SQLite, a file the racing processes open too. */
-function freshDatabase(): { db: Database; path: string } {
-  const { db, path, cleanup } = openTempDatabase();
-  cleanups.push(cleanup);
-  return { db, path };
+/** The one place this file opens a database: on the project's backend, one the racing processes open too (`path` is its location). */
+async function freshDatabase(): Promise<{ db: Database; path: string }> {
+  const shared = await openSharedTestDb();
+  cleanups.push(shared.close);
+  return { db: shared.db, path: shared.location };
 }
 
 type Wins = { submitted: string[]; succeeded: string[] };
 type Accepted = { accepted: string[] };
 
-/** JOBS reserved and JOBS running jobs, all locked by instance `instance-me`, in a fresh database file. */
+/** JOBS reserved and JOBS running jobs, all locked by instance `instance-me`, in a fresh database. */
 async function arrange(): Promise<{ path: string; reserved: string[]; running: string[]; nowMs: number; db: Database }> {
-  const { db, path } = freshDatabase();
+  const { db, path } = await freshDatabase();
   const f = openFixture(db);
   // Members spread so the fixture's acceptances stay within any balance.
   const reserved: string[] = [];
@@ -104,7 +105,7 @@ describe('transitions racing from several processes on one database file', () =>
     { binding: 'the in-flight limit', limit: 3, allowance: 1_000, expected: 3 },
     { binding: 'the balance', limit: 1_000, allowance: 100, expected: 12 },
   ])('acceptances for one member never pass $binding: exactly $expected accepted, each holding its price', async ({ limit, allowance, expected }) => {
-    const { db, path } = freshDatabase();
+    const { db, path } = await freshDatabase();
     const nowMs = Date.UTC(2026, 0, 5, 12);
     const results = await raceWith<Accepted>(path, Array.from({ length: PROCESSES }, (_, i) => `instance-${i}`), nowMs, [
       'accept',

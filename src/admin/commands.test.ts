@@ -3,7 +3,8 @@ import { ManualClock } from '../clock.ts';
 import { CreditLedger } from '../credits/ledger.ts';
 import type { CreditDefaults } from '../credits/types.ts';
 import type { Database } from '../store/sql.ts';
-import { insertJobRow, openTempDatabase } from '../../test/support/ledger-fixtures.ts';
+import { insertJobRow } from '../../test/support/ledger-fixtures.ts';
+import { openTestDb } from '../../test/support/test-database.ts';
 import { USAGE } from './args.ts';
 import { adminContext, runAdmin } from './commands.ts';
 import { csvField, toCsv } from './csv.ts';
@@ -22,10 +23,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-/** The one place this file opens a database: a fresh, migrated temp one per test, removed after it. */
+/** The one place this file opens a database: a fresh, migrated one per test on the project's backend, discarded after it. */
 async function freshDb(): Promise<Database> {
-  const { db, cleanup } = openTempDatabase();
-  cleanups.push(cleanup);
+  const db = await openTestDb();
+  cleanups.push(() => db.close());
   return db;
 }
 
@@ -62,9 +63,17 @@ async function seed(s: Awaited<ReturnType<typeof setup>>) {
 
 /** Every row of every table the tool could change, to prove a refused command changed nothing. */
 async function snapshot(db: Database): Promise<string> {
-  const tables = ['jobs', 'ledger', 'accounts', 'community_settings', 'instance_lease', 'blocked_words'];
+  // Each table in the order of its key: PostgreSQL has a rowid column only where SQLite's queries use it.
+  const tables = {
+    jobs: 'rowid',
+    ledger: 'id',
+    accounts: 'community_id, user_id',
+    community_settings: 'community_id',
+    instance_lease: 'id',
+    blocked_words: 'rowid',
+  };
   const rows: unknown[][] = [];
-  for (const t of tables) rows.push(await db.all(`select * from ${t} order by rowid`));
+  for (const [table, order] of Object.entries(tables)) rows.push(await db.all(`select * from ${table} order by ${order}`));
   return JSON.stringify(rows);
 }
 
@@ -253,7 +262,7 @@ describe('help', () => {
 describe('mistakes: one line on stderr, exit code 2, nothing changed', () => {
   const RANGE = "a whole number of credits from 0 to 1,000,000, or 'default'";
   const cases: [string[], string, string][] = [
-    [['frobnicate'], 'admin.unknown_command', "Unknown command 'frobnicate': use communities, budget, block, unblock, operator, export, backup or help."],
+    [['frobnicate'], 'admin.unknown_command', "Unknown command 'frobnicate': use communities, budget, block, unblock, operator, export, backup, copy-to-postgres or help."],
     [['budget', 'guild-zz', '10'], 'admin.unknown_community', "No community 'guild-zz' in the database: no member, ledger entry, job or setting names it. Run 'communities' to list the ids."],
     [['block', 'guild-zz', 'spam'], 'admin.unknown_community', "No community 'guild-zz' in the database: no member, ledger entry, job or setting names it. Run 'communities' to list the ids."],
     [['unblock', 'guild-zz'], 'admin.unknown_community', "No community 'guild-zz' in the database: no member, ledger entry, job or setting names it. Run 'communities' to list the ids."],

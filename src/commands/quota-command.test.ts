@@ -3,15 +3,15 @@ import { ManualClock } from '../clock.ts';
 import { CreditLedger } from '../credits/ledger.ts';
 import { insertJobRow } from '../../test/support/ledger-fixtures.ts';
 import type { Requester } from '../ports.ts';
-import { openSqliteDatabase } from '../store/database.ts';
+import { openTestDb } from '../../test/support/test-database.ts';
 import type { Database } from '../store/sql.ts';
 import { creditsCommand } from './credits-command.ts';
 import { quotaCommand } from './quota-command.ts';
 
 const C = 'guild-1';
-/** The one place this file opens a database: a fresh, migrated one per test. */
+/** The one place this file opens a database: a fresh, migrated one per test, on the project's backend. */
 async function freshDb(): Promise<Database> {
-  return openSqliteDatabase(':memory:');
+  return openTestDb();
 }
 
 const open: Database[] = [];

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
-import { openSqliteDatabase } from '../store/database.ts';
+import { openTestDb } from '../../test/support/test-database.ts';
 import type { Database } from '../store/sql.ts';
 import { CreditLedger, type CreditDefaults } from './ledger.ts';
 import { insertJobRow } from '../../test/support/ledger-fixtures.ts';
@@ -10,9 +10,9 @@ const DAY = 24 * HOUR;
 const MOD = 'user-mod';
 const OPERATOR = 'operator';
 
-/** The one place this file opens a database: a fresh, migrated one per test. */
+/** The one place this file opens a database: a fresh, migrated one per test, on the project's backend. */
 async function freshDb(): Promise<Database> {
-  return openSqliteDatabase(':memory:');
+  return openTestDb();
 }
 
 const open: Database[] = [];

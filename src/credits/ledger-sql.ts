@@ -121,6 +121,25 @@ export class LedgerSql {
     );
   }
 
+  /** Credits held by a member's unfinished jobs reserved before `beforeMs`. */
+  heldByMemberBefore(communityId: string, userId: string, beforeMs: number): Promise<number> {
+    return this.number(
+      `select coalesce(-sum(l.delta), 0) from ledger l
+        where l.community_id = ? and l.user_id = ? and l.job_id is not null and l.spend_at < ? and not ${FINISHED}`,
+      [communityId, userId, beforeMs],
+    );
+  }
+
+  /** When the member's allowance was last topped up (an `allowance` entry that added credits), or null. */
+  async lastTopUpAt(communityId: string, userId: string): Promise<number | null> {
+    return (
+      (await this.db.value<number | null>(
+        "select max(created_at) from ledger where community_id = ? and user_id = ? and kind = 'allowance' and delta > 0",
+        [communityId, userId],
+      )) ?? null
+    );
+  }
+
   topSpenders(communityId: string, startMs: number, endMs: number, limit: number): Promise<{ userId: string; displayName: string | null; spent: number }[]> {
     return this.db.all(
       `select l.user_id as "userId", a.display_name as "displayName", -sum(l.delta) as spent

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
-import { openSqliteDatabase } from '../store/database.ts';
+import { openTestDb } from '../../test/support/test-database.ts';
 import type { Database, Sql, SqlValue } from '../store/sql.ts';
 import { CreditLedger, type CreditDefaults } from './ledger.ts';
 import { insertJobRow } from '../../test/support/ledger-fixtures.ts';
@@ -12,9 +12,9 @@ const MOD = 'user-mod';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** The one place this file opens a database: a fresh, migrated one per test. */
+/** The one place this file opens a database: a fresh, migrated one per test, on the project's backend. */
 async function freshDb(): Promise<Database> {
-  return openSqliteDatabase(':memory:');
+  return openTestDb();
 }
 
 const open: Database[] = [];
@@ -78,6 +78,53 @@ describe('allowance roll-over', () => {
     expect(await ledger.balance(C, BO)).toBe(50);
     clock.advance(DAY);
     expect(await ledger.balance(C, BO)).toBe(50);
+  });
+
+  it('a refund takes back only what a top-up made up for: a job reserved after the top-up gets its credits back in full', async () => {
+    // Found by rollover.properties.test.ts. Without holds: 30, 1 spent (29), topped up to 30 on
+    // day 2, 1 granted (31), nothing due on day 3, and jobs 2 and 3 cost nothing: 31.
+    const { ledger, clock, reserve, entries } = await setup({ allowance: 30, period: 'day' }, Date.UTC(2026, 0, 1, 20));
+    const first = await reserve(ANA, 2);
+    clock.set(Date.UTC(2026, 0, 2, 12));
+    // The 2 held count as spent: the top-up makes up for them.
+    expect(await ledger.balance(C, ANA)).toBe(30);
+    // Job 1 costs 1: of the 1 returned, the top-up already made up for 1; that is taken back.
+    await ledger.settle(first.jobId, 1);
+    expect(await ledger.balance(C, ANA)).toBe(30);
+    const second = await reserve(ANA, 1);
+    await ledger.grant({ communityId: C, userId: ANA, amount: 1, actorId: MOD });
+    clock.set(Date.UTC(2026, 0, 3));
+    const third = await reserve(ANA, 1);
+    expect(third.outcome).toEqual({ ok: true, balanceAfter: 29 });
+    // Job 2 was reserved after day 2's top-up, which owed it nothing: its refund is returned whole.
+    await ledger.refund(second.jobId, 'failed');
+    await ledger.refund(third.jobId, 'failed');
+    expect(await ledger.balance(C, ANA)).toBe(31);
+    expect((await entries("kind = 'allowance'")).map((e) => [e.delta, e.note])).toEqual([
+      [30, 'allowance for day:2026-01-01'],
+      [2, 'allowance for day:2026-01-02'],
+      [-1, 'returned credits were already covered by the allowance for day:2026-01-02'],
+    ]);
+  });
+
+  it('what a top-up made up for is owed by the holds it saw: a later period with nothing to top up adds nothing owed', async () => {
+    // Found by rollover.properties.test.ts. Without holds: 30, 1 spent (29), topped up to 30 on
+    // day 2, 1 granted (31), nothing due on day 3, and jobs 2 and 3 cost nothing: 31.
+    const { ledger, clock, reserve, entries } = await setup({ allowance: 30, period: 'day' }, Date.UTC(2026, 0, 1, 20));
+    const first = await reserve(ANA, 2);
+    clock.set(Date.UTC(2026, 0, 2));
+    await ledger.grant({ communityId: C, userId: ANA, amount: 1, actorId: MOD });
+    const second = await reserve(ANA, 1);
+    clock.set(Date.UTC(2026, 0, 3));
+    const third = await reserve(ANA, 1);
+    expect(third.outcome).toEqual({ ok: true, balanceAfter: 29 });
+    // Day 2's top-up made up for job 1's 2 held; job 1 costs 1, so 1 of it is taken back.
+    await ledger.settle(first.jobId, 1);
+    // Job 2 was reserved after day 2's top-up, and day 3 topped up nothing: its refund is returned whole.
+    await ledger.refund(second.jobId, 'failed');
+    await ledger.refund(third.jobId, 'failed');
+    expect(await ledger.balance(C, ANA)).toBe(31);
+    expect((await entries("kind = 'allowance'")).map((e) => e.delta)).toEqual([30, 2, -1]);
   });
 
   it('refills weekly on ISO weeks: Sunday night is the same week, Monday 00:00 UTC a new one', async () => {

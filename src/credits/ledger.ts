@@ -311,22 +311,32 @@ export class CreditLedger {
       communityId: reserve.community_id, userId: reserve.user_id, jobId, kind, delta,
       actorId: SYSTEM, note, model: reserve.model, spendAt: reserve.spend_at,
     });
-    if (delta > 0) await this.takeBackTopUpOwedToHold(reserve, delta);
+    await this.takeBackTopUpOwedToHold(reserve, delta);
   }
 
   /**
-   * Credits came back from a job reserved before the member's last allowance top-up. That top-up
-   * already made up for them while they were held, so the part of it they caused is taken back: a
-   * refund never lifts a balance above what it would have been without the hold.
+   * A job gave back `returned` credits (0 when it settled at its hold; less than 0 when its hold
+   * grew). If it was held when the member's allowance was last topped up, that top-up already made
+   * up for them, so the part of it they caused is taken back: a refund never lifts a balance above
+   * what it would have been without the hold. What stays owed is owed to the holds that top-up saw
+   * and that are still held: once they have ended, nothing.
    */
   private async takeBackTopUpOwedToHold(reserve: JobEntry, returned: number): Promise<void> {
     const { community_id: communityId, user_id: userId } = reserve;
     if (reserve.spend_at === null) return;
     const account = await this.sql.account(communityId, userId);
-    // The reservation credited its own period first, so a different key means a top-up came since.
-    if (!account || account.topupFromHolds === 0 || account.key === periodKey((await this.settings(communityId)).period, reserve.spend_at)) return;
-    const takeBack = Math.min(returned, account.topupFromHolds);
-    await this.sql.setTopupFromHolds(communityId, userId, account.topupFromHolds - takeBack);
+    if (!account || account.topupFromHolds === 0) return;
+    // Only a top-up adds to what is owed (a period whose top-up was 0 adds nothing), so the last
+    // one saw every hold that is owed for. It came at the member's first touch in its period: it
+    // saw the holds reserved before that period began, and a job reserved since was seen by none.
+    const toppedUpAt = await this.sql.lastTopUpAt(communityId, userId);
+    const seenBefore = toppedUpAt === null ? null : periodStart((await this.settings(communityId)).period, toppedUpAt);
+    if (seenBefore === null || reserve.spend_at >= seenBefore) return;
+    const takeBack = Math.min(Math.max(0, returned), account.topupFromHolds);
+    // Left owed, it would be taken back from a later refund that no top-up ever made up for.
+    const owed = Math.min(account.topupFromHolds - takeBack, await this.sql.heldByMemberBefore(communityId, userId, seenBefore));
+    if (owed !== account.topupFromHolds) await this.sql.setTopupFromHolds(communityId, userId, owed);
+    if (takeBack === 0) return;
     await this.insertEntry({
       communityId, userId, jobId: null, kind: 'allowance', delta: -takeBack,
       actorId: SYSTEM, note: `returned credits were already covered by the allowance for ${account.key}`, model: null, spendAt: null,

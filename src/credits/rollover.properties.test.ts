@@ -1,19 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
-import { openSqliteDatabase } from '../store/database.ts';
+import { openTestDb } from '../../test/support/test-database.ts';
 import type { Database } from '../store/sql.ts';
 import { CreditLedger } from './ledger.ts';
 import { periodKey, type Period } from './periods.ts';
 import { insertJobRow } from '../../test/support/ledger-fixtures.ts';
 
-const C = 'guild-1';
 const USERS = ['ana', 'bo'] as const;
 const ALLOWANCE = 30;
 
-/** The one place this file opens a database: a fresh, migrated one per run of the property. */
+/**
+ * The one place this file opens a database: a fresh, migrated one per property, on the project's
+ * backend. Each run of the property works in a community of its own, so runs cannot see each other
+ * (a new PostgreSQL database per run would cost more than the run).
+ */
 async function freshDb(): Promise<Database> {
-  return openSqliteDatabase(':memory:');
+  return openTestDb();
 }
 
 type Op =
@@ -53,10 +56,12 @@ class NoHoldsModel {
 describe('allowance roll-over with holds, refunds, settlements, grants and period boundaries (property)', () => {
   for (const period of ['day', 'week'] as const) {
     it(`per ${period}: balances never exceed allowance + grants, entries sum to balances, and once every job is finished the balance is what it would be without holds`, async () => {
-      await fc.assert(
-        fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 60 }), async (ops) => {
-          const db = await freshDb();
-          try {
+      const db = await freshDb();
+      let runs = 0;
+      try {
+        await fc.assert(
+          fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 60 }), async (ops) => {
+            const C = `guild-${++runs}`;
             const clock = new ManualClock(Date.UTC(2026, 0, 1, 20));
             const ledger = new CreditLedger(db, clock, { allowance: ALLOWANCE, period });
             const model = new NoHoldsModel(period);
@@ -86,7 +91,7 @@ describe('allowance roll-over with holds, refunds, settlements, grants and perio
                 granted.set(user, (granted.get(user) ?? 0) + step.amount);
               } else {
                 const user = USERS[step.user]!;
-                const jobId = `job-${++next}`;
+                const jobId = `${C}-job-${++next}`;
                 await insertJobRow(db, { id: jobId, communityId: C, userId: user, model: 'gen4_image', atMs: clock.now() });
                 model.touch(user, clock.now());
                 const outcome = await ledger.reserve({ communityId: C, userId: user, displayName: user, jobId, model: 'gen4_image', amount: step.price, atMs: clock.now() });
@@ -104,12 +109,12 @@ describe('allowance roll-over with holds, refunds, settlements, grants and perio
             for (const job of running) await finish(job);
             await check();
             for (const user of USERS) expect(await ledger.balance(C, user)).toBe(model.touch(user, clock.now()));
-          } finally {
-            await db.close();
-          }
-        }),
-        { numRuns: 300 },
-      );
+          }),
+          { numRuns: 300 },
+        );
+      } finally {
+        await db.close();
+      }
     });
   }
 });

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
 import { CreditLedger } from '../credits/ledger.ts';
-import { openSqliteDatabase } from '../store/database.ts';
+import { openTestDb } from '../../test/support/test-database.ts';
 import type { Database } from '../store/sql.ts';
 import { JobStore } from './job-store.ts';
 import { botUsageSince } from './organization-usage.ts';
@@ -9,9 +9,9 @@ import { botUsageSince } from './organization-usage.ts';
 const FAILED = { code: 'runway.failed', userMessage: 'failed' } as const;
 const T0 = Date.UTC(2026, 0, 1, 12);
 
-/** The one place this file opens a database: a fresh, migrated one per test. */
+/** The one place this file opens a database: a fresh, migrated one per test, on the project's backend. */
 async function freshDb(): Promise<Database> {
-  return openSqliteDatabase(':memory:');
+  return openTestDb();
 }
 
 let db: Database;

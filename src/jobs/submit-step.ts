@@ -11,6 +11,7 @@ import { firstPollAt, type Learned, type PollTiming } from '../runway/poll-sched
 import { createTaskFor } from '../actions/submit-call.ts';
 import { decideAfterCreate } from './create-decision.ts';
 import type { JobIn, ReferenceUri } from './job.ts';
+import { isStoreUnavailable } from '../store/unavailable.ts';
 import type { JobStore } from './job-store.ts';
 
 /** What a create needs from the runner: its store, gateway and schedule, and its own ways to show and fail a job. */
@@ -89,8 +90,8 @@ export async function submitJob(context: SubmitStepContext, jobId: string, slots
 
 /**
  * Record the task Runway just made: Runway bills it, so its record must land even when the database
- * is out of reach at this moment (a PostgreSQL restart). The write is retried with backoff for as
- * long as the runner runs; meanwhile the job stays this process's work in progress, so its create
+ * is out of reach at this moment (a PostgreSQL restart). While it is out of reach, the write is
+ * retried with backoff for as long as the runner runs; meanwhile the job stays this process's work in progress, so its create
  * deadline cannot fail it as uncertain. 'lost': the job is no longer ours and submitting;
  * 'stopped': the runner stopped first, and the task id is in the error log for the operator.
  */
@@ -107,6 +108,8 @@ async function recordCreatedTask(
       const firstPoll = firstPollAt(context.timing, clock.now(), await context.learnedFor(model));
       return (await store.markSubmitted(jobId, taskId, estimatedCredits, firstPoll)) ? 'recorded' : 'lost';
     } catch (error) {
+      // Only an outage is waited out; any other failure is a bug, and the create deadline deals with it.
+      if (!isStoreUnavailable(error)) throw error;
       if (context.stopping()) {
         log.error('runway task created but not recorded: the bot stopped while the database was out of reach', { jobId, taskId, error });
         return 'stopped';

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
-import { openSqliteDatabase } from '../store/database.ts';
+import { openTestDb } from '../../test/support/test-database.ts';
 import type { Database } from '../store/sql.ts';
 import { MAX_BLOCKED_ENTRIES, MAX_ENTRY_LENGTH, Moderation, type StrikeRule } from './moderation.ts';
 
-/** The one place this file opens a database: a fresh, migrated one per test. */
+/** The one place this file opens a database: a fresh, migrated one per test, on the project's backend. */
 async function freshDb(): Promise<Database> {
-  return openSqliteDatabase(':memory:');
+  return openTestDb();
 }
 
 const dbs: Database[] = [];

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
-import { openSqliteDatabase } from '../store/database.ts';
+import { openTestDb } from '../../test/support/test-database.ts';
 import type { Database } from '../store/sql.ts';
 import {
   admitByOrganization,
@@ -195,10 +195,10 @@ describe('lowBalanceCrossing', () => {
 });
 
 describe('OrganizationWatch', () => {
-  /** The one place this file opens a database: a fresh, migrated one per test. */
+  /** The one place this file opens a database: a fresh, migrated one per test, on the project's backend. */
   const open: Database[] = [];
   async function freshDb(): Promise<Database> {
-    const db = openSqliteDatabase(':memory:');
+    const db = await openTestDb();
     open.push(db);
     return db;
   }

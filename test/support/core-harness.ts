@@ -8,6 +8,7 @@ import type { Failure } from '../../src/errors.ts';
 import { silentLogger, type Logger } from '../../src/log.ts';
 import type { ChatSurface, Delivery, DeliveryCheckpoint, DeliveryReceipt, JobStatusView, ReferenceSource, Requester } from '../../src/ports.ts';
 import { startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../../simulator/index.ts';
+import { newTestStore } from './test-database.ts';
 
 /** A ChatSurface that records what the core asked it to show, for assertions. */
 export class RecordingSurface implements ChatSurface {
@@ -38,6 +39,8 @@ export interface CoreHarness {
   readonly sim: RunwaySimulator;
   readonly clock: ManualClock;
   readonly surface: RecordingSurface;
+  /** DATABASE_PATH, or DATABASE_URL: where the core's store is, for a second connection to it (the admin tool's). */
+  readonly storeEnv: Readonly<Record<string, string>>;
   requester(userId: string, options?: { communityId?: string; isModerator?: boolean }): Requester;
   /** Move time on and let the runner do everything that became due, until nothing changes. */
   advance(ms: number): Promise<void>;
@@ -70,15 +73,17 @@ export interface CoreHarnessOptions {
 
 /**
  * The real core (store, ledger, SDK, runner) against the real simulator over loopback HTTP, with
- * one manual clock for both and no timers: time moves only when a test says so.
+ * one manual clock for both and no timers: time moves only when a test says so. The store is the
+ * project's backend: the SQLite file bot.db in a temporary directory, or a new PostgreSQL database.
  */
 export async function startCoreHarness(options: CoreHarnessOptions = {}): Promise<CoreHarness> {
   const clock = new ManualClock(Date.UTC(2026, 10, 25, 12, 0, 0));
   const sim = await startRunwaySimulator({ apiKey: 'test-key', generationMs: 2_000, pendingMs: 200, clock, ...options.sim });
   const dir = mkdtempSync(join(tmpdir(), 'imagine-core-'));
+  const store = await newTestStore(dir);
   const config = loadConfig({
     MEDIA_ORIGINS: sim.url,
-    DATABASE_PATH: join(dir, 'bot.db'),
+    ...store.env,
     RUNWAY_POLL_INTERVAL_MS: '1000',
     DEFAULT_ALLOWANCE: '50',
     DEFAULT_PERIOD: 'day',
@@ -114,6 +119,7 @@ export async function startCoreHarness(options: CoreHarnessOptions = {}): Promis
     sim,
     clock,
     surface,
+    storeEnv: store.env,
     requester: (userId, o = {}) => ({
       platform: 'test',
       communityId: o.communityId ?? 'guild-1',
@@ -147,6 +153,7 @@ export async function startCoreHarness(options: CoreHarnessOptions = {}): Promis
     async close() {
       await app.stop();
       await sim.close();
+      await store.discard();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,14 +1,14 @@
 import { systemClock, type Clock } from '../../src/clock.ts';
 import type { DeliveryDedupe } from '../../src/ports.ts';
-import { openDatabase, type Db } from '../../src/store/database.ts';
+import { openSqliteDatabase } from '../../src/store/database.ts';
 import { databaseDeliveryDedupe } from '../../src/store/deliveries.ts';
-import { SqliteDatabase } from '../../src/store/sqlite-sql.ts';
+import type { Sql } from '../../src/store/sql.ts';
 
 /**
- * Slack's delivery dedupe on a connection of its own to the bot's schema at `path` (':memory:' for
- * a private one): as the bot builds it, so two of these on one file are two processes sharing it.
+ * Slack's delivery dedupe on `sql`, as the bot builds it: two of these on two connections to one
+ * database are two processes sharing it. Without `sql`, on a private in-memory database (never
+ * closed: it goes with the test process).
  */
-export function slackDeliveriesOn(path = ':memory:', clock: Clock = systemClock): { dedupe: DeliveryDedupe; db: Db } {
-  const db = openDatabase(path, clock);
-  return { dedupe: databaseDeliveryDedupe(new SqliteDatabase(db, path), 'slack', clock), db };
+export function slackDeliveriesOn(sql: Sql = openSqliteDatabase(':memory:'), clock: Clock = systemClock): DeliveryDedupe {
+  return databaseDeliveryDedupe(sql, 'slack', clock);
 }

@@ -27,6 +27,8 @@ declare module 'vitest' {
     postgresUrl: string;
     /** Where `PostgresStatus` appears as JSON when the start has finished. */
     postgresStatusFile: string;
+    /** The store of the project's tests (vitest.config.ts): `postgres` in the postgres project; unset means `sqlite`. */
+    testBackend?: 'sqlite' | 'postgres';
   }
 }
 

@@ -1,27 +1,27 @@
 /**
- * One racer for test/ledger-concurrency.test.ts: opens the shared database file with its own
- * connection, waits for "go" on stdin so every process starts together, then tries to reserve
+ * One racer for test/ledger-concurrency.test.ts: opens the shared database (a SQLite file or a
+ * PostgreSQL URL) with its own connection, waits for "go" on stdin so every process starts together, then tries to reserve
  * through the real CreditLedger, each inside a job-creating transaction as the jobs module does.
  * Prints one JSON line with how many reservations succeeded.
  *
- * argv: <dbPath> <workerId> <attempts> <price> <mode: same-user|cap> <allowance>
+ * argv: <database> <workerId> <attempts> <price> <mode: same-user|cap> <allowance>
  */
 import { createInterface } from 'node:readline';
 import { ManualClock } from '../../src/clock.ts';
 import { CreditLedger } from '../../src/credits/ledger.ts';
 import { insertJobRow } from './ledger-fixtures.ts';
-import { openSqliteDatabase } from '../../src/store/database.ts';
+import { openStoreAt } from './store-at.ts';
 
-const [dbPath, workerId, attemptsText, priceText, mode, allowanceText] = process.argv.slice(2);
-if (!dbPath || !workerId || !attemptsText || !priceText || (mode !== 'same-user' && mode !== 'cap') || !allowanceText) {
-  throw new Error('usage: reserve-worker <dbPath> <workerId> <attempts> <price> <same-user|cap> <allowance>');
+const [database, workerId, attemptsText, priceText, mode, allowanceText] = process.argv.slice(2);
+if (!database || !workerId || !attemptsText || !priceText || (mode !== 'same-user' && mode !== 'cap') || !allowanceText) {
+  throw new Error('usage: reserve-worker <database> <workerId> <attempts> <price> <same-user|cap> <allowance>');
 }
 const attempts = Number(attemptsText);
 const price = Number(priceText);
 const community = 'race-community';
 // A fixed instant: every process agrees on the period without reading the wall clock.
 const clock = new ManualClock(Date.UTC(2026, 0, 7, 12));
-const db = openSqliteDatabase(dbPath);
+const db = openStoreAt(database);
 const ledger = new CreditLedger(db, clock, { allowance: Number(allowanceText), period: 'none' });
 
 const lines = createInterface({ input: process.stdin });

@@ -1,18 +1,25 @@
 /**
- * A fresh, migrated store for a test, on either backend: `describe.each(BACKENDS)` runs a suite on
- * both. SQLite is an in-memory database; PostgreSQL is a new database on the run's shared server
- * (./postgres-global-setup.ts), cloned from a migrated template so that it costs a CREATE DATABASE
- * (tens of milliseconds), not five migrations.
+ * A fresh, migrated store for a test, on either backend. A test file that touches the store opens
+ * it through `openTestDb` (or `openSharedTestDb`, `newTestStore`), which follow the project it runs
+ * in (vitest.config.ts: `sqlite`, and `postgres` for the files of STORE_TESTS), so one file runs on
+ * both; a file that compares the backends itself runs `describe.each(BACKENDS)` with
+ * `openTestDatabase(backend)`. SQLite is an in-memory database (or a file in a temporary
+ * directory, where another connection or process must open it); PostgreSQL is a new database on
+ * the run's shared server (./postgres-global-setup.ts), cloned from a migrated template so that it
+ * costs a CREATE DATABASE (tens of milliseconds), not six migrations.
  *
  * Closing a test database discards it on both backends: the in-memory SQLite one is gone, and the
  * PostgreSQL one is dropped. Call `dropTestDatabases` in `afterAll` for any left open.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { systemClock } from '../../src/clock.ts';
-import { openDatabase } from '../../src/store/database.ts';
+import { openDatabase, openSqliteDatabase } from '../../src/store/database.ts';
 import { openPostgres } from '../../src/store/open-postgres.ts';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres-migrations.ts';
 import { PostgresDatabase } from '../../src/store/postgres-sql.ts';
@@ -32,6 +39,83 @@ const created = new Set<string>();
 let adminPool: pg.Pool | undefined;
 let template: Promise<string> | undefined;
 let ready: Promise<void> | undefined;
+
+/** The backend of the project this test runs in: `postgres` in the postgres project (vitest.config.ts), else `sqlite`. */
+export function testBackend(): Backend {
+  return inject('testBackend') ?? 'sqlite';
+}
+
+/** A new store on this project's backend, at the latest schema, empty. Its `close()` discards it. */
+export function openTestDb(): Promise<Database> {
+  return openTestDatabase(testBackend());
+}
+
+/** A store that other connections and other processes open too: a racing worker, a second bot. */
+export interface SharedTestDatabase {
+  readonly db: Database;
+  /** What a worker process passes to `openStoreAt` (./store-at.ts): the SQLite file, or the PostgreSQL URL. */
+  readonly location: string;
+  /** Another connection of its own to the same store, as another process would have; `close` closes it too. */
+  connect(): Promise<Database>;
+  /** Close every connection and discard the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * A new store on this project's backend that several connections share: on SQLite a file in a new
+ * temporary directory (an in-memory database has one connection), on PostgreSQL a cloned database.
+ */
+export async function openSharedTestDb(backend: Backend = testBackend()): Promise<SharedTestDatabase> {
+  const connections: Database[] = [];
+  const track = (db: Database) => (connections.push(db), db);
+  const closeAll = async () => {
+    for (const db of connections.splice(0).reverse()) await db.close();
+  };
+  if (backend === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'imagine-shared-'));
+    const path = join(dir, 'test.db');
+    return {
+      db: track(openSqliteDatabase(path)),
+      location: path,
+      connect: async () => track(openSqliteDatabase(path)),
+      close: async () => {
+        await closeAll();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const name = await clonedDatabase();
+  const url = serverUrl(name);
+  const open = () => new PostgresDatabase(PostgresDatabase.pool(url, { max: TEST_POOL_MAX }), parseDatabaseUrl(url).description);
+  return {
+    db: track(open()),
+    location: url,
+    connect: async () => track(open()),
+    close: async () => {
+      await closeAll();
+      await dropDatabase(name);
+    },
+  };
+}
+
+/** A store for a bot built from its configuration (createApp, or a bot process): where it is, and how to discard it. */
+export interface TestStore {
+  /** DATABASE_PATH for SQLite; DATABASE_URL and REFERENCE_DIR (there being no file to keep them beside) for PostgreSQL. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Drop the PostgreSQL database (its connections too); nothing on SQLite, whose file goes with `dir`. */
+  discard(): Promise<void>;
+}
+
+/**
+ * A new store on this project's backend for a bot configured by `env`: the SQLite file `file` in
+ * `dir`, or a new PostgreSQL database at the latest schema with the reference images in `dir`.
+ * The caller removes `dir`.
+ */
+export async function newTestStore(dir: string, file = 'bot.db'): Promise<TestStore> {
+  if (testBackend() === 'sqlite') return { env: { DATABASE_PATH: join(dir, file) }, discard: async () => {} };
+  const name = await clonedDatabase();
+  return { env: { DATABASE_URL: serverUrl(name), REFERENCE_DIR: join(dir, 'references') }, discard: () => dropDatabase(name) };
+}
 
 /** A new store at the latest schema, empty. Its `close()` discards it. */
 export async function openTestDatabase(backend: Backend): Promise<Database> {
@@ -90,12 +174,18 @@ class TestPostgresDatabase extends PostgresDatabase {
 }
 
 async function openClonedPostgres(): Promise<Database> {
+  const name = await clonedDatabase();
+  const url = serverUrl(name);
+  return new TestPostgresDatabase(PostgresDatabase.pool(url, { max: TEST_POOL_MAX }), parseDatabaseUrl(url).description, name);
+}
+
+/** A new database cloned from the migrated template; its name. Dropped by `dropTestDatabases` if not before. */
+async function clonedDatabase(): Promise<string> {
   const source = await migratedTemplate();
   const name = newDatabaseName();
   await admin().query(`create database ${name} template ${source}`);
   created.add(name);
-  const url = serverUrl(name);
-  return new TestPostgresDatabase(PostgresDatabase.pool(url, { max: TEST_POOL_MAX }), parseDatabaseUrl(url).description, name);
+  return name;
 }
 
 /**

@@ -1,12 +1,12 @@
 /**
- * One racer for test/transitions-concurrency.test.ts: opens the shared database file with its own
- * connection as instance <instanceId>, waits for "go" on stdin so every process starts together,
+ * One racer for test/transitions-concurrency.test.ts: opens the shared database (a SQLite file or
+ * a PostgreSQL URL) with its own connection as instance <instanceId>, waits for "go" on stdin so every process starts together,
  * then either (mode `transitions`) tries startSubmitting on every `reserved` job and markSucceeded
  * on every `running` one, or (mode `accept`) tries acceptJob `count` times for one shared member,
  * through the real transitions. Prints one JSON line with what it won.
  *
- * argv: <dbPath> <instanceId> <nowMs> transitions <cost>
- *       <dbPath> <instanceId> <nowMs> accept <count> <price> <limit> <allowance>
+ * argv: <database> <instanceId> <nowMs> transitions <cost>
+ *       <database> <instanceId> <nowMs> accept <count> <price> <limit> <allowance>
  */
 import { createInterface } from 'node:readline';
 import { ManualClock } from '../../src/clock.ts';
@@ -16,14 +16,14 @@ import { JOB_LEASE_MS, type TransitionContext } from '../../src/jobs/transitions
 import { markSucceeded } from '../../src/jobs/transitions/mark-succeeded.ts';
 import { newJob } from './transition-fixtures.ts';
 import { startSubmitting } from '../../src/jobs/transitions/start-submitting.ts';
-import { openSqliteDatabase } from '../../src/store/database.ts';
+import { openStoreAt } from './store-at.ts';
 
-const [dbPath, instanceId, nowText, mode, ...rest] = process.argv.slice(2);
-if (!dbPath || !instanceId || !nowText || (mode !== 'transitions' && mode !== 'accept')) throw new Error('usage: see the header of transition-worker.ts');
+const [database, instanceId, nowText, mode, ...rest] = process.argv.slice(2);
+if (!database || !instanceId || !nowText || (mode !== 'transitions' && mode !== 'accept')) throw new Error('usage: see the header of transition-worker.ts');
 const numbers = rest.map(Number);
 // A fixed instant shared with the test: every process agrees on what is due without the wall clock.
 const clock = new ManualClock(Number(nowText));
-const db = openSqliteDatabase(dbPath);
+const db = openStoreAt(database);
 const allowance = mode === 'accept' ? (numbers[3] ?? 0) : 0;
 const ctx: TransitionContext = { db, ledger: new CreditLedger(db, clock, { allowance, period: 'none' }), clock, instanceId, leaseMs: JOB_LEASE_MS };
 const ids = async (state: string) => (await db.all<{ id: string }>('select id from jobs where state = @state order by id', { state })).map((row) => row.id);

@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteDatabase } from '../../store/database.ts';
+import { openTestDb } from '../../../test/support/test-database.ts';
 import type { Database } from '../../store/sql.ts';
 import { JobStore } from '../job-store.ts';
 import { releaseJobs, renewJobLeases, takeOverJobs } from './ownership.ts';
 import { jobIn, ME, openFixture, OTHER, rowOf, type Fixture } from '../../../test/support/transition-fixtures.ts';
 
-/** The one place this file opens a database: a fresh, migrated one per test. */
+/** The one place this file opens a database: a fresh, migrated one per test, on the project's backend. */
 async function freshDb(): Promise<Database> {
-  return openSqliteDatabase(':memory:');
+  return openTestDb();
 }
 
 let f: Fixture;
@@ -98,16 +98,40 @@ describe('what is due', () => {
 
   // SQLite's query planner (`explain query plan`): on PostgreSQL this test has no counterpart.
   it('the due list and the member count are answered from their partial indexes (the due list says so in its SQL)', async () => {
-    const plan = async (sql: string) =>
-      (await f.db.all<{ detail: string }>(`explain query plan ${sql}`, { now: 0, instanceId: ME, communityId: 'g1', userId: 'amy' })).map((r) => r.detail).join('; ');
-    expect(
-      await plan(`select * from jobs indexed by jobs_due
+    const params = { now: 0, instanceId: ME, communityId: 'g1', userId: 'amy' };
+    const dueList = `select * from jobs ${f.db.dialect === 'sqlite' ? 'indexed by jobs_due' : ''}
              where state not in ('delivered','rejected','failed','cancelled') and run_at <= @now and locked_by = @instanceId
-               and state in ('submitting','submitted','running','succeeded') order by run_at, rowid`),
-    ).toContain('USING INDEX jobs_due');
-    expect(
-      await plan(`select count(*) from jobs
-             where community_id = @communityId and user_id = @userId and state not in ('delivered','rejected','failed','cancelled')`),
-    ).toContain('jobs_member_unfinished');
+               and state in ('submitting','submitted','running','succeeded') order by run_at, rowid`;
+    const memberCount = `select count(*) from jobs
+             where community_id = @communityId and user_id = @userId and state not in ('delivered','rejected','failed','cancelled')`;
+    if (f.db.dialect === 'sqlite') {
+      const plan = async (sql: string) => (await f.db.all<{ detail: string }>(`explain query plan ${sql}`, params)).map((r) => r.detail).join('; ');
+      expect(await plan(dueList)).toContain('USING INDEX jobs_due');
+      expect(await plan(memberCount)).toContain('jobs_member_unfinished');
+      return;
+    }
+    // PostgreSQL takes no hint: it picks among the usable indexes by its statistics (on this empty
+    // table, a scan, or the per-state index jobs_unfinished). What the schema must guarantee is that
+    // the partial index is usable, i.e. that the query's conditions imply the index's: with table
+    // and bitmap scans priced out and the per-state index dropped, in a transaction rolled back, the plan uses it.
+    const rolledBack = new Error('rolled back');
+    const plan = async (sql: string) => {
+      let text = '';
+      await f.db
+        .transaction(async (tx) => {
+          await tx.run('set local enable_seqscan = off');
+          await tx.run('set local enable_bitmapscan = off');
+          await tx.run('drop index jobs_unfinished');
+          text = (await tx.all<{ 'QUERY PLAN': string }>(`explain ${sql}`, params)).map((r) => r['QUERY PLAN']).join('; ');
+          throw rolledBack;
+        })
+        .catch((error: unknown) => {
+          if (error !== rolledBack) throw error;
+        });
+      return text;
+    };
+    expect(await plan(dueList)).toContain('Index Scan using jobs_due on jobs');
+    expect(await plan(memberCount)).toContain('Index Only Scan using jobs_member_unfinished on jobs');
+    expect(await f.db.value("select count(*) from pg_indexes where indexname = 'jobs_unfinished'")).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 import type { Failure } from '../../errors.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqliteDatabase } from '../../store/database.ts';
+import { openTestDb } from '../../../test/support/test-database.ts';
 import type { Database } from '../../store/sql.ts';
 import { JOB_STATES, TERMINAL_STATES, type JobState } from '../job.ts';
 import { acceptJob } from './accept-job.ts';
@@ -23,9 +23,9 @@ import { setReferenceUris } from './set-reference-uris.ts';
 import { startSubmitting } from './start-submitting.ts';
 import { ALLOWANCE, balanceOf, breakLedgerWrites, entriesOf, jobIn, ME, newJob, openFixture, OTHER, PRICE, rowOf, type Fixture } from '../../../test/support/transition-fixtures.ts';
 
-/** The one place this file opens a database: a fresh, migrated one per test. */
+/** The one place this file opens a database: a fresh, migrated one per test, on the project's backend. */
 async function freshDb(): Promise<Database> {
-  return openSqliteDatabase(':memory:');
+  return openTestDb();
 }
 
 let f: Fixture;
