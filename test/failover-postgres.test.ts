@@ -285,9 +285,11 @@ describe('two bots on one PostgreSQL database, one killed with SIGKILL: the othe
     await jobsWhen(scene, [pair.a, pair.b], '#1 running and #2 submitted', (jobs) => stateOf(jobs, 1) === 'running' && stateOf(jobs, 2) === 'submitted');
     const atCrash = await crash(scene, pair);
     expect(atCrash.ledger.filter((entry) => entry.kind === 'adjust')).toHaveLength(2);
+    // Resumed before B looks: two readings of a task frozen by the paused clock would tell B its pace
+    // is nil, and B would rightly wait long before asking again (as after any stalled task).
+    scene.clock.resume();
 
     await takenOverByB(scene, pair, atCrash);
-    scene.clock.resume();
     await finishOnB(scene, pair);
     expect(createCalls(scene.sim)).toBe(2);
     await expectFinishedByB(scene, pair, atCrash, { 1: 'delivered', 2: 'delivered' });
