@@ -263,7 +263,11 @@ const jobOfInteraction = async (world: World, interaction: FakeInteraction) =>
 async function imagineDelivered(world: World, scene: GuildScene, user: FakeUser, prompt: string): Promise<JobRow> {
   const interaction = scene.command({ name: 'imagine', user, options: { prompt } });
   await deliveredOriginal(world, interaction);
-  const job = await waitFor('the job row', async () => (await jobOfInteraction(world, interaction)));
+  // The image reaches the chat before its row says so (the delivery is recorded once it is posted).
+  const job = await waitFor('the job row, delivered', async () => {
+    const row = await jobOfInteraction(world, interaction);
+    return row?.state === 'delivered' ? row : undefined;
+  });
   await waitFor(`job ${job.id} settled`, async () => (await isSettled(world, job.id)));
   expect(discordRefusals(world.bot, interaction)).toEqual([]);
   return job;
