@@ -46,14 +46,19 @@ export async function runInFlightBench(o: InFlightBenchOptions): Promise<void> {
   try {
     const { url } = await simulator.next<{ url: string }>();
     const { app, surface } = await startBenchApp({ simulatorUrl: url, apiKey: API_KEY, dir: o.dir, pollIntervalMs: o.pollIntervalMs, allowance: 100_000_000 });
-    const countInFlight = app.db.prepare(`select count(*) from jobs where state in ('submitted','running')`).pluck();
+    const countInFlight = async (): Promise<number> => (await app.db.value<number>(`select count(*) from jobs where state in ('submitted','running')`)) ?? 0;
     const baseline = process.memoryUsage();
     const samples: Sample[] = [];
-    const sample = (): void => {
+    const sample = async (): Promise<void> => {
+      const atMs = Date.now();
       const m = process.memoryUsage();
-      samples.push({ atMs: Date.now(), rss: m.rss, heapUsed: m.heapUsed, external: m.external, inFlight: countInFlight.get() as number });
+      samples.push({ atMs, rss: m.rss, heapUsed: m.heapUsed, external: m.external, inFlight: await countInFlight() });
     };
-    const sampler = setInterval(sample, SAMPLE_EVERY_MS);
+    // One sample at a time, in order; awaited before the database closes.
+    let sampling = Promise.resolve();
+    const sampler = setInterval(() => {
+      sampling = sampling.then(sample);
+    }, SAMPLE_EVERY_MS);
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
     // Where a stall comes from: how late a 10 ms timer fires, during the burst of acceptances and after it.
@@ -80,12 +85,13 @@ export async function runInFlightBench(o: InFlightBenchOptions): Promise<void> {
     );
     const acceptMs = Date.now() - startedAtMs;
     const refused = outcomes.filter((x) => !x.ok).length;
-    const allInFlight = waitFor(() => (countInFlight.get() as number) >= o.jobs - refused, 60_000);
+    const allInFlight = waitFor(async () => (await countInFlight()) >= o.jobs - refused, 60_000);
     const allInFlightMs = (await allInFlight) ? Date.now() - startedAtMs : Number.NaN;
     await surface.finished(o.jobs - refused);
     const doneMs = Date.now() - startedAtMs;
     clearInterval(sampler);
-    sample();
+    await sampling;
+    await sample();
     loopDelay.disable();
     clearInterval(lateSampler);
     const acceptedBy = startedAtMs + acceptMs;
@@ -93,7 +99,7 @@ export async function runInFlightBench(o: InFlightBenchOptions): Promise<void> {
     const afterLate = spreadOf(lateness.filter((l) => l.atMs > acceptedBy).map((l) => l.lateMs));
     const p99 = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.max(0, Math.ceil(0.99 * values.length) - 1)] ?? Number.NaN;
 
-    const jobs = app.db.prepare(`select id, task_id as taskId, submitted_at as submittedAt from jobs`).all() as { id: string; taskId: string | null; submittedAt: number | null }[];
+    const jobs = await app.db.all<{ id: string; taskId: string | null; submittedAt: number | null }>(`select id, task_id as "taskId", submitted_at as "submittedAt" from jobs`);
     simulator.send('summary');
     const summary = await simulator.next<SimulatorSummary>();
     await app.stop();
@@ -160,9 +166,9 @@ export async function runInFlightBench(o: InFlightBenchOptions): Promise<void> {
   }
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

@@ -114,7 +114,7 @@ async function runPhase(name: 'cold' | 'warm', o: LatencyBenchOptions, simulator
   const usual = await Promise.all(usualJobs);
   await surface.finished(o.jobs);
   const wallMs = Date.now() - startedAtMs;
-  const taskIds = taskIdsOf(app);
+  const taskIds = await taskIdsOf(app);
   await app.stop();
 
   const requests = simulator.requests.slice(requestsBefore);
@@ -148,8 +148,8 @@ async function usualPattern(client: RunwayML, order: number): Promise<{ order: n
   return { order, taskId: task.id, inHandAtMs: Date.now() };
 }
 
-function taskIdsOf(app: App): Map<string, string> {
-  const rows = app.db.prepare('select id, task_id from jobs where task_id is not null').all() as { id: string; task_id: string }[];
+async function taskIdsOf(app: App): Promise<Map<string, string>> {
+  const rows = await app.db.all<{ id: string; task_id: string }>('select id, task_id from jobs where task_id is not null');
   return new Map(rows.map((r) => [r.id, r.task_id]));
 }
 

@@ -5,7 +5,7 @@
  * argv: <dbPath> <workerId> <attempts> <price> <allowance>
  */
 import { createInterface } from 'node:readline';
-import { openDatabase } from '../src/store/database.ts';
+import { openSqliteDatabase } from '../src/store/database.ts';
 import { benchLedger, reserveAndSettle } from './ledger-race.ts';
 
 export interface WorkerResult {
@@ -16,18 +16,25 @@ export interface WorkerResult {
 
 const [dbPath, workerId, attemptsText, priceText, allowanceText] = process.argv.slice(2);
 if (!dbPath || !workerId || !attemptsText || !priceText || !allowanceText) throw new Error('usage: ledger-worker <dbPath> <workerId> <attempts> <price> <allowance>');
-const db = openDatabase(dbPath);
+const db = openSqliteDatabase(dbPath);
 const ledger = benchLedger(db, Number(allowanceText));
 const lines = createInterface({ input: process.stdin });
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
 lines.once('line', () => {
+  void race().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+});
+
+async function race(): Promise<void> {
   const startedAt = performance.now();
   let granted = 0;
   for (let i = 0; i < Number(attemptsText); i++) {
-    if (reserveAndSettle(db, ledger, `job-${workerId}-${i}`, 'shared-user', Number(priceText))) granted++;
+    if (await reserveAndSettle(db, ledger, `job-${workerId}-${i}`, 'shared-user', Number(priceText))) granted++;
   }
   const result: WorkerResult = { granted, refused: Number(attemptsText) - granted, elapsedMs: performance.now() - startedAt };
-  db.close();
+  await db.close();
   process.stdout.write(`${JSON.stringify(result)}\n`);
   lines.close();
-});
+}

@@ -4,7 +4,7 @@
  * member's budget; afterwards the ledger is summed to show nothing was overspent.
  */
 import { join } from 'node:path';
-import { openDatabase } from '../src/store/database.ts';
+import { openSqliteDatabase } from '../src/store/database.ts';
 import { startChild } from './child.ts';
 import { benchLedger, RACE_COMMUNITY, reserveAndSettle } from './ledger-race.ts';
 import type { WorkerResult } from './ledger-worker.ts';
@@ -30,11 +30,8 @@ export async function runLedgerBench(o: LedgerBenchOptions): Promise<void> {
     raceAttemptsPerProcess: o.attemptsPerProcess,
     raceBudget: o.sharedBudget,
   });
-  const single = [
-    runSingleProcess(o, 1, false),
-    runSingleProcess(o, o.users, false),
-    runSingleProcess(o, o.users, true),
-  ];
+  // One after another: each measures the process alone.
+  const single = [await runSingleProcess(o, 1, false), await runSingleProcess(o, o.users, false), await runSingleProcess(o, o.users, true)];
   printTable(
     '(a) One process: reserve (with its job row) + settle, in a tight loop',
     ['members', 'community cap', 'reservations/s', 'us per reserve+settle', 'first 20% (/s)', 'last 20% (/s)', 'ledger rows at end'],
@@ -72,16 +69,16 @@ interface SingleResult {
   readonly ledgerRows: number;
 }
 
-function runSingleProcess(o: LedgerBenchOptions, users: number, withCap: boolean): SingleResult {
-  const db = openDatabase(join(o.dir, `single-${users}-${withCap ? 'cap' : 'nocap'}.db`));
+async function runSingleProcess(o: LedgerBenchOptions, users: number, withCap: boolean): Promise<SingleResult> {
+  const db = openSqliteDatabase(join(o.dir, `single-${users}-${withCap ? 'cap' : 'nocap'}.db`));
   try {
     const ledger = benchLedger(db, 1_000_000_000);
-    if (withCap) ledger.communities.setCap({ communityId: RACE_COMMUNITY, amount: 1_000_000_000, period: 'none', actorId: 'bench' });
+    if (withCap) await ledger.communities.setCap({ communityId: RACE_COMMUNITY, amount: 1_000_000_000, period: 'none', actorId: 'bench' });
     const startedAt = performance.now();
     const deadline = startedAt + o.seconds * 1000;
     const doneAt: number[] = [];
     for (let i = 0; performance.now() < deadline; i++) {
-      reserveAndSettle(db, ledger, `job-${i}`, `user-${i % users}`, o.price);
+      await reserveAndSettle(db, ledger, `job-${i}`, `user-${i % users}`, o.price);
       doneAt.push(performance.now() - startedAt);
     }
     const elapsedMs = performance.now() - startedAt;
@@ -93,10 +90,10 @@ function runSingleProcess(o: LedgerBenchOptions, users: number, withCap: boolean
       perSecond: doneAt.length / (elapsedMs / 1000),
       firstFifthPerSecond: inWindow(0, fifth),
       lastFifthPerSecond: inWindow(elapsedMs - fifth, elapsedMs + 1),
-      ledgerRows: db.prepare('select count(*) from ledger').pluck().get() as number,
+      ledgerRows: (await db.value<number>('select count(*) from ledger')) ?? 0,
     };
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -111,7 +108,7 @@ interface RaceResult {
 
 async function runRace(o: LedgerBenchOptions, processes: number): Promise<RaceResult> {
   const path = join(o.dir, `race-${processes}.db`);
-  openDatabase(path).close(); // migrate once, before the racers open it
+  await openSqliteDatabase(path).close(); // migrate once, before the racers open it
   // The same total number of attempts whatever the number of processes, so the rows compare.
   const attemptsEach = Math.round((o.attemptsPerProcess * o.processes) / processes);
   const workers = Array.from({ length: processes }, (_, i) =>
@@ -124,28 +121,30 @@ async function runRace(o: LedgerBenchOptions, processes: number): Promise<RaceRe
     const results = await Promise.all(workers.map((w) => w.next<WorkerResult>()));
     const wallMs = performance.now() - startedAt;
     const granted = results.reduce((sum, r) => sum + r.granted, 0);
-    return { processes, attempts: attemptsEach * processes, granted, grantedPerProcess: results.map((r) => r.granted), wallMs, check: checkNoOverspend(path, o, granted) };
+    return { processes, attempts: attemptsEach * processes, granted, grantedPerProcess: results.map((r) => r.granted), wallMs, check: await checkNoOverspend(path, o, granted) };
   } finally {
     await Promise.all(workers.map((w) => w.end()));
   }
 }
 
 /** Sum the ledger after the race: "no" when every rule holds, else what broke. */
-function checkNoOverspend(path: string, o: LedgerBenchOptions, granted: number): string {
-  const db = openDatabase(path);
+async function checkNoOverspend(path: string, o: LedgerBenchOptions, granted: number): Promise<string> {
+  const db = openSqliteDatabase(path);
   try {
-    const sum = (where: string): number => db.prepare(`select coalesce(sum(delta), 0) from ledger where user_id = 'shared-user' and ${where}`).pluck().get() as number;
-    const count = (kind: string): number => db.prepare(`select count(*) from ledger where user_id = 'shared-user' and kind = ?`).pluck().get(kind) as number;
-    const balance = sum('1 = 1');
-    const spent = -sum(`kind in ('reserve','adjust','settle','refund')`);
+    const sum = async (where: string): Promise<number> => (await db.value<number>(`select coalesce(sum(delta), 0) from ledger where user_id = 'shared-user' and ${where}`)) ?? 0;
+    const count = async (kind: string): Promise<number> => (await db.value<number>(`select count(*) from ledger where user_id = 'shared-user' and kind = ?`, [kind])) ?? 0;
+    const balance = await sum('1 = 1');
+    const spent = -(await sum(`kind in ('reserve','adjust','settle','refund')`));
+    const reserves = await count('reserve');
+    const settles = await count('settle');
     const problems = [
       ...(granted * o.price > o.sharedBudget ? [`granted ${granted} x ${o.price} > ${o.sharedBudget}`] : []),
       ...(granted !== Math.floor(o.sharedBudget / o.price) ? [`granted ${granted}, expected ${Math.floor(o.sharedBudget / o.price)}`] : []),
       ...(balance < 0 || balance !== o.sharedBudget - spent ? [`balance ${balance}, spent ${spent}`] : []),
-      ...(count('reserve') !== granted || count('settle') !== granted ? [`reserve ${count('reserve')} / settle ${count('settle')} entries for ${granted} grants`] : []),
+      ...(reserves !== granted || settles !== granted ? [`reserve ${reserves} / settle ${settles} entries for ${granted} grants`] : []),
     ];
     return problems.length === 0 ? `no (balance ${balance})` : `YES: ${problems.join('; ')}`;
   } finally {
-    db.close();
+    await db.close();
   }
 }

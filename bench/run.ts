@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the figures design §9 asks for, measured on loopback against the Runway
  * simulator. Prints tables; asserts nothing about speed. Sections can be picked by name:
- * `npm run bench -- model latency inflight ledger`.
+ * `npm run bench -- model latency inflight ledger scale`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { runInFlightBench } from './in-flight.ts';
 import { runLatencyBench } from './latency.ts';
 import { runLedgerBench } from './ledger.ts';
+import { runScaleBench } from './scale.ts';
 import { runScheduleModel } from './schedule-model.ts';
 
-const SECTIONS = ['model', 'latency', 'inflight', 'ledger'] as const;
+const SECTIONS = ['model', 'latency', 'inflight', 'ledger', 'scale'] as const;
 type Section = (typeof SECTIONS)[number];
 
 async function main(): Promise<void> {
@@ -38,6 +39,20 @@ async function main(): Promise<void> {
         });
       } else if (section === 'inflight') {
         await runInFlightBench({ dir, jobs: 1_000, pollIntervalMs: 5_000, generationMs: 20_000, outputScale: 0.25 });
+      } else if (section === 'scale') {
+        await runScaleBench({
+          dir,
+          jobs: 400,
+          postgresProcesses: [1, 2, 4],
+          members: 20,
+          // The bot's own pace against its built-in simulator (src/app.ts): Runway's 5 s rule would make the delay the interval.
+          pollIntervalMs: 1_000,
+          generationMs: 2_000,
+          pendingMs: 200,
+          maxConcurrent: 200,
+          outputScale: 0.25,
+          timeoutMs: 120_000,
+        });
       } else {
         await runLedgerBench({ dir, seconds: 2, users: 50, processes: 4, attemptsPerProcess: 1_500, price: 5, sharedBudget: 10_000 });
       }

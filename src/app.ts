@@ -14,20 +14,23 @@ import { JobStore } from './jobs/job-store.ts';
 import { ReferenceStore } from './jobs/reference-store.ts';
 import { ReferenceSweep } from './jobs/reference-sweep.ts';
 import { hasStaleUpload, reuploadStale } from './jobs/references.ts';
-import { dirname, join } from 'node:path';
 import { JobRunner, type OutputFetcher } from './jobs/runner.ts';
 import type { Logger } from './log.ts';
 import { isIpLiteral, isPublicAddress } from './media/address.ts';
 import { downloadImage, onDownloadRefused } from './media/download.ts';
 import { offerModels } from './models.ts';
-import type { ChatSurface } from './ports.ts';
+import type { ChatSurface, DeliveryDedupe } from './ports.ts';
 import { RunwayGateway } from './runway/gateway.ts';
 import { OrganizationWatch } from './runway/organization-watch.ts';
 import { BackupSchedule } from './service/backups.ts';
 import { RunwayReachability } from './service/health.ts';
 import { BotMetrics } from './service/metrics.ts';
-import { openDatabase, type Db } from './store/database.ts';
-import { acquireInstanceLease, InstanceLeaseHeld, type AcquireOutcome, type InstanceIdentity, type InstanceLease } from './store/instance-lease.ts';
+import { openSqliteDatabase } from './store/database.ts';
+import type { Database } from './store/sql.ts';
+import { SqliteDatabase } from './store/sqlite-sql.ts';
+import { acquireInstanceLease, InstanceLeaseHeld, sharedDatabaseLease, type AcquireOutcome, type InstanceIdentity, type ProcessLease } from './store/instance-lease.ts';
+import { openPostgres } from './store/open-postgres.ts';
+import { databaseDeliveryDedupe } from './store/deliveries.ts';
 
 
 
@@ -38,7 +41,7 @@ const OUTPUT_TIMEOUT_MS = 120_000;
 export interface App {
   readonly core: Bot;
   readonly runner: JobRunner;
-  readonly db: Db;
+  readonly db: Database;
   /** What GET /metrics shows (src/service/metrics.ts). */
   readonly metrics: BotMetrics;
   /** Whether Runway answers, from the calls the core makes: the `runway` part of /readyz. */
@@ -49,6 +52,8 @@ export interface App {
   readonly referenceStore: ReferenceStore;
   readonly referenceSweep: ReferenceSweep;
   registerSurface(surface: ChatSurface): void;
+  /** A platform's deliveries (Slack's events, commands, clicks), each worked once by whichever process on the database claims it. */
+  deliveryDedupe(platform: string): DeliveryDedupe;
   /** Resume unfinished jobs and start the scheduler: call after every adapter has registered. */
   start(): Promise<void>;
   /** Drain gracefully: wait for work in progress, then close the database. */
@@ -89,44 +94,60 @@ export interface AppOptions {
 }
 
 /**
- * Build the core: store, ledger, Runway gateway, job runner. Knows no chat platform. Takes the
- * database's instance lease first and throws InstanceLeaseHeld, naming the holder, when another
- * bot is using the same DATABASE_PATH.
+ * Build the core: store, ledger, Runway gateway, job runner. Knows no chat platform.
+ *
+ * On SQLite (DATABASE_PATH) one process works the database: it takes the instance lease first and
+ * throws InstanceLeaseHeld, naming the holder, when another bot uses the same file. On PostgreSQL
+ * (DATABASE_URL) any number of processes share it, each owning the jobs it leases.
  */
 export async function createApp(options: AppOptions): Promise<App> {
   const { config, clock, log } = options;
-  const db = openDatabase(config.databasePath, clock, {
-    backupDir: config.backup.dir,
-    onUpgradeBackup: (path, fromVersion, toVersion) => log.info('database backed up before its upgrade', { path, fromVersion, toVersion }),
-  });
   const identity: InstanceIdentity = {
     instanceId: randomUUID(),
     hostname: options.instance?.hostname ?? hostname(),
     pid: options.instance?.pid ?? process.pid,
   };
+  if (config.databaseUrl !== undefined) {
+    const db = await openPostgres(config.databaseUrl, {
+      clock,
+      log: (event) => (event.kind === 'connect_failed' || event.kind === 'connection_lost' ? log.warn(event.message) : log.info(event.message)),
+      ...(options.timers ? { timers: options.timers } : {}),
+    });
+    log.info('sharing the database with any other imagine-bot on it', { database: db.description, instanceId: identity.instanceId });
+    return buildGuarded(options, db, sharedDatabaseLease(identity), null);
+  }
+  const db = openSqliteDatabase(config.databasePath, clock, {
+    backupDir: config.backup.dir,
+    onUpgradeBackup: (path, fromVersion, toVersion) => log.info('database backed up before its upgrade', { path, fromVersion, toVersion }),
+  });
   let acquired: AcquireOutcome;
   try {
-    acquired = acquireInstanceLease(db, identity, clock, options.instance?.isAlive);
+    acquired = await acquireInstanceLease(db, identity, clock, options.instance?.isAlive);
   } catch (error) {
-    db.close();
+    await db.close();
     throw error;
   }
   if (!acquired.ok) {
-    db.close();
+    await db.close();
     throw new InstanceLeaseHeld(acquired.holder, config.databasePath);
   }
   const { lease, previousHolder } = acquired;
   if (previousHolder !== null) log.info('took over the database from an instance that is gone', { previousHolder, how: acquired.how });
+  return buildGuarded(options, db, lease, previousHolder);
+}
+
+/** buildApp, giving the lease and the connection back if it throws. */
+async function buildGuarded(options: AppOptions, db: Database, lease: ProcessLease, previousHolder: string | null): Promise<App> {
   try {
     return buildApp(options, db, lease, previousHolder);
   } catch (error) {
-    lease.release();
-    db.close();
+    await lease.release();
+    await db.close();
     throw error;
   }
 }
 
-function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHolder: string | null): App {
+function buildApp(options: AppOptions, db: Database, lease: ProcessLease, previousHolder: string | null): App {
   const { config, runway, clock, log, timers } = options;
   const metrics = new BotMetrics(db, clock);
   const runwayReachability = new RunwayReachability(clock);
@@ -139,7 +160,7 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
     operatorBudget: config.credits.operatorBudget,
     communityBudget: config.credits.communityBudget,
   });
-  const store = new JobStore(db, ledger, clock, lease.identity.instanceId);
+  const store = new JobStore(db, ledger, clock, lease.identity.instanceId, config.jobLeaseMs);
 
   const client = new RunwayML({ apiKey: runway.apiKey, ...(runway.baseUrl ? { baseURL: runway.baseUrl } : {}), timeout: 60_000 });
   const gateway = new RunwayGateway(client, clock, (call) => {
@@ -166,12 +187,12 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
   const pollIntervalMs = simulated ? Math.min(config.runway.pollIntervalMs, 1_000) : config.runway.pollIntervalMs;
   const moderation = new Moderation(db, clock, config.moderationStrikes);
   // Reference images kept beside the database, content-addressed (issue 9, item 4).
-  const referenceStore = new ReferenceStore(join(dirname(config.databasePath), 'references'), config.referenceStoreMaxBytes);
+  const referenceStore = new ReferenceStore(config.referenceDir, config.referenceStoreMaxBytes);
   const prepareReferences = async (job: JobIn<'submitting'>): Promise<readonly ReferenceUri[]> => {
-    const refs = store.referencesOf(job.id);
+    const refs = await store.referencesOf(job.id);
     if (refs.length === 0 || !hasStaleUpload(refs, clock.now())) return job.referenceUris ?? [];
     const fresh = await reuploadStale(refs, referenceStore, gateway, () => clock.now());
-    if (!store.refreshReferences(job.id, fresh)) throw new BotError(JOB_MOVED);
+    if (!(await store.refreshReferences(job.id, fresh))) throw new BotError(JOB_MOVED);
     log.info('references uploaded again before the create', { jobId: job.id, references: fresh.length });
     return fresh.map((ref) => ({ uri: ref.uri, tag: ref.tag }));
   };
@@ -187,6 +208,9 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
     statusIntervalMs: Math.max(pollIntervalMs, 250),
     onOrganization: (snapshot) => organization.observe(snapshot),
     moderationNotice: (job) => moderation.pauseNotice(job.communityId, job.userId, job.userName, job.id),
+    // Set below, once the core exists: queued jobs taken over from a dead process are the core's to decide.
+    onTakenOver: (jobs): Promise<void> => recoverTakenOver(jobs),
+    onSweep: (): Promise<void> => recoverStranded(),
     ...(simulated ? { firstDurationGuessMs: simulated.generationMs } : {}),
     ...(timers ? { timers } : {}),
   });
@@ -198,10 +222,13 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
     ...(options.servedCommunities ? { servedCommunities: options.servedCommunities } : {}),
   });
 
+  const recoverStranded = (): Promise<void> => core.recoverStranded();
+  const recoverTakenOver = (jobs: readonly { readonly id: string; readonly state: string }[]): Promise<void> =>
+    core.recoverQueued(jobs.filter((job) => job.state === 'queued').map((job) => job.id));
   const { backup } = config;
   const backups =
-    backup.dir !== undefined && backup.everyMs !== null
-      ? new BackupSchedule({ db, databasePath: config.databasePath, dir: backup.dir, everyMs: backup.everyMs, keep: backup.keep, clock, log, ...(timers ? { timers } : {}) })
+    backup.dir !== undefined && backup.everyMs !== null && db instanceof SqliteDatabase
+      ? new BackupSchedule({ db: db.raw, databasePath: config.databasePath, dir: backup.dir, everyMs: backup.everyMs, keep: backup.keep, clock, log, ...(timers ? { timers } : {}) })
       : null;
 
   lease.startHeartbeat(
@@ -224,26 +251,31 @@ function buildApp(options: AppOptions, db: Db, lease: InstanceLease, previousHol
     referenceStore,
     referenceSweep,
     registerSurface: (surface) => runner.registerSurface(surface),
+    deliveryDedupe: (platform) => databaseDeliveryDedupe(db, platform, clock),
     async start() {
       // Recovery: the jobs of the instance we replaced (and any whose lease lapsed) are ours now.
-      const taken = store.takeOver(previousHolder);
+      const taken = await store.takeOver(previousHolder);
       if (taken.length > 0) log.info('recovering unfinished jobs', { jobs: taken.length, previousHolder });
       await core.recoverQueued(taken.filter((job) => job.state === 'queued').map((job) => job.id));
       await runner.start();
       backups?.start();
-      referenceSweep.start();
+      await referenceSweep.start();
     },
     async stop() {
-      referenceSweep.stop();
+      await referenceSweep.stop();
       await runner.stop();
       // A backup in progress reads the database: let it finish before the connection closes.
       await backups?.stop();
       stopCountingRefusals();
       // Jobs and the database handed back at once: the next start need not wait out a lease.
       // (A connection already closed under us, as a failing disk would, has nothing to hand back.)
-      if (db.open) store.release();
-      lease.release();
-      if (db.open) db.close();
+      try {
+        await store.release();
+        await lease.release();
+      } catch (error) {
+        log.warn('could not hand the jobs back on stop; they are taken over when their leases expire', { error });
+      }
+      await db.close();
     },
   };
 }

@@ -72,7 +72,8 @@ export class Bot implements BotCore {
       log: deps.log,
       tellFailureOf: (jobId) => deps.runner.tellFailureOf(jobId),
       admit: (requester) => this.admit(requester),
-      precheck: (requester, request, price) => this.acceptance.precheckOrganization(request, price) ?? this.acceptance.precheckBudget(requester, request, price, request.tags.length),
+      precheck: async (requester, request, price) =>
+        (await this.acceptance.precheckOrganization(request, price)) ?? (await this.acceptance.precheckBudget(requester, request, price, request.tags.length)),
       accept: (requester, request, price, references, placeholder) => this.acceptance.accept(requester, request, price, references, placeholder),
     });
   }
@@ -81,7 +82,7 @@ export class Bot implements BotCore {
     return this.actions.upscale(requester, jobId, factor, placeholder);
   }
 
-  varyDraft(requester: Requester, jobId: string): VaryDraft {
+  varyDraft(requester: Requester, jobId: string): Promise<VaryDraft> {
     return this.actions.varyDraft(requester, jobId);
   }
 
@@ -93,29 +94,29 @@ export class Bot implements BotCore {
     return this.actions.cancel(requester, jobId);
   }
 
-  admission(platform: string, communityId: string): Admission {
+  admission(platform: string, communityId: string): Promise<Admission> {
     return admitCommunity(this.deps.servedCommunities ?? new Map(), (id) => this.deps.ledger.settings(id), platform, communityId);
   }
 
-  checkImagine(requester: Requester, options: ImagineOptionsInput): ImagineCheck {
-    const admitted = this.admit(requester);
+  async checkImagine(requester: Requester, options: ImagineOptionsInput): Promise<ImagineCheck> {
+    const admitted = await this.admit(requester);
     if (admitted) return admitted;
     const check = validateImagineRequest({ ...options, referenceCount: options.references.length });
     if (!check.ok) return refusal(check.failure);
-    const moderated = this.deps.moderation.refusal(requester.communityId, requester.userId, check.request.prompt);
+    const moderated = await this.deps.moderation.refusal(requester.communityId, requester.userId, check.request.prompt);
     if (moderated) return refusal(moderated);
     if (options.references.length > 0 && this.deps.referenceStore.isFull()) return refusal(REFERENCE_STORE_FULL);
     // A cheap look, so a flood is refused before the placeholder; acceptance counts again atomically.
-    const inFlight = this.deps.store.inFlightOf(requester.communityId, requester.userId);
+    const inFlight = await this.deps.store.inFlightOf(requester.communityId, requester.userId);
     if (inFlight >= this.deps.maxJobsPerMember) return refusal(tooManyInFlight(inFlight, this.deps.maxJobsPerMember));
-    const organization = this.acceptance.precheckOrganization(check.request, check.priceCredits);
+    const organization = await this.acceptance.precheckOrganization(check.request, check.priceCredits);
     if (organization) return organization;
-    const shortfall = this.acceptance.precheckBudget(requester, check.request, check.priceCredits, options.references.length);
+    const shortfall = await this.acceptance.precheckBudget(requester, check.request, check.priceCredits, options.references.length);
     return shortfall ?? { ok: true };
   }
 
   async imagine(requester: Requester, options: ImagineOptionsInput, placeholder: string): Promise<ImagineOutcome> {
-    const admitted = this.admit(requester);
+    const admitted = await this.admit(requester);
     if (admitted) return admitted;
     const check = validateImagineRequest({ ...options, referenceCount: options.references.length });
     if (!check.ok) return refusal(check.failure);
@@ -124,15 +125,15 @@ export class Bot implements BotCore {
   }
 
   async reroll(requester: Requester, jobId: string, placeholder: string): Promise<ImagineOutcome> {
-    const admitted = this.admit(requester);
+    const admitted = await this.admit(requester);
     if (admitted) return admitted;
-    const original = this.deps.store.get(jobId);
+    const original = await this.deps.store.get(jobId);
     if (!original || original.communityId !== requester.communityId) {
       return refusal(REROLL_UNKNOWN_JOB);
     }
     if (original.request.upscale) return refusal(VARY_NOT_APPLICABLE);
     const now = this.deps.clock.now();
-    const stored = this.deps.store.referencesOf(original.id);
+    const stored = await this.deps.store.referencesOf(original.id);
     const uris = original.referenceUris ?? [];
     let references: ReferenceInput;
     if (stored.length > 0) {
@@ -151,10 +152,11 @@ export class Bot implements BotCore {
     return this.acceptance.accept(requester, request, priceOf(request), references, placeholder);
   }
 
-  history(requester: Requester): HistoryOutcome {
-    const admitted = this.admit(requester);
+  async history(requester: Requester): Promise<HistoryOutcome> {
+    const admitted = await this.admit(requester);
     if (admitted) return admitted;
-    const entries = this.deps.store.deliveredOf(requester.communityId, requester.userId, HISTORY_LIMIT).map((job) => ({
+    const delivered = await this.deps.store.deliveredOf(requester.communityId, requester.userId, HISTORY_LIMIT);
+    const entries = delivered.map((job) => ({
       jobId: job.id,
       prompt: job.request.prompt,
       modelId: job.request.modelId,
@@ -167,34 +169,34 @@ export class Bot implements BotCore {
     return { ok: true, entries };
   }
 
-  mayDeleteResult(requester: Requester, jobId: string): boolean {
-    if (this.admit(requester)) return false;
-    const job = this.deps.store.get(jobId);
+  async mayDeleteResult(requester: Requester, jobId: string): Promise<boolean> {
+    if (await this.admit(requester)) return false;
+    const job = await this.deps.store.get(jobId);
     if (!job || job.communityId !== requester.communityId) return requester.isModerator;
     return requester.isModerator || job.userId === requester.userId;
   }
 
-  credits(requester: Requester, subject?: { userId: string; displayName: string }): Reply {
-    const admitted = this.admit(requester);
+  async credits(requester: Requester, subject?: { userId: string; displayName: string }): Promise<Reply> {
+    const admitted = await this.admit(requester);
     if (admitted) return admitted.reply;
-    const result = creditsCommand(this.deps.ledger, requester, subject);
+    const result = await creditsCommand(this.deps.ledger, requester, subject);
     this.logAnswer('credits', result.code, requester);
     return result.reply;
   }
 
-  quota(requester: Requester, command: QuotaCommand): Reply {
-    const admitted = this.admit(requester);
+  async quota(requester: Requester, command: QuotaCommand): Promise<Reply> {
+    const admitted = await this.admit(requester);
     if (admitted) return admitted.reply;
     if (command.action === 'pardon' || command.action === 'block-words') {
-      const answer = moderationCommand(this.deps.moderation, requester, command);
+      const answer = await moderationCommand(this.deps.moderation, requester, command);
       this.logAnswer('quota', answer.code, requester);
       return answer.reply;
     }
-    const result = quotaCommand(this.deps.ledger, requester, command);
+    const result = await quotaCommand(this.deps.ledger, requester, command);
     this.logAnswer('quota', result.code, requester);
     if (result.code !== 'quota.report') return result.reply;
     return { ...result.reply, text: `${result.reply.text}
-${strikesSummary(this.deps.moderation, requester.communityId)}` };
+${await strikesSummary(this.deps.moderation, requester.communityId)}` };
   }
 
   /** `Reply` carries no code, so the command's code goes to the log: how operators and tests tell a refusal from an answer. */
@@ -210,22 +212,38 @@ ${strikesSummary(this.deps.moderation, requester.communityId)}` };
   async recoverQueued(jobIds: readonly string[]): Promise<void> {
     const { store, runner, log } = this.deps;
     for (const jobId of jobIds) {
-      const job = store.get(jobId);
+      const job = await store.get(jobId);
       if (!job || job.state !== 'queued') continue;
       const referencesLost = job.request.tags.length > 0 && (job.referenceUris === null || job.referenceUris.length < job.request.tags.length);
       const failure = job.reservedCredits === null ? NOT_HELD : referencesLost ? REFERENCES_LOST : null;
       if (failure) {
-        if (store.reject(jobId, failure)) await runner.tellFailureOf(jobId);
+        if (await store.reject(jobId, failure)) await runner.tellFailureOf(jobId);
         else log.warn('a recovered job could not be rejected: it moved on', { jobId });
         continue;
       }
-      if (!store.markReady(jobId)) log.warn('a recovered job could not be made ready: it moved on', { jobId });
+      if (!(await store.markReady(jobId))) log.warn('a recovered job could not be made ready: it moved on', { jobId });
     }
   }
 
+  /**
+   * Finish the acceptances that stopped half way in this process: a `queued` job of ours, older than
+   * a job lease (far longer than the moment between its insert and its acceptance being noted here),
+   * that no acceptance here is still working on. Its acceptance could write
+   * neither its references nor its rejection (the database was out of reach), and it would hold its
+   * credits until a restart; the runner calls this at every lease renewal instead.
+   */
+  async recoverStranded(): Promise<void> {
+    const { store, clock } = this.deps;
+    const queued = await store.queuedOf(clock.now() - store.leaseMs);
+    const stranded = queued.filter((jobId) => !this.acceptance.isAccepting(jobId));
+    if (stranded.length === 0) return;
+    this.deps.log.warn('finishing acceptances that stopped half way', { jobs: stranded.length });
+    await this.recoverQueued(stranded);
+  }
+
   /** The community refusal as a private reply, or null when the community is served. */
-  private admit(requester: Requester): Extract<ImagineOutcome, { ok: false }> | null {
-    const admission = this.admission(requester.platform, requester.communityId);
+  private async admit(requester: Requester): Promise<Extract<ImagineOutcome, { ok: false }> | null> {
+    const admission = await this.admission(requester.platform, requester.communityId);
     return admission.ok ? null : refusal(admission.failure);
   }
 }

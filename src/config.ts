@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { PERIODS, type Period } from './credits/periods.ts';
 import type { ErrorCode } from './errors.ts';
@@ -98,6 +99,39 @@ const backupEvery = z
     return z.NEVER;
   });
 
+/** `DISCORD_SHARDS`: the bot's total number of gateway shards, or `auto` (as many as Discord recommends). */
+const shardCount = z
+  .string()
+  .optional()
+  .transform((v, ctx): number | 'auto' | undefined => {
+    if (v === undefined) return undefined;
+    const text = v.trim().toLowerCase();
+    if (text === 'auto') return 'auto';
+    if (/^\d{1,5}$/.test(text) && Number(text) > 0) return Number(text);
+    ctx.addIssue({ code: 'custom', message: `must be the total number of shards, a whole number from 1 to 99999, or \`auto\` (as many as Discord recommends); got "${v.slice(0, 20)}"` });
+    return z.NEVER;
+  });
+
+/** `DISCORD_SHARD_IDS`: shard ids and ranges (`0,1`, `0-3`, `4-7 9`), ascending and without repeats. */
+const shardIdList = z
+  .string()
+  .optional()
+  .transform((v, ctx): readonly number[] | undefined => {
+    if (v === undefined) return undefined;
+    const ids = new Set<number>();
+    for (const part of v.split(/[\s,]+/).filter((s) => s !== '')) {
+      const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(part);
+      const first = Number(match?.[1]);
+      const last = match?.[2] === undefined ? first : Number(match[2]);
+      if (!match || last < first) {
+        ctx.addIssue({ code: 'custom', message: `must be shard ids and ranges such as \`0,1\` or \`0-3\` (a range from the lower id to the higher); got "${v.slice(0, 20)}"` });
+        return z.NEVER;
+      }
+      for (let id = first; id <= last; id++) ids.add(id);
+    }
+    return [...ids].sort((a, b) => a - b);
+  });
+
 /** Which catalogue models users may pick: ids, comma or space separated; unset or empty: all of them. */
 const modelList = idList.transform((ids, ctx): readonly ModelId[] => {
   if (ids.length === 0) return MODEL_IDS;
@@ -119,6 +153,8 @@ const envSchema = z.object({
   DISCORD_API_URL: optionalText.pipe(z.url().optional()),
   DISCORD_GUILD_IDS: idList,
   DISCORD_MODERATOR_ROLE: optionalText,
+  DISCORD_SHARDS: shardCount,
+  DISCORD_SHARD_IDS: shardIdList,
   SLACK_BOT_TOKEN: optionalText,
   SLACK_SIGNING_SECRET: optionalText,
   SLACK_APP_TOKEN: optionalText,
@@ -126,6 +162,23 @@ const envSchema = z.object({
   SLACK_MODERATORS: idList,
   PORT: positiveInt(3000),
   DATABASE_PATH: optionalText.transform((v) => v ?? './data/imagine-bot.db'),
+  // PostgreSQL, for several bot processes on one database (README: "Scale"). Checked here so a typo
+  // stops the start with a message instead of a connection error; the password is never echoed.
+  DATABASE_URL: optionalText.superRefine((v, ctx) => {
+    if (v === undefined) return;
+    if (!isPostgresUrl(v)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a PostgreSQL URL such as postgres://user:password@host:5432/imagine (postgres:// or postgresql://, with a host)' });
+    }
+  }),
+  REFERENCE_DIR: optionalText,
+  // How long a job stays a process's without renewal: with several processes, how long a failover takes.
+  JOB_LEASE_SECONDS: optionalText.transform((v, ctx) => {
+    if (v === undefined) return 60_000;
+    const seconds = Number(v);
+    if (Number.isInteger(seconds) && seconds >= 2 && seconds <= 600) return seconds * 1000;
+    ctx.addIssue({ code: 'custom', message: `must be a whole number of seconds from 2 to 600; got "${v.slice(0, 20)}"` });
+    return z.NEVER;
+  }),
   DEFAULT_ALLOWANCE: z.coerce.number().int().nonnegative().optional().transform((v) => v ?? 50),
   DEFAULT_PERIOD: periodName('day'),
   // The operator's bounds (README: "What the bot can cost you"). Finite by default.
@@ -154,6 +207,13 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/**
+ * The gateway shards this process runs (https://discord.com/developers/docs/events/gateway#sharding):
+ * `auto`, every shard of the count Discord recommends at login; otherwise `ids`, some or all of
+ * `count` shards, the rest run by other processes with the same `count`.
+ */
+export type DiscordShards = { readonly count: 'auto' } | { readonly count: number; readonly ids: readonly number[] };
+
 export interface Config {
   readonly runway: { readonly apiSecret: string | undefined; readonly baseUrl: string | undefined; readonly pollIntervalMs: number };
   readonly discord:
@@ -163,6 +223,7 @@ export interface Config {
         /** Where commands are registered and, when not empty, the only servers served. */
         readonly guildIds: readonly string[];
         readonly moderatorRoleId: string | undefined;
+        readonly shards: DiscordShards;
       }
     | undefined;
   readonly slack:
@@ -178,6 +239,12 @@ export interface Config {
       }
     | undefined;
   readonly databasePath: string;
+  /** Set: PostgreSQL at this URL instead of the SQLite file at databasePath. */
+  readonly databaseUrl: string | undefined;
+  /** How long a job stays a process's without renewal (JOB_LEASE_SECONDS): another takes it over after that. */
+  readonly jobLeaseMs: number;
+  /** The bot's copy of reference images (REFERENCE_DIR; default beside the SQLite file). Several processes must share it. */
+  readonly referenceDir: string;
   /** The most the reference store (beside the database) may hold, in bytes. */
   readonly referenceStoreMaxBytes: number;
   readonly credits: {
@@ -228,6 +295,16 @@ export function loadDotEnvFile(path = '.env'): void {
   if (existsSync(path)) process.loadEnvFile(path);
 }
 
+/** A postgres:// or postgresql:// URL with a host. */
+function isPostgresUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** Parse the environment; throws ConfigError naming every bad variable at once. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // An empty variable means unset (a copied .env.example, `FOO=` in compose): never a silent 0.
@@ -247,11 +324,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.SLACK_BOT_TOKEN && !e.SLACK_APP_TOKEN && e.HEALTH_PORT === e.PORT) {
     problems.push(`HEALTH_PORT: ${e.PORT} is also PORT, where Slack's requests arrive; give the health server another port`);
   }
+  if (set.DATABASE_PATH !== undefined && e.DATABASE_URL !== undefined) {
+    problems.push('DATABASE_PATH and DATABASE_URL: set one, not both: DATABASE_PATH for SQLite (one bot process), DATABASE_URL for PostgreSQL (one or several)');
+  }
+  problems.push(...shardProblems(e.DISCORD_SHARDS, e.DISCORD_SHARD_IDS));
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     runway: { apiSecret: e.RUNWAYML_API_SECRET, baseUrl: e.RUNWAYML_BASE_URL, pollIntervalMs: e.RUNWAY_POLL_INTERVAL_MS },
     discord: e.DISCORD_TOKEN
-      ? { token: e.DISCORD_TOKEN, apiUrl: e.DISCORD_API_URL, guildIds: e.DISCORD_GUILD_IDS, moderatorRoleId: e.DISCORD_MODERATOR_ROLE }
+      ? {
+          token: e.DISCORD_TOKEN,
+          apiUrl: e.DISCORD_API_URL,
+          guildIds: e.DISCORD_GUILD_IDS,
+          moderatorRoleId: e.DISCORD_MODERATOR_ROLE,
+          shards: discordShards(e.DISCORD_SHARDS, e.DISCORD_SHARD_IDS),
+        }
       : undefined,
     slack: e.SLACK_BOT_TOKEN
       ? {
@@ -265,6 +352,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         }
       : undefined,
     databasePath: e.DATABASE_PATH,
+    databaseUrl: e.DATABASE_URL,
+    jobLeaseMs: e.JOB_LEASE_SECONDS,
+    referenceDir: e.REFERENCE_DIR ?? join(dirname(e.DATABASE_PATH), 'references'),
     referenceStoreMaxBytes: e.REFERENCE_STORE_MAX_MB * 1024 * 1024,
     credits: {
       defaultAllowance: e.DEFAULT_ALLOWANCE,
@@ -287,4 +377,30 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       keep: e.BACKUP_KEEP,
     },
   };
+}
+
+/** What is wrong with DISCORD_SHARDS and DISCORD_SHARD_IDS together (each alone has parsed). */
+function shardProblems(count: number | 'auto' | undefined, ids: readonly number[] | undefined): string[] {
+  if (ids === undefined) return [];
+  if (count === undefined) return ['DISCORD_SHARD_IDS: needs DISCORD_SHARDS, the total number of shards across every process'];
+  if (count === 'auto') {
+    return ["DISCORD_SHARD_IDS: needs DISCORD_SHARDS to be a number, not `auto`: every process must split the same count, and Discord's recommendation can change between their starts"];
+  }
+  const outside = ids.filter((id) => id >= count);
+  if (outside.length === 0) return [];
+  const named = outside.length === 1 ? `shard ${outside[0]}` : outside.length <= 5 ? `shards ${listed(outside)}` : `shards ${outside[0]} to ${outside.at(-1)}`;
+  const range = count === 1 ? 'the only shard id is 0' : `shard ids run from 0 to ${count - 1}`;
+  return [`DISCORD_SHARD_IDS names ${named}, but DISCORD_SHARDS is ${count}: ${range}.`];
+}
+
+/** `1, 2 and 3`. */
+function listed(values: readonly number[]): string {
+  return values.length === 1 ? String(values[0]) : `${values.slice(0, -1).join(', ')} and ${values.at(-1)}`;
+}
+
+/** The shards this process runs: DISCORD_SHARD_IDS of DISCORD_SHARDS, every one of them by default, one unsharded. */
+function discordShards(count: number | 'auto' | undefined, ids: readonly number[] | undefined): DiscordShards {
+  if (count === 'auto') return { count: 'auto' };
+  const total = count ?? 1;
+  return { count: total, ids: ids ?? Array.from({ length: total }, (_, id) => id) };
 }

@@ -23,7 +23,7 @@ import { alreadyReserved, noReservation } from './credits/job-money.ts';
 import { COMMUNITY_BLOCKED, COMMUNITY_NOT_SERVED } from './communities/admission.ts';
 import { blockedWord, memberPaused } from './moderation/moderation.ts';
 import { capAboveBudget, communityBudgetSpent, communityCapReached, insufficientCredits, operatorBudgetSpent } from './credits/messages.ts';
-import { asBotError, BotError, ERROR_CODES, storedFailure, unexpectedFailure, type ErrorCode, type Failure } from './errors.ts';
+import { asBotError, BotError, ERROR_CODES, STORE_UNAVAILABLE, storedFailure, unexpectedFailure, type ErrorCode, type Failure } from './errors.ts';
 import { countNotSupported, countOutOfRange } from './imagine/count.ts';
 import { modelNotOffered, unknownModel } from './imagine/model-choice.ts';
 import { ratioNotOffered } from './imagine/ratios.ts';
@@ -207,6 +207,7 @@ const SAMPLES: readonly (readonly [ErrorCode, Failure])[] = [
   ['cancel.by_user', cancelledBy('Ann', 3)],
   ['recovery.references_lost', REFERENCES_LOST],
   ['delivery.failed', UNDELIVERABLE],
+  ['store.unavailable', STORE_UNAVAILABLE],
   ['internal.unexpected', unexpectedFailure()],
   ['internal.job_moved', JOB_MOVED],
 
@@ -342,6 +343,21 @@ describe('BotError and asBotError', () => {
     });
     expect(asBotError(wrapped, 'discord.interaction_failed')).toBe(wrapped);
     expect(asBotError('odd', 'discord.interaction_failed').code).toBe('discord.interaction_failed');
+  });
+
+  it("says the database is out of reach when it is, rather than 'something went wrong'", () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const shutdown = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    for (const error of [refused, shutdown, busy, new Error('Connection terminated unexpectedly')]) {
+      expect(asBotError(error)).toMatchObject({
+        code: 'store.unavailable',
+        userMessage: "The bot can't reach its database for a moment. Nothing was charged; please try again in a minute.",
+      });
+    }
+    // A broken rule is not an outage.
+    const constraint = Object.assign(new Error('UNIQUE constraint failed: ledger.job_id'), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
+    expect(asBotError(constraint).code).toBe('internal.unexpected');
   });
 
   it('a failure read back from the jobs table keeps a known code and its text; anything else is unexpected', () => {

@@ -7,6 +7,7 @@
  * Each code's message is built in exactly one place, in the module of its area: a constant when the
  * text is fixed, one builder function when it needs numbers or names (`mediaTooLarge(maxBytes)`).
  */
+import { isStoreUnavailable } from './store/unavailable.ts';
 
 /**
  * Every error code the bot uses, grouped by area. Codes are stored in the jobs table and counted by
@@ -137,6 +138,9 @@ export const ERROR_CODES = [
   // delivery.*: posting a finished image into the chat.
   'delivery.failed',
 
+  // store.*: the bot's database out of reach for a moment (a PostgreSQL restart); nothing is lost.
+  'store.unavailable',
+
   // internal.*: our own bugs and races; the user can only try again.
   'internal.unexpected',
   'internal.job_moved',
@@ -200,9 +204,18 @@ export function unexpectedFailure(code: UnexpectedCode = 'internal.unexpected'):
   return { code, userMessage: 'Something went wrong on our side. Nothing was charged for it; please try again in a moment.' };
 }
 
+/** `store.unavailable`: the database did not answer (restarting, unreachable): nothing was written, so nothing was charged. */
+export const STORE_UNAVAILABLE: Failure = {
+  code: 'store.unavailable',
+  userMessage: "The bot can't reach its database for a moment. Nothing was charged; please try again in a minute.",
+};
+
 /** Wrap anything thrown by a foreign library once, where it enters, so the rest sees one shape. */
 export function asBotError(error: unknown, code: UnexpectedCode = 'internal.unexpected'): BotError {
   if (error instanceof BotError) return error;
+  if (isStoreUnavailable(error)) {
+    return new BotError(STORE_UNAVAILABLE, { cause: error, logMessage: `store.unavailable: ${error instanceof Error ? error.message : String(error)}` });
+  }
   return new BotError(unexpectedFailure(code), {
     cause: error,
     logMessage: `${code}: ${error instanceof Error ? error.message : String(error)}`,

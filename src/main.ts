@@ -5,6 +5,9 @@ import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, loadDotEnvFile, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { InstanceLeaseHeld } from './store/instance-lease.ts';
+import { DatabaseConnectionRefusedError, DatabaseUnreachableError } from './store/open-postgres.ts';
+import { DatabaseSchemaTooNewError } from './store/postgres-migrate.ts';
+import { DatabaseUrlInvalidError } from './store/postgres-url.ts';
 import type { ChatSurface } from './ports.ts';
 import { connectionProbe, databaseProbe, type HealthProbe } from './service/health.ts';
 import { startServiceServer } from './service/server.ts';
@@ -55,7 +58,7 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     await simulator?.close();
-    if (error instanceof InstanceLeaseHeld) {
+    if (error instanceof InstanceLeaseHeld || isDatabaseStartError(error)) {
       process.stderr.write(`imagine-bot cannot start. ${error.message}\n`);
       process.exit(1);
     }
@@ -104,6 +107,7 @@ async function main(): Promise<void> {
       ...(config.discord.apiUrl ? { apiUrl: config.discord.apiUrl } : {}),
       guildIds: config.discord.guildIds,
       ...(config.discord.moderatorRoleId ? { moderatorRoleId: config.discord.moderatorRoleId } : {}),
+      shards: config.discord.shards,
       mediaOrigins: config.mediaOrigins,
       core: app.core,
       log,
@@ -122,6 +126,7 @@ async function main(): Promise<void> {
       port: config.slack.port,
       mediaOrigins: config.mediaOrigins,
       core: app.core,
+      deliveries: app.deliveryDedupe('slack'),
       log,
       clock: systemClock,
     });
@@ -156,7 +161,7 @@ async function runSandbox(app: App, stopCore: () => Promise<void>, config: Confi
   const { startSandbox } = await import('../adapters/sandbox/index.ts');
   const interactive = Boolean(process.stdin.isTTY);
   if (interactive) say('imagine-bot sandbox: you are the operator (a moderator). Type /help, or try: /imagine a koi pond at dawn --ratio 16:9');
-  const previousRequests = app.db.prepare("select count(*) from jobs where platform = 'sandbox'").pluck().get() as number;
+  const previousRequests = (await app.db.value<number>("select count(*) from jobs where platform = 'sandbox'")) ?? 0;
   const sandbox = startSandbox({ core: app.core, outputDir: config.outputDir, input: process.stdin, output: process.stdout, interactive, previousRequests });
   app.registerSurface(sandbox.surface);
   await app.start();
@@ -171,9 +176,19 @@ async function runSandbox(app: App, stopCore: () => Promise<void>, config: Confi
   process.once('SIGTERM', () => void stop());
   await sandbox.done;
   // Input ended (a script, or /quit): let what was asked finish, then leave.
-  if (app.runner.unfinishedCount('sandbox') > 0) say('Waiting for the images in progress…');
-  while (app.runner.unfinishedCount('sandbox') > 0) await sleep(100);
+  if ((await app.runner.unfinishedCount('sandbox')) > 0) say('Waiting for the images in progress…');
+  while ((await app.runner.unfinishedCount('sandbox')) > 0) await sleep(100);
   await stop();
+}
+
+/** Why PostgreSQL could not be used at start (unreachable after the retries, refused, newer schema): the operator's to fix. */
+function isDatabaseStartError(error: unknown): error is Error {
+  return (
+    error instanceof DatabaseUnreachableError ||
+    error instanceof DatabaseConnectionRefusedError ||
+    error instanceof DatabaseSchemaTooNewError ||
+    error instanceof DatabaseUrlInvalidError
+  );
 }
 
 function onShutdown(log: Logger, drain: () => Promise<void>): void {

@@ -107,8 +107,9 @@ export type HistoryOutcome = { readonly ok: true; readonly entries: readonly His
  * share): saved in the job's row, so a delivery resumed after a crash can see what was done.
  */
 export interface DeliveryCheckpoint {
-  load(): string | null;
-  save(value: string): void;
+  load(): Promise<string | null>;
+  /** Resolves once the value is stored; rejects when the job is no longer this delivery's to go on with. */
+  save(value: string): Promise<void>;
 }
 
 /**
@@ -160,12 +161,12 @@ export interface BotCore extends ResultActionsCore {
    * Whether the operator serves this community (listed, not blocked): adapters ask first, before
    * resolving the member or touching the platform, and show the refusal as is.
    */
-  admission(platform: string, communityId: string): { readonly ok: true } | { readonly ok: false; readonly failure: Failure };
+  admission(platform: string, communityId: string): Promise<{ readonly ok: true } | { readonly ok: false; readonly failure: Failure }>;
   /**
    * Validate an /imagine without side effects (no download, no charge): cheap enough to run
    * before the platform's acknowledgement deadline. A failure comes back as a private reply.
    */
-  checkImagine(requester: Requester, options: ImagineOptionsInput): ImagineCheck;
+  checkImagine(requester: Requester, options: ImagineOptionsInput): Promise<ImagineCheck>;
   /**
    * Accept an /imagine whose placeholder the adapter has already shown: download and check the
    * references, reserve credits, upload to Runway, queue. The job then runs on its own and talks
@@ -175,11 +176,21 @@ export interface BotCore extends ResultActionsCore {
   /** Run the same request again with a new seed, charged as a new request. */
   reroll(requester: Requester, jobId: string, placeholder: string): Promise<ImagineOutcome>;
   /** Whether this requester may delete the result of a job (its requester, or a moderator). */
-  mayDeleteResult(requester: Requester, jobId: string): boolean;
+  mayDeleteResult(requester: Requester, jobId: string): Promise<boolean>;
   /** `/credits [user]`: balance, allowance, reset time, spend this period. */
-  credits(requester: Requester, subject?: { userId: string; displayName: string }): Reply;
+  credits(requester: Requester, subject?: { userId: string; displayName: string }): Promise<Reply>;
   /** `/quota …`: moderators only, checked here, not only by the command's visibility. */
-  quota(requester: Requester, command: QuotaCommand): Reply;
+  quota(requester: Requester, command: QuotaCommand): Promise<Reply>;
   /** `/history`: the requester's last results in this community (HISTORY_LIMIT), newest first. */
-  history(requester: Requester): HistoryOutcome;
+  history(requester: Requester): Promise<HistoryOutcome>;
+}
+
+/**
+ * Whether a platform delivery is new, decided in the database so that every process sharing it
+ * agrees: a platform may deliver one request twice (retries, redelivered envelopes), to any
+ * process. An adapter asks right after acknowledging and drops a repeat without a word.
+ */
+export interface DeliveryDedupe {
+  /** Claim `key` (the platform's own id of the delivery): true for the first claimer only, in any process. */
+  firstDelivery(key: string): Promise<boolean>;
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPngSize, startRunwaySimulator, type RunwaySimulator } from '../simulator/index.ts';
 import { ACTION_BAD_BUTTON, ACTION_UNKNOWN_JOB, CANCEL_NOT_YOURS } from '../src/actions/result-actions.ts';
 import { FakeDiscord, snowflake, waitFor, type FakeGuild, type FakeInteraction, type FakeMessage, type FakeUser } from './fakes/discord/index.ts';
-import { readJobs, readLedger } from './support/bot-database.ts';
+import { newBotStore, type BotStore } from './support/bot-store.ts';
 import { PlatformBot } from './support/platform-bot.ts';
 
 /**
@@ -26,14 +26,15 @@ describe('Discord: Upscale, Vary and Cancel on the fake Discord', () => {
   let sim: RunwaySimulator;
   let bot: PlatformBot;
   let dir: string;
-  let databasePath: string;
+  /** The bot's store, on the project's backend. */
+  let store: BotStore;
   const env = () => ({
     DISCORD_TOKEN: fake.token,
     DISCORD_API_URL: fake.apiUrl,
     DISCORD_GUILD_IDS: GUILDS.map((g) => g.id).join(','),
     RUNWAYML_API_SECRET: 'key',
     RUNWAYML_BASE_URL: sim.url,
-    DATABASE_PATH: databasePath,
+    ...store.env,
     MEDIA_ORIGINS: `${fake.cdnOrigin} ${sim.url}`,
     RUNWAY_POLL_INTERVAL_MS: '50',
     DEFAULT_ALLOWANCE: '100',
@@ -42,7 +43,7 @@ describe('Discord: Upscale, Vary and Cancel on the fake Discord', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'imagine-actions-discord-'));
-    databasePath = join(dir, 'bot.db');
+    store = await newBotStore(dir);
     fake = await FakeDiscord.start({ guilds: GUILDS });
     // 1920:1080 × 0.5 = 960×540: inside the upscaler's limits.
     sim = await startRunwaySimulator({ apiKey: 'key', generationMs: 1_500, pendingMs: 50, outputScale: 0.5 });
@@ -53,6 +54,7 @@ describe('Discord: Upscale, Vary and Cancel on the fake Discord', () => {
     await bot?.stop();
     await fake?.close();
     await sim?.close();
+    await store?.discard();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -80,7 +82,7 @@ describe('Discord: Upscale, Vary and Cancel on the fake Discord', () => {
   const customIds = (message: FakeMessage): string[] => [...JSON.stringify(message.components).matchAll(/"custom_id":"([^"]+)"/g)].map((m) => m[1]!);
   const labels = (message: FakeMessage): string[] => [...JSON.stringify(message.components).matchAll(/"label":"([^"]+)"/g)].map((m) => m[1]!);
   const jobIdOf = (message: FakeMessage): string => customIds(message).find((id) => id.startsWith('imagine:reroll:'))!.slice('imagine:reroll:'.length);
-  const jobState = (jobId: string) => readJobs(databasePath).find((j) => j.id === jobId)?.state;
+  const jobState = async (jobId: string) => (await store.readJobs()).find((j) => j.id === jobId)?.state;
 
   let result: FakeMessage;
   let resultJob: string;
@@ -101,8 +103,8 @@ describe('Discord: Upscale, Vary and Cancel on the fake Discord', () => {
     const call = sim.requests.find((r) => r.path === '/v1/image_upscale');
     expect(call?.body).toMatchObject({ model: 'magnific_precision_upscaler_v2', scaleFactor: 2 });
     const upscaleJob = jobIdOf(upscaled);
-    await waitFor(() => readLedger(databasePath).some((e) => e.job_id === upscaleJob && e.kind === 'settle'), { what: 'the upscale settled' });
-    expect(readLedger(databasePath).filter((e) => e.job_id === upscaleJob).reduce((sum, e) => sum + e.delta, 0)).toBe(-4);
+    await waitFor(async () => (await store.readLedger()).some((e) => e.job_id === upscaleJob && e.kind === 'settle'), { what: 'the upscale settled' });
+    expect((await store.readLedger()).filter((e) => e.job_id === upscaleJob).reduce((sum, e) => sum + e.delta, 0)).toBe(-4);
   });
 
   it('Vary: the modal shows the prompt and price; its submission runs the edited prompt with the result as reference', async () => {
@@ -135,9 +137,9 @@ describe('Discord: Upscale, Vary and Cancel on the fake Discord', () => {
     expect(await privateAnswer(byBob)).toBe(CANCEL_NOT_YOURS.userMessage);
     const byAlice = fake.clickButton({ user: alice, messageId: placeholder.id, customId: cancelId });
     expect(await privateAnswer(byAlice)).toBe('Cancelled by alice. Nothing was charged. Run `/imagine` again for a new picture.');
-    await waitFor(() => jobState(jobId) === 'cancelled', { what: 'the job cancelled' });
+    await waitFor(async () => (await jobState(jobId)) === 'cancelled', { what: 'the job cancelled' });
     await waitFor(() => fake.original(request)?.content.startsWith('❌ Cancelled by alice'), { what: `the placeholder says so\n${bot.tail()}` });
-    expect(readLedger(databasePath).filter((e) => e.job_id === jobId).reduce((sum, e) => sum + e.delta, 0)).toBe(0);
+    expect((await store.readLedger()).filter((e) => e.job_id === jobId).reduce((sum, e) => sum + e.delta, 0)).toBe(0);
     // Cancel on a finished job: nothing to cancel.
     const late = fake.clickButton({ user: alice, messageId: placeholder.id, customId: cancelId });
     expect(await privateAnswer(late)).toMatch(/^This request has already finished/);

@@ -7,7 +7,7 @@ import { readPngSize, startRunwaySimulator, type RunwaySimulator } from '../simu
 import { ACTION_BAD_BUTTON, ACTION_UNKNOWN_JOB, CANCEL_NOT_YOURS } from '../src/actions/result-actions.ts';
 import { startFakeSlack, type FakeMessage, type FakeSlack } from './fakes/slack/index.ts';
 import { createSlackSender, type SlackSender } from './fakes/slack/sender.ts';
-import { readJobs, readLedger } from './support/bot-database.ts';
+import { newBotStore, type BotStore } from './support/bot-store.ts';
 import { PlatformBot } from './support/platform-bot.ts';
 
 /**
@@ -34,7 +34,8 @@ describe('Slack: Upscale, Vary and Cancel on the fake Slack', () => {
   let bot: PlatformBot;
   let slack: SlackSender;
   let dir: string;
-  let databasePath: string;
+  /** The bot's store, on the project's backend. */
+  let store: BotStore;
   let env: Record<string, string>;
 
   beforeAll(async () => {
@@ -43,7 +44,7 @@ describe('Slack: Upscale, Vary and Cancel on the fake Slack', () => {
     fake.addUser({ id: 'UBOB', name: 'bob' });
     sim = await startRunwaySimulator({ apiKey: 'key', generationMs: 1_500, pendingMs: 50, outputScale: 0.5 });
     dir = mkdtempSync(join(tmpdir(), 'imagine-actions-slack-'));
-    databasePath = join(dir, 'bot.db');
+    store = await newBotStore(dir);
     const port = await freePort();
     slack = createSlackSender(`http://127.0.0.1:${port}/slack/events`, SECRET);
     env = {
@@ -54,7 +55,7 @@ describe('Slack: Upscale, Vary and Cancel on the fake Slack', () => {
       HEALTH_PORT: 'off',
       RUNWAYML_API_SECRET: 'key',
       RUNWAYML_BASE_URL: sim.url,
-      DATABASE_PATH: databasePath,
+      ...store.env,
       MEDIA_ORIGINS: sim.url,
       RUNWAY_POLL_INTERVAL_MS: '50',
       DEFAULT_ALLOWANCE: '100',
@@ -68,6 +69,7 @@ describe('Slack: Upscale, Vary and Cancel on the fake Slack', () => {
     await bot?.stop();
     await fake?.close();
     await sim?.close();
+    await store?.discard();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -115,9 +117,9 @@ describe('Slack: Upscale, Vary and Cancel on the fake Slack', () => {
     await finishedPlaceholder(1);
     const shared = fake.sharedFiles().at(-1)!;
     expect(readPngSize(shared.bytes!)).toEqual({ width: 1920, height: 1080 });
-    const job = readJobs(databasePath).find((j) => j.userId === 'UBOB')!;
-    await fake.waitFor(() => readLedger(databasePath).some((e) => e.job_id === job.id && e.kind === 'settle'), 'settled');
-    expect(readLedger(databasePath).filter((e) => e.job_id === job.id).reduce((sum, e) => sum + e.delta, 0)).toBe(-4);
+    const job = (await store.readJobs()).find((j) => j.userId === 'UBOB')!;
+    await fake.waitFor(async () => (await store.readLedger()).some((e) => e.job_id === job.id && e.kind === 'settle'), 'settled');
+    expect((await store.readLedger()).filter((e) => e.job_id === job.id).reduce((sum, e) => sum + e.delta, 0)).toBe(-4);
   });
 
   it('Vary: views.open with the prompt, then view_submission runs the edited prompt with the result as reference', async () => {
@@ -152,8 +154,8 @@ describe('Slack: Upscale, Vary and Cancel on the fake Slack', () => {
     expect(await ephemeralTo('UBOB', 1)).toBe(CANCEL_NOT_YOURS.userMessage);
     await click('UALICE', placeholder, 'imagine:cancel', jobId);
     expect(await ephemeralTo('UALICE', 1)).toBe('Cancelled by alice. Nothing was charged. Run `/imagine` again for a new picture.');
-    await fake.waitFor(() => readJobs(databasePath).find((j) => j.id === jobId)?.state === 'cancelled', 'cancelled');
-    expect(readLedger(databasePath).filter((e) => e.job_id === jobId).reduce((sum, e) => sum + e.delta, 0)).toBe(0);
+    await fake.waitFor(async () => (await store.readJobs()).find((j) => j.id === jobId)?.state === 'cancelled', 'cancelled');
+    expect((await store.readLedger()).filter((e) => e.job_id === jobId).reduce((sum, e) => sum + e.delta, 0)).toBe(0);
   });
 
   it('tampered values are refused clearly; after a restart the old buttons still work', async () => {

@@ -24,10 +24,10 @@ function png(seed: number): Uint8Array {
 const references = (n: number) => Array.from({ length: n }, (_, i) => memoryReference(`ref${i + 1}.png`, png(i + 3)));
 
 /** Everything that would show a request cost something or reached Runway. */
-function footprint(h: CoreHarness, userId: string) {
+async function footprint(h: CoreHarness, userId: string) {
   return {
-    ledger: h.ledgerSum({ userId }),
-    jobs: h.app.db.prepare('select count(*) from jobs').pluck().get() as number,
+    ledger: await h.ledgerSum({ userId }),
+    jobs: await h.app.db.value<number>('select count(*) from jobs'),
     runwayCalls: h.sim.requests.filter((r) => r.method === 'POST').length,
   };
 }
@@ -69,11 +69,11 @@ describe('bad options for a model cost nothing', () => {
   it.each(BAD_INPUT.map((c) => ({ ...c })))('$name: $code, before any download, hold or call to Runway', async ({ options, code, text }) => {
     const h = (harness = await startCoreHarness({ env: { MODELS: 'gen4_image gemini_2.5_flash gemini_image3_pro seedream5_pro muse_image grok_imagine_image_2' } }));
     const dana = h.requester('dana');
-    const before = footprint(h, 'dana');
+    const before = await footprint(h, 'dana');
     const refusal = { ok: false, code, reply: { visibility: 'private', text } };
-    expect(h.app.core.checkImagine(dana, options)).toEqual(refusal);
+    expect(await h.app.core.checkImagine(dana, options)).toEqual(refusal);
     expect(await h.app.core.imagine(dana, options, 'ph')).toEqual(refusal);
-    expect(footprint(h, 'dana')).toEqual(before);
+    expect(await footprint(h, 'dana')).toEqual(before);
     expect(options.references.map((r) => (r as ReturnType<typeof memoryReference>).downloads)).toEqual(options.references.map(() => 0));
   });
 });
@@ -91,7 +91,7 @@ describe('models through the core', () => {
       ratio: '1280:720',
       keys: [['uri'], ['uri']],
     });
-    expect(h.ledgerSum({ userId: 'erin' })).toBe(50 - 8);
+    expect(await h.ledgerSum({ userId: 'erin' })).toBe(50 - 8);
   });
 
   it('refuses to reroll an image of a model the operator has since hidden', async () => {

@@ -20,20 +20,20 @@ describe('which communities the operator serves', () => {
     const stranger = h.requester('ana', { communityId: 'guild-elsewhere', isModerator: true });
     const requestsBefore = h.sim.requests.length;
 
-    expect(h.app.core.checkImagine(stranger, { prompt: 'a cat', references: [reference] })).toEqual({
+    expect(await h.app.core.checkImagine(stranger, { prompt: 'a cat', references: [reference] })).toEqual({
       ok: false, code: 'community.not_served', reply: { visibility: 'private', text: NOT_SERVED },
     });
     expect(await h.app.core.imagine(stranger, { prompt: 'a cat', references: [reference] }, 'p1')).toEqual({
       ok: false, code: 'community.not_served', reply: { visibility: 'private', text: NOT_SERVED },
     });
-    expect(h.app.core.credits(stranger)).toEqual({ visibility: 'private', text: NOT_SERVED });
-    expect(h.app.core.quota(stranger, { action: 'grant', userId: 'ana', amount: '1000000' })).toEqual({ visibility: 'private', text: NOT_SERVED });
-    expect(h.app.core.mayDeleteResult(stranger, 'any-job')).toBe(false);
+    expect(await h.app.core.credits(stranger)).toEqual({ visibility: 'private', text: NOT_SERVED });
+    expect(await h.app.core.quota(stranger, { action: 'grant', userId: 'ana', amount: '1000000' })).toEqual({ visibility: 'private', text: NOT_SERVED });
+    expect(await h.app.core.mayDeleteResult(stranger, 'any-job')).toBe(false);
 
     expect(reference.downloads).toBe(0);
     expect(h.sim.requests.length).toBe(requestsBefore);
-    expect(h.app.db.prepare('select count(*) from ledger').pluck().get()).toBe(0);
-    expect(h.app.db.prepare('select count(*) from jobs').pluck().get()).toBe(0);
+    expect(await h.app.db.value('select count(*) from ledger')).toBe(0);
+    expect(await h.app.db.value('select count(*) from jobs')).toBe(0);
 
     // The listed community is served as usual.
     const outcome = await h.app.core.imagine(h.requester('bo'), { prompt: 'a cat', references: [] }, 'p2');
@@ -43,14 +43,14 @@ describe('which communities the operator serves', () => {
   it('with no list, every community is served; a community the operator blocks is refused until unblocked', async () => {
     const h = (harness = await startCoreHarness());
     const member = h.requester('ana', { communityId: 'guild-7' });
-    expect(h.app.core.admission('test', 'guild-7')).toEqual({ ok: true });
-    h.app.db.prepare("insert into community_settings (community_id, blocked_at, blocked_note) values ('guild-7', 1, 'abuse')").run();
-    expect(h.app.core.admission('test', 'guild-7')).toEqual({ ok: false, failure: { code: 'community.blocked', userMessage: BLOCKED } });
+    expect(await h.app.core.admission('test', 'guild-7')).toEqual({ ok: true });
+    await h.app.db.run("insert into community_settings (community_id, blocked_at, blocked_note) values ('guild-7', 1, 'abuse')");
+    expect(await h.app.core.admission('test', 'guild-7')).toEqual({ ok: false, failure: { code: 'community.blocked', userMessage: BLOCKED } });
     expect(await h.app.core.imagine(member, { prompt: 'a cat', references: [] }, 'p1')).toEqual({
       ok: false, code: 'community.blocked', reply: { visibility: 'private', text: BLOCKED },
     });
-    expect(h.app.db.prepare('select count(*) from ledger').pluck().get()).toBe(0);
-    h.app.db.prepare("update community_settings set blocked_at = null where community_id = 'guild-7'").run();
+    expect(await h.app.db.value('select count(*) from ledger')).toBe(0);
+    await h.app.db.run("update community_settings set blocked_at = null where community_id = 'guild-7'");
     expect(await h.app.core.imagine(member, { prompt: 'a cat', references: [] }, 'p2')).toMatchObject({ ok: true });
   });
 });

@@ -20,7 +20,7 @@ afterEach(async () => {
   harness = undefined;
 });
 
-const jobState = (h: CoreHarness, id: string) => h.app.db.prepare('select state from jobs where id = ?').pluck().get(id) as string;
+const jobState = (h: CoreHarness, id: string) => h.app.db.value<string>('select state from jobs where id = ?', [id]);
 /** Read a task as the SDK would and download its (freshly signed) output. */
 async function simulatorOutput(h: CoreHarness, taskId: string): Promise<ArrayBuffer> {
   const headers = { authorization: 'Bearer test-key', 'x-runway-version': '2024-11-06' };
@@ -47,9 +47,9 @@ describe('an /imagine through the core', () => {
     // The bytes handed to the chat are the simulator's output for that task.
     const output = await simulatorOutput(h, task.id);
     expect(Buffer.from(delivered!.delivery.files[0]!.bytes).equals(Buffer.from(output))).toBe(true);
-    expect(jobState(h, outcome.jobId)).toBe('delivered');
-    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(-6);
-    expect(h.app.core.credits(alice).text).toContain('`44`');
+    expect(await jobState(h, outcome.jobId)).toBe('delivered');
+    expect(await h.ledgerSum({ jobId: outcome.jobId })).toBe(-6);
+    expect((await h.app.core.credits(alice)).text).toContain('`44`');
     // More ticks never deliver it again.
     await h.advance(10_000);
     expect(h.surface.deliveries).toHaveLength(1);
@@ -85,9 +85,9 @@ describe('an /imagine through the core', () => {
       userMessage:
         "Runway's content moderation declined this prompt or reference image. Rephrase the prompt (or use another image) and try again. Runway charges for requests its moderation declines as for finished images, so this one cost 8 credits.",
     });
-    expect(jobState(h, outcome.jobId)).toBe('failed');
-    expect(h.app.db.prepare('select moderated, cost_credits from jobs where id = ?').get(outcome.jobId)).toEqual({ moderated: 1, cost_credits: 8 });
-    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(-8);
+    expect(await jobState(h, outcome.jobId)).toBe('failed');
+    expect(await h.app.db.get('select moderated, cost_credits from jobs where id = ?', [outcome.jobId])).toEqual({ moderated: 1, cost_credits: 8 });
+    expect(await h.ledgerSum({ jobId: outcome.jobId })).toBe(-8);
     expect(h.sim.tasks()[0]?.status).toBe('FAILED');
     expect(h.surface.deliveries).toHaveLength(0);
   });
@@ -99,8 +99,8 @@ describe('an /imagine through the core', () => {
     await h.runUntil(() => h.surface.failures.length === 1);
     expect(h.surface.failures[0]?.failure.code).toBe('runway.bad_output');
     expect(h.surface.failures[0]?.failure.userMessage).toMatch(/ You were not charged\.$/);
-    expect(h.app.db.prepare('select moderated, cost_credits from jobs where id = ?').get(outcome.jobId)).toEqual({ moderated: 0, cost_credits: 0 });
-    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
+    expect(await h.app.db.get('select moderated, cost_credits from jobs where id = ?', [outcome.jobId])).toEqual({ moderated: 0, cost_credits: 0 });
+    expect(await h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
   });
 
   it('a task Runway reports CANCELLED ends the job cancelled, says so on the placeholder, and nets the ledger to 0', async () => {
@@ -110,27 +110,27 @@ describe('an /imagine through the core', () => {
     const outcome = await h.app.core.imagine(ivy, { prompt: 'sim:cancel a lighthouse', references: [] }, 'ph-ivy');
     if (!outcome.ok) throw new Error(`expected acceptance, got ${outcome.code}`);
     expect(outcome.reservedCredits).toBe(8);
-    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(-8);
+    expect(await h.ledgerSum({ jobId: outcome.jobId })).toBe(-8);
 
     await h.runUntil(() => h.surface.failures.length === 1);
 
     const [task] = h.sim.tasks();
     expect(task?.status).toBe('CANCELLED');
-    expect(jobState(h, outcome.jobId)).toBe('cancelled');
-    expect(h.app.db.prepare('select failure_code from jobs where id = ?').pluck().get(outcome.jobId)).toBe('runway.cancelled');
+    expect(await jobState(h, outcome.jobId)).toBe('cancelled');
+    expect(await h.app.db.value('select failure_code from jobs where id = ?', [outcome.jobId])).toBe('runway.cancelled');
     expect(h.surface.failures).toEqual([{ placeholder: 'ph-ivy', failure: TASK_CANCELLED }]);
     expect(h.surface.deliveries).toHaveLength(0);
     // The money: held, then given back in full; nothing else moved for this job.
-    const entries = h.app.db.prepare('select kind, delta from ledger where job_id = ? order by id').all(outcome.jobId);
+    const entries = await h.app.db.all('select kind, delta from ledger where job_id = ? order by id', [outcome.jobId]);
     expect(entries).toEqual([
       { kind: 'reserve', delta: -8 },
       { kind: 'refund', delta: 8 },
     ]);
-    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
-    expect(h.ledgerSum({ userId: 'ivy' })).toBe(50);
+    expect(await h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
+    expect(await h.ledgerSum({ userId: 'ivy' })).toBe(50);
     // More ticks change nothing: no second refund, no second message.
     await h.advance(60_000);
-    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
+    expect(await h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
     expect(h.surface.failures).toHaveLength(1);
   });
 
@@ -156,9 +156,9 @@ describe('an /imagine through the core', () => {
     await h.advance(0);
     await h.advance(60_000);
     expect(creates(h)).toHaveLength(1);
-    expect(jobState(h, outcome.jobId)).toBe('failed');
+    expect(await jobState(h, outcome.jobId)).toBe('failed');
     expect(h.surface.failures[0]?.failure.code).toBe('runway.create_uncertain');
-    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
+    expect(await h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
   });
 });
 
@@ -175,11 +175,11 @@ describe('bad input costs nothing', () => {
     expect(h.sim.uploads()).toHaveLength(0);
     expect(creates(h)).toHaveLength(0);
     // The price is held from acceptance, before any download, and refunded with the rejection.
-    expect(h.app.db.prepare("select kind, delta from ledger where kind <> 'allowance' order by id").all()).toEqual([
+    expect(await h.app.db.all("select kind, delta from ledger where kind <> 'allowance' order by id")).toEqual([
       { kind: 'reserve', delta: -8 },
       { kind: 'refund', delta: 8 },
     ]);
-    expect(h.ledgerSum({ userId: 'fay' })).toBe(50);
+    expect(await h.ledgerSum({ userId: 'fay' })).toBe(50);
   });
 
   it('a 30 MB reference is not even downloaded when its size is declared', async () => {
@@ -192,7 +192,7 @@ describe('bad input costs nothing', () => {
   it('not enough credits: a private message with balance, price and cheaper options; Runway never called', async () => {
     const h = (harness = await startCoreHarness({ env: { DEFAULT_ALLOWANCE: '6' } }));
     const gus = h.requester('gus');
-    const check = h.app.core.checkImagine(gus, { prompt: 'a forest', ratio: '16:9', references: [] });
+    const check = await h.app.core.checkImagine(gus, { prompt: 'a forest', ratio: '16:9', references: [] });
     expect(check).toMatchObject({ ok: false, code: 'credits.insufficient' });
     if (check.ok) return;
     expect(check.reply.visibility).toBe('private');
@@ -202,14 +202,14 @@ describe('bad input costs nothing', () => {
     const outcome = await h.app.core.imagine(gus, { prompt: 'a forest', ratio: '16:9', references: [] }, 'ph');
     expect(outcome.ok).toBe(false);
     expect(h.sim.requests.filter((r) => r.path !== '/v1/organization')).toHaveLength(0);
-    expect(h.ledgerSum({ userId: 'gus' })).toBe(6);
+    expect(await h.ledgerSum({ userId: 'gus' })).toBe(6);
   });
 
   it('an invalid option is explained and nothing is stored', async () => {
     const h = (harness = await startCoreHarness());
     const outcome = await h.app.core.imagine(h.requester('hal'), { prompt: 'x', model: 'gemini_2.5_flash', seed: 5, references: [] }, 'ph');
     expect(outcome).toMatchObject({ ok: false, code: 'request.seed_not_supported' });
-    expect(h.app.db.prepare('select count(*) from jobs').pluck().get()).toBe(0);
+    expect(await h.app.db.value('select count(*) from jobs')).toBe(0);
   });
 });
 
@@ -252,7 +252,7 @@ describe('the local queue', () => {
     const [original, reroll] = creates(h).map((r) => r.body as { promptText: string; ratio: string; seed: number });
     expect(reroll).toMatchObject({ promptText: 'a red kite', ratio: original!.ratio });
     expect(reroll!.seed).not.toBe(7);
-    expect(h.ledgerSum({ userId: 'bo' })).toBe(50 - 8);
+    expect(await h.ledgerSum({ userId: 'bo' })).toBe(50 - 8);
   });
 
   it('a reroll whose reference images have expired at Runway, and whose stored bytes are gone, asks for a fresh /imagine, at no cost', async () => {

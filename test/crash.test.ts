@@ -8,12 +8,13 @@
  * and output downloads, and its clock is paused to keep tasks PENDING or RUNNING. States are read
  * from the bot's SQLite file, read-only.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodePng, startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../simulator/index.ts';
 import { readJobs, readLedger, requestNumberOf, type JobView, type LedgerEntry } from './support/bot-database.ts';
+import { createCalls, expectAccountedFor as expectContractKept, type Outcome } from './support/sandbox-accounting.ts';
 import { startBot, type BotExit, type BotProcess } from './support/bot-process.ts';
 import { PausableClock } from './support/pausable-clock.ts';
 import { waitFor } from './support/wait-for.ts';
@@ -103,74 +104,24 @@ async function restartAndFinish(scene: Scene): Promise<BotProcess> {
   return bot;
 }
 
-type Outcome = 'delivered' | 'rejected' | 'failed';
-
-/**
- * The whole contract after a crash and restart, for jobs expected to end as `outcomes` (by sandbox
- * request number): final states, one file per delivered image with Runway's bytes, one task per
- * delivered image, a ledger that balances and that nobody rewrote.
- */
+/** The whole contract after a crash and restart (test/support/sandbox-accounting.ts), on the SQLite file. */
 async function expectAccountedFor(scene: Scene, runs: readonly BotProcess[], atCrash: readonly LedgerEntry[], outcomes: Record<number, Outcome>): Promise<void> {
-  const jobs = readJobs(scene.databasePath);
-  const byRequest = new Map(jobs.map((job) => [requestNumberOf(job), job]));
-  expect(Object.fromEntries([...byRequest].map(([n, job]) => [n, job.state]))).toEqual(outcomes);
-  const delivered = jobs.filter((job) => job.state === 'delivered');
-  const stdout = runs.map((run) => run.stdout()).join('');
-
-  // Each image reached the user once (one `done` line, one file named for its job); each failure was told once.
-  const lines = stdout.split('\n');
-  for (const [request, job] of byRequest) {
-    const isDelivered = job.state === 'delivered';
-    expect(lines.filter((line) => line.startsWith(`[#${request}] done: `)), `done lines for #${request}`).toHaveLength(isDelivered ? 1 : 0);
-    expect(lines.filter((line) => line.startsWith(`[#${request}] failed (`)), `failure lines for #${request}`).toHaveLength(isDelivered ? 0 : 1);
-  }
-  expect(readdirSafe(scene.outputDir).sort()).toEqual(delivered.map((job) => `${job.id}-1.png`).sort());
-
-  // Runway made exactly one task per delivered image, and it is the one the job recorded.
-  const tasks = scene.sim.tasks();
-  expect(tasks.map((task) => task.id).sort()).toEqual(delivered.map((job) => job.taskId).sort());
-  for (const job of delivered) {
-    const file = readFileSync(join(scene.outputDir, `${job.id}-1.png`));
-    expect(file.equals(await simulatorOutput(scene.sim, job.taskId ?? '')), `bytes of ${job.id}`).toBe(true);
-  }
-
-  // The ledger: a delivered job costs what Runway charged, anything else nothing; balances follow.
-  const ledger = readLedger(scene.databasePath);
-  const costOf = new Map(tasks.map((task) => [task.id, task.costCredits]));
-  for (const job of jobs) {
-    const net = ledger.filter((entry) => entry.job_id === job.id).reduce((sum, entry) => sum + entry.delta, 0);
-    expect(net, `net ledger of ${job.state} job ${job.id}`).toBe(job.state === 'delivered' ? -(costOf.get(job.taskId ?? '') ?? NaN) : 0);
-    // A rejected job held its price from acceptance and got it back in the rejection's transaction.
-    if (job.state === 'rejected') expect(ledger.filter((entry) => entry.job_id === job.id).map((entry) => entry.kind)).toEqual(['reserve', 'refund']);
-  }
-  for (const user of new Set(ledger.map((entry) => entry.user_id))) {
-    const balance = ledger.filter((entry) => entry.user_id === user).reduce((sum, entry) => sum + entry.delta, 0);
-    const spent = delivered.filter((job) => job.userId === user).reduce((sum, job) => sum + (costOf.get(job.taskId ?? '') ?? NaN), 0);
-    expect(balance, `balance of ${user}`).toBe(ALLOWANCE - spent);
-  }
-  // Append-only: ids run 1..n with no gap, and every entry written before the crash is unchanged.
-  expect(ledger.map((entry) => entry.id)).toEqual(ledger.map((_, i) => i + 1));
-  expect(ledger.slice(0, atCrash.length)).toEqual(atCrash);
+  await expectContractKept(
+    {
+      sim: scene.sim,
+      apiKey: API_KEY,
+      allowance: ALLOWANCE,
+      outputDir: scene.outputDir,
+      jobs: readJobs(scene.databasePath),
+      ledger: readLedger(scene.databasePath),
+      ledgerAtCrash: atCrash,
+      stdout: runs.map((run) => run.stdout()).join(''),
+      ledgerIds: 'dense',
+    },
+    outcomes,
+  );
 }
 
-function readdirSafe(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-/** The PNG the simulator serves for a finished task, fetched over HTTP as any client would. */
-async function simulatorOutput(sim: RunwaySimulator, taskId: string): Promise<Buffer> {
-  const response = await fetch(`${sim.url}/v1/tasks/${taskId}`, { headers: { authorization: `Bearer ${API_KEY}`, 'x-runway-version': '2024-11-06' } });
-  const task = (await response.json()) as { output?: string[] };
-  const url = task.output?.[0];
-  if (!url) throw new Error(`task ${taskId} has no output`);
-  return Buffer.from(await (await fetch(url)).arrayBuffer());
-}
-
-const createCalls = (sim: RunwaySimulator) => sim.requests.filter((r) => r.method === 'POST' && r.path === '/v1/text_to_image').length;
 const stateOf = (jobs: JobView[], request: number) => jobs.find((job) => requestNumberOf(job) === request)?.state;
 
 describe('a bot killed with SIGKILL and restarted', () => {
@@ -185,7 +136,7 @@ describe('a bot killed with SIGKILL and restarted', () => {
     uploads.release();
 
     const restarted = await restartAndFinish(scene);
-    expect(restarted.stdout()).toContain('[#1] failed (recovery.references_lost): The bot restarted while your reference images were being prepared. Nothing was charged');
+    expect(restarted.stdout()).toContain('[#1] failed (recovery.references_lost): The bot was interrupted while your reference images were being prepared (a restart, or its database was out of reach). Nothing was charged');
     expect(createCalls(scene.sim)).toBe(0);
     await expectAccountedFor(scene, [bot, restarted], atCrash, { 1: 'rejected' });
   });

@@ -8,12 +8,13 @@ import { NOT_MODERATOR } from '../src/commands/credits-command.ts';
 import { explainFailureCode } from '../src/runway/failure-codes.ts';
 import { FakeDiscord, PERMISSIONS, snowflake, waitFor, type CommandInvocation, type FakeGuild, type FakeInteraction, type FakeMessage, type FakeUser } from './fakes/discord/index.ts';
 import { specProblems } from './fakes/discord/openapi.ts';
-import { readJobs, readLedger, type LedgerEntry } from './support/bot-database.ts';
+import type { LedgerEntry } from './support/bot-database.ts';
+import { newBotStore, type BotStore } from './support/bot-store.ts';
 import { noisePng } from './support/images.ts';
 
 /**
  * Issue 3's end-to-end scenarios: the real bot process (src/main.ts, discord.js, @runwayml/sdk,
- * SQLite) against the fake Discord and the Runway simulator. Assertions are on what crossed the
+ * the store: SQLite, or PostgreSQL in the postgres project) against the fake Discord and the Runway simulator. Assertions are on what crossed the
  * wire and on the ledger. One bot process serves every test, but each test has a server (guild),
  * channel and members of its own, and asserts only on those: any test passes run alone.
  */
@@ -26,14 +27,14 @@ const alice: FakeUser = { id: snowflake(), username: 'alice', global_name: 'Alic
 // The gen4_image default (1920:1080) costs 8: what the simulator bills for a declined generation.
 const SAFETY = explainFailureCode('SAFETY.INPUT', 8);
 
-function botEnv(fake: FakeDiscord, sim: RunwaySimulator, databasePath: string): Record<string, string> {
+function botEnv(fake: FakeDiscord, sim: RunwaySimulator, store: BotStore): Record<string, string> {
   return {
     DISCORD_TOKEN: fake.token,
     DISCORD_API_URL: fake.apiUrl,
     DISCORD_GUILD_IDS: fake.guilds.map((guild) => guild.id).join(','),
     RUNWAYML_API_SECRET: 'key',
     RUNWAYML_BASE_URL: sim.url,
-    DATABASE_PATH: databasePath,
+    ...store.env,
     MEDIA_ORIGINS: `${fake.cdnOrigin} ${sim.url}`,
     RUNWAY_POLL_INTERVAL_MS: '50',
     DEFAULT_ALLOWANCE: String(ALLOWANCE),
@@ -42,15 +43,15 @@ function botEnv(fake: FakeDiscord, sim: RunwaySimulator, databasePath: string): 
 }
 
 /** The sum of the ledger entries that `keep` selects. */
-function ledgerSum(databasePath: string, keep: (entry: LedgerEntry) => boolean): number {
-  return readLedger(databasePath)
+async function ledgerSum(store: BotStore, keep: (entry: LedgerEntry) => boolean): Promise<number> {
+  return (await store.readLedger())
     .filter(keep)
     .reduce((total, entry) => total + entry.delta, 0);
 }
 
 /** Whether a job's reservation has been settled or refunded (its money is final). */
-function isJobFinished(databasePath: string, jobId: string): boolean {
-  return readLedger(databasePath).some((entry) => entry.job_id === jobId && (entry.kind === 'settle' || entry.kind === 'refund'));
+async function isJobFinished(store: BotStore, jobId: string): Promise<boolean> {
+  return (await store.readLedger()).some((entry) => entry.job_id === jobId && (entry.kind === 'settle' || entry.kind === 'refund'));
 }
 
 const ofJob = (jobId: string) => (entry: LedgerEntry) => entry.job_id === jobId;
@@ -100,14 +101,14 @@ describe('Discord end to end: the real bot process against the fake Discord and 
   let sim: RunwaySimulator;
   let bot: BotProcess;
   let dir: string;
-  let databasePath: string;
+  let store: BotStore;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'imagine-discord-e2e-'));
-    databasePath = join(dir, 'bot.db');
+    store = await newBotStore(dir);
     fake = await FakeDiscord.start({ guilds: GUILDS });
     sim = await startRunwaySimulator({ apiKey: 'key', generationMs: 200, pendingMs: 50, outputScale: OUTPUT_SCALE });
-    bot = BotProcess.start(botEnv(fake, sim, databasePath));
+    bot = BotProcess.start(botEnv(fake, sim, store));
     await bot.waitForLog('discord: ready');
   });
 
@@ -115,6 +116,7 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     await bot?.stop();
     await fake?.close();
     await sim?.close();
+    await store?.discard();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -176,9 +178,9 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     expect(specProblems(edit!)).toEqual([]);
 
     // The ledger: the job cost exactly what Runway charged.
-    await waitFor(() => isJobFinished(databasePath, jobIdOf(delivered)), { what: 'settlement' });
-    expect(ledgerSum(databasePath, ofJob(jobIdOf(delivered)))).toBe(-task!.costCredits);
-    expect(ledgerSum(databasePath, ofUser(alice.id))).toBe(ALLOWANCE - task!.costCredits);
+    await waitFor(() => isJobFinished(store, jobIdOf(delivered)), { what: 'settlement' });
+    expect(await ledgerSum(store, ofJob(jobIdOf(delivered)))).toBe(-task!.costCredits);
+    expect(await ledgerSum(store, ofUser(alice.id))).toBe(ALLOWANCE - task!.costCredits);
     expect(refusalCodes(bot, interaction)).toEqual([]);
   });
 
@@ -194,8 +196,8 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     expect(fake.requestsTo(new RegExp(`^/webhooks/\\d+/${interaction.token}/messages/@original$`), 'PATCH').filter((r) => r.files.length > 0).map((r) => r.files.length)).toEqual([4]);
     const task = sim.tasks().find((t) => t.promptText === prompt);
     expect(delivered.attachments[0]?.bytes.equals(sim.outputFor(task!.id)!)).toBe(true);
-    await waitFor(() => isJobFinished(databasePath, jobIdOf(delivered)), { what: 'settlement' });
-    expect(ledgerSum(databasePath, ofJob(jobIdOf(delivered)))).toBe(-task!.costCredits);
+    await waitFor(() => isJobFinished(store, jobIdOf(delivered)), { what: 'settlement' });
+    expect(await ledgerSum(store, ofJob(jobIdOf(delivered)))).toBe(-task!.costCredits);
     expect(task!.costCredits).toBe(4);
 
     const refused = scene.command({ name: 'imagine', user: alice, options: { prompt: 'koi', model: 'gen4_image', count: 4 } });
@@ -204,7 +206,7 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     expect(answer.data.flags & 64).toBe(64);
     expect(answer.data.content).toContain('makes one image per request');
     expect(refusalCodes(bot, refused)).toEqual(['request.count_not_supported']);
-    expect(ledgerSum(databasePath, ofUser(alice.id))).toBe(ALLOWANCE - 4);
+    expect(await ledgerSum(store, ofUser(alice.id))).toBe(ALLOWANCE - 4);
   });
 
   it('9. /history: ephemeral, the last results with a link to the message holding each image', async () => {
@@ -212,7 +214,7 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     const alice = scene.member('alice');
     const first = scene.command({ name: 'imagine', user: alice, options: { prompt: 'a *bold* koi <@123>', model: 'muse_image' } });
     const message = await deliveredOriginal(first);
-    await waitFor(() => readJobs(databasePath).find((j) => j.id === jobIdOf(message) && j.state === 'delivered'), { what: 'delivered' });
+    await waitFor(async () => (await store.readJobs()).find((j) => j.id === jobIdOf(message) && j.state === 'delivered'), { what: 'delivered' });
     const asked = scene.command({ name: 'history', user: alice, options: {} });
     const answer = (await callbackOf(fake, asked)).json as { type: number; data: { flags: number; content: string } };
     expect(answer.type).toBe(4);
@@ -234,7 +236,7 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     const set = scene.command({ name: 'quota', subcommand: 'set', user: mod, permissions: PERMISSIONS.manageGuild, options: { user: bob, amount: 3 } });
     await callbackOf(fake, set);
     expect(commandCodes(bot, mod)).toEqual(['quota.set']);
-    expect(ledgerSum(databasePath, ofUser(bob.id))).toBe(3);
+    expect(await ledgerSum(store, ofUser(bob.id))).toBe(3);
     const prompt = `a lighthouse at night ${scene.guildId}`;
     const interaction = scene.command({ name: 'imagine', user: bob, options: { prompt, ratio: '1920:1080' } });
     const answer = await callbackOf(fake, interaction);
@@ -248,9 +250,9 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     expect(ephemeral.content).toContain('Cheaper');
     expect(refusalCodes(bot, interaction)).toEqual(['credits.insufficient']);
     // Refused before a job was made: no row, no create, the balance untouched.
-    expect(readJobs(databasePath).filter((job) => job.userId === bob.id)).toEqual([]);
+    expect((await store.readJobs()).filter((job) => job.userId === bob.id)).toEqual([]);
     expect(sim.requests.filter((r) => r.path === '/v1/text_to_image' && (r.body as { promptText?: string }).promptText === prompt)).toEqual([]);
-    expect(ledgerSum(databasePath, ofUser(bob.id))).toBe(3);
+    expect(await ledgerSum(store, ofUser(bob.id))).toBe(3);
   });
 
   it("3. Runway's SAFETY failure: a plain-words message, charged what Runway billed for it", async () => {
@@ -263,12 +265,12 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     }, { what: `the failure message\n${bot.tail()}` });
     expect(failed.content).toBe(`❌ ${SAFETY.userMessage}`);
     expect(failed.attachments).toEqual([]);
-    await waitFor(() => readLedger(databasePath).some((e) => e.user_id === carol.id && e.kind === 'settle'), { what: 'the settlement' });
-    expect(readJobs(databasePath).filter((job) => job.userId === carol.id).map((job) => [job.state, job.failureCode])).toEqual([['failed', SAFETY.code]]);
+    await waitFor(async () => (await store.readLedger()).some((e) => e.user_id === carol.id && e.kind === 'settle'), { what: 'the settlement' });
+    expect((await store.readJobs()).filter((job) => job.userId === carol.id).map((job) => [job.state, job.failureCode])).toEqual([['failed', SAFETY.code]]);
     // Runway bills a declined generation like a finished one: so is she, once, and nothing comes back.
-    expect(ledgerSum(databasePath, (e) => e.user_id === carol.id && e.job_id !== null)).toBe(-8);
-    expect(ledgerSum(databasePath, ofUser(carol.id, 'refund'))).toBe(0);
-    expect(ledgerSum(databasePath, ofUser(carol.id))).toBe(ALLOWANCE - 8);
+    expect(await ledgerSum(store, (e) => e.user_id === carol.id && e.job_id !== null)).toBe(-8);
+    expect(await ledgerSum(store, ofUser(carol.id, 'refund'))).toBe(0);
+    expect(await ledgerSum(store, ofUser(carol.id))).toBe(ALLOWANCE - 8);
   });
 
   it("4. a member's /quota grant is refused; a moderator's works and /credits shows it", async () => {
@@ -281,12 +283,12 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     expect(refusal.data.flags & 64).toBe(64);
     expect(refusal.data.content).toBe(NOT_MODERATOR.userMessage);
     expect(commandCodes(bot, bob)).toEqual([NOT_MODERATOR.code]);
-    expect(ledgerSum(databasePath, ofUser(carol.id, 'grant'))).toBe(0);
+    expect(await ledgerSum(store, ofUser(carol.id, 'grant'))).toBe(0);
 
     const granted = scene.command({ name: 'quota', subcommand: 'grant', user: mod, permissions: PERMISSIONS.manageGuild, options: { user: carol, amount: 25 } });
     await callbackOf(fake, granted);
     expect(commandCodes(bot, mod)).toEqual(['quota.granted']);
-    expect(ledgerSum(databasePath, ofUser(carol.id, 'grant'))).toBe(25);
+    expect(await ledgerSum(store, ofUser(carol.id, 'grant'))).toBe(25);
     const credits = scene.command({ name: 'credits', user: carol });
     const shown = (await callbackOf(fake, credits)).json as { data: { flags: number; content: string } };
     expect(shown.data.flags & 64).toBe(64);
@@ -315,9 +317,9 @@ describe('Discord end to end: the real bot process against the fake Discord and 
     expect(tasks[1]?.seed).not.toBe(11);
     expect(tasks.map((t) => [t.model, t.ratio])).toEqual([['gen4_image', '720:720'], ['gen4_image', '720:720']]);
     expect(rerolled.attachments[0]?.bytes.equals(sim.outputFor(tasks[1]!.id)!)).toBe(true);
-    await waitFor(() => isJobFinished(databasePath, secondJob), { what: 'the reroll settled' });
-    expect(ledgerSum(databasePath, ofJob(secondJob))).toBe(-tasks[1]!.costCredits);
-    expect(ledgerSum(databasePath, ofUser(alice.id))).toBe(ALLOWANCE - tasks[0]!.costCredits - tasks[1]!.costCredits);
+    await waitFor(() => isJobFinished(store, secondJob), { what: 'the reroll settled' });
+    expect(await ledgerSum(store, ofJob(secondJob))).toBe(-tasks[1]!.costCredits);
+    expect(await ledgerSum(store, ofUser(alice.id))).toBe(ALLOWANCE - tasks[0]!.costCredits - tasks[1]!.costCredits);
 
     const byOther = fake.clickButton({ user: bob, messageId: result.id, customId: `imagine:delete:${firstJob}` });
     const refusal = (await callbackOf(fake, byOther)).json as { type: number; data: { flags: number } };
@@ -360,10 +362,11 @@ describe('Discord end to end: the real bot process against the fake Discord and 
 describe('Discord end to end: a crash while a task runs', () => {
   it('5. killed mid-task and restarted after the interaction token expired: the image arrives once, as a channel message', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'imagine-discord-crash-'));
-    const databasePath = join(dir, 'bot.db');
+    const store = await newBotStore(dir);
     const fake = await FakeDiscord.start({ users: [alice] });
     const sim = await startRunwaySimulator({ apiKey: 'key', generationMs: 1_500, pendingMs: 50, outputScale: OUTPUT_SCALE });
-    let bot = BotProcess.start(botEnv(fake, sim, databasePath));
+    const env = { ...botEnv(fake, sim, store), ...store.crashEnv };
+    let bot = BotProcess.start(env);
     try {
       await bot.waitForLog('discord: ready');
       const prompt = 'a lantern festival';
@@ -377,7 +380,7 @@ describe('Discord end to end: a crash while a task runs', () => {
       expect(placeholder?.attachments).toEqual([]);
       fake.expireInteractionTokens();
 
-      bot = BotProcess.start(botEnv(fake, sim, databasePath));
+      bot = BotProcess.start(env);
       await bot.waitForLog('discord: ready');
       const posted = await waitFor(() => fake.channelMessages().find((m) => m.attachments.length > 0), { what: `the image in the channel\n${bot.tail()}` });
       const task = sim.tasks().find((t) => t.promptText === prompt);
@@ -393,11 +396,12 @@ describe('Discord end to end: a crash while a task runs', () => {
       // Once: wait until the restarted bot has recorded the delivery, then count.
       await bot.waitForLog('"message":"delivered"');
       expect(fake.channelMessages().filter((m) => m.attachments.length > 0)).toHaveLength(1);
-      expect(ledgerSum(databasePath, (e) => e.user_id === alice.id && e.job_id !== null)).toBe(-task!.costCredits);
+      expect(await ledgerSum(store, (e) => e.user_id === alice.id && e.job_id !== null)).toBe(-task!.costCredits);
     } finally {
       await bot.stop();
       await fake.close();
       await sim.close();
+      await store.discard();
       rmSync(dir, { recursive: true, force: true });
     }
   });

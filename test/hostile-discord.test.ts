@@ -34,6 +34,7 @@ import { DEFAULT_MODEL_ID, findModel } from '../src/models.ts';
 import { startRunwaySimulator, type RunwaySimulator } from '../simulator/index.ts';
 import { noisePng } from './support/images.ts';
 import { FakeDiscord, snowflake, waitFor, type FakeInteraction, type FakeUser, type UploadedAttachment } from './fakes/discord/index.ts';
+import { newTestStore, type TestStore } from './support/test-database.ts';
 
 const TOKEN = 'hostile-discord-bot-token-Zq8';
 const RUNWAY_KEY = 'key_hostile_discord_runway';
@@ -43,6 +44,8 @@ let sim: RunwaySimulator;
 let app: App;
 let adapter: DiscordAdapter;
 let dir: string;
+/** The bot's store, on the project's backend. */
+let store: TestStore | undefined;
 let trap: Server;
 let trapConnections = 0;
 const logLines: string[] = [];
@@ -56,6 +59,7 @@ const DEFAULT_MODEL = findModel(DEFAULT_MODEL_ID)!;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'imagine-hostile-discord-'));
+  store = await newTestStore(dir);
   trap = createServer();
   trap.on('connection', (socket) => {
     trapConnections += 1;
@@ -65,7 +69,7 @@ beforeAll(async () => {
   fake = await FakeDiscord.start({ token: TOKEN });
   sim = await startRunwaySimulator({ apiKey: RUNWAY_KEY, generationMs: 150, pendingMs: 30, outputScale: 0.1 });
   const config = loadConfig({
-    DATABASE_PATH: join(dir, 'bot.db'),
+    ...store.env,
     MEDIA_ORIGINS: `${fake.cdnOrigin} ${sim.url}`,
     RUNWAY_POLL_INTERVAL_MS: '50',
     DEFAULT_ALLOWANCE: '50',
@@ -92,6 +96,7 @@ afterAll(async () => {
   await sim?.close();
   trap?.closeAllConnections();
   await new Promise<void>((resolve) => (trap ? trap.close(() => resolve()) : resolve()));
+  await store?.discard();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -153,15 +158,15 @@ async function privateReplyTo(interaction: FakeInteraction): Promise<string> {
  * Credits a member's requests took, net of refunds: a request refused after acceptance held its
  * price and got it back in the same transaction, so 0 means it cost nothing.
  */
-const chargesOf = (user: FakeUser): number =>
-  app.db.prepare("select coalesce(-sum(delta), 0) from ledger where user_id = ? and kind <> 'allowance'").pluck().get(user.id) as number;
+const chargesOf = async (user: FakeUser): Promise<number> =>
+  (await app.db.value<number>("select coalesce(-sum(delta), 0) from ledger where user_id = ? and kind <> 'allowance'", [user.id]))!;
 
 /** The member's one job row (each test's member asks once). */
-const jobOf = (user: FakeUser) => app.db.prepare('select id, state from jobs where user_id = ?').get(user.id) as { id: string; state: string } | undefined;
+const jobOf = (user: FakeUser) => app.db.get<{ id: string; state: string }>('select id, state from jobs where user_id = ?', [user.id]);
 
 /** What the member's jobs cost them, net of refunds. */
-const chargedTo = (user: FakeUser): number =>
-  app.db.prepare("select coalesce(sum(delta), 0) from ledger where user_id = ? and kind <> 'allowance'").pluck().get(user.id) as number;
+const chargedTo = async (user: FakeUser): Promise<number> =>
+  (await app.db.value<number>("select coalesce(sum(delta), 0) from ledger where user_id = ? and kind <> 'allowance'", [user.id]))!;
 
 /** The public "thinking…" placeholder of a refused request must not stay behind. */
 const publicLeftovers = (interaction: FakeInteraction) => fake.channelMessages().filter((m) => m.interactionToken === interaction.token && (m.flags & 64) === 0);
@@ -185,7 +190,7 @@ describe('attachments that are not what they claim', () => {
     await expectRefusal(interaction, ORIGIN_NOT_ALLOWED);
     expect(trapConnections).toBe(0);
     expect(sim.uploads()).toHaveLength(uploadsBefore);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
     await waitFor(() => publicLeftovers(interaction).length === 0, { what: 'the public placeholder to go' });
   });
 
@@ -200,7 +205,7 @@ describe('attachments that are not what they claim', () => {
     const interaction = send({ name: 'imagine', user, options: { prompt: 'a cat' }, attachments: { image1: lying } });
     await expectRefusal(interaction, failure);
     expect(sim.uploads()).toHaveLength(uploadsBefore);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
   });
 
   it('a 30 MB attachment is refused on its declared size, before any download', async () => {
@@ -211,7 +216,7 @@ describe('attachments that are not what they claim', () => {
     const interaction = send({ name: 'imagine', user, options: { prompt: 'a cat' }, attachments: { image1: huge } });
     await expectRefusal(interaction, mediaTooLarge(MAX_REFERENCE_BYTES, '`huge.png`'));
     expect(fake.cdnRequests.length).toBe(cdnBefore);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
   });
 });
 
@@ -235,7 +240,7 @@ describe('option values no Discord client would send', () => {
     expect(refusalCodes(interaction)).toEqual([failure.code]);
     expect(reply.length).toBeLessThanOrEqual(2000);
     expect(reply).not.toMatch(/Error:|at .*\.ts:\d+|undefined|\[object/);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
   });
 
   it('unknown option names are ignored and a seed of 1e309 (Infinity, sent as null) does no harm', async () => {
@@ -247,8 +252,8 @@ describe('option values no Discord client would send', () => {
     // Drawn as if no seed had been given: the task exists, and the member paid what Runway charged for it.
     const task = sim.tasks().find((t) => t.promptText === 'a quiet harbour');
     expect(task?.status).toBe('SUCCEEDED');
-    await waitFor(() => jobOf(user)?.state === 'delivered', { what: 'the job delivered' });
-    expect(chargedTo(user)).toBe(-task!.costCredits);
+    await waitFor(async () => (await jobOf(user))?.state === 'delivered', { what: 'the job delivered' });
+    expect(await chargedTo(user)).toBe(-task!.costCredits);
   });
 });
 
@@ -274,7 +279,7 @@ describe('buttons and autocomplete with made-up ids', () => {
     issuedTokens.push(click.token);
     expect(await privateReplyTo(click)).toBe(expected.text);
     expect(refusalCodes(click)).toEqual(expected.codes);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
     expect(fake.rest.messages.get(resultMessageId)?.deleted).toBe(false);
   });
 
@@ -309,7 +314,7 @@ describe('mentions in a prompt', () => {
     const user = newUser();
     const interaction = send({ name: 'imagine', user, options: { prompt: '@everyone @here look at this cat' } });
     await expectRefusal(interaction, unknownPromptTag(['everyone', 'here'], []));
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
     expectNoMassPing(interaction);
   });
 
@@ -329,7 +334,7 @@ describe('after all of the above', () => {
     await waitFor(() => hasImage(interaction), { what: 'the image', timeoutMs: 15_000 });
     expect(refusalCodes(interaction)).toEqual([]);
     expect(fake.original(interaction)?.attachments).toHaveLength(1);
-    await waitFor(() => jobOf(user)?.state === 'delivered', { what: 'the job delivered' });
+    await waitFor(async () => (await jobOf(user))?.state === 'delivered', { what: 'the job delivered' });
   });
 
   it('no log line holds the bot token, the Runway key, an interaction token or a signed query', () => {

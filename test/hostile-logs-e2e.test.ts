@@ -13,7 +13,7 @@ import { escapeMrkdwn, failureText, placeholderHead } from '../adapters/slack/te
 import { mediaHttpError } from '../src/media/errors.ts';
 import { explainFailureCode } from '../src/runway/failure-codes.ts';
 import { startRunwaySimulator, type RunwaySimulator } from '../simulator/index.ts';
-import { readJobs } from './support/bot-database.ts';
+import { newBotStore } from './support/bot-store.ts';
 import { noisePng } from './support/images.ts';
 import { FakeDiscord, snowflake, waitFor, type FakeInteraction } from './fakes/discord/index.ts';
 import { PlatformBot } from './support/platform-bot.ts';
@@ -59,13 +59,14 @@ describe('secrets stay out of the logs of the real bot', () => {
   it('Discord: a full flow with a signed CDN attachment, a refused one and a failure', async () => {
     const token = 'discord-logcheck-bot-token-Mx3';
     const fake = await FakeDiscord.start({ token });
+    const store = await newBotStore(dir, 'discord.db');
     const bot = PlatformBot.start({
       DISCORD_TOKEN: token,
       DISCORD_API_URL: fake.apiUrl,
       DISCORD_GUILD_IDS: fake.defaultGuild.id,
       RUNWAYML_API_SECRET: RUNWAY_KEY,
       RUNWAYML_BASE_URL: sim.url,
-      DATABASE_PATH: join(dir, 'discord.db'),
+      ...store.env,
       MEDIA_ORIGINS: `${fake.cdnOrigin} ${sim.url}`,
       RUNWAY_POLL_INTERVAL_MS: '50',
       DEFAULT_ALLOWANCE: '50',
@@ -97,8 +98,9 @@ describe('secrets stay out of the logs of the real bot', () => {
       await bot.stop();
       await fake.close();
     }
-    expectClean(bot.lines, [token, RUNWAY_KEY, ...tokens]);
-    const jobs = readJobs(join(dir, 'discord.db'));
+    expectClean(bot.lines, [token, RUNWAY_KEY, ...tokens, ...store.secrets]);
+    const jobs = await store.readJobs();
+    await store.discard();
     expect(jobs.map((job) => `${job.state} ${job.failureCode ?? '-'}`).sort()).toEqual(['delivered -', `failed ${SAFETY.code}`, 'rejected media.http_error']);
   });
 
@@ -109,6 +111,7 @@ describe('secrets stay out of the logs of the real bot', () => {
     fake.addUser({ id: 'UANA', name: 'ana' });
     fake.addUser({ id: 'UBEA', name: 'bea' });
     const port = await freePort();
+    const store = await newBotStore(dir, 'slack.db');
     const bot = await PlatformBot.started({
       SLACK_BOT_TOKEN: botToken,
       SLACK_SIGNING_SECRET: secret,
@@ -116,7 +119,7 @@ describe('secrets stay out of the logs of the real bot', () => {
       PORT: String(port),
       RUNWAYML_API_SECRET: RUNWAY_KEY,
       RUNWAYML_BASE_URL: sim.url,
-      DATABASE_PATH: join(dir, 'slack.db'),
+      ...store.env,
       MEDIA_ORIGINS: `${fake.elsewhereOrigin} ${sim.url}`,
       RUNWAY_POLL_INTERVAL_MS: '50',
       DEFAULT_ALLOWANCE: '50',
@@ -148,8 +151,9 @@ describe('secrets stay out of the logs of the real bot', () => {
       await bot.stop();
       await fake.close();
     }
-    expectClean(bot.lines, [botToken, secret, RUNWAY_KEY]);
-    const jobs = readJobs(join(dir, 'slack.db'));
+    expectClean(bot.lines, [botToken, secret, RUNWAY_KEY, ...store.secrets]);
+    const jobs = await store.readJobs();
+    await store.discard();
     expect(jobs.map((job) => `${job.state} ${job.failureCode ?? '-'}`).sort()).toEqual(['delivered -', `failed ${SAFETY.code}`]);
   });
 });

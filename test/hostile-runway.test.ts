@@ -120,10 +120,10 @@ async function start(): Promise<CoreHarness> {
   return h;
 }
 
-const jobState = (h: CoreHarness, id: string) => h.app.db.prepare('select state from jobs where id = ?').pluck().get(id) as string;
+const jobState = (h: CoreHarness, id: string) => h.app.db.value<string>('select state from jobs where id = ?', [id]);
 /** The failure stored in the job's row: what a restart would show again. */
 const storedFailure = (h: CoreHarness, id: string) =>
-  h.app.db.prepare('select failure_code as code, failure_message as userMessage from jobs where id = ?').get(id) as { code: string | null; userMessage: string | null };
+  h.app.db.get<{ code: string | null; userMessage: string | null }>('select failure_code as code, failure_message as "userMessage" from jobs where id = ?', [id]);
 
 /**
  * `runway.bad_response` (src/jobs/poll-decision.ts keeps it private): Runway's task answers could
@@ -155,11 +155,11 @@ describe('a misbehaving Runway', () => {
     await h.runUntil(() => h.surface.failures.length === 1, 1_000, 400);
     expect(trap.connections - connectionsBefore).toBe(0);
     expect(h.surface.deliveries).toHaveLength(0);
-    expect(jobState(h, jobId)).toBe('failed');
-    expect(h.ledgerSum({ jobId })).toBe(0);
+    expect(await jobState(h, jobId)).toBe('failed');
+    expect(await h.ledgerSum({ jobId })).toBe(0);
     // The output cannot be fetched, so the image cannot be posted: delivery.failed, in its own words.
     expect(h.surface.failures).toEqual([{ placeholder: 'ph-ann', failure: UNDELIVERABLE }]);
-    expect(storedFailure(h, jobId)).toEqual(UNDELIVERABLE);
+    expect(await storedFailure(h, jobId)).toEqual(UNDELIVERABLE);
     const failure = h.surface.failures[0]!.failure;
     expect(failure.userMessage).not.toContain(url);
     expect(failure.userMessage).not.toMatch(/sig=|169\.254|127\.0\.0\.1/);
@@ -175,10 +175,10 @@ describe('a misbehaving Runway', () => {
     const jobId = await imagine(h, 'bea');
     await h.runUntil(() => h.surface.failures.length === 1, 1_000, 400);
     expect(h.surface.deliveries).toHaveLength(0);
-    expect(jobState(h, jobId)).toBe('failed');
-    expect(h.ledgerSum({ jobId })).toBe(0);
+    expect(await jobState(h, jobId)).toBe('failed');
+    expect(await h.ledgerSum({ jobId })).toBe(0);
     expect(h.surface.failures).toEqual([{ placeholder: 'ph-bea', failure: BAD_TASK_ANSWER }]);
-    expect(storedFailure(h, jobId)).toEqual(BAD_TASK_ANSWER);
+    expect(await storedFailure(h, jobId)).toEqual(BAD_TASK_ANSWER);
   });
 
   it.each([
@@ -190,10 +190,10 @@ describe('a misbehaving Runway', () => {
     const jobId = await imagine(h, 'cat');
     await h.runUntil(() => h.surface.failures.length === 1, 500, 100);
     expect(h.sim.requests.filter((r) => r.method === 'POST' && r.path === '/v1/text_to_image')).toHaveLength(0);
-    expect(jobState(h, jobId)).toBe('failed');
-    expect(h.ledgerSum({ jobId })).toBe(0);
+    expect(await jobState(h, jobId)).toBe('failed');
+    expect(await h.ledgerSum({ jobId })).toBe(0);
     expect(h.surface.failures).toEqual([{ placeholder: 'ph-cat', failure: CREATE_UNCERTAIN }]);
-    expect(storedFailure(h, jobId)).toEqual(CREATE_UNCERTAIN);
+    expect(await storedFailure(h, jobId)).toEqual(CREATE_UNCERTAIN);
   });
 });
 
@@ -213,11 +213,11 @@ describe('Runway cancelling a task', () => {
     // The runner had seen it running (the placeholder said so) before Runway said it was cancelled.
     expect(h.surface.statuses.some((s) => s.placeholder === 'ph-dee' && s.status.kind === 'running')).toBe(true);
     expect(polls).toBe(2);
-    expect(jobState(h, jobId)).toBe('cancelled');
+    expect(await jobState(h, jobId)).toBe('cancelled');
     expect(h.surface.failures).toEqual([{ placeholder: 'ph-dee', failure: TASK_CANCELLED }]);
-    expect(storedFailure(h, jobId)).toEqual(TASK_CANCELLED);
+    expect(await storedFailure(h, jobId)).toEqual(TASK_CANCELLED);
     expect(h.surface.deliveries).toHaveLength(0);
-    expect(h.ledgerSum({ jobId })).toBe(0);
-    expect(h.ledgerSum({ userId: 'dee' })).toBe(50);
+    expect(await h.ledgerSum({ jobId })).toBe(0);
+    expect(await h.ledgerSum({ userId: 'dee' })).toBe(50);
   });
 });

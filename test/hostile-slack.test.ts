@@ -32,6 +32,7 @@ import { noisePng } from './support/images.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { createSlackSender, type SlackSender } from './fakes/slack/sender.ts';
+import { newTestStore, type TestStore } from './support/test-database.ts';
 
 const BOT_TOKEN = 'xoxb-hostile-slack-token-7Hq';
 const SECRET = 'hostile-slack-signing-secret-P4x';
@@ -44,6 +45,8 @@ let app: App;
 let adapter: SlackAdapter;
 let slack: SlackSender;
 let dir: string;
+/** The bot's store, on the project's backend. */
+let store: TestStore | undefined;
 const logLines: string[] = [];
 let userCount = 0;
 let tsCount = 0;
@@ -61,11 +64,12 @@ const nextTs = (): string => `1767225${String(++tsCount).padStart(3, '0')}.00010
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'imagine-hostile-slack-'));
+  store = await newTestStore(dir);
   fake = await startFakeSlack(BOT_TOKEN);
   sim = await startRunwaySimulator({ apiKey: RUNWAY_KEY, generationMs: 150, pendingMs: 30, outputScale: 0.1 });
   const port = await freePort();
   const config = loadConfig({
-    DATABASE_PATH: join(dir, 'bot.db'),
+    ...store.env,
     // The elsewhere host is allowed for downloads in general: the Slack adapter must still refuse it.
     MEDIA_ORIGINS: `${fake.elsewhereOrigin} ${sim.url}`,
     RUNWAY_POLL_INTERVAL_MS: '50',
@@ -82,6 +86,7 @@ beforeAll(async () => {
     host: '127.0.0.1',
     mediaOrigins: config.mediaOrigins,
     core: app.core,
+    deliveries: app.deliveryDedupe('slack'),
     log,
     clock: systemClock,
   });
@@ -95,6 +100,7 @@ afterAll(async () => {
   await app?.stop();
   await fake?.close();
   await sim?.close();
+  await store?.discard();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -152,11 +158,16 @@ async function mention(user: string, text: string, extra: Record<string, unknown
 const ephemeralTo = (user: string) => fake.waitFor(() => fake.ephemerals.find((e) => e.user === user)?.text, `an ephemeral message to ${user}`, 10_000);
 
 /** Credits a member's requests took, net of refunds (a request refused after acceptance got its hold back): 0 means it cost nothing. */
-const chargesOf = (user: string): number =>
-  app.db.prepare("select coalesce(-sum(delta), 0) from ledger where user_id = ? and kind <> 'allowance'").pluck().get(user) as number;
+const chargesOf = async (user: string): Promise<number> =>
+  (await app.db.value<number>("select coalesce(-sum(delta), 0) from ledger where user_id = ? and kind <> 'allowance'", [user]))!;
 
 /** The member's one job (each test's member asks once), and the Runway task it made. */
-const jobOf = (user: string) => app.db.prepare('select id, state, task_id as taskId from jobs where user_id = ?').get(user) as { id: string; state: string; taskId: string | null } | undefined;
+const jobOf = (user: string) => app.db.get<{ id: string; state: string; taskId: string | null }>('select id, state, task_id as "taskId" from jobs where user_id = ?', [user]);
+/** The member's job once it is delivered (undefined until then), for `waitFor`. */
+const deliveredJobOf = async (user: string) => {
+  const job = await jobOf(user);
+  return job?.state === 'delivered' ? job : undefined;
+};
 
 /** Files shared with the member's result comment (`<@U…>: *prompt*`): this member's images only. */
 const sharedTo = (user: string) => fake.sharedFiles().filter((upload) => upload.shares.some((share) => share.initialComment?.startsWith(`<@${user}>`)));
@@ -185,7 +196,7 @@ describe('slash commands with odd text', () => {
     expect(reply).toBe(expected.text);
     expect(codesFor(user)).toEqual(expected.codes);
     expect(reply).not.toMatch(/Error:|at .*\.ts:\d+|undefined|\[object/);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
   });
 
   it('/imagine with odd unicode (bidi override, zero-width, emoji) is drawn like any prompt', async () => {
@@ -194,7 +205,7 @@ describe('slash commands with odd text', () => {
     const [image] = await fake.waitFor(() => sharedTo(user).length > 0 && sharedTo(user), 'the image', 15_000);
     expect(codesFor(user)).toEqual([]);
     // The prompt reached Runway as typed, every invisible character included.
-    const job = await fake.waitFor(() => (jobOf(user)?.state === 'delivered' ? jobOf(user) : undefined), 'the job delivered');
+    const job = await fake.waitFor(() => deliveredJobOf(user), 'the job delivered');
     expect(sim.tasks().find((task) => task.id === job.taskId)?.promptText).toBe('a \u202Egnp.tac\u202C \u200B🐟 in a bowl');
     expect(image?.bytes).toEqual(sim.outputFor(job.taskId!));
   });
@@ -207,13 +218,13 @@ describe('slash commands with odd text', () => {
     ['`whoami` <!channel>', unknownSubcommand('`whoami`')],
   ])('/quota %s from a moderator: refused privately, the ledger intact', async (text, failure) => {
     const admin = newUser('ada', true);
-    const entriesBefore = app.db.prepare('select count(*) from ledger').pluck().get() as number;
+    const entriesBefore = await app.db.value<number>('select count(*) from ledger');
     const replies = await command('/quota', text, admin);
     const reply = await fake.waitFor(replies.privateText, 'the private answer', 10_000);
     expect(reply).toBe(shown(failure));
     expect(codesFor(admin)).toEqual([failure.code]);
     expect(reply).not.toMatch(LIVE_MASS_MENTION);
-    expect(app.db.prepare('select count(*) from ledger').pluck().get()).toBe(entriesBefore);
+    expect(await app.db.value('select count(*) from ledger')).toBe(entriesBefore);
   });
 });
 
@@ -225,7 +236,7 @@ describe('mentions with files that are not what they claim', () => {
     expect(await ephemeralTo(user)).toBe(shown(fileNotOnSlack(elsewhere)));
     expect(codesFor(user)).toEqual(['slack.file_not_on_slack']);
     expect(fake.calls('elsewhere')).toHaveLength(0);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
   });
 
   it.each([
@@ -242,7 +253,7 @@ describe('mentions with files that are not what they claim', () => {
     expect(await ephemeralTo(user)).toBe(shown(failure));
     expect(codesFor(user)).toEqual([failure.code]);
     expect(sim.uploads()).toHaveLength(uploadsBefore);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
   });
 
   it('four files: refused before any download', async () => {
@@ -254,7 +265,7 @@ describe('mentions with files that are not what they claim', () => {
     expect(await ephemeralTo(user)).toBe(shown(failure));
     expect(codesFor(user)).toEqual([failure.code]);
     expect(fake.calls('file')).toHaveLength(downloadsBefore);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
   });
 
   it.each([
@@ -269,7 +280,7 @@ describe('mentions with files that are not what they claim', () => {
     expect(await ephemeralTo(user)).toBe(escapeMrkdwn(UNREADABLE_MENTION));
     expect(codesFor(user)).toEqual([]);
     expect(fake.calls('file')).toHaveLength(downloadsBefore);
-    expect(chargesOf(user)).toBe(0);
+    expect(await chargesOf(user)).toBe(0);
   });
 });
 
@@ -283,7 +294,7 @@ describe('mass mentions', () => {
     expect(texts.some((text) => text.includes('a cat &amp; a dog'))).toBe(true);
     for (const text of texts) expect(text).not.toMatch(LIVE_MASS_MENTION);
     // Slack's own escaping is undone on the way in: Runway gets "&", not "&amp;".
-    const job = await fake.waitFor(() => (jobOf(user)?.state === 'delivered' ? jobOf(user) : undefined), 'the job delivered');
+    const job = await fake.waitFor(() => deliveredJobOf(user), 'the job delivered');
     const promptText = sim.tasks().find((task) => task.id === job.taskId)?.promptText;
     expect(promptText).toContain('a cat & a dog');
     expect(promptText).not.toContain('&amp;');
@@ -306,7 +317,7 @@ describe('after all of the above', () => {
     await command('/imagine', 'a lighthouse --ratio 16:9', user);
     const [image] = await fake.waitFor(() => sharedTo(user).length > 0 && sharedTo(user), 'the image', 15_000);
     expect(codesFor(user)).toEqual([]);
-    const job = await fake.waitFor(() => (jobOf(user)?.state === 'delivered' ? jobOf(user) : undefined), 'the job delivered');
+    const job = await fake.waitFor(() => deliveredJobOf(user), 'the job delivered');
     expect(image?.bytes).toEqual(sim.outputFor(job.taskId!));
   });
 

@@ -1,7 +1,7 @@
 /**
  * The rule that must always hold: no interleaving of reservations overspends a member's balance or
  * the community's cap, whether the operations come in any order on one connection, alternate
- * between two connections to the same file, or race from several OS processes.
+ * between two connections to the same database, or race from several OS processes.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -10,17 +10,28 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.ts';
 import { CreditLedger } from '../src/credits/ledger.ts';
 import { periodKey, periodStart } from '../src/credits/periods.ts';
-import { insertJobRow, openTempDatabase } from './support/ledger-fixtures.ts';
-import { openDatabase, type Db } from '../src/store/database.ts';
+import { insertJobRow } from './support/ledger-fixtures.ts';
+import { openSharedTestDb } from './support/test-database.ts';
+import type { Database, Sql } from '../src/store/sql.ts';
 
 const C = 'community';
 const USERS = ['u0', 'u1', 'u2'] as const;
 const HOUR = 3_600_000;
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
 });
+
+/**
+ * The one place this file opens its databases: a fresh migrated one on the project's backend, and a
+ * second connection to it. SQLite: one file in a temporary directory; PostgreSQL: one database.
+ * The racing processes open `path` (the file, or the URL) too; `cleanup` closes both connections.
+ */
+async function freshDatabase(): Promise<{ db: Database; path: string; second: () => Promise<Database>; cleanup: () => Promise<void> }> {
+  const shared = await openSharedTestDb();
+  return { db: shared.db, path: shared.location, second: shared.connect, cleanup: shared.close };
+}
 
 type Op =
   | { op: 'reserve'; user: number; price: number; conn: number }
@@ -46,6 +57,8 @@ class Model {
   readonly key = new Map<string, string>();
   /** The part of a member's top-ups that only credits held across a boundary caused (README: unused allowance does not pile up). */
   readonly owedToHolds = new Map<string, number>();
+  /** When each member's allowance was last topped up: the holds it saw are the ones reserved before its day. */
+  readonly toppedUpAt = new Map<string, number>();
   readonly jobs: { id: string; user: string; reservedAt: number; held: number; charged: number; open: boolean }[] = [];
   constructor(readonly allowance: number, readonly cap: number | null) {}
 
@@ -60,17 +73,27 @@ class Model {
       this.key.set(user, key);
       this.owedToHolds.set(user, owed);
       this.balance.set(user, balance + topUp);
+      if (topUp > 0) this.toppedUpAt.set(user, now);
     }
     return this.balance.get(user) ?? 0;
   }
 
-  /** Credits a job gives back: a refund never lifts a balance above what it would have been without the hold. */
-  giveBack(job: { user: string; reservedAt: number }, returned: number): void {
+  /**
+   * Credits a job gives back, after which it holds `heldAfter`: a refund never lifts a balance above
+   * what it would have been without the hold, and what stays owed is owed to the holds the last
+   * top-up saw that are still held.
+   */
+  giveBack(job: Model['jobs'][number], returned: number, heldAfter: number): void {
     let balance = (this.balance.get(job.user) ?? 0) + returned;
     const owed = this.owedToHolds.get(job.user) ?? 0;
-    if (returned > 0 && owed > 0 && this.key.get(job.user) !== periodKey('day', job.reservedAt)) {
+    const toppedUpAt = this.toppedUpAt.get(job.user);
+    const seenBefore = toppedUpAt === undefined ? null : periodStart('day', toppedUpAt);
+    if (owed > 0 && seenBefore !== null && job.reservedAt < seenBefore) {
       const takeBack = Math.min(returned, owed);
-      this.owedToHolds.set(job.user, owed - takeBack);
+      const stillHeld = this.jobs
+        .filter((other) => other !== job && other.user === job.user && other.open && other.reservedAt < seenBefore)
+        .reduce((sum, other) => sum + other.held, heldAfter);
+      this.owedToHolds.set(job.user, Math.min(owed - takeBack, stillHeld));
       balance -= takeBack;
     }
     this.balance.set(job.user, balance);
@@ -85,20 +108,21 @@ class Model {
 }
 
 describe('reservations under any interleaving', () => {
-  it('never overspend a balance or the cap, and the ledger always adds up', () => {
-    fc.assert(
-      fc.property(
+  it('never overspend a balance or the cap, and the ledger always adds up', async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.integer({ min: 0, max: 20 }),
         fc.option(fc.integer({ min: 0, max: 40 }), { nil: null }),
         fc.array(opArb, { maxLength: 40 }),
-        (allowance, cap, ops) => {
-          const { db, path, cleanup } = openTempDatabase();
-          const second = openDatabase(path);
+        async (allowance, cap, ops) => {
+          const fresh = await freshDatabase();
+          const { db, cleanup } = fresh;
+          const second = await fresh.second();
           try {
             const clock = new ManualClock(Date.UTC(2026, 0, 1, 6));
             const ledgers = [db, second].map((d) => new CreditLedger(d, clock, { allowance, period: 'day' }));
             const ledgerOn = (i: number) => ledgers[i % ledgers.length] as CreditLedger;
-            if (cap !== null) ledgerOn(0).communities.setCap({ communityId: C, amount: cap, period: 'day', actorId: 'mod' });
+            if (cap !== null) await ledgerOn(0).communities.setCap({ communityId: C, amount: cap, period: 'day', actorId: 'mod' });
             const model = new Model(allowance, cap);
 
             for (const op of ops) {
@@ -107,10 +131,10 @@ describe('reservations under any interleaving', () => {
                 case 'reserve': {
                   const user = USERS[op.user] as string;
                   const id = `job-${model.jobs.length}`;
-                  insertJobRow(db, { id, communityId: C, userId: user, atMs: now });
+                  await insertJobRow(db, { id, communityId: C, userId: user, atMs: now });
                   const balance = model.touch(user, now);
                   const expectOk = balance >= op.price && (cap === null || model.capSpent(now) + op.price <= cap);
-                  const outcome = ledgerOn(op.conn).reserve({ communityId: C, userId: user, displayName: user, jobId: id, model: 'gen4_image', amount: op.price, atMs: now });
+                  const outcome = await ledgerOn(op.conn).reserve({ communityId: C, userId: user, displayName: user, jobId: id, model: 'gen4_image', amount: op.price, atMs: now });
                   expect(outcome.ok).toBe(expectOk);
                   if (outcome.ok) {
                     expect(outcome.balanceAfter).toBeGreaterThanOrEqual(0);
@@ -129,13 +153,13 @@ describe('reservations under any interleaving', () => {
                   const job = model.jobs.length === 0 ? undefined : model.jobs[op.job % model.jobs.length];
                   if (!job) break;
                   const ledger = ledgerOn(op.conn);
-                  expect(ledger.heldFor(job.id)).toBe(job.open ? job.held : 0);
+                  expect(await ledger.heldFor(job.id)).toBe(job.open ? job.held : 0);
                   const target = op.op === 'refund' ? 0 : Math.floor(op.fraction * job.held);
-                  if (op.op === 'adjustDown') ledger.adjust(job.id, target, 'estimate');
-                  else if (op.op === 'settle') ledger.settle(job.id, target);
-                  else ledger.refund(job.id, 'failed');
+                  if (op.op === 'adjustDown') await ledger.adjust(job.id, target, 'estimate');
+                  else if (op.op === 'settle') await ledger.settle(job.id, target);
+                  else await ledger.refund(job.id, 'failed');
                   if (!job.open) break; // finished jobs ignore further settlement
-                  model.giveBack(job, job.held - target);
+                  model.giveBack(job, job.held - target, op.op === 'adjustDown' ? target : 0);
                   if (op.op === 'adjustDown') job.held = target;
                   else Object.assign(job, { open: false, charged: target, held: 0 });
                   break;
@@ -143,7 +167,7 @@ describe('reservations under any interleaving', () => {
                 case 'grant': {
                   const user = USERS[op.user] as string;
                   const balance = model.touch(user, now);
-                  const { balanceAfter } = ledgerOn(op.conn).grant({ communityId: C, userId: user, amount: op.amount, actorId: 'mod' });
+                  const { balanceAfter } = await ledgerOn(op.conn).grant({ communityId: C, userId: user, amount: op.amount, actorId: 'mod' });
                   model.balance.set(user, balance + op.amount);
                   expect(balanceAfter).toBe(balance + op.amount);
                   break;
@@ -157,20 +181,19 @@ describe('reservations under any interleaving', () => {
               const reader = ledgerOn(1);
               for (const user of USERS) {
                 const expected = model.touch(user, clock.now());
-                const balance = reader.balance(C, user);
+                const balance = await reader.balance(C, user);
                 expect(balance).toBe(expected);
                 expect(balance).toBeGreaterThanOrEqual(0);
               }
-              const spent = reader.report(C).totalSpent;
+              const spent = (await reader.report(C)).totalSpent;
               expect(spent).toBe(model.capSpent(clock.now()));
               if (cap !== null) expect(spent).toBeLessThanOrEqual(cap);
               for (const job of model.jobs) {
-                expect(sumOfJob(second, job.id)).toBe(0 - (job.open ? job.held : job.charged));
+                expect(await sumOfJob(second, job.id)).toBe(0 - (job.open ? job.held : job.charged));
               }
             }
           } finally {
-            second.close();
-            cleanup();
+            await cleanup();
           }
         },
       ),
@@ -179,11 +202,11 @@ describe('reservations under any interleaving', () => {
   });
 });
 
-function sumOfJob(db: Db, jobId: string): number {
-  return (db.prepare('select coalesce(sum(delta), 0) as total from ledger where job_id = ?').get(jobId) as { total: number }).total;
+async function sumOfJob(db: Sql, jobId: string): Promise<number> {
+  return ((await db.get<{ total: number }>('select coalesce(sum(delta), 0) as total from ledger where job_id = ?', [jobId])) as { total: number }).total;
 }
 
-describe('reservations racing from several processes on one database file', () => {
+describe('reservations racing from several processes on one database', () => {
   const PROCESSES = 4;
   const ATTEMPTS = 12;
   const PRICE = 3;
@@ -191,12 +214,12 @@ describe('reservations racing from several processes on one database file', () =
 
   for (const mode of ['same-user', 'cap'] as const) {
     it(`${mode === 'same-user' ? "one member's balance" : "the community cap"}: exactly floor(budget / price) reservations succeed`, async () => {
-      const { db, path, cleanup } = openTempDatabase();
+      const { db, path, cleanup } = await freshDatabase();
       cleanups.push(cleanup);
       // In cap mode every reservation is a different, well-funded member: only the cap can stop them.
       const allowance = mode === 'same-user' ? BUDGET : 1_000;
       if (mode === 'cap') {
-        new CreditLedger(db, new ManualClock(), { allowance, period: 'none' }).communities.setCap({ communityId: 'race-community', amount: BUDGET, period: 'none', actorId: 'mod' });
+        await new CreditLedger(db, new ManualClock(), { allowance, period: 'none' }).communities.setCap({ communityId: 'race-community', amount: BUDGET, period: 'none', actorId: 'mod' });
       }
 
       const results = await race(path, mode, allowance);
@@ -204,14 +227,14 @@ describe('reservations racing from several processes on one database file', () =
       const succeeded = results.reduce((sum, r) => sum + r.succeeded, 0);
       expect(results.reduce((sum, r) => sum + r.succeeded + r.refused, 0)).toBe(PROCESSES * ATTEMPTS);
       expect(succeeded).toBe(Math.floor(BUDGET / PRICE));
-      const reserved = -(db.prepare("select coalesce(sum(delta), 0) as total from ledger where kind = 'reserve'").get() as { total: number }).total;
+      const reserved = -((await db.get<{ total: number }>("select coalesce(sum(delta), 0) as total from ledger where kind = 'reserve'")) as { total: number }).total;
       expect(reserved).toBe(succeeded * PRICE);
       expect(reserved).toBeLessThanOrEqual(BUDGET);
       if (mode === 'same-user') {
         // The allowance was credited once, however many processes saw the member first at the same moment.
-        const allowances = db.prepare("select count(*) as n from ledger where kind = 'allowance'").get() as { n: number };
+        const allowances = (await db.get<{ n: number }>("select count(*) as n from ledger where kind = 'allowance'")) as { n: number };
         expect(allowances.n).toBe(1);
-        expect(new CreditLedger(db, new ManualClock(), { allowance, period: 'none' }).balance('race-community', 'shared-user')).toBe(BUDGET % PRICE);
+        expect(await new CreditLedger(db, new ManualClock(), { allowance, period: 'none' }).balance('race-community', 'shared-user')).toBe(BUDGET % PRICE);
       }
     });
   }

@@ -1,8 +1,8 @@
 /**
  * Tracker issue 8, "Done means": the bounds on what the bot can cost its operator, end to end. The
- * real bot process (`src/main.ts`: discord.js, Bolt, the core, SQLite) serves the fake Discord and
- * the fake Slack at once, against the Runway simulator; the operator's tool runs beside it as a
- * child process on the same DATABASE_PATH. Assertions are on what crossed the wire (the fakes'
+ * real bot process (`src/main.ts`: discord.js, Bolt, the core, its store: SQLite, or PostgreSQL in
+ * the postgres project) serves the fake Discord and the fake Slack at once, against the Runway
+ * simulator; the operator's tool runs beside it as a child process on the same database. Assertions are on what crossed the wire (the fakes'
  * recorded requests, the CDN, the simulator), on the codes the bot logged, and on the job and ledger
  * rows read back from its database.
  *
@@ -18,7 +18,6 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePlaceholder } from '../adapters/slack/placeholder.ts';
 import { escapeMrkdwn, failureText, placeholderHead } from '../adapters/slack/texts.ts';
@@ -33,7 +32,8 @@ import { FakeDiscord, PERMISSIONS, snowflake, type CommandInvocation, type FakeG
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { createSlackSender, type SlackSender } from './fakes/slack/sender.ts';
-import { readLedger, type LedgerEntry } from './support/bot-database.ts';
+import type { LedgerEntry } from './support/bot-database.ts';
+import { newBotStore, type BotStore } from './support/bot-store.ts';
 import { noisePng } from './support/images.ts';
 import { PlatformBot } from './support/platform-bot.ts';
 import { waitFor } from './support/wait-for.ts';
@@ -63,7 +63,8 @@ interface World {
   readonly sender: SlackSender;
   readonly sim: RunwaySimulator;
   readonly dir: string;
-  readonly databasePath: string;
+  /** The bot's store, on the project's backend. */
+  readonly store: BotStore;
   readonly env: Record<string, string>;
   readonly bot: PlatformBot;
 }
@@ -74,7 +75,7 @@ async function startWorld(guilds: readonly FakeGuild[], env: (base: { discord: F
   const slack = await startFakeSlack();
   const sim = await startRunwaySimulator({ apiKey: RUNWAY_KEY, generationMs: 200, pendingMs: 50, outputScale: 0.25 });
   const dir = mkdtempSync(join(tmpdir(), 'imagine-bounds-e2e-'));
-  const databasePath = join(dir, 'bot.db');
+  const store = await newBotStore(dir);
   const port = await freePort();
   const fullEnv: Record<string, string> = {
     DISCORD_TOKEN: discord.token,
@@ -85,7 +86,7 @@ async function startWorld(guilds: readonly FakeGuild[], env: (base: { discord: F
     PORT: String(port),
     RUNWAYML_API_SECRET: RUNWAY_KEY,
     RUNWAYML_BASE_URL: sim.url,
-    DATABASE_PATH: databasePath,
+    ...store.env,
     MEDIA_ORIGINS: `${discord.cdnOrigin} ${sim.url}`,
     RUNWAY_POLL_INTERVAL_MS: '50',
     DEFAULT_ALLOWANCE: String(ALLOWANCE),
@@ -93,7 +94,7 @@ async function startWorld(guilds: readonly FakeGuild[], env: (base: { discord: F
     ...env({ discord, slack }),
   };
   const bot = await PlatformBot.started(fullEnv);
-  return { discord, slack, sender: createSlackSender(`http://127.0.0.1:${port}/slack/events`, SIGNING_SECRET), sim, dir, databasePath, env: fullEnv, bot };
+  return { discord, slack, sender: createSlackSender(`http://127.0.0.1:${port}/slack/events`, SIGNING_SECRET), sim, dir, store, env: fullEnv, bot };
 }
 
 async function stopWorld(world: World | undefined): Promise<void> {
@@ -102,6 +103,7 @@ async function stopWorld(world: World | undefined): Promise<void> {
   await world.discord.close();
   await world.slack.close();
   await world.sim.close();
+  await world.store.discard();
   rmSync(world.dir, { recursive: true, force: true });
 }
 
@@ -172,30 +174,23 @@ interface JobRow {
   readonly placeholder: string;
 }
 
-/** Every job row, oldest first, through a read-only connection of its own (never holding a lock the bot needs). */
-function readJobRows(databasePath: string): JobRow[] {
-  const db = new Database(databasePath, { readonly: true, fileMustExist: true });
-  try {
-    return db
-      .prepare(
-        `select id, community_id as communityId, user_id as userId, state, failure_code as failureCode, moderated,
-                cost_credits as costCredits, placeholder from jobs order by created_at, rowid`,
-      )
-      .all() as JobRow[];
-  } finally {
-    db.close();
-  }
+/** Every job row, oldest first (aliases quoted: PostgreSQL folds unquoted names to lower case). */
+function readJobRows(world: World): Promise<JobRow[]> {
+  return world.store.select<JobRow>(
+    `select id, community_id as "communityId", user_id as "userId", state, failure_code as "failureCode", moderated,
+            cost_credits as "costCredits", placeholder from jobs order by created_at, rowid`,
+  );
 }
 
-const jobsOf = (world: World, userId: string) => readJobRows(world.databasePath).filter((job) => job.userId === userId);
-const communityJobs = (world: World, communityId: string) => readJobRows(world.databasePath).filter((job) => job.communityId === communityId);
-const communityLedger = (world: World, communityId: string) => readLedger(world.databasePath).filter((entry) => entry.community_id === communityId);
+const jobsOf = async (world: World, userId: string) => (await readJobRows(world)).filter((job) => job.userId === userId);
+const communityJobs = async (world: World, communityId: string) => (await readJobRows(world)).filter((job) => job.communityId === communityId);
+const communityLedger = async (world: World, communityId: string) => (await world.store.readLedger()).filter((entry) => entry.community_id === communityId);
 /** A member's ledger as [kind, delta] pairs, in order. */
-const entriesOf = (world: World, userId: string) => readLedger(world.databasePath).filter((entry) => entry.user_id === userId).map((entry) => [entry.kind, entry.delta]);
+const entriesOf = async (world: World, userId: string) => (await world.store.readLedger()).filter((entry) => entry.user_id === userId).map((entry) => [entry.kind, entry.delta]);
 const sumOf = (entries: readonly LedgerEntry[]) => entries.reduce((total, entry) => total + entry.delta, 0);
-const balanceOf = (world: World, userId: string) => sumOf(readLedger(world.databasePath).filter((entry) => entry.user_id === userId));
+const balanceOf = async (world: World, userId: string) => sumOf((await world.store.readLedger()).filter((entry) => entry.user_id === userId));
 /** Whether a job's money is final (settled or refunded). */
-const isSettled = (world: World, jobId: string) => readLedger(world.databasePath).some((entry) => entry.job_id === jobId && (entry.kind === 'settle' || entry.kind === 'refund'));
+const isSettled = async (world: World, jobId: string) => (await world.store.readLedger()).some((entry) => entry.job_id === jobId && (entry.kind === 'settle' || entry.kind === 'refund'));
 
 function logEntries(bot: PlatformBot): Record<string, unknown>[] {
   return bot.lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -261,15 +256,19 @@ const deliveredOriginal = (world: World, interaction: FakeInteraction) =>
   });
 
 /** The job a Discord interaction became, if any. */
-const jobOfInteraction = (world: World, interaction: FakeInteraction) =>
-  readJobRows(world.databasePath).find((job) => (JSON.parse(job.placeholder) as { interactionToken?: string }).interactionToken === interaction.token);
+const jobOfInteraction = async (world: World, interaction: FakeInteraction) =>
+  (await readJobRows(world)).find((job) => (JSON.parse(job.placeholder) as { interactionToken?: string }).interactionToken === interaction.token);
 
 /** /imagine in the scene and wait until its image is on @original and its money is final; returns the job. */
 async function imagineDelivered(world: World, scene: GuildScene, user: FakeUser, prompt: string): Promise<JobRow> {
   const interaction = scene.command({ name: 'imagine', user, options: { prompt } });
   await deliveredOriginal(world, interaction);
-  const job = await waitFor('the job row', () => jobOfInteraction(world, interaction));
-  await waitFor(`job ${job.id} settled`, () => isSettled(world, job.id));
+  // The image reaches the chat before its row says so (the delivery is recorded once it is posted).
+  const job = await waitFor('the job row, delivered', async () => {
+    const row = await jobOfInteraction(world, interaction);
+    return row?.state === 'delivered' ? row : undefined;
+  });
+  await waitFor(`job ${job.id} settled`, async () => (await isSettled(world, job.id)));
   expect(discordRefusals(world.bot, interaction)).toEqual([]);
   return job;
 }
@@ -287,8 +286,8 @@ const responseTo = (world: World, fields: { response_url: string }) =>
 /** A Slack /imagine, until its image is shared in the channel and its money is final; returns the job. */
 async function slackImagineDelivered(world: World, scene: TeamScene, userId: string, prompt: string): Promise<JobRow> {
   await scene.command('/imagine', prompt, userId);
-  const job = await waitFor(`the delivered job of ${userId}\n${world.bot.tail()}`, () => jobsOf(world, userId).find((row) => row.state === 'delivered' && decodePlaceholder(row.placeholder).head === placeholderHead(userId, prompt)));
-  await waitFor(`job ${job.id} settled`, () => isSettled(world, job.id));
+  const job = await waitFor(`the delivered job of ${userId}\n${world.bot.tail()}`, async () => (await jobsOf(world, userId)).find((row) => row.state === 'delivered' && decodePlaceholder(row.placeholder).head === placeholderHead(userId, prompt)));
+  await waitFor(`job ${job.id} settled`, async () => (await isSettled(world, job.id)));
   return job;
 }
 
@@ -302,7 +301,7 @@ interface AdminRun {
 
 /**
  * `npm run admin -- …` (tsx src/admin/cli.ts) as its own process, beside the running bot, on its
- * DATABASE_PATH with the bot's own configuration, from an empty directory (so no `.env` is read).
+ * database with the bot's own configuration, from an empty directory (so no `.env` is read).
  */
 function runAdmin(world: World, args: readonly string[]): Promise<AdminRun> {
   const cwd = join(world.dir, 'admin-cwd');
@@ -393,8 +392,8 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
       // Nothing downloaded, nothing sent to Runway, no job, no ledger entry, nothing public in the channel.
       expect(discord.cdnRequests.slice(cdnBefore)).toEqual([]);
       expect(sim.requests.slice(simBefore).filter((request) => request.path !== '/v1/organization')).toEqual([]);
-      expect(communityJobs(world, UNLISTED_GUILD.id)).toEqual([]);
-      expect(communityLedger(world, UNLISTED_GUILD.id)).toEqual([]);
+      expect(await communityJobs(world, UNLISTED_GUILD.id)).toEqual([]);
+      expect(await communityLedger(world, UNLISTED_GUILD.id)).toEqual([]);
       expect(discord.channelMessages(channelId).filter((message) => (message.flags & 64) === 0)).toEqual([oldResult]);
     });
 
@@ -429,8 +428,8 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
       // Only the three private answers: two on response_url, one ephemeral; nothing posted in the channel.
       expect(calls.map((call) => call.kind).sort()).toEqual(['chat.postEphemeral', 'respond', 'respond']);
       expect(sim.requests.slice(simBefore).filter((request) => request.path !== '/v1/organization')).toEqual([]);
-      expect(communityJobs(world, UNLISTED_TEAM)).toEqual([]);
-      expect(communityLedger(world, UNLISTED_TEAM)).toEqual([]);
+      expect(await communityJobs(world, UNLISTED_TEAM)).toEqual([]);
+      expect(await communityLedger(world, UNLISTED_TEAM)).toEqual([]);
     });
 
     it("1c. Discord, a server blocked with the operator's tool while the bot runs: refused with community.blocked at no cost; after `unblock`, served again", async () => {
@@ -440,7 +439,7 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
       // The server is known to the database (the tool refuses ids no table names) once a member used /credits.
       await callbackOf(world, scene.command({ name: 'credits', user: bea }));
       expect(commandCodes(bot, bea.id)).toEqual(['credits.view']);
-      expect(entriesOf(world, bea.id)).toEqual([['allowance', ALLOWANCE]]);
+      expect(await entriesOf(world, bea.id)).toEqual([['allowance', ALLOWANCE]]);
 
       const blocked = await runAdmin(world, ['block', scene.guildId, 'spam', 'from', 'bots']);
       expect(blocked).toMatchObject({ code: 0, stderr: '' });
@@ -459,15 +458,15 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
         expect(discordRefusals(bot, interaction)).toEqual(['community.blocked']);
       }
       expect(discord.cdnRequests.slice(cdnBefore)).toEqual([]);
-      expect(communityJobs(world, scene.guildId)).toEqual([]);
-      expect(entriesOf(world, bea.id)).toEqual([['allowance', ALLOWANCE]]);
+      expect(await communityJobs(world, scene.guildId)).toEqual([]);
+      expect(await entriesOf(world, bea.id)).toEqual([['allowance', ALLOWANCE]]);
       expect(commandCodes(bot, bea.id)).toEqual(['credits.view']);
 
       const unblocked = await runAdmin(world, ['unblock', scene.guildId]);
       expect(unblocked).toEqual({ code: 0, stdout: `${scene.guildId} unblocked: its members can use the bot again.\n`, stderr: '' });
       const job = await imagineDelivered(world, scene, bea, 'an unblocked cat');
       expect(job).toMatchObject({ state: 'delivered', costCredits: PRICE, moderated: 0 });
-      expect(entriesOf(world, bea.id)).toEqual([['allowance', ALLOWANCE], ['reserve', -PRICE], ['settle', 0]]);
+      expect(await entriesOf(world, bea.id)).toEqual([['allowance', ALLOWANCE], ['reserve', -PRICE], ['settle', 0]]);
     });
   });
 
@@ -496,16 +495,16 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
         });
         expect(failed.content).toBe(`❌ ${DECLINED.userMessage}`);
         expect(failed.content).toContain(`this one cost ${PRICE} credits`);
-        const job = jobOfInteraction(world, interaction)!;
-        await waitFor('the decline settled', () => isSettled(world, job.id));
-        expect(balanceOf(world, mallory.id)).toBe(ALLOWANCE - strike * PRICE);
+        const job = (await jobOfInteraction(world, interaction))!;
+        await waitFor('the decline settled', async () => (await isSettled(world, job.id)));
+        expect(await balanceOf(world, mallory.id)).toBe(ALLOWANCE - strike * PRICE);
       }
-      expect(jobsOf(world, mallory.id).map(({ state, failureCode, moderated, costCredits }) => ({ state, failureCode, moderated, costCredits }))).toEqual([
+      expect((await jobsOf(world, mallory.id)).map(({ state, failureCode, moderated, costCredits }) => ({ state, failureCode, moderated, costCredits }))).toEqual([
         { state: 'failed', failureCode: DECLINED.code, moderated: 1, costCredits: PRICE },
         { state: 'failed', failureCode: DECLINED.code, moderated: 1, costCredits: PRICE },
       ]);
       // Charged in full, twice: the settle gives nothing back, and no refund follows.
-      expect(entriesOf(world, mallory.id)).toEqual([['allowance', ALLOWANCE], ['reserve', -PRICE], ['settle', 0], ['reserve', -PRICE], ['settle', 0]]);
+      expect(await entriesOf(world, mallory.id)).toEqual([['allowance', ALLOWANCE], ['reserve', -PRICE], ['settle', 0], ['reserve', -PRICE], ['settle', 0]]);
 
       // The moderators: one channel message pinging the role, and only the role.
       const [notice] = await waitFor(`the moderators told\n${bot.tail()}`, () => roleNotices().length > 0 && roleNotices());
@@ -522,8 +521,8 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
       expect(answer).toMatchObject({ type: 4, flags: 64 });
       expect(textsBetween(pausedAt, Date.now(), pausedText)).toContain(answer.content);
       expect(discordRefusals(bot, paused)).toEqual(['moderation.paused']);
-      expect(jobsOf(world, mallory.id)).toHaveLength(2);
-      expect(balanceOf(world, mallory.id)).toBe(ALLOWANCE - 2 * PRICE);
+      expect(await jobsOf(world, mallory.id)).toHaveLength(2);
+      expect(await balanceOf(world, mallory.id)).toBe(ALLOWANCE - 2 * PRICE);
 
       // A moderator (by DISCORD_MODERATOR_ROLE alone) pardons her; her next /imagine goes through.
       const pardon = scene.moderate({ name: 'quota', subcommand: 'pardon', options: { user: mallory } });
@@ -534,7 +533,7 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
       expect(commandCodes(bot, scene.moderator.id)).toEqual(['quota.pardoned']);
       const job = await imagineDelivered(world, scene, mallory, 'a calm lake');
       expect(job).toMatchObject({ state: 'delivered', moderated: 0, costCredits: PRICE, failureCode: null });
-      expect(entriesOf(world, mallory.id)).toEqual([
+      expect(await entriesOf(world, mallory.id)).toEqual([
         ['allowance', ALLOWANCE], ['reserve', -PRICE], ['settle', 0], ['reserve', -PRICE], ['settle', 0], ['reserve', -PRICE], ['settle', 0],
       ]);
       // Told exactly once, for the one pause.
@@ -553,7 +552,10 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
         noticeWindowStart = Date.now();
         const prompt = `sim:safety strike ${strike}`;
         await scene.command('/imagine', prompt, mallory);
-        const job = await waitFor(`decline ${strike} settled\n${bot.tail()}`, () => jobsOf(world, mallory).find((row) => row.failureCode !== null && isSettled(world, row.id) && decodePlaceholder(row.placeholder).head === placeholderHead(mallory, prompt)));
+        const job = await waitFor(`decline ${strike} settled\n${bot.tail()}`, async () => {
+          const declined = (await jobsOf(world, mallory)).find((row) => row.failureCode !== null && decodePlaceholder(row.placeholder).head === placeholderHead(mallory, prompt));
+          return declined !== undefined && (await isSettled(world, declined.id)) && declined;
+        });
         // The placeholder says what the decline cost.
         const placeholder = decodePlaceholder(job.placeholder);
         const shown = await waitFor('the decline on the placeholder', () => {
@@ -561,13 +563,13 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
           return message?.text.startsWith(':warning:') ? message : undefined;
         });
         expect(shown.text).toBe(failureText(placeholderHead(mallory, prompt), DECLINED.userMessage));
-        expect(balanceOf(world, mallory)).toBe(ALLOWANCE - strike * PRICE);
+        expect(await balanceOf(world, mallory)).toBe(ALLOWANCE - strike * PRICE);
       }
-      expect(jobsOf(world, mallory).map(({ state, failureCode, moderated, costCredits }) => ({ state, failureCode, moderated, costCredits }))).toEqual([
+      expect((await jobsOf(world, mallory)).map(({ state, failureCode, moderated, costCredits }) => ({ state, failureCode, moderated, costCredits }))).toEqual([
         { state: 'failed', failureCode: DECLINED.code, moderated: 1, costCredits: PRICE },
         { state: 'failed', failureCode: DECLINED.code, moderated: 1, costCredits: PRICE },
       ]);
-      expect(entriesOf(world, mallory)).toEqual([['allowance', ALLOWANCE], ['reserve', -PRICE], ['settle', 0], ['reserve', -PRICE], ['settle', 0]]);
+      expect(await entriesOf(world, mallory)).toEqual([['allowance', ALLOWANCE], ['reserve', -PRICE], ['settle', 0], ['reserve', -PRICE], ['settle', 0]]);
 
       const [notice] = await waitFor(`the moderators told\n${bot.tail()}`, () => notices().length > 0 && notices());
       const noticeWindowEnd = Date.now();
@@ -580,8 +582,8 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
       expect(answer.response_type).toBe('ephemeral');
       expect(textsBetween(pausedAt, Date.now(), (now) => escapeMrkdwn(pausedText(now)))).toContain(answer.text);
       expect(slackRefusals(bot, mallory)).toEqual(['moderation.paused']);
-      expect(jobsOf(world, mallory)).toHaveLength(2);
-      expect(balanceOf(world, mallory)).toBe(ALLOWANCE - 2 * PRICE);
+      expect(await jobsOf(world, mallory)).toHaveLength(2);
+      expect(await balanceOf(world, mallory)).toBe(ALLOWANCE - 2 * PRICE);
 
       const pardon = await scene.command('/quota', `pardon <@${mallory}|mallory>`, admin);
       expect((await responseTo(world, pardon)).body).toEqual({
@@ -592,7 +594,7 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
       const job = await slackImagineDelivered(world, scene, mallory, 'a calm lake');
       expect(job).toMatchObject({ moderated: 0, costCredits: PRICE, failureCode: null });
       expect(slack.sharedFiles().filter((upload) => upload.shares[0]?.channel === scene.channel)).toHaveLength(1);
-      expect(entriesOf(world, mallory)).toEqual([
+      expect(await entriesOf(world, mallory)).toEqual([
         ['allowance', ALLOWANCE], ['reserve', -PRICE], ['settle', 0], ['reserve', -PRICE], ['settle', 0], ['reserve', -PRICE], ['settle', 0],
       ]);
       expect(notices()).toHaveLength(1);
@@ -623,11 +625,11 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
         await waitFor(`the decline shown\n${bot.tail()}`, () => discord.original(interaction)?.content.startsWith('❌'));
         expect(discord.original(interaction)?.content).toBe(`❌ ${DECLINED.userMessage}`);
       }
-      expect(jobsOf(world, mallory.id).map(({ state, moderated, costCredits }) => ({ state, moderated, costCredits }))).toEqual([
+      expect((await jobsOf(world, mallory.id)).map(({ state, moderated, costCredits }) => ({ state, moderated, costCredits }))).toEqual([
         { state: 'failed', moderated: 1, costCredits: PRICE },
         { state: 'failed', moderated: 1, costCredits: PRICE },
       ]);
-      expect(entriesOf(world, mallory.id)).toEqual([['allowance', ALLOWANCE], ['reserve', -PRICE], ['reserve', -PRICE], ['settle', 0], ['settle', 0]]);
+      expect(await entriesOf(world, mallory.id)).toEqual([['allowance', ALLOWANCE], ['reserve', -PRICE], ['reserve', -PRICE], ['settle', 0], ['settle', 0]]);
       // Both edits were refused once and went through on the retry.
       for (const interaction of declines) {
         expect(discord.requestsTo(new RegExp(`^/webhooks/\\d+/${interaction.token}/messages/@original$`), 'PATCH').map((request) => request.status).slice(-2)).toEqual([429, 200]);
@@ -670,14 +672,14 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
       // The public placeholder of the deferral is gone; nothing was downloaded, held or sent.
       await waitFor('the placeholder removed', () => discord.original(beyond) === undefined || discord.original(beyond)?.deleted);
       expect(discord.cdnRequests.slice(cdnBefore)).toEqual([]);
-      expect(jobsOf(world, cody.id).map((job) => job.id)).toEqual([first.id]);
-      expect(entriesOf(world, cody.id)).toEqual([['allowance', ALLOWANCE], ['reserve', -PRICE], ['settle', 0]]);
+      expect((await jobsOf(world, cody.id)).map((job) => job.id)).toEqual([first.id]);
+      expect(await entriesOf(world, cody.id)).toEqual([['allowance', ALLOWANCE], ['reserve', -PRICE], ['settle', 0]]);
 
       const restored = await runAdmin(world, ['budget', scene.guildId, 'default']);
       expect(restored).toEqual({ code: 0, stdout: `${scene.guildId}: budget back to the default, 200/day (was 8/day). Spent today: 8, left: 192.\n`, stderr: '' });
       const second = await imagineDelivered(world, scene, cody, 'the second lighthouse');
       expect(second.costCredits).toBe(PRICE);
-      expect(entriesOf(world, cody.id)).toEqual([['allowance', ALLOWANCE], ['reserve', -PRICE], ['settle', 0], ['reserve', -PRICE], ['settle', 0]]);
+      expect(await entriesOf(world, cody.id)).toEqual([['allowance', ALLOWANCE], ['reserve', -PRICE], ['settle', 0], ['reserve', -PRICE], ['settle', 0]]);
 
       // A moderator cannot cap the community above what the operator gives it.
       const cap = scene.moderate({ name: 'quota', subcommand: 'cap', options: { amount: 999 } });
@@ -695,11 +697,14 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
         const interaction = scene.command({ name: 'imagine', user, options: { prompt: `flood ${i + 1}` }, attachments: { image1: image1!, image2: image2!, image3: image3! } });
         return { interaction, paths: [image1!, image2!, image3!].map(cdnPath), bytes: seeds.map((seed) => noisePng(seed)) };
       });
-      await waitFor(`every request answered\n${world.bot.tail()}`, () =>
-        requests.every(({ interaction }) => discordRefusals(world.bot, interaction).length > 0 || jobOfInteraction(world, interaction) !== undefined),
-      );
-      const accepted = requests.filter(({ interaction }) => jobOfInteraction(world, interaction) !== undefined);
-      const refused = requests.filter(({ interaction }) => jobOfInteraction(world, interaction) === undefined);
+      const jobsOfRequests = () => Promise.all(requests.map(({ interaction }) => jobOfInteraction(world, interaction)));
+      await waitFor(`every request answered\n${world.bot.tail()}`, async () => {
+        const jobs = await jobsOfRequests();
+        return requests.every(({ interaction }, i) => discordRefusals(world.bot, interaction).length > 0 || jobs[i] !== undefined);
+      });
+      const jobs = await jobsOfRequests();
+      const accepted = requests.filter((_, i) => jobs[i] !== undefined);
+      const refused = requests.filter((_, i) => jobs[i] === undefined);
       return { requests, accepted, refused };
     }
 
@@ -710,7 +715,7 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
       const set = scene.moderate({ name: 'quota', subcommand: 'set', options: { user: flo, amount: PRICE } });
       await callbackOf(world, set);
       expect(commandCodes(bot, scene.moderator.id)).toEqual(['quota.set']);
-      expect(balanceOf(world, flo.id)).toBe(PRICE);
+      expect(await balanceOf(world, flo.id)).toBe(PRICE);
       const uploadsBefore = sim.uploads().length;
 
       const { requests, accepted, refused } = await flood(scene, flo, 8, 200);
@@ -726,8 +731,8 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
 
       const [winner] = accepted;
       await deliveredOriginal(world, winner!.interaction);
-      const job = jobOfInteraction(world, winner!.interaction)!;
-      await waitFor('the image settled', () => isSettled(world, job.id));
+      const job = (await jobOfInteraction(world, winner!.interaction))!;
+      await waitFor('the image settled', async () => (await isSettled(world, job.id)));
       // Downloads: the three images of the one request that holds credits, once each; none of the others'.
       const floodPaths = new Set(requests.flatMap(({ paths }) => paths));
       expect(discord.cdnRequests.filter((request) => floodPaths.has(request.path)).map((request) => request.path).sort()).toEqual([...winner!.paths].sort());
@@ -735,9 +740,9 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
       const uploaded = sim.uploads().slice(uploadsBefore).map((upload) => upload.bytes);
       expect(uploaded).toHaveLength(3);
       expect(uploaded).toEqual(expect.arrayContaining(winner!.bytes));
-      expect(jobsOf(world, flo.id).map(({ state, costCredits }) => ({ state, costCredits }))).toEqual([{ state: 'delivered', costCredits: PRICE }]);
-      expect(entriesOf(world, flo.id)).toEqual([['allowance', ALLOWANCE], ['set', PRICE - ALLOWANCE], ['reserve', -PRICE], ['settle', 0]]);
-      expect(balanceOf(world, flo.id)).toBe(0);
+      expect((await jobsOf(world, flo.id)).map(({ state, costCredits }) => ({ state, costCredits }))).toEqual([{ state: 'delivered', costCredits: PRICE }]);
+      expect(await entriesOf(world, flo.id)).toEqual([['allowance', ALLOWANCE], ['set', PRICE - ALLOWANCE], ['reserve', -PRICE], ['settle', 0]]);
+      expect(await balanceOf(world, flo.id)).toBe(0);
     });
 
     it('5b. with credits for six images, 8 requests with 3 images each at once: MAX_JOBS_PER_MEMBER=2 proceed, 6 are refused jobs.too_many_in_flight, only their 6 images are downloaded', async () => {
@@ -762,14 +767,14 @@ describe('operator bounds, one bot process serving listed Discord servers and Sl
         expect(answer.flags & 64).toBe(64);
       }
       for (const { interaction } of accepted) await deliveredOriginal(world, interaction);
-      const jobs = accepted.map(({ interaction }) => jobOfInteraction(world, interaction)!);
-      await waitFor('both images settled', () => jobs.every((job) => isSettled(world, job.id)));
+      const jobs = (await Promise.all(accepted.map(({ interaction }) => jobOfInteraction(world, interaction)))).map((job) => job!);
+      await waitFor('both images settled', async () => (await Promise.all(jobs.map((job) => isSettled(world, job.id)))).every(Boolean));
       const floodPaths = new Set(requests.flatMap(({ paths }) => paths));
       expect(discord.cdnRequests.filter((request) => floodPaths.has(request.path)).map((request) => request.path).sort()).toEqual(accepted.flatMap(({ paths }) => paths).sort());
       const uploaded = sim.uploads().slice(uploadsBefore).map((upload) => upload.bytes);
       expect(uploaded).toHaveLength(6);
       expect(uploaded).toEqual(expect.arrayContaining(accepted.flatMap(({ bytes }) => bytes)));
-      expect(entriesOf(world, fred.id)).toEqual([['allowance', ALLOWANCE], ['reserve', -PRICE], ['reserve', -PRICE], ['settle', 0], ['settle', 0]]);
+      expect(await entriesOf(world, fred.id)).toEqual([['allowance', ALLOWANCE], ['reserve', -PRICE], ['reserve', -PRICE], ['settle', 0], ['settle', 0]]);
     });
   });
 });
@@ -832,12 +837,12 @@ describe("3. the operator's budget stops every community at once (OPERATOR_BUDGE
     // At no cost: no download, no Runway call, no job; their ledgers hold only the allowance they were credited on first sight.
     expect(discord.cdnRequests.slice(cdnBefore)).toEqual([]);
     expect(sim.requests.slice(simBefore).filter((request) => request.path !== '/v1/organization')).toEqual([]);
-    expect(communityJobs(world, third.guildId)).toEqual([]);
-    expect(communityJobs(world, otherWorkspace.teamId)).toEqual([]);
-    expect(entriesOf(world, tom.id)).toEqual([['allowance', ALLOWANCE]]);
-    expect(entriesOf(world, sue)).toEqual([['allowance', ALLOWANCE]]);
+    expect(await communityJobs(world, third.guildId)).toEqual([]);
+    expect(await communityJobs(world, otherWorkspace.teamId)).toEqual([]);
+    expect(await entriesOf(world, tom.id)).toEqual([['allowance', ALLOWANCE]]);
+    expect(await entriesOf(world, sue)).toEqual([['allowance', ALLOWANCE]]);
     // Exactly the two images were charged, across every community.
-    expect(readLedger(world.databasePath).filter((entry) => entry.job_id !== null).map((entry) => [entry.community_id, entry.kind, entry.delta])).toEqual([
+    expect((await world.store.readLedger()).filter((entry) => entry.job_id !== null).map((entry) => [entry.community_id, entry.kind, entry.delta])).toEqual([
       [first.guildId, 'reserve', -PRICE], [first.guildId, 'settle', 0], [workspace.teamId, 'reserve', -PRICE], [workspace.teamId, 'settle', 0],
     ]);
 

@@ -16,7 +16,7 @@ afterEach(async () => {
 const TEN_MINUTES = 10 * 60 * 1000;
 /** Every call the bot made to Runway except reading the organisation. */
 const runwayCalls = (h: CoreHarness) => h.sim.requests.filter((r) => r.path !== '/v1/organization');
-const count = (h: CoreHarness, table: 'jobs' | 'ledger') => h.app.db.prepare(`select count(*) from ${table}`).pluck().get() as number;
+const count = async (h: CoreHarness, table: 'jobs' | 'ledger') => (await h.app.db.value<number>(`select count(*) from ${table}`))!;
 
 describe("Runway's organisation as a budget", () => {
   it('refuses at no cost what the Runway account cannot pay for: no ledger entry, no download, no Runway call', async () => {
@@ -29,12 +29,12 @@ describe("Runway's organisation as a budget", () => {
       reply: { visibility: 'private', text: organizationOutOfCredits(8).userMessage },
     };
 
-    expect(h.app.core.checkImagine(amy, { prompt: 'a cat in a hat', ratio: '16:9', references: [cat] })).toEqual(expected);
+    expect(await h.app.core.checkImagine(amy, { prompt: 'a cat in a hat', ratio: '16:9', references: [cat] })).toEqual(expected);
     expect(await h.app.core.imagine(amy, { prompt: 'a cat in a hat', ratio: '16:9', references: [cat] }, 'ph-1')).toEqual(expected);
 
     expect(cat.downloads).toBe(0);
-    expect(count(h, 'ledger')).toBe(0);
-    expect(count(h, 'jobs')).toBe(0);
+    expect(await count(h, 'ledger')).toBe(0);
+    expect(await count(h, 'jobs')).toBe(0);
     expect(runwayCalls(h)).toEqual([]);
 
     // A cheaper image fits; once the operator tops up and the account is read again, so does this one.
@@ -48,7 +48,7 @@ describe("Runway's organisation as a budget", () => {
     // The harness's clock starts at 2026-11-25 12:00 UTC.
     const h = (harness = await startCoreHarness({ sim: { maxDailyGenerations: 1 } }));
     expect(await h.app.core.imagine(h.requester('amy'), { prompt: 'a koi pond', references: [] }, 'ph-1')).toMatchObject({ ok: true });
-    const ledgerBefore = count(h, 'ledger');
+    const ledgerBefore = await count(h, 'ledger');
     const cat = memoryReference('cat.png', noisePng(2, 64));
 
     const refused = await h.app.core.imagine(h.requester('bob'), { prompt: 'a cat', references: [cat] }, 'ph-2');
@@ -63,8 +63,8 @@ describe("Runway's organisation as a budget", () => {
       },
     });
     expect(cat.downloads).toBe(0);
-    expect(count(h, 'ledger')).toBe(ledgerBefore);
-    expect(h.ledgerSum({ userId: 'bob' })).toBe(0);
+    expect(await count(h, 'ledger')).toBe(ledgerBefore);
+    expect(await h.ledgerSum({ userId: 'bob' })).toBe(0);
 
     await h.runUntil(() => h.surface.deliveries.length === 1);
     expect(h.sim.tasks()).toHaveLength(1);
@@ -73,7 +73,7 @@ describe("Runway's organisation as a budget", () => {
     // Read again late in the day: Runway counts the one generation.
     h.clock.set(Date.UTC(2026, 10, 25, 23, 55));
     await h.advance(0);
-    expect(h.app.core.checkImagine(h.requester('bob'), { prompt: 'a cat', references: [] })).toMatchObject({ ok: false, code: 'runway.daily_limit_reached' });
+    expect(await h.app.core.checkImagine(h.requester('bob'), { prompt: 'a cat', references: [] })).toMatchObject({ ok: false, code: 'runway.daily_limit_reached' });
     // After midnight UTC the limit has reset, before the account is read again.
     h.clock.set(Date.UTC(2026, 10, 26, 0, 0, 1));
     expect(await h.app.core.imagine(h.requester('bob'), { prompt: 'a cat', references: [cat] }, 'ph-4')).toMatchObject({ ok: true });
@@ -87,7 +87,7 @@ describe("Runway's organisation as a budget", () => {
     await other.textToImage.create({ model: 'gen4_image', promptText: 'elsewhere', ratio: '1280:720' });
     expect(await h.app.core.imagine(h.requester('amy'), { prompt: 'a koi pond', references: [] }, 'ph-1')).toMatchObject({ ok: true });
     await h.advance(TEN_MINUTES);
-    expect(h.app.core.checkImagine(h.requester('amy'), { prompt: 'a koi pond', references: [] })).toEqual({
+    expect(await h.app.core.checkImagine(h.requester('amy'), { prompt: 'a koi pond', references: [] })).toEqual({
       ok: false,
       code: 'runway.daily_limit_reached',
       reply: { visibility: 'private', text: dailyLimitReached({ modelId: 'gen4_image', maxDaily: 1, nowMs: h.clock.now() }).userMessage },

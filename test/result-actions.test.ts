@@ -32,31 +32,31 @@ describe('count: several images in one task', () => {
     const outcome = await h.app.core.imagine(alice, { prompt: 'four koi', model: 'gpt_image_2', ratio: '1920:1088', count: 4, references: [] }, 'ph-count');
     expect(outcome).toMatchObject({ ok: true, reservedCredits: 80 });
     if (!outcome.ok) return;
-    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(-80);
+    expect(await h.ledgerSum({ jobId: outcome.jobId })).toBe(-80);
     await h.runUntil(() => h.surface.deliveries.length === 1);
     expect((creates(h)[0]?.body as { outputCount?: number }).outputCount).toBe(4);
     const delivery = h.surface.deliveries[0]!.delivery;
     expect(delivery.files.map((f) => f.filename)).toEqual([1, 2, 3, 4].map((n) => `imagine-${outcome.jobId.slice(0, 8)}-${n}.png`));
     expect(delivery.caption.split('\n')[1]).toBe('GPT Image 2 · 1920:1088 · 4 images · 80 credits');
-    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(-80);
+    expect(await h.ledgerSum({ jobId: outcome.jobId })).toBe(-80);
   });
 
   it('refuses --count on gen4_image and a count above the model maximum, before anything is held or sent', async () => {
     const h = (harness = await startCoreHarness());
     const alice = h.requester('alice');
-    const onGen4 = h.app.core.checkImagine(alice, { prompt: 'koi', model: 'gen4_image', count: '4', references: [] });
+    const onGen4 = await h.app.core.checkImagine(alice, { prompt: 'koi', model: 'gen4_image', count: '4', references: [] });
     expect(onGen4).toMatchObject({ ok: false, code: 'request.count_not_supported' });
     const tooMany = await h.app.core.imagine(alice, { prompt: 'koi', model: 'gpt_image_2', count: 11, references: [] }, 'ph');
     expect(tooMany).toMatchObject({ ok: false, code: 'request.count_out_of_range' });
-    expect(h.ledgerSum({ userId: 'alice' })).toBe(0);
-    expect(h.app.db.prepare('select count(*) from jobs').pluck().get()).toBe(0);
+    expect(await h.ledgerSum({ userId: 'alice' })).toBe(0);
+    expect(await h.app.db.value('select count(*) from jobs')).toBe(0);
     expect(creates(h)).toEqual([]);
   });
 });
 
 
 const referenceRows = (h: CoreHarness, jobId: string) =>
-  h.app.db.prepare('select position, tag, sha256, runway_uri as uri, uploaded_at as uploadedAt from job_references where job_id = ? order by position').all(jobId);
+  h.app.db.all('select position, tag, sha256, runway_uri as uri, uploaded_at as "uploadedAt" from job_references where job_id = ? order by position', [jobId]);
 const storedFiles = (h: CoreHarness) => readdirSync(h.app.referenceStore.dir).sort();
 
 describe('references that outlive their upload', () => {
@@ -70,7 +70,7 @@ describe('references that outlive their upload', () => {
     const sha = sha256Of(bytes);
     expect(storedFiles(h)).toEqual([sha]);
     const [first] = h.sim.uploads();
-    expect(referenceRows(h, outcome.jobId)).toEqual([{ position: 0, tag: 'cat', sha256: sha, uri: first!.uri, uploadedAt: accepted }]);
+    expect(await referenceRows(h, outcome.jobId)).toEqual([{ position: 0, tag: 'cat', sha256: sha, uri: first!.uri, uploadedAt: accepted }]);
 
     // The bot was down (nothing ran) for 25 h: Runway forgot the upload.
     h.clock.advance(25 * HOUR);
@@ -83,9 +83,9 @@ describe('references that outlive their upload', () => {
     expect(Buffer.from(uploads[1]!.bytes).equals(Buffer.from(bytes))).toBe(true);
     const body = creates(h)[0]?.body as { referenceImages: { uri: string; tag: string }[] };
     expect(body.referenceImages).toEqual([{ uri: uploads[1]!.uri, tag: 'cat' }]);
-    expect(referenceRows(h, outcome.jobId)).toEqual([{ position: 0, tag: 'cat', sha256: sha, uri: uploads[1]!.uri, uploadedAt: resumed }]);
+    expect(await referenceRows(h, outcome.jobId)).toEqual([{ position: 0, tag: 'cat', sha256: sha, uri: uploads[1]!.uri, uploadedAt: resumed }]);
     expect(h.surface.failures).toEqual([]);
-    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(-8);
+    expect(await h.ledgerSum({ jobId: outcome.jobId })).toBe(-8);
   });
 
   it('a job whose upload is fresh is not uploaded again', async () => {
@@ -106,7 +106,7 @@ describe('references that outlive their upload', () => {
     await h.runUntil(() => h.surface.failures.length === 1);
     expect(h.surface.failures[0]?.failure.code).toBe('references.gone');
     expect(creates(h)).toEqual([]);
-    expect(h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
+    expect(await h.ledgerSum({ jobId: outcome.jobId })).toBe(0);
   });
 
   it('reroll 25 h later re-uploads from the store; with the bytes gone it refuses at no cost', async () => {
@@ -126,15 +126,15 @@ describe('references that outlive their upload', () => {
     expect(uploads).toHaveLength(2);
     const body = creates(h)[1]?.body as { referenceImages: { uri: string; tag: string }[] };
     expect(body.referenceImages).toEqual([{ uri: uploads[1]!.uri, tag: 'cat' }]);
-    expect(referenceRows(h, again.jobId)).toMatchObject([{ tag: 'cat', sha256: sha256Of(bytes), uri: uploads[1]!.uri }]);
+    expect(await referenceRows(h, again.jobId)).toMatchObject([{ tag: 'cat', sha256: sha256Of(bytes), uri: uploads[1]!.uri }]);
 
     rmSync(join(h.app.referenceStore.dir, sha256Of(bytes)));
     h.clock.advance(25 * HOUR);
     const refused = await h.app.core.reroll(alice, first.jobId, 'ph-3');
     expect(refused).toMatchObject({ ok: false, code: 'reroll.references_expired' });
     // Nothing held or written for the refused reroll: only the two jobs have ledger entries.
-    expect(h.app.db.prepare('select distinct job_id from ledger where job_id is not null order by job_id').pluck().all()).toEqual([first.jobId, again.jobId].sort());
-    expect(h.app.db.prepare('select count(*) from jobs').pluck().get()).toBe(2);
+    expect((await h.app.db.all<{ job_id: string }>('select distinct job_id from ledger where job_id is not null order by job_id')).map((r) => r.job_id)).toEqual([first.jobId, again.jobId].sort());
+    expect(await h.app.db.value('select count(*) from jobs')).toBe(2);
   });
 
   it('the sweep keeps files of unfinished and recent jobs, and deletes the rest after 7 days', async () => {
@@ -152,12 +152,12 @@ describe('references that outlive their upload', () => {
     if (!waiting.ok) throw new Error(waiting.code);
     const [a, b, c] = [7, 8, 9].map((seed) => sha256Of(pngReference(seed)));
 
-    expect(h.app.referenceSweep.sweep()).toEqual([]);
+    expect(await h.app.referenceSweep.sweep()).toEqual([]);
     h.clock.advance(1 * 24 * HOUR + 1);
-    expect(h.app.referenceSweep.sweep()).toEqual([a]);
+    expect(await h.app.referenceSweep.sweep()).toEqual([a]);
     expect(storedFiles(h)).toEqual([b, c].sort());
     h.clock.advance(30 * 24 * HOUR);
-    expect(h.app.referenceSweep.sweep()).toEqual([b]);
+    expect(await h.app.referenceSweep.sweep()).toEqual([b]);
     expect(existsSync(join(h.app.referenceStore.dir, c!))).toBe(true);
   });
 
@@ -169,9 +169,9 @@ describe('references that outlive their upload', () => {
     h.app.referenceStore.put(big);
     h.app.referenceStore.unpin(sha256Of(big));
     const withImage = { prompt: 'a rug', references: [memoryReference('cat.png', pngReference(11))] };
-    expect(h.app.core.checkImagine(alice, withImage)).toMatchObject({ ok: false, code: 'references.store_full' });
+    expect(await h.app.core.checkImagine(alice, withImage)).toMatchObject({ ok: false, code: 'references.store_full' });
     expect(await h.app.core.imagine(alice, withImage, 'ph')).toMatchObject({ ok: false, code: 'references.store_full' });
-    expect(h.ledgerSum({ userId: 'alice' })).toBe(0);
+    expect(await h.ledgerSum({ userId: 'alice' })).toBe(0);
     expect(h.sim.uploads()).toEqual([]);
     expect(await h.app.core.imagine(alice, { prompt: 'a rug', references: [] }, 'ph')).toMatchObject({ ok: true });
   });
@@ -192,18 +192,18 @@ describe('history', () => {
     await h.app.core.imagine(h.requester('alice', { communityId: 'guild-2' }), { prompt: 'elsewhere', references: [] }, 'ph-else');
     await h.runUntil(() => h.surface.deliveries.length === 13);
 
-    const history = h.app.core.history(alice);
+    const history = await h.app.core.history(alice);
     if (!history.ok) throw new Error(history.code);
     expect(history.entries.map((e) => e.prompt)).toEqual([11, 10, 9, 8, 7, 6, 5, 4, 3, 2].map((i) => `koi ${i}`));
     const [latest] = history.entries;
-    const job = h.app.db.prepare("select id, delivered_at from jobs where placeholder = 'ph-11'").get() as { id: string; delivered_at: number };
+    const job = (await h.app.db.get<{ id: string; delivered_at: number }>("select id, delivered_at from jobs where placeholder = 'ph-11'"))!;
     expect(latest).toEqual({ jobId: job.id, prompt: 'koi 11', modelId: 'gen4_image', modelLabel: 'Gen-4 Image', costCredits: 8, images: 1, deliveredAt: job.delivered_at, link: 'test://ph-11' });
     expect(latest!.deliveredAt).toBeGreaterThan(start);
   });
 
   it('is refused in a community the operator does not serve', async () => {
     const h = (harness = await startCoreHarness({ servedCommunities: new Map([['test', new Set(['guild-1'])]]) }));
-    const outcome = h.app.core.history(h.requester('alice', { communityId: 'guild-9' }));
+    const outcome = await h.app.core.history(h.requester('alice', { communityId: 'guild-9' }));
     expect(outcome).toMatchObject({ ok: false, code: 'community.not_served', reply: { visibility: 'private' } });
   });
 });

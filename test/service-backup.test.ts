@@ -19,6 +19,8 @@ import { BackupSchedule } from '../src/service/backups.ts';
 import { backupTimestamp } from '../src/store/backup.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
+import type { Database as SqlDatabase, Sql } from '../src/store/sql.ts';
+import { SqliteDatabase } from '../src/store/sqlite-sql.ts';
 import { RecordingSurface, startCoreHarness } from './support/core-harness.ts';
 import { ManualTimers } from './support/manual-timers.ts';
 
@@ -36,6 +38,12 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
+/** The file behind the bot's database: backups copy SQLite's file. */
+function sqlitePath(db: SqlDatabase): string {
+  if (!(db instanceof SqliteDatabase)) throw new Error('backups are of a SQLite file');
+  return db.raw.name;
+}
+
 const inertTimers = {
   setTimeout: (() => 0) as unknown as typeof setTimeout,
   clearTimeout: (() => undefined) as unknown as typeof clearTimeout,
@@ -47,9 +55,12 @@ describe('a backup taken while jobs are in flight', () => {
     // One Runway slot per model, so one job is at Runway and the next waits in the queue.
     const h = await startCoreHarness({ sim: { maxConcurrent: 1, costOverride: () => 6 }, env: { BACKUP_DIR: backupDir } });
     cleanups.push(() => h.close());
-    const state = (db: Database.Database, placeholder: string) => db.prepare('select state from jobs where placeholder = ?').pluck().get(placeholder);
-    const balances = (db: Database.Database) =>
-      Object.fromEntries(db.prepare<[], { user_id: string; balance: number }>('select user_id, sum(delta) as balance from ledger group by user_id order by user_id').all().map((r) => [r.user_id, r.balance]));
+    const state = (db: Sql, placeholder: string) => db.value('select state from jobs where placeholder = ?', [placeholder]);
+    const states = (db: Sql) => Promise.all(['ph-alice', 'ph-bob', 'ph-carol'].map((placeholder) => state(db, placeholder)));
+    const balances = async (db: Sql) =>
+      Object.fromEntries(
+        (await db.all<{ user_id: string; balance: number }>('select user_id, sum(delta) as balance from ledger group by user_id order by user_id')).map((r) => [r.user_id, r.balance]),
+      );
 
     await h.app.core.imagine(h.requester('alice'), { prompt: 'a koi pond', references: [] }, 'ph-alice');
     await h.runUntil(() => h.surface.deliveries.length === 1);
@@ -57,8 +68,8 @@ describe('a backup taken while jobs are in flight', () => {
     await h.app.core.imagine(h.requester('carol', { communityId: 'guild-2' }), { prompt: 'a red fox', references: [] }, 'ph-carol');
     await h.advance(1_000);
     // The community served least recently goes first: Carol's.
-    expect([state(h.app.db, 'ph-alice'), state(h.app.db, 'ph-bob'), state(h.app.db, 'ph-carol')]).toEqual(['delivered', 'reserved', 'submitted']);
-    const before = balances(h.app.db);
+    expect(await states(h.app.db)).toEqual(['delivered', 'reserved', 'submitted']);
+    const before = await balances(h.app.db);
     // Alice paid 6; Carol's hold follows Runway's estimate (6) once her task exists, Bob's is still the price (8).
     expect(before).toEqual({ alice: 44, bob: 42, carol: 44 });
 
@@ -78,13 +89,13 @@ describe('a backup taken while jobs are in flight', () => {
     const surface = new RecordingSurface();
     app.registerSurface(surface);
     await app.start();
-    expect(balances(app.db)).toEqual(before);
-    expect([state(app.db, 'ph-alice'), state(app.db, 'ph-bob'), state(app.db, 'ph-carol')]).toEqual(['delivered', 'reserved', 'submitted']);
+    expect(await balances(app.db)).toEqual(before);
+    expect(await states(app.db)).toEqual(['delivered', 'reserved', 'submitted']);
 
     for (let step = 0; step < 100 && surface.deliveries.length < 2; step++) {
       h.clock.advance(500);
       for (let i = 0; i < 20; i++) {
-        app.runner.tick();
+        await app.runner.tick();
         await app.runner.idle();
       }
     }
@@ -92,7 +103,7 @@ describe('a backup taken while jobs are in flight', () => {
     // Carol's task at Runway is polled and delivered, Bob's is submitted and delivered; Alice's is not shown again.
     expect(surface.deliveries.map((d) => d.placeholder).sort()).toEqual(['ph-bob', 'ph-carol']);
     expect(surface.failures).toEqual([]);
-    expect(balances(app.db)).toEqual({ alice: 44, bob: 44, carol: 44 });
+    expect(await balances(app.db)).toEqual({ alice: 44, bob: 44, carol: 44 });
     expect(h.sim.tasks().map((task) => task.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
   });
 });
@@ -210,15 +221,16 @@ describe('npm run admin -- backup', () => {
     await h.advance(1_000);
     const dir = tempDir('imagine-admin-backup-');
     const target = join(dir, 'copy.db');
-    const env = { DATABASE_PATH: h.app.db.name };
+    const databasePath = sqlitePath(h.app.db);
+    const env = { DATABASE_PATH: databasePath };
 
     const first = await runCli(dir, env, ['backup', target]);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(new RegExp(`^Backed up ${h.app.db.name} to ${target} \\(\\d+ pages, \\d+ KiB\\) at \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC\\.\\n`));
-    expect(first.stdout).toContain(`To restore it: stop the bot, delete ${h.app.db.name}-wal and ${h.app.db.name}-shm if they exist, copy ${target} to ${h.app.db.name}, start the bot.\n`);
+    expect(first.stdout).toMatch(new RegExp(`^Backed up ${databasePath} to ${target} \\(\\d+ pages, \\d+ KiB\\) at \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC\\.\\n`));
+    expect(first.stdout).toContain(`To restore it: stop the bot, delete ${databasePath}-wal and ${databasePath}-shm if they exist, copy ${target} to ${databasePath}, start the bot.\n`);
     const copy = new Database(target, { readonly: true });
     expect(copy.prepare('select state from jobs').pluck().all()).toEqual(['submitted']);
-    expect(copy.prepare('select sum(delta) from ledger').pluck().get()).toBe(h.ledgerSum({}));
+    expect(copy.prepare('select sum(delta) from ledger').pluck().get()).toBe(await h.ledgerSum({}));
     copy.close();
 
     const again = await runCli(dir, env, ['backup', target]);
@@ -230,7 +242,7 @@ describe('npm run admin -- backup', () => {
     const h = await startCoreHarness();
     cleanups.push(() => h.close());
     const dir = tempDir('imagine-admin-backup-');
-    const path = h.app.db.name;
+    const path = sqlitePath(h.app.db);
     const run = (file: string, force = false) => runBackup(path, { name: 'backup', file, force }, h.clock);
     expect(await run(path)).toMatchObject({ exitCode: 2, code: 'admin.usage', stderr: `${path} is the database itself: give the backup another name.\n` });
     expect(await run(join(dir, 'missing', 'copy.db'))).toMatchObject({ exitCode: 1, code: 'admin.backup_failed' });

@@ -1,6 +1,7 @@
 /**
  * The health server (src/service/server.ts) over real HTTP, each part of /readyz taken down and
- * brought back: the database (another connection holding the write lock, then closed), a chat
+ * brought back: the database (SQLite: another connection holding the write lock; PostgreSQL: every
+ * connection of the bot's pool held; then closed), a chat
  * platform (an adapter double), Runway (the simulator behind a proxy that can refuse it, time moved
  * on a manual clock); and each adapter's own `connected()` against the fake Discord and Slack.
  */
@@ -15,6 +16,8 @@ import { startSlackAdapter } from '../adapters/slack/index.ts';
 import { silentLogger } from '../src/log.ts';
 import { connectionProbe, databaseProbe, RUNWAY_SILENCE_LIMIT_MS } from '../src/service/health.ts';
 import { startServiceServer, type ServiceServer } from '../src/service/server.ts';
+import { PostgresDatabase } from '../src/store/postgres-sql.ts';
+import { SqliteDatabase } from '../src/store/sqlite-sql.ts';
 import { CoreDouble as DiscordCoreDouble } from './fakes/discord/core-double.ts';
 import { FakeDiscord } from './fakes/discord/index.ts';
 import { CoreDouble as SlackCoreDouble } from './fakes/slack/core-double.ts';
@@ -22,6 +25,9 @@ import { startFakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { startRunwaySimulator } from '../simulator/index.ts';
 import { startCoreHarness } from './support/core-harness.ts';
+import { newBotStore } from './support/bot-store.ts';
+import { slackDeliveriesOn } from './support/deliveries.ts';
+import { ManualTimers } from './support/manual-timers.ts';
 import { PlatformBot } from './support/platform-bot.ts';
 import { waitFor } from './support/wait-for.ts';
 
@@ -89,13 +95,15 @@ describe('GET /healthz and /readyz', () => {
     cleanups.push(() => h.close());
     proxy.setTarget(Number(new URL(h.sim.url).port));
     let slackUp = true;
+    // The PostgreSQL probe's deadline: fired by the test, not waited for.
+    const probeTimers = new ManualTimers();
     const server = await startServiceServer({
       port: 0,
       host: '127.0.0.1',
       log: silentLogger,
       metrics: h.app.metrics,
       probes: {
-        database: databaseProbe(h.app.db),
+        database: databaseProbe(h.app.db, probeTimers.timers),
         slack: connectionProbe(() => slackUp, 'the Socket Mode connection to Slack is down'),
         runway: h.app.runwayReachability.probe,
       },
@@ -139,24 +147,45 @@ describe('GET /healthz and /readyz', () => {
     slackUp = true;
     expect((await ready()).status).toBe(200);
 
-    // The database: another connection holds the write lock, then lets go.
-    const other = new Database(h.app.db.name);
-    cleanups.push(() => void other.close());
-    other.exec('begin immediate');
-    expect(await ready()).toEqual({
-      status: 503,
-      body: { status: 'not_ready', checks: { ...allOk, database: { ok: false, detail: 'another connection held the write lock for over 200 ms' } } },
-    });
-    other.exec('rollback');
-    expect((await ready()).status).toBe(200);
-    // The probe restores the bot's own patience for locks.
-    expect(h.app.db.pragma('busy_timeout', { simple: true })).toBe(5_000);
+    const db = h.app.db;
+    if (db instanceof SqliteDatabase) {
+      // The database: another connection holds the write lock, then lets go (SQLite's file, opened beside the bot's connection).
+      const other = new Database(db.raw.name);
+      cleanups.push(() => void other.close());
+      other.exec('begin immediate');
+      expect(await ready()).toEqual({
+        status: 503,
+        body: { status: 'not_ready', checks: { ...allOk, database: { ok: false, detail: 'another connection held the write lock for over 200 ms' } } },
+      });
+      other.exec('rollback');
+      expect((await ready()).status).toBe(200);
+      // The probe restores the bot's own patience for locks.
+      expect(db.raw.pragma('busy_timeout', { simple: true })).toBe(5_000);
+    } else if (db instanceof PostgresDatabase) {
+      // The database: every connection of the bot's pool is held (a stuck batch of queries), so the
+      // probe's `select 1` waits for one past its deadline; then they are given back.
+      const held = await Promise.all(Array.from({ length: db.pool.options.max ?? 10 }, () => db.pool.connect()));
+      const answer = ready();
+      await waitFor('the probe to wait for a connection', () => probeTimers.delays().includes(2_000));
+      probeTimers.fireAll();
+      expect(await answer).toEqual({
+        status: 503,
+        body: { status: 'not_ready', checks: { ...allOk, database: { ok: false, detail: 'the database did not answer within 2000 ms' } } },
+      });
+      for (const client of held) client.release();
+      expect((await ready()).status).toBe(200);
+    } else {
+      throw new Error(`no way to hold ${db.description} busy`);
+    }
 
     // Closed for good.
-    h.app.db.close();
+    await h.app.db.close();
     expect(await ready()).toEqual({
       status: 503,
-      body: { status: 'not_ready', checks: { ...allOk, database: { ok: false, detail: 'the database connection is closed' } } },
+      body: {
+        status: 'not_ready',
+        checks: { ...allOk, database: { ok: false, detail: db instanceof SqliteDatabase ? 'the database connection is closed' : 'Cannot use a pool after calling end on the pool' } },
+      },
     });
     expect(await get(server, '/healthz')).toEqual({ status: 200, type: 'application/json', body: '{"status":"ok"}' });
   });
@@ -219,6 +248,7 @@ describe("each adapter's connected()", () => {
       port: await freePort(),
       mediaOrigins: [],
       core: new SlackCoreDouble(),
+      deliveries: slackDeliveriesOn(),
       log: silentLogger,
       // The reconnect waits one of these: short, so the test does not sit through 5 s.
       socketPingTimeoutMs: 500,
@@ -251,6 +281,7 @@ describe("each adapter's connected()", () => {
       host: '127.0.0.1',
       mediaOrigins: [],
       core: new SlackCoreDouble(),
+      deliveries: slackDeliveriesOn(),
       log: silentLogger,
     });
     expect(adapter.connected()).toBe(true);
@@ -267,6 +298,8 @@ describe('the running bot (src/main.ts) with HEALTH_PORT', () => {
     cleanups.push(() => sim.close());
     const dir = mkdtempSync(join(tmpdir(), 'imagine-health-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = await newBotStore(dir);
+    cleanups.push(() => store.discard());
     const healthPort = await freePort();
     const bot = await PlatformBot.started({
       SLACK_BOT_TOKEN: fake.botToken,
@@ -274,7 +307,7 @@ describe('the running bot (src/main.ts) with HEALTH_PORT', () => {
       SLACK_API_URL: fake.apiUrl,
       RUNWAYML_API_SECRET: 'key-health',
       RUNWAYML_BASE_URL: sim.url,
-      DATABASE_PATH: join(dir, 'bot.db'),
+      ...store.env,
       HEALTH_PORT: String(healthPort),
     });
     cleanups.push(() => bot.stop());

@@ -64,7 +64,7 @@ describe('GET /metrics', () => {
 
     await h.runUntil(() => h.surface.deliveries.length === 2 && h.surface.failures.length === 1);
     // Runway's moderation declined bob's prompt: the runner marked the row (jobs.moderated).
-    expect(h.app.db.prepare("select moderated from jobs where placeholder = 'ph-b'").pluck().get()).toBe(1);
+    expect(await h.app.db.value("select moderated from jobs where placeholder = 'ph-b'")).toBe(1);
     await expect(downloadImage('https://evil.example/x.png', { allowedOrigins: [h.sim.url], maxBytes: 1_000, timeoutMs: 1_000 })).rejects.toMatchObject({ code: 'media.origin_not_allowed' });
 
     const done = await scrape(h);
@@ -84,9 +84,7 @@ describe('GET /metrics', () => {
     expect([calls('organization', 'ok'), calls('upload', 'ok')]).toEqual([received('GET', /^\/v1\/organization$/), 0]);
 
     // Times: each delivered job once, in seconds, from its own row.
-    const rows = h.app.db
-      .prepare<[], DeliveredRow>("select id, model, submitted_at, finished_at, delivered_at from jobs where state = 'delivered' order by delivered_at")
-      .all();
+    const rows = await h.app.db.all<DeliveredRow>("select id, model, submitted_at, finished_at, delivered_at from jobs where state = 'delivered' order by delivered_at");
     expect(rows).toHaveLength(2);
     const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
     expect(done.get('imagine_delivery_delay_seconds_count')).toBe(2);
@@ -108,7 +106,7 @@ describe('GET /metrics', () => {
       done.get('imagine_credits_total{community="guild-2",kind="settled"}'),
       done.get('imagine_credits_total{community="guild-2",kind="refunded"}'),
     ]).toEqual([12, 12, 0, 6, 6, 0]);
-    expect(h.ledgerSum({ userId: 'alice' })).toBe(50 - 6);
+    expect(await h.ledgerSum({ userId: 'alice' })).toBe(50 - 6);
     expect(done.get('imagine_downloads_refused_total{reason="origin_not_allowed"}')).toBe(1);
     expect(done.get('imagine_downloads_refused_total{reason="too_large"}')).toBe(0);
 

@@ -19,7 +19,9 @@ import { CoreDouble } from './fakes/slack/core-double.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { createSlackSender, type SlackSender } from './fakes/slack/sender.ts';
+import { slackDeliveriesOn } from './support/deliveries.ts';
 import { memoryCheckpoint } from './support/images.ts';
+import { openSharedTestDb, type SharedTestDatabase } from './support/test-database.ts';
 
 const SECRET = 'signing-secret-for-tests';
 const CHANNEL = 'C0GENERAL';
@@ -33,6 +35,8 @@ let clock: ManualClock;
 /** The waits the adapter's own retries asked for (the upload's), in order; none is slept. */
 let sleeps: number[];
 let logLines: string[];
+/** The bot's database (on the project's backend), where the adapter records the deliveries it worked. */
+let database: SharedTestDatabase;
 
 beforeEach(async () => {
   fake = await startFakeSlack();
@@ -43,6 +47,7 @@ beforeEach(async () => {
   clock = new ManualClock();
   sleeps = [];
   logLines = [];
+  database = await openSharedTestDb();
   const port = await freePort();
   adapter = await startSlackAdapter({
     botToken: fake.botToken,
@@ -53,6 +58,7 @@ beforeEach(async () => {
     host: '127.0.0.1',
     mediaOrigins: [],
     core,
+    deliveries: slackDeliveriesOn(database.db, clock),
     log: createLogger('debug', (line) => logLines.push(line)),
     clock,
     sleep: async (ms) => {
@@ -64,6 +70,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await adapter.stop();
   await fake.close();
+  await database.close();
   expect(fake.specProblems()).toEqual([]);
 });
 
@@ -227,18 +234,6 @@ describe('mentions with images', () => {
     expect(fake.calls('chat.postMessage')).toHaveLength(0);
   });
 
-  it('an event Slack delivers twice (same event_id) starts one request, not two', async () => {
-    const mention = { type: 'app_mention', user: 'UALICE', text: `<@${fake.botUserId}> a koi pond`, ts: '1767225000.000150', channel: CHANNEL };
-    const first = await slack.event(fake.teamId, mention, { eventId: 'Ev0REDELIVER' });
-    const again = await slack.event(fake.teamId, mention, { eventId: 'Ev0REDELIVER' });
-    expect([first.status, again.status]).toEqual([200, 200]);
-    await fake.waitFor(() => core.imagineCalls[0], 'core.imagine');
-    // A third, different event after them: once it is handled, a second job from the repeat would have shown too.
-    await slack.event(fake.teamId, { ...mention, ts: '1767225000.000160' }, { eventId: 'Ev0DIFFERENT' });
-    await fake.waitFor(() => core.imagineCalls.length === 2, 'the different event');
-    expect(core.imagineCalls.map((c) => decodePlaceholder(c.placeholder).thread)).toEqual(['1767225000.000150', '1767225000.000160']);
-  });
-
   it("the bot's own messages (and other bots') mentioning it are ignored", async () => {
     await slack.event(fake.teamId, { type: 'app_mention', user: 'UALICE', bot_id: 'BOTHER01', text: `<@${fake.botUserId}> a koi pond`, ts: '1767225000.000170', channel: CHANNEL });
     await slack.event(fake.teamId, { type: 'app_mention', user: 'UALICE', text: `<@${fake.botUserId}> a real request`, ts: '1767225000.000180', channel: CHANNEL });
@@ -254,6 +249,101 @@ describe('mentions with images', () => {
       code: 'slack.file_access_denied',
     });
     expect(fake.calls('file')[0]?.status).toBe(200);
+  });
+});
+
+/** The delivery keys a log shows as dropped because they were seen before, in order. */
+const droppedRepeats = (lines: readonly string[]): string[] =>
+  lines
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { message: string; key?: string })
+    .filter((entry) => entry.message === 'slack delivery seen before; ignored')
+    .map((entry) => entry.key ?? '');
+
+describe('deliveries Slack sends twice', () => {
+  const mention = (ts: string) => ({ type: 'app_mention', user: 'UALICE', text: `<@${fake.botUserId}> a koi pond`, ts, channel: CHANNEL });
+
+  it('an event retried with X-Slack-Retry-Num starts one request, not two', async () => {
+    const first = await slack.event(fake.teamId, mention('1767225000.000150'), { eventId: 'Ev0REDELIVER' });
+    const again = await slack.event(fake.teamId, mention('1767225000.000150'), { eventId: 'Ev0REDELIVER', retryNum: 1 });
+    expect([first.status, again.status]).toEqual([200, 200]);
+    // Both decided: the first handed to the core and answered, the retry dropped.
+    await fake.waitFor(() => core.imagineCalls[0]?.isAnswered && droppedRepeats(logLines).length === 1, 'the first handled and the retry dropped');
+    expect(droppedRepeats(logLines)).toEqual(['event:Ev0REDELIVER']);
+    expect(core.imagineCalls).toHaveLength(1);
+    expect(fake.calls('chat.postMessage')).toHaveLength(1);
+    expect(fake.ephemerals).toEqual([]);
+  });
+
+  it('a slash command posted twice (same trigger_id) is run once, and the copy gets no answer', async () => {
+    const fields = command('/imagine', 'a koi pond');
+    const answers = [await slack.command(fields), await slack.command(fields)];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    await fake.waitFor(() => core.imagineCalls[0]?.isAnswered && droppedRepeats(logLines).length === 1, 'the first handled and the copy dropped');
+    expect(droppedRepeats(logLines)).toEqual([`trigger:${fields.trigger_id}`]);
+    expect(core.imagineCalls).toHaveLength(1);
+    expect(fake.calls('chat.postMessage')).toHaveLength(1);
+    expect(fake.calls('users.info')).toHaveLength(1);
+  });
+
+  it('an Upscale click delivered twice upscales once', async () => {
+    const click = {
+      type: 'block_actions',
+      team: { id: fake.teamId },
+      user: { id: 'UALICE', name: 'alice' },
+      api_app_id: fake.appId,
+      token: 'legacy',
+      trigger_id: fake.triggerId(),
+      channel: { id: CHANNEL },
+      container: { type: 'message', message_ts: '1767225000.000400', channel_id: CHANNEL },
+      message: { ts: '1767225000.000400', type: 'message', text: 'Done' },
+      response_url: fake.responseUrl(),
+      actions: [{ type: 'button', action_id: 'imagine:upscale2', block_id: 'b', value: 'job-7', action_ts: '1767225001.000100' }],
+    };
+    const answers = [await slack.interaction(click), await slack.interaction(click)];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    await fake.waitFor(() => core.actionCalls.length === 1 && droppedRepeats(logLines).length === 1, 'the first click handled and the copy dropped');
+    expect(droppedRepeats(logLines)).toEqual([`trigger:${click.trigger_id}`]);
+    expect(core.actionCalls).toEqual([{ action: 'upscale', jobId: 'job-7', detail: 2 }]);
+    expect(fake.calls('chat.postMessage')).toHaveLength(1);
+  });
+
+  it('two bot processes on one database, each sent the same event: one request between them', async () => {
+    // The second process: its own Bolt app, port, core and connection to the same database.
+    const other = slackDeliveriesOn(await database.connect(), clock);
+    const otherCore = new CoreDouble();
+    const otherLines: string[] = [];
+    const otherPort = await freePort();
+    const second = await startSlackAdapter({
+      botToken: fake.botToken,
+      signingSecret: SECRET,
+      apiUrl: fake.apiUrl,
+      moderators: [],
+      port: otherPort,
+      host: '127.0.0.1',
+      mediaOrigins: [],
+      core: otherCore,
+      deliveries: other,
+      log: createLogger('debug', (line) => otherLines.push(line)),
+      clock,
+    });
+    try {
+      const toSecond = createSlackSender(`http://127.0.0.1:${otherPort}/slack/events`, SECRET);
+      // Slack's first try reaches one process behind the load balancer, its retry the other, at once.
+      const answers = await Promise.all([
+        slack.event(fake.teamId, mention('1767225000.000500'), { eventId: 'Ev0SHARED' }),
+        toSecond.event(fake.teamId, mention('1767225000.000500'), { eventId: 'Ev0SHARED', retryNum: 1 }),
+      ]);
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+      const calls = () => [...core.imagineCalls, ...otherCore.imagineCalls];
+      const dropped = () => droppedRepeats([...logLines, ...otherLines]);
+      await fake.waitFor(() => calls()[0]?.isAnswered && dropped().length === 1, 'one process handling it and the other dropping it');
+      expect(calls()).toHaveLength(1);
+      expect(dropped()).toEqual(['event:Ev0SHARED']);
+      expect(fake.calls('chat.postMessage')).toHaveLength(1);
+    } finally {
+      await second.stop();
+    }
   });
 });
 
@@ -284,8 +374,8 @@ describe('delivery', () => {
     // The process "dies" right after completeUploadExternal: the 'shared' checkpoint is never written.
     const saved: string[] = [];
     const dying: DeliveryCheckpoint = {
-      load: () => saved.at(-1) ?? null,
-      save: (value) => {
+      load: async () => saved.at(-1) ?? null,
+      save: async (value) => {
         if (value.includes('"shared"')) throw new Error('killed');
         saved.push(value);
       },

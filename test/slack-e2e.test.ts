@@ -1,5 +1,5 @@
 /**
- * Issue 4's end-to-end scenarios: the real bot (`src/main.ts`, real Bolt, real core, real SQLite)
+ * Issue 4's end-to-end scenarios: the real bot (`src/main.ts`, real Bolt, real core, the real store: SQLite, or PostgreSQL in the postgres project)
  * against the fake Slack and the Runway simulator. Assertions are on what crossed the wire and
  * on the ledger read back from the bot's own database. The tests of the first block share one bot
  * process, but each has members and a channel of its own and asserts only on those: any of them
@@ -19,7 +19,8 @@ import { PlatformBot, type PlatformBot as BotProcess } from './support/platform-
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { createSlackSender, type SlackSender } from './fakes/slack/sender.ts';
-import { readJobs, readLedger, type LedgerEntry } from './support/bot-database.ts';
+import type { LedgerEntry } from './support/bot-database.ts';
+import { newBotStore, type BotStore } from './support/bot-store.ts';
 import { noisePng } from './support/images.ts';
 
 const SECRET = 'e2e-signing-secret';
@@ -30,7 +31,8 @@ interface World {
   fake: FakeSlack;
   sim: RunwaySimulator;
   dir: string;
-  databasePath: string;
+  /** The bot's store, on the project's backend. */
+  store: BotStore;
   port: number;
   slack: SlackSender;
   env: Record<string, string>;
@@ -40,7 +42,7 @@ async function createWorld(generationMs: number): Promise<World> {
   const fake = await startFakeSlack();
   const sim = await startRunwaySimulator({ apiKey: RUNWAY_KEY, generationMs, pendingMs: 100 });
   const dir = mkdtempSync(join(tmpdir(), 'slack-e2e-'));
-  const databasePath = join(dir, 'bot.db');
+  const store = await newBotStore(dir);
   const port = await freePort();
   fake.addUser({ id: 'UALICE', name: 'alice' });
   fake.addUser({ id: 'UBOB', name: 'bob' });
@@ -49,7 +51,7 @@ async function createWorld(generationMs: number): Promise<World> {
     fake,
     sim,
     dir,
-    databasePath,
+    store,
     port,
     slack: createSlackSender(`http://127.0.0.1:${port}/slack/events`, SECRET),
     env: {
@@ -59,7 +61,7 @@ async function createWorld(generationMs: number): Promise<World> {
       PORT: String(port),
       RUNWAYML_API_SECRET: RUNWAY_KEY,
       RUNWAYML_BASE_URL: sim.url,
-      DATABASE_PATH: databasePath,
+      ...store.env,
       // The elsewhere host is allowed for downloads in general: the Slack adapter must still refuse it.
       MEDIA_ORIGINS: `${fake.elsewhereOrigin} ${sim.url}`,
       RUNWAY_POLL_INTERVAL_MS: '50',
@@ -73,6 +75,7 @@ async function destroyWorld(world: World | undefined, bot: BotProcess | undefine
   await bot?.stop();
   await world?.fake.close();
   await world?.sim.close();
+  await world?.store.discard();
   if (world) rmSync(world.dir, { recursive: true, force: true });
 }
 
@@ -97,10 +100,15 @@ function codesFor(bot: BotProcess, userId: string): string[] {
     .map((entry) => entry.code!);
 }
 
-const jobsOf = (world: World, userId: string) => readJobs(world.databasePath).filter((job) => job.userId === userId);
+const jobsOf = async (world: World, userId: string) => (await world.store.readJobs()).filter((job) => job.userId === userId);
 const sumOf = (entries: readonly LedgerEntry[]): number => entries.reduce((total, entry) => total + entry.delta, 0);
-const balanceOf = (world: World, userId: string) => sumOf(readLedger(world.databasePath).filter((entry) => entry.user_id === userId));
-const jobNet = (world: World, jobId: string) => sumOf(readLedger(world.databasePath).filter((entry) => entry.job_id === jobId));
+const balanceOf = async (world: World, userId: string) => sumOf((await world.store.readLedger()).filter((entry) => entry.user_id === userId));
+const jobNet = async (world: World, jobId: string) => sumOf((await world.store.readLedger()).filter((entry) => entry.job_id === jobId));
+/** The member's jobs once exactly one of them is delivered; false until then. */
+const oneDelivered = async (world: World, userId: string) => {
+  const jobs = await jobsOf(world, userId);
+  return jobs.filter((j) => j.state === 'delivered').length === 1 && jobs;
+};
 
 
 describe('Slack end to end (one bot process)', () => {
@@ -127,7 +135,7 @@ describe('Slack end to end (one bot process)', () => {
     expect(sent.status).toBe(200);
 
     const [share] = await fake.waitFor(() => fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C1').length === 1 && fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C1'), 'the result in C1', 30_000);
-    const [job] = await fake.waitFor(() => jobsOf(world, alice).filter((j) => j.state === 'delivered').length === 1 && jobsOf(world, alice), 'the job delivered');
+    const [job] = await fake.waitFor(() => oneDelivered(world, alice), 'the job delivered');
 
     // Downloads: both files, from Slack's file host, with the bot token; the token went nowhere else.
     const paths = files.map((file) => new URL(file.url_private).pathname);
@@ -147,8 +155,8 @@ describe('Slack end to end (one bot process)', () => {
     const placeholder = decodePlaceholder(job!.placeholder);
     expect(fake.message('C1', placeholder.ts)?.text).toContain('Done');
     // Ledger: charged the task's final cost, nothing else.
-    expect(jobNet(world, job!.id)).toBe(-task!.costCredits);
-    expect(balanceOf(world, alice)).toBe(ALLOWANCE - task!.costCredits);
+    expect(await jobNet(world, job!.id)).toBe(-task!.costCredits);
+    expect(await balanceOf(world, alice)).toBe(ALLOWANCE - task!.costCredits);
     expect(codesFor(bot, alice)).toEqual([]);
   });
 
@@ -163,7 +171,7 @@ describe('Slack end to end (one bot process)', () => {
     expect(codesFor(bot, bob)).toEqual(['slack.file_not_on_slack']);
     expect(fake.calls('elsewhere')).toHaveLength(0);
     // Refused by the adapter before the core: no job, so nothing could reach Runway for it.
-    expect(jobsOf(world, bob)).toEqual([]);
+    expect(await jobsOf(world, bob)).toEqual([]);
     expect(fake.messages.filter((m) => m.channel === 'C2')).toEqual([]);
   });
 
@@ -180,7 +188,7 @@ describe('Slack end to end (one bot process)', () => {
     await fake.waitFor(() => fake.requests.slice(apiCallsBefore).some((r) => r.kind === 'respond'), 'the /credits answer');
     expect(codesFor(bot, bob)).toEqual(['credits.view']);
     expect(fake.requests.slice(apiCallsBefore).filter((r) => r.kind === 'chat.postMessage')).toEqual([]);
-    expect(jobsOf(world, bob)).toEqual([]);
+    expect(await jobsOf(world, bob)).toEqual([]);
   });
 
   it('4. not enough credits costs nothing; a Runway failure is refunded; a member cannot use /quota', async () => {
@@ -194,11 +202,11 @@ describe('Slack end to end (one bot process)', () => {
     const refusal = await fake.waitFor(() => fake.responses.find((r) => refusedFields.response_url.endsWith(`/${r.id}`)), 'the refusal');
     expect(refusal.body).toMatchObject({ response_type: 'ephemeral', text: escapeMrkdwn(NOT_MODERATOR.userMessage) });
     expect(codesFor(bot, bob)).toEqual([NOT_MODERATOR.code]);
-    expect(readLedger(world.databasePath).filter((entry) => entry.user_id === bob && (entry.kind === 'set' || entry.kind === 'grant'))).toHaveLength(0);
+    expect((await world.store.readLedger()).filter((entry) => entry.user_id === bob && (entry.kind === 'set' || entry.kind === 'grant'))).toHaveLength(0);
 
     // A workspace admin (from users.info) sets Bob to 3 credits; an /imagine costing more is refused.
     await slack.command(fake.commandFields('/quota', `set <@${bob}|bob> 3`, admin, 'C4'));
-    await fake.waitFor(() => balanceOf(world, bob) === 3, 'Bob at 3 credits');
+    await fake.waitFor(async () => (await balanceOf(world, bob)) === 3, 'Bob at 3 credits');
     expect(codesFor(bot, admin)).toEqual(['quota.set']);
     const imagineFields = fake.commandFields('/imagine', 'a koi pond', bob, 'C4');
     await slack.command(imagineFields);
@@ -206,16 +214,16 @@ describe('Slack end to end (one bot process)', () => {
     expect(String(broke.body.text)).toMatch(/credit/i);
     expect(String(broke.body.text)).toContain('3');
     expect(codesFor(bot, bob)).toEqual([NOT_MODERATOR.code, 'credits.insufficient']);
-    expect(jobsOf(world, bob)).toEqual([]);
-    expect(balanceOf(world, bob)).toBe(3);
+    expect(await jobsOf(world, bob)).toEqual([]);
+    expect(await balanceOf(world, bob)).toBe(3);
     expect(fake.messages.filter((m) => m.channel === 'C4' && !m.isDeleted)).toEqual([]);
 
     // A generation Runway fails: the placeholder explains it and the reservation comes back.
     await slack.command(fake.commandFields('/imagine', 'a koi pond sim:internal', alice, 'C4'));
-    const failed = await fake.waitFor(() => jobsOf(world, alice).find((j) => j.state === 'failed'), 'the failed job', 20_000);
+    const failed = await fake.waitFor(async () => (await jobsOf(world, alice)).find((j) => j.state === 'failed'), 'the failed job', 20_000);
     expect(failed.failureCode).toBe(BAD_OUTPUT.code);
-    expect(jobNet(world, failed.id)).toBe(0);
-    expect(balanceOf(world, alice)).toBe(ALLOWANCE);
+    expect(await jobNet(world, failed.id)).toBe(0);
+    expect(await balanceOf(world, alice)).toBe(ALLOWANCE);
     expect(sim.tasks().find((t) => t.id === failed.taskId)?.status).toBe('FAILED');
     const placeholder = fake.message('C4', decodePlaceholder(failed.placeholder).ts);
     await fake.waitFor(() => placeholder?.text.includes(':warning:'), 'the failure on the placeholder');
@@ -227,7 +235,7 @@ describe('Slack end to end (one bot process)', () => {
     const { fake, sim, slack } = world;
     const alice = newMember(world, 'alice');
     await slack.command(fake.commandFields('/imagine', 'four koi in a row --model muse_image --count 4', alice, 'C7'));
-    const [job] = await fake.waitFor(() => jobsOf(world, alice).filter((j) => j.state === 'delivered').length === 1 && jobsOf(world, alice), 'the job delivered', 30_000);
+    const [job] = await fake.waitFor(() => oneDelivered(world, alice), 'the job delivered', 30_000);
     const create = sim.requests.find((r) => r.path === '/v1/text_to_image' && (r.body as { promptText?: string }).promptText === 'four koi in a row');
     expect((create?.body as { outputCount?: number }).outputCount).toBe(4);
     const completes = fake.calls('files.completeUploadExternal').filter((r) => r.args.channel_id === 'C7');
@@ -237,7 +245,7 @@ describe('Slack end to end (one bot process)', () => {
     expect(shared.map((m) => m.fileIds.length)).toEqual([4]);
     const task = sim.tasks().find((t) => t.id === job!.taskId);
     expect(task?.costCredits).toBe(4);
-    expect(jobNet(world, job!.id)).toBe(-4);
+    expect(await jobNet(world, job!.id)).toBe(-4);
 
     const refused = fake.commandFields('/imagine', 'koi --model gen4_image --count 4', alice, 'C7');
     await slack.command(refused);
@@ -245,14 +253,14 @@ describe('Slack end to end (one bot process)', () => {
     expect(answer.body).toMatchObject({ response_type: 'ephemeral' });
     expect(String(answer.body.text)).toContain('makes one image per request');
     expect(codesFor(bot, alice)).toEqual(['request.count_not_supported']);
-    expect(balanceOf(world, alice)).toBe(ALLOWANCE - 4);
+    expect(await balanceOf(world, alice)).toBe(ALLOWANCE - 4);
   });
 
   it('8. /imagine history: private, the last results with a permalink to the message holding each image', async () => {
     const { fake, slack } = world;
     const carol = newMember(world, 'carol');
     await slack.command(fake.commandFields('/imagine', 'a <b>koi</b> & friends --model muse_image', carol, 'C8'));
-    await fake.waitFor(() => jobsOf(world, carol).some((j) => j.state === 'delivered'), 'the job delivered', 30_000);
+    await fake.waitFor(async () => (await jobsOf(world, carol)).some((j) => j.state === 'delivered'), 'the job delivered', 30_000);
     const shared = fake.messages.find((m) => m.channel === 'C8' && m.fileIds.length > 0);
     const asked = fake.commandFields('/imagine', 'history', carol, 'C8');
     await slack.command(asked);
@@ -275,7 +283,7 @@ describe('Slack end to end (one bot process)', () => {
     fake.inject('files.getUploadURLExternal', { kind: 'status', status: 503 });
     await slack.command(fake.commandFields('/imagine', 'a lighthouse at dusk --ratio 1280:720', carol, 'C6'));
     const [share] = await fake.waitFor(() => fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C6').length > 0 && fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C6'), 'the result in C6', 30_000);
-    const job = await fake.waitFor(() => jobsOf(world, carol).find((j) => j.state === 'delivered'), 'the job delivered');
+    const job = await fake.waitFor(async () => (await jobsOf(world, carol)).find((j) => j.state === 'delivered'), 'the job delivered');
     expect(fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C6')).toHaveLength(1);
     expect(share?.bytes).toEqual(sim.outputFor(job.taskId!));
     // Each fault was answered once and the call made again until it went through (no timing measured).
@@ -286,6 +294,40 @@ describe('Slack end to end (one bot process)', () => {
     expect(statuses('chat.update').at(-1)).toBe(200);
     expect(fake.message('C6', decodePlaceholder(job.placeholder).ts)?.text).toContain('Done');
     expect(codesFor(bot, carol)).toEqual([]);
+  });
+
+  it('9. an event Slack retries (X-Slack-Retry-Num: 1) makes one job, one Runway create and one image', async () => {
+    const { fake, sim, slack } = world;
+    const dana = newMember(world, 'dana');
+    const mention = { type: 'app_mention', user: dana, text: `<@${fake.botUserId}> a paper crane --model muse_image`, ts: '1767225600.000900', channel: 'C9' };
+    const first = await slack.event(fake.teamId, mention, { eventId: 'Ev0E2ERETRY' });
+    const retry = await slack.event(fake.teamId, mention, { eventId: 'Ev0E2ERETRY', retryNum: 1 });
+    expect([first.status, retry.status]).toEqual([200, 200]);
+    // Both copies decided: the retry dropped, the first delivered.
+    await bot.waitForLog('"key":"event:Ev0E2ERETRY"');
+    const [job] = await fake.waitFor(() => oneDelivered(world, dana), 'the job delivered', 30_000);
+    expect(await jobsOf(world, dana)).toHaveLength(1);
+    expect(sim.requests.filter((r) => r.path === '/v1/text_to_image' && (r.body as { promptText?: string }).promptText === 'a paper crane')).toHaveLength(1);
+    expect(fake.calls('chat.postMessage').filter((r) => r.args.channel === 'C9')).toHaveLength(1);
+    expect(fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C9')).toHaveLength(1);
+    expect(await jobNet(world, job!.id)).toBe(-1);
+    expect(await balanceOf(world, dana)).toBe(ALLOWANCE - 1);
+  });
+
+  it('10. a slash command posted twice (same trigger_id) makes one job, one Runway create and one image', async () => {
+    const { fake, sim, slack } = world;
+    const erin = newMember(world, 'erin');
+    const fields = fake.commandFields('/imagine', 'a paper boat --model muse_image', erin, 'C10');
+    const answers = [await slack.command(fields), await slack.command(fields)];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    await bot.waitForLog(`"key":"trigger:${fields.trigger_id}"`);
+    const [job] = await fake.waitFor(() => oneDelivered(world, erin), 'the job delivered', 30_000);
+    expect(await jobsOf(world, erin)).toHaveLength(1);
+    expect(sim.requests.filter((r) => r.path === '/v1/text_to_image' && (r.body as { promptText?: string }).promptText === 'a paper boat')).toHaveLength(1);
+    expect(fake.calls('chat.postMessage').filter((r) => r.args.channel === 'C10')).toHaveLength(1);
+    expect(fake.sharedFiles().filter((u) => u.shares[0]?.channel === 'C10')).toHaveLength(1);
+    expect(await jobNet(world, job!.id)).toBe(-1);
+    expect(await balanceOf(world, erin)).toBe(ALLOWANCE - 1);
   });
 });
 
@@ -302,24 +344,25 @@ describe('Slack end to end (crash)', () => {
 
   it('5. killed mid-generation and restarted: the image arrives once and the ledger balances', async () => {
     const { fake, sim, slack } = world;
-    bot = await PlatformBot.started(world.env);
+    const env = { ...world.env, ...world.store.crashEnv };
+    bot = await PlatformBot.started(env);
     await slack.command(fake.commandFields('/imagine', 'a koi pond at dawn', 'UALICE', 'C5'));
     await fake.waitFor(() => sim.tasks()[0]?.status === 'RUNNING', 'the task running', 20_000);
     // Killed before the bot has stored the task id, the job is rightly refunded, not resumed: wait for it.
-    await fake.waitFor(() => jobsOf(world, 'UALICE').some((j) => j.state === 'submitted' || j.state === 'running'), 'the task id stored', 20_000);
+    await fake.waitFor(async () => (await jobsOf(world, 'UALICE')).some((j) => j.state === 'submitted' || j.state === 'running'), 'the task id stored', 20_000);
     await bot.kill();
     expect(fake.sharedFiles()).toEqual([]);
 
-    bot = await PlatformBot.started(world.env);
+    bot = await PlatformBot.started(env);
     const [share] = await fake.waitFor(() => fake.sharedFiles().length > 0 && fake.sharedFiles(), 'the result after the restart', 30_000);
-    const [job] = await fake.waitFor(() => jobsOf(world, 'UALICE').filter((j) => j.state === 'delivered').length === 1 && jobsOf(world, 'UALICE'), 'the job delivered');
+    const [job] = await fake.waitFor(() => oneDelivered(world, 'UALICE'), 'the job delivered');
     const task = sim.tasks()[0]!;
     expect(sim.tasks()).toHaveLength(1);
     expect(share?.bytes).toEqual(sim.outputFor(task.id));
     expect(fake.sharedFiles()).toHaveLength(1);
     expect(fake.calls('files.completeUploadExternal').filter((c) => c.status === 200)).toHaveLength(1);
     expect(fake.message('C5', decodePlaceholder(job!.placeholder).ts)?.text).toContain('Done');
-    expect(jobNet(world, job!.id)).toBe(-task.costCredits);
-    expect(balanceOf(world, 'UALICE')).toBe(ALLOWANCE - task.costCredits);
+    expect(await jobNet(world, job!.id)).toBe(-task.costCredits);
+    expect(await balanceOf(world, 'UALICE')).toBe(ALLOWANCE - task.costCredits);
   });
 });

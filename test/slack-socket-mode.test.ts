@@ -17,7 +17,8 @@ import { PlatformBot, type PlatformBot as BotProcess } from './support/platform-
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { freePort } from './fakes/slack/ports.ts';
 import { eventCallback } from './fakes/slack/sender.ts';
-import { readJobs, readLedger, type LedgerEntry } from './support/bot-database.ts';
+import type { LedgerEntry } from './support/bot-database.ts';
+import { newBotStore, type BotStore } from './support/bot-store.ts';
 import { noisePng } from './support/images.ts';
 
 const RUNWAY_KEY = 'key_socket_mode';
@@ -38,13 +39,14 @@ describe('Slack in Socket Mode (one bot process, no HTTP endpoint)', () => {
   let sim: RunwaySimulator;
   let bot: BotProcess | undefined;
   let dir: string;
-  let databasePath: string;
+  /** The bot's store, on the project's backend. */
+  let store: BotStore;
   let port: number;
 
-  const deliveredJob = (userId: string) => readJobs(databasePath).find((job) => job.userId === userId && job.state === 'delivered');
+  const deliveredJob = async (userId: string) => (await store.readJobs()).find((job) => job.userId === userId && job.state === 'delivered');
   const sumOf = (entries: readonly LedgerEntry[]): number => entries.reduce((total, entry) => total + entry.delta, 0);
-  const balanceOf = (userId: string) => sumOf(readLedger(databasePath).filter((entry) => entry.user_id === userId));
-  const jobNet = (jobId: string) => sumOf(readLedger(databasePath).filter((entry) => entry.job_id === jobId));
+  const balanceOf = async (userId: string) => sumOf((await store.readLedger()).filter((entry) => entry.user_id === userId));
+  const jobNet = async (jobId: string) => sumOf((await store.readLedger()).filter((entry) => entry.job_id === jobId));
   const sharedIn = (channel: string) => fake.sharedFiles().filter((u) => u.shares[0]?.channel === channel);
   /** Every envelope the tests have sent over the socket so far, in order. */
   const envelopes: string[] = [];
@@ -58,7 +60,7 @@ describe('Slack in Socket Mode (one bot process, no HTTP endpoint)', () => {
     fake = await startFakeSlack();
     sim = await startRunwaySimulator({ apiKey: RUNWAY_KEY, generationMs: 300, pendingMs: 50 });
     dir = mkdtempSync(join(tmpdir(), 'slack-socket-'));
-    databasePath = join(dir, 'bot.db');
+    store = await newBotStore(dir);
     // A port the bot is told about: in Socket Mode nothing may listen on it.
     port = await freePort();
     fake.addUser({ id: 'UALICE', name: 'alice' });
@@ -70,7 +72,7 @@ describe('Slack in Socket Mode (one bot process, no HTTP endpoint)', () => {
       PORT: String(port),
       RUNWAYML_API_SECRET: RUNWAY_KEY,
       RUNWAYML_BASE_URL: sim.url,
-      DATABASE_PATH: databasePath,
+      ...store.env,
       MEDIA_ORIGINS: sim.url,
       RUNWAY_POLL_INTERVAL_MS: '50',
       DEFAULT_ALLOWANCE: String(ALLOWANCE),
@@ -82,6 +84,7 @@ describe('Slack in Socket Mode (one bot process, no HTTP endpoint)', () => {
     await bot?.stop();
     await fake?.close();
     await sim?.close();
+    await store?.discard();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -117,8 +120,8 @@ describe('Slack in Socket Mode (one bot process, no HTTP endpoint)', () => {
     expect(fake.calls('files.completeUploadExternal').filter((r) => r.args.channel_id === 'C1').map((r) => r.status)).toEqual([200]);
     expect(sharedIn('C1')).toHaveLength(1);
     // Ledger: charged the task's cost, nothing else.
-    expect(jobNet(job.id)).toBe(-task!.costCredits);
-    expect(balanceOf('UALICE')).toBe(ALLOWANCE - task!.costCredits);
+    expect(await jobNet(job.id)).toBe(-task!.costCredits);
+    expect(await balanceOf('UALICE')).toBe(ALLOWANCE - task!.costCredits);
   });
 
   it('an app_mention with an image over the socket is acked, sends the image to Runway and answers in the thread', async () => {
@@ -142,8 +145,28 @@ describe('Slack in Socket Mode (one bot process, no HTTP endpoint)', () => {
     expect(share?.bytes).toEqual(sim.outputFor(task!.id));
     expect(share?.shares).toEqual([expect.objectContaining({ channel: 'C2', threadTs: ts })]);
     expect(fake.message('C2', decodePlaceholder(job.placeholder).ts)?.text).toContain('Done');
-    expect(jobNet(job.id)).toBe(-task!.costCredits);
-    expect(balanceOf('UBOB')).toBe(ALLOWANCE - task!.costCredits);
+    expect(await jobNet(job.id)).toBe(-task!.costCredits);
+    expect(await balanceOf('UBOB')).toBe(ALLOWANCE - task!.costCredits);
+  });
+
+  it('an event Slack redelivers in a new envelope (retry_attempt 1) makes one job, one Runway create and one image', async () => {
+    fake.addUser({ id: 'UCAROL', name: 'carol' });
+    const mention = { type: 'app_mention', user: 'UCAROL', text: `<@${fake.botUserId}> a paper lantern --model muse_image`, ts: '1767225600.000400', channel: 'C3' };
+    const payload = eventCallback(fake.teamId, mention);
+    const first = deliver('events_api', payload);
+    await fake.socketMode.waitForAck(first);
+    // The ack came late, as far as Slack knows: the same payload again, in an envelope of its own.
+    const again = deliver('events_api', payload, { retryAttempt: 1 });
+    expect(again).not.toBe(first);
+    await fake.socketMode.waitForAck(again);
+    await bot!.waitForLog(`"key":"event:${String(payload.event_id)}"`);
+    const job = await fake.waitFor(() => deliveredJob('UCAROL'), 'the job delivered', 20_000);
+    expect((await store.readJobs()).filter((j) => j.userId === 'UCAROL')).toHaveLength(1);
+    expect(sim.requests.filter((r) => r.path === '/v1/text_to_image' && (r.body as { promptText?: string }).promptText === 'a paper lantern')).toHaveLength(1);
+    expect(fake.calls('chat.postMessage').filter((r) => r.args.channel === 'C3')).toHaveLength(1);
+    expect(sharedIn('C3')).toHaveLength(1);
+    expect(await jobNet(job.id)).toBe(-1);
+    expect(await balanceOf('UCAROL')).toBe(ALLOWANCE - 1);
   });
 
   it('keeps one healthy connection: pings both ways are answered and nothing but acks comes back', async () => {

@@ -1,5 +1,6 @@
 /**
- * Guarded transitions racing from several OS processes on one database file: for each job exactly
+ * Guarded transitions racing from several OS processes on one database (a SQLite file, or a
+ * PostgreSQL database, per the project): for each job exactly
  * one process wins each transition, and the ledger has exactly one settle per job. With one shared
  * instance id only the state guard can decide; with the jobs locked by one instance, only it wins.
  * Acceptances racing for one member never pass the in-flight limit or the balance.
@@ -7,30 +8,39 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openTempDatabase } from './support/ledger-fixtures.ts';
+import type { Database } from '../src/store/sql.ts';
+import { openSharedTestDb } from './support/test-database.ts';
 import { jobIn, openFixture, PRICE } from './support/transition-fixtures.ts';
 
 const PROCESSES = 4;
 const JOBS = 200;
 const COST = 5;
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
 });
+
+/** The one place this file opens a database: on the project's backend, one the racing processes open too (`path` is its location). */
+async function freshDatabase(): Promise<{ db: Database; path: string }> {
+  const shared = await openSharedTestDb();
+  cleanups.push(shared.close);
+  return { db: shared.db, path: shared.location };
+}
 
 type Wins = { submitted: string[]; succeeded: string[] };
 type Accepted = { accepted: string[] };
 
-/** JOBS reserved and JOBS running jobs, all locked by instance `instance-me`, in a fresh database file. */
-function arrange(): { path: string; reserved: string[]; running: string[]; nowMs: number; db: ReturnType<typeof openTempDatabase>['db'] } {
-  const { db, path, cleanup } = openTempDatabase();
-  cleanups.push(cleanup);
+/** JOBS reserved and JOBS running jobs, all locked by instance `instance-me`, in a fresh database. */
+async function arrange(): Promise<{ path: string; reserved: string[]; running: string[]; nowMs: number; db: Database }> {
+  const { db, path } = await freshDatabase();
   const f = openFixture(db);
   // Members spread so the fixture's acceptances stay within any balance.
-  const reserved = Array.from({ length: JOBS }, (_, i) => jobIn(f, 'reserved', `r${i}`)).sort();
-  const running = Array.from({ length: JOBS }, (_, i) => jobIn(f, 'running', `s${i}`)).sort();
-  return { path, reserved, running, nowMs: f.clock.now(), db };
+  const reserved: string[] = [];
+  for (let i = 0; i < JOBS; i++) reserved.push(await jobIn(f, 'reserved', `r${i}`));
+  const running: string[] = [];
+  for (let i = 0; i < JOBS; i++) running.push(await jobIn(f, 'running', `s${i}`));
+  return { path, reserved: reserved.sort(), running: running.sort(), nowMs: f.clock.now(), db };
 }
 
 function race(path: string, instanceIds: readonly string[], nowMs: number): Promise<Wins[]> {
@@ -63,17 +73,17 @@ async function raceWith<T>(path: string, instanceIds: readonly string[], nowMs: 
 
 describe('transitions racing from several processes on one database file', () => {
   it('with the same lock holder, exactly one process wins each startSubmitting and each markSucceeded; one settle per job', async () => {
-    const { path, reserved, running, nowMs, db } = arrange();
+    const { path, reserved, running, nowMs, db } = await arrange();
     const results = await race(path, Array.from({ length: PROCESSES }, () => 'instance-me'), nowMs);
 
     const submitted = results.flatMap((r) => r.submitted);
     const succeeded = results.flatMap((r) => r.succeeded);
     expect([...submitted].sort()).toEqual(reserved);
     expect([...succeeded].sort()).toEqual(running);
-    expect(db.prepare("select count(*) from jobs where state = 'submitting'").pluck().get()).toBe(JOBS);
-    expect(db.prepare("select count(*) from jobs where state = 'succeeded'").pluck().get()).toBe(JOBS);
+    expect(await db.value("select count(*) from jobs where state = 'submitting'")).toBe(JOBS);
+    expect(await db.value("select count(*) from jobs where state = 'succeeded'")).toBe(JOBS);
     for (const id of running) {
-      expect(db.prepare('select kind, delta from ledger where job_id = ? order by id').all(id)).toEqual([
+      expect(await db.all('select kind, delta from ledger where job_id = ? order by id', [id])).toEqual([
         { kind: 'reserve', delta: -PRICE },
         { kind: 'settle', delta: PRICE - COST },
       ]);
@@ -81,22 +91,21 @@ describe('transitions racing from several processes on one database file', () =>
   });
 
   it('with the jobs locked by one instance, only that instance wins anything', async () => {
-    const { path, reserved, running, nowMs, db } = arrange();
+    const { path, reserved, running, nowMs, db } = await arrange();
     const results = await race(path, ['instance-me', 'intruder-1', 'intruder-2'], nowMs);
     expect(results[0]).toEqual({ submitted: reserved, succeeded: running });
     expect(results.slice(1)).toEqual([
       { submitted: [], succeeded: [] },
       { submitted: [], succeeded: [] },
     ]);
-    expect(db.prepare("select count(*) from ledger where kind = 'settle'").pluck().get()).toBe(JOBS);
+    expect(await db.value("select count(*) from ledger where kind = 'settle'")).toBe(JOBS);
   });
 
   it.each([
     { binding: 'the in-flight limit', limit: 3, allowance: 1_000, expected: 3 },
     { binding: 'the balance', limit: 1_000, allowance: 100, expected: 12 },
   ])('acceptances for one member never pass $binding: exactly $expected accepted, each holding its price', async ({ limit, allowance, expected }) => {
-    const { db, path, cleanup } = openTempDatabase();
-    cleanups.push(cleanup);
+    const { db, path } = await freshDatabase();
     const nowMs = Date.UTC(2026, 0, 5, 12);
     const results = await raceWith<Accepted>(path, Array.from({ length: PROCESSES }, (_, i) => `instance-${i}`), nowMs, [
       'accept',
@@ -107,8 +116,8 @@ describe('transitions racing from several processes on one database file', () =>
     ]);
     const accepted = results.flatMap((r) => r.accepted);
     expect(accepted).toHaveLength(expected);
-    expect(db.prepare('select count(*) from jobs').pluck().get()).toBe(expected);
-    expect(db.prepare("select count(*), sum(delta) from ledger where kind = 'reserve'").raw().get()).toEqual([expected, -expected * PRICE]);
-    expect(db.prepare("select sum(delta) from ledger where user_id = 'shared'").pluck().get()).toBe(allowance - expected * PRICE);
+    expect(await db.value('select count(*) from jobs')).toBe(expected);
+    expect(await db.get("select count(*) as n, sum(delta) as total from ledger where kind = 'reserve'")).toEqual({ n: expected, total: -expected * PRICE });
+    expect(await db.value("select sum(delta) from ledger where user_id = 'shared'")).toBe(allowance - expected * PRICE);
   });
 });

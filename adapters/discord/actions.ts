@@ -87,7 +87,7 @@ export async function handleActionButton(interaction: ButtonInteraction & { guil
     }
     case 'vary': {
       // A modal must be the first answer (within 3 s), so only the cheap draft is read here.
-      const draft = deps.core.varyDraft(requester, parsed.jobId);
+      const draft = await deps.core.varyDraft(requester, parsed.jobId);
       if (!draft.ok) {
         deps.log.info('discord: request refused', { code: draft.code, interactionId: interaction.id });
         return tellPrivately(interaction, draft.reply.text);

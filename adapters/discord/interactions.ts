@@ -46,7 +46,7 @@ const inGuild = <T extends Interaction>(interaction: T): interaction is GuildInt
 export async function routeInteraction(interaction: Interaction, deps: InteractionDeps): Promise<void> {
   try {
     // The operator pays: a server it does not serve gets one polite refusal and nothing else.
-    const admission = interaction.guildId === null ? null : deps.core.admission('discord', interaction.guildId);
+    const admission = interaction.guildId === null ? null : await deps.core.admission('discord', interaction.guildId);
     if (interaction.isAutocomplete()) return await (admission?.ok === false ? interaction.respond([]) : answerAutocomplete(interaction));
     if (interaction.isChatInputCommand() || interaction.isButton() || interaction.isModalSubmit()) {
       if (!inGuild(interaction)) return await tellPrivately(interaction, SERVERS_ONLY);
@@ -108,7 +108,7 @@ function imagineOptionsOf(interaction: ChatInputCommandInteraction, mediaOrigins
 async function handleImagine(interaction: GuildInteraction<ChatInputCommandInteraction>, deps: InteractionDeps): Promise<void> {
   const requester = requesterOf(interaction, deps.moderatorRoleId);
   const options = imagineOptionsOf(interaction, deps.mediaOrigins);
-  const check = deps.core.checkImagine(requester, options);
+  const check = await deps.core.checkImagine(requester, options);
   if (!check.ok) {
     deps.log.info('discord: request refused', { code: check.code, interactionId: interaction.id });
     return replyWith(interaction, check.reply);
@@ -132,7 +132,7 @@ async function handleButton(interaction: GuildInteraction<ButtonInteraction>, de
       return settleOutcome(interaction, placeholder, outcome, deps);
     }
     case 'delete': {
-      if (!deps.core.mayDeleteResult(requester, action.jobId)) return tellPrivately(interaction, NOT_YOURS);
+      if (!(await deps.core.mayDeleteResult(requester, action.jobId))) return tellPrivately(interaction, NOT_YOURS);
       // For a component interaction, @original is the message the button sits on.
       await interaction.deferUpdate();
       await interaction.deleteReply();
@@ -149,7 +149,7 @@ async function handleCredits(interaction: GuildInteraction<ChatInputCommandInter
   const requester = requesterOf(interaction, deps.moderatorRoleId);
   const user = interaction.options.getUser('user');
   const subject = user === null || user.id === requester.userId ? undefined : pickedUser(interaction, user);
-  await replyWith(interaction, deps.core.credits(requester, subject));
+  await replyWith(interaction, await deps.core.credits(requester, subject));
 }
 
 /** The member picked in the `user` option, with the name Discord shows for them in this server. */
@@ -159,14 +159,14 @@ function pickedUser(interaction: ChatInputCommandInteraction, user: User): { use
 
 /** /history: always ephemeral, formatted here from the core's entries. */
 async function handleHistory(interaction: GuildInteraction<ChatInputCommandInteraction>, deps: InteractionDeps): Promise<void> {
-  const outcome = deps.core.history(requesterOf(interaction, deps.moderatorRoleId));
+  const outcome = await deps.core.history(requesterOf(interaction, deps.moderatorRoleId));
   if (!outcome.ok) deps.log.info('discord: request refused', { code: outcome.code, interactionId: interaction.id });
   await replyWith(interaction, { visibility: 'private', text: outcome.ok ? historyContent(outcome.entries) : outcome.reply.text });
 }
 
 async function handleQuota(interaction: GuildInteraction<ChatInputCommandInteraction>, deps: InteractionDeps): Promise<void> {
   const requester = requesterOf(interaction, deps.moderatorRoleId);
-  await replyWith(interaction, deps.core.quota(requester, quotaCommandOf(interaction)));
+  await replyWith(interaction, await deps.core.quota(requester, quotaCommandOf(interaction)));
 }
 
 /** The /quota sub-command as the core's QuotaCommand; amounts stay text so the core explains bad ones. */

@@ -146,7 +146,7 @@ export function createDiscordSurface(options: DiscordSurfaceOptions): DiscordSur
     async deliver(placeholder: string, delivery: Delivery, checkpoint: DeliveryCheckpoint): Promise<DeliveryReceipt> {
       const p = parsePlaceholder(placeholder);
       forget(p.interactionToken);
-      const previous = checkpoint.load();
+      const previous = await checkpoint.load();
       if (previous?.startsWith(checkpointSchemaVersion)) {
         // Already posted to the channel by an earlier attempt: only the cleanup may be missing.
         await deleteStalePlaceholder(p);
@@ -167,7 +167,7 @@ export function createDiscordSurface(options: DiscordSurfaceOptions): DiscordSur
         }
       }
       const messageId = await postToChannel(p, `r${delivery.jobId}`, { content: resultContent(delivery, true), attachments, components }, files);
-      checkpoint.save(`${checkpointSchemaVersion}${messageId}`);
+      await checkpoint.save(`${checkpointSchemaVersion}${messageId}`);
       await deleteStalePlaceholder(p);
       return { link: messageLink(p, messageId) };
     },

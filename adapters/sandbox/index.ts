@@ -61,18 +61,18 @@ export function startSandbox(options: SandboxOptions): { surface: SandboxSurface
     switch (command.toLowerCase()) {
       case '/imagine':
       case 'imagine':
-        if (args.toLowerCase() === 'history') print(history());
+        if (args.toLowerCase() === 'history') print(await history());
         else await imagine(args);
         return true;
       case '/history':
-        print(history());
+        print(await history());
         return true;
       case '/credits':
-        print(options.core.credits(requester(), rest[0] ? { userId: rest[0], displayName: rest[0] } : undefined).text);
+        print((await options.core.credits(requester(), rest[0] ? { userId: rest[0], displayName: rest[0] } : undefined)).text);
         return true;
       case '/quota': {
         const parsed = parseQuotaText(args, (token) => ({ userId: token.replace(/^@/, ''), userName: token.replace(/^@/, '') }));
-        print(parsed.ok ? options.core.quota(requester(), parsed.command).text : parsed.failure.userMessage);
+        print(parsed.ok ? (await options.core.quota(requester(), parsed.command)).text : parsed.failure.userMessage);
         return true;
       }
       case '/as':
@@ -92,8 +92,8 @@ export function startSandbox(options: SandboxOptions): { surface: SandboxSurface
     }
   }
 
-  function history(): string {
-    const outcome = options.core.history(requester());
+  async function history(): Promise<string> {
+    const outcome = await options.core.history(requester());
     if (!outcome.ok) return outcome.reply.text;
     if (outcome.entries.length === 0) return 'No images yet. Try `/imagine a koi pond at dawn`.';
     return outcome.entries
@@ -116,7 +116,7 @@ export function startSandbox(options: SandboxOptions): { surface: SandboxSurface
       return void print(asBotError(error).userMessage);
     }
     const request: ImagineOptionsInput = { prompt: parsed.prompt, model: parsed.model, ratio: parsed.ratio, seed: parsed.seed, count: parsed.count, tags: parsed.tags, references };
-    const check = options.core.checkImagine(requester(), request);
+    const check = await options.core.checkImagine(requester(), request);
     if (!check.ok) return void print(check.reply.text);
     const number = ++requestCount;
     const outcome = await options.core.imagine(requester(), request, sandboxPlaceholder(number, parsed.prompt));

@@ -13,6 +13,7 @@ import type { ResultOffer } from '../../src/actions/ports.ts';
 import { asBotError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
 import type { BotCore, ImagineOutcome, Requester } from '../../src/ports.ts';
+import { triggerKey, type IsFirstDelivery } from './deliveries.ts';
 import { logRefusal } from './imagine-flow.ts';
 import { encodePlaceholder } from './placeholder.ts';
 import type { ResolveRequester } from './requester.ts';
@@ -61,6 +62,7 @@ const viewSubmissionSchema = z.object({
   type: z.literal('view_submission'),
   team: z.object({ id: z.string().min(1) }),
   user: z.object({ id: z.string().min(1), name: z.string().optional() }),
+  trigger_id: z.string().min(1),
   view: z.object({
     callback_id: z.literal(VARY_FORM),
     private_metadata: z.string(),
@@ -74,6 +76,7 @@ export interface SlackActionDeps {
   readonly core: BotCore;
   readonly log: Logger;
   readonly resolveRequester: ResolveRequester;
+  readonly isFirstDelivery: IsFirstDelivery;
 }
 
 /** Listen for the buttons and the Vary form on `app`. */
@@ -84,6 +87,8 @@ export function registerSlackActions(app: App, deps: SlackActionDeps): void {
     const parsed = blockActionsSchema.safeParse(body);
     if (!parsed.success) return log.warn('slack action we could not read', { issues: parsed.error.issues.map((issue) => issue.path.join('.')) });
     const click = parsed.data;
+    // A click delivered twice must not upscale twice (or answer twice).
+    if (!(await deps.isFirstDelivery(triggerKey(click.trigger_id)))) return;
     const [first] = click.actions;
     const action = z.enum(ACTIONS).safeParse(first?.action_id.slice('imagine:'.length));
     const jobId = jobIdSchema.safeParse(first?.value);
@@ -92,7 +97,7 @@ export function registerSlackActions(app: App, deps: SlackActionDeps): void {
       logRefusal(log, ACTION_BAD_BUTTON.code, { team: click.team.id, user: click.user.id });
       return tell(ACTION_BAD_BUTTON.userMessage);
     }
-    const admission = core.admission('slack', click.team.id);
+    const admission = await core.admission('slack', click.team.id);
     if (!admission.ok) return tell(admission.failure.userMessage);
     const requester = await deps.resolveRequester(click.team.id, click.user.id, click.user.name);
     const location = { channel: click.channel.id, thread: click.message?.thread_ts ?? null };
@@ -108,7 +113,7 @@ export function registerSlackActions(app: App, deps: SlackActionDeps): void {
         return runAction(deps, requester, location, `Upscale ×${factor}`, (placeholder) => core.upscale(requester, jobId.data, factor, placeholder));
       }
       case 'vary': {
-        const draft = core.varyDraft(requester, jobId.data);
+        const draft = await core.varyDraft(requester, jobId.data);
         if (!draft.ok) {
           logRefusal(log, draft.code, { team: click.team.id, user: click.user.id });
           return tell(draft.reply.text);
@@ -144,7 +149,8 @@ export function registerSlackActions(app: App, deps: SlackActionDeps): void {
     const metadata = parsed.success ? metadataSchema.safeParse(safeJson(parsed.data.view.private_metadata)) : null;
     if (!parsed.success || !metadata?.success) return log.warn('slack form we could not read', { code: ACTION_BAD_BUTTON.code });
     const form = parsed.data;
-    const admission = core.admission('slack', form.team.id);
+    if (!(await deps.isFirstDelivery(triggerKey(form.trigger_id)))) return;
+    const admission = await core.admission('slack', form.team.id);
     if (!admission.ok) return;
     const requester = await deps.resolveRequester(form.team.id, form.user.id, form.user.name);
     const prompt = form.view.state.values.prompt.prompt.value ?? '';

@@ -27,7 +27,7 @@ export interface CommandReplies {
 export async function handleImagineCommand(deps: CommandDeps, command: SlashCommand, replies: CommandReplies): Promise<void> {
   if (command.text.trim().toLowerCase() === 'history') {
     const requester = await deps.resolveRequester(command.team_id, command.user_id, command.user_name);
-    const outcome = deps.core.history(requester);
+    const outcome = await deps.core.history(requester);
     if (!outcome.ok) logRefusal(deps.log, outcome.code, { team: command.team_id, user: command.user_id });
     return outcome.ok ? replies.replyPrivatelyMrkdwn(historyText(outcome.entries)) : replies.replyPrivately(outcome.reply.text);
   }
@@ -54,7 +54,7 @@ export async function handleCreditsCommand(deps: CommandDeps, command: SlashComm
   }
   // Only now, for a command that will run: users.info is not spent on a typo.
   const requester = await deps.resolveRequester(command.team_id, command.user_id, command.user_name);
-  return sendReply(replies, deps.core.credits(requester, subject === null ? undefined : { userId: subject.userId, displayName: subject.userName }));
+  return sendReply(replies, await deps.core.credits(requester, subject === null ? undefined : { userId: subject.userId, displayName: subject.userName }));
 }
 
 /** `/quota set|grant|allowance|cap|report …`: moderators only, decided by the core from server-side facts. */
@@ -65,7 +65,7 @@ export async function handleQuotaCommand(deps: CommandDeps, command: SlashComman
     return replies.replyPrivately(parsed.failure.userMessage);
   }
   const requester = await deps.resolveRequester(command.team_id, command.user_id, command.user_name);
-  return sendReply(replies, deps.core.quota(requester, parsed.command));
+  return sendReply(replies, await deps.core.quota(requester, parsed.command));
 }
 
 function sendReply(replies: CommandReplies, reply: Reply): Promise<void> {

@@ -65,7 +65,7 @@ export async function runImagine(
 ): Promise<void> {
   const { api, core, log } = deps;
   const { requester, options, location, replyPrivately } = request;
-  const check = core.checkImagine(requester, options);
+  const check = await core.checkImagine(requester, options);
   if (!check.ok) {
     logRefusal(log, check.code, { team: requester.communityId, user: requester.userId });
     await replyPrivately(check.reply.text);

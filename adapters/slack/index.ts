@@ -8,10 +8,11 @@ import { App, SocketModeReceiver, webApi } from '@slack/bolt';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { asBotError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log.ts';
-import type { BotCore, ChatSurface } from '../../src/ports.ts';
+import type { BotCore, ChatSurface, DeliveryDedupe } from '../../src/ports.ts';
 import { registerSlackActions } from './actions.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { handleCreditsCommand, handleImagineCommand, handleQuotaCommand, type CommandDeps, type CommandReplies } from './commands.ts';
+import { createDeliveryClaim, eventKey, triggerKey } from './deliveries.ts';
 import { logRefusal } from './imagine-flow.ts';
 import { handleMention, replyToMentioner, type MentionDeps } from './mentions.ts';
 import { appMentionSchema, eventEnvelopeSchema, mentionOriginSchema, slashCommandSchema, type SlashCommand } from './payloads.ts';
@@ -34,6 +35,11 @@ export interface SlackAdapterOptions {
   /** Extra origins a Slack file download may be redirected to (never sent the token). */
   mediaOrigins: readonly string[];
   core: BotCore;
+  /**
+   * Which deliveries were worked already, by this process or any other on the database: Slack may
+   * deliver an event, a command or a click twice, to any process (./deliveries.ts).
+   */
+  deliveries: DeliveryDedupe;
   log: Logger;
   clock?: Clock;
   /**
@@ -58,7 +64,6 @@ export interface SlackAdapter {
 const WEB_API_TIMEOUT_MS = 15_000;
 export const UNREADABLE_MENTION =
   "I couldn't read the files attached to that message, so I did nothing and nothing was charged. Please attach the images again (PNG, JPEG or WebP, as many as the model takes) and mention me.";
-const SEEN_EVENTS_LIMIT = 1_000;
 
 /** Start the Slack app; resolves once `auth.test` passed and the receiver is listening (or connected). */
 export async function startSlackAdapter(options: SlackAdapterOptions): Promise<SlackAdapter> {
@@ -116,6 +121,8 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     resolveRequester: createRequesterResolver({ api, moderators: options.moderators, clock, log }),
   };
   const mentionDeps: MentionDeps = { ...deps, botToken: options.botToken, fileOrigins, redirectOrigins: options.mediaOrigins };
+  // Asked right after the acknowledgement, before anything is posted, looked up or charged.
+  const isFirstDelivery = createDeliveryClaim(options.deliveries, log);
 
   const commandReplies = (command: SlashCommand, respond: (message: Record<string, unknown>) => Promise<unknown>): CommandReplies => {
     const sendPrivately = async (text: string): Promise<void> => {
@@ -145,13 +152,14 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       await ack();
       const command = slashCommandSchema.parse(body);
       const replies = commandReplies(command, respond);
-      // The operator pays: a workspace it does not serve gets one polite refusal and nothing else.
-      const admission = deps.core.admission('slack', command.team_id);
-      if (!admission.ok) {
-        logRefusal(log, admission.failure.code, { team: command.team_id, user: command.user_id });
-        return replies.replyPrivately(admission.failure.userMessage).catch(() => undefined);
-      }
       try {
+        if (!(await isFirstDelivery(triggerKey(command.trigger_id)))) return;
+        // The operator pays: a workspace it does not serve gets one polite refusal and nothing else.
+        const admission = await deps.core.admission('slack', command.team_id);
+        if (!admission.ok) {
+          logRefusal(log, admission.failure.code, { team: command.team_id, user: command.user_id });
+          return await replies.replyPrivately(admission.failure.userMessage).catch(() => undefined);
+        }
         await handle(deps, command, replies);
       } catch (error) {
         const botError = asBotError(error);
@@ -161,43 +169,40 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     });
   }
 
-  const seenEvents = new Set<string>();
   app.event('app_mention', async ({ event, body, context }) => {
-    const envelope = eventEnvelopeSchema.parse(body);
-    // Slack redelivers an event it thinks we missed; one request must not become two jobs.
-    if (envelope.event_id !== undefined) {
-      if (seenEvents.has(envelope.event_id)) return;
-      if (seenEvents.size >= SEEN_EVENTS_LIMIT) seenEvents.clear();
-      seenEvents.add(envelope.event_id);
-    }
-    const parsed = appMentionSchema.safeParse(event);
-    if (!parsed.success) {
-      // Who and where may still be readable: tell the person rather than ignore them.
-      const origin = mentionOriginSchema.safeParse(event);
-      if (!origin.success || origin.data.bot_id !== undefined) return;
-      log.warn('slack mention we could not read', { channel: origin.data.channel, issues: parsed.error.issues.map((issue) => issue.path.join('.')) });
-      await replyToMentioner(api, origin.data)(UNREADABLE_MENTION).catch(() => undefined);
-      return;
-    }
-    if (parsed.data.bot_id !== undefined) return;
-    const teamId = envelope.team_id ?? context.teamId;
-    if (teamId === undefined) return;
-    const admission = deps.core.admission('slack', teamId);
-    if (!admission.ok) {
-      logRefusal(log, admission.failure.code, { team: teamId, user: parsed.data.user });
-      return replyToMentioner(api, parsed.data)(admission.failure.userMessage).catch(() => undefined);
-    }
+    const envelope = eventEnvelopeSchema.safeParse(body);
+    if (!envelope.success) return log.warn('slack event we could not read', { issues: envelope.error.issues.map((issue) => issue.path.join('.')) });
+    // Who and where, read first: whatever fails after this (the database included), the person is told.
+    const origin = mentionOriginSchema.safeParse(event);
     try {
+      // Slack redelivers an event it thinks we missed, to whichever process: one request, one job.
+      if (!(await isFirstDelivery(eventKey(envelope.data.event_id)))) return;
+      const parsed = appMentionSchema.safeParse(event);
+      if (!parsed.success) {
+        // Who and where may still be readable: tell the person rather than ignore them.
+        if (!origin.success || origin.data.bot_id !== undefined) return;
+        log.warn('slack mention we could not read', { channel: origin.data.channel, issues: parsed.error.issues.map((issue) => issue.path.join('.')) });
+        await replyToMentioner(api, origin.data)(UNREADABLE_MENTION).catch(() => undefined);
+        return;
+      }
+      if (parsed.data.bot_id !== undefined) return;
+      const teamId = envelope.data.team_id ?? context.teamId;
+      if (teamId === undefined) return;
+      const admission = await deps.core.admission('slack', teamId);
+      if (!admission.ok) {
+        logRefusal(log, admission.failure.code, { team: teamId, user: parsed.data.user });
+        return await replyToMentioner(api, parsed.data)(admission.failure.userMessage).catch(() => undefined);
+      }
       await handleMention(mentionDeps, teamId, context.botUserId, parsed.data);
     } catch (error) {
       const botError = asBotError(error);
       log.error('slack mention failed', { error: botError, cause: botError.cause });
-      await replyToMentioner(api, parsed.data)(botError.userMessage).catch(() => undefined);
+      if (origin.success && origin.data.bot_id === undefined) await replyToMentioner(api, origin.data)(botError.userMessage).catch(() => undefined);
     }
   });
 
   // Upscale, Vary and Cancel buttons, and the Vary form (./actions.ts).
-  registerSlackActions(app, deps);
+  registerSlackActions(app, { ...deps, isFirstDelivery });
 
   app.error(async (error) => {
     log.error('slack listener error', { error });

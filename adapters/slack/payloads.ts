@@ -25,6 +25,8 @@ export const slashCommandSchema = z.object({
   command: z.string(),
   text: slackText,
   response_url: z.string().optional(),
+  /** Issued for each invocation: the command's delivery key (./deliveries.ts). */
+  trigger_id: z.string().min(1),
 });
 export type SlashCommand = z.infer<typeof slashCommandSchema>;
 
@@ -58,4 +60,4 @@ export const appMentionSchema = z.object({
 export type AppMention = z.infer<typeof appMentionSchema>;
 
 /** The envelope's workspace (`team_id`; Bolt's context has it otherwise) and the id Slack keeps when it redelivers. */
-export const eventEnvelopeSchema = z.object({ team_id: z.string().min(1).optional(), event_id: z.string().optional() });
+export const eventEnvelopeSchema = z.object({ team_id: z.string().min(1).optional(), event_id: z.string().min(1) });

@@ -16,12 +16,23 @@ export type ResolveRequester = (teamId: string, userId: string, fallbackName?: s
 
 export function createRequesterResolver(deps: { api: SlackApi; moderators: readonly string[]; clock: Clock; log: Logger }): ResolveRequester {
   const cache = new Map<string, { user: SlackUser; fetchedAtMs: number }>();
+  // Lookups under way: two commands of one user at once (Slack acknowledges each before it runs) share one call.
+  const pending = new Map<string, Promise<SlackUser | null>>();
   const moderators = new Set(deps.moderators);
 
-  async function lookUp(teamId: string, userId: string): Promise<SlackUser | null> {
+  function lookUp(teamId: string, userId: string): Promise<SlackUser | null> {
     const key = `${teamId}:${userId}`;
     const cached = cache.get(key);
-    if (cached !== undefined && deps.clock.now() - cached.fetchedAtMs < USER_CACHE_MS) return cached.user;
+    if (cached !== undefined && deps.clock.now() - cached.fetchedAtMs < USER_CACHE_MS) return Promise.resolve(cached.user);
+    let lookup = pending.get(key);
+    if (lookup === undefined) {
+      lookup = fetchUser(key, userId).finally(() => pending.delete(key));
+      pending.set(key, lookup);
+    }
+    return lookup;
+  }
+
+  async function fetchUser(key: string, userId: string): Promise<SlackUser | null> {
     try {
       const user = await deps.api.userInfo(userId);
       if (cache.size >= MAX_CACHED_USERS) cache.clear();

@@ -85,11 +85,11 @@ export function createSlackSurface(deps: { api: SlackApi; clock: Clock; log: Log
 
     async deliver(value, delivery, checkpoint: DeliveryCheckpoint): Promise<DeliveryReceipt> {
       const placeholder = decodePlaceholder(value);
-      let state = readCheckpoint(checkpoint.load());
+      let state = readCheckpoint(await checkpoint.load());
       for (let round = 1; state?.stage !== 'shared'; round += 1) {
         if (state === null) {
           state = await upload(placeholder, delivery);
-          checkpoint.save(JSON.stringify(state));
+          await checkpoint.save(JSON.stringify(state));
         }
         try {
           await share(placeholder, delivery, state);
@@ -103,7 +103,7 @@ export function createSlackSurface(deps: { api: SlackApi; clock: Clock; log: Log
           throw error;
         }
         state = { stage: 'shared', files: state.files };
-        checkpoint.save(JSON.stringify(state));
+        await checkpoint.save(JSON.stringify(state));
       }
       lastStatus.delete(statusKey(placeholder));
       const done = doneText(placeholder.head);

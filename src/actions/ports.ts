@@ -25,7 +25,7 @@ export interface ResultActionsCore {
   /** Upscale ×2 or ×4 (any other factor is refused) of a job's result, as a new job shown on `placeholder`. */
   upscale(requester: Requester, jobId: string, factor: number, placeholder: string): Promise<ImagineOutcome>;
   /** Cheap (a database read): what the Vary form shows, before anything is fetched. */
-  varyDraft(requester: Requester, jobId: string): VaryDraft;
+  varyDraft(requester: Requester, jobId: string): Promise<VaryDraft>;
   /** Vary a job's result with `prompt` (the original's, or edited), as a new job shown on `placeholder`. */
   vary(requester: Requester, jobId: string, prompt: string, placeholder: string): Promise<ImagineOutcome>;
   /** Cancel a job in progress: the requester or a moderator only. */

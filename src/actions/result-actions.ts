@@ -102,9 +102,9 @@ export interface ResultActionsDependencies {
   readonly log: Logger;
   /** Show a finished job's stored failure on its placeholder (the runner's tellFailureOf). */
   readonly tellFailureOf: (jobId: string) => Promise<void>;
-  readonly admit: (requester: Requester) => Refusal | null;
+  readonly admit: (requester: Requester) => Promise<Refusal | null>;
   /** The organisation and budget prechecks of src/bot.ts: null when the member could pay. */
-  readonly precheck: (requester: Requester, request: StoredRequest, price: number) => Refusal | null;
+  readonly precheck: (requester: Requester, request: StoredRequest, price: number) => Promise<Refusal | null>;
   readonly accept: (requester: Requester, request: StoredRequest, price: number, references: Sources, placeholder: string) => Promise<ImagineOutcome>;
 }
 
@@ -115,17 +115,17 @@ export class ResultActions {
 
   /** Upscale ×`factor` of a result: a new job, held at the upscale's price. */
   async upscale(requester: Requester, jobId: string, factor: number, placeholder: string): Promise<ImagineOutcome> {
-    const admitted = this.deps.admit(requester);
+    const admitted = await this.deps.admit(requester);
     if (admitted) return admitted;
     const scale = SCALE_FACTORS.find((f) => f === factor);
     if (scale === undefined) return refusal(ACTION_BAD_BUTTON);
-    const found = this.finishedJob(requester, jobId);
+    const found = await this.finishedJob(requester, jobId);
     if (!found.ok) return found;
     const { job } = found;
     const price = UPSCALE_PRICE_CREDITS[scale];
     // A first, cheap look with a provisional request (the size is known only from the bytes).
     const provisional = upscaleRequest(job.request, job.id, { width: 1, height: 1 }, scale);
-    const early = this.deps.precheck(requester, provisional, price);
+    const early = await this.deps.precheck(requester, provisional, price);
     if (early) return early;
     const result = await this.resultBytes(job);
     if (!result.ok) return result;
@@ -138,10 +138,10 @@ export class ResultActions {
   }
 
   /** What the Vary form starts from: the prompt, and the price of a request with one reference. */
-  varyDraft(requester: Requester, jobId: string): VaryDraft {
-    const admitted = this.deps.admit(requester);
+  async varyDraft(requester: Requester, jobId: string): Promise<VaryDraft> {
+    const admitted = await this.deps.admit(requester);
     if (admitted) return admitted;
-    const found = this.finishedJob(requester, jobId);
+    const found = await this.finishedJob(requester, jobId);
     if (!found.ok) return found;
     const planned = varyPlan(found.job.request);
     return planned.ok ? { ok: true, prompt: found.job.request.prompt, priceCredits: planned.price } : refusal(planned.failure);
@@ -149,9 +149,9 @@ export class ResultActions {
 
   /** Vary: the (possibly edited) prompt, the same model and ratio, a new seed, and the result as the one reference. */
   async vary(requester: Requester, jobId: string, prompt: string, placeholder: string): Promise<ImagineOutcome> {
-    const admitted = this.deps.admit(requester);
+    const admitted = await this.deps.admit(requester);
     if (admitted) return admitted;
-    const found = this.finishedJob(requester, jobId);
+    const found = await this.finishedJob(requester, jobId);
     if (!found.ok) return found;
     const { job } = found;
     const planned = varyPlan(job.request);
@@ -164,7 +164,7 @@ export class ResultActions {
       referenceCount: 1,
     });
     if (!check.ok) return refusal(check.failure);
-    const early = this.deps.precheck(requester, check.request, check.priceCredits);
+    const early = await this.deps.precheck(requester, check.request, check.priceCredits);
     if (early) return early;
     const result = await this.resultBytes(job);
     if (!result.ok) return result;
@@ -178,17 +178,17 @@ export class ResultActions {
    * for it: nothing.
    */
   async cancel(requester: Requester, jobId: string): Promise<CancelOutcome> {
-    const admitted = this.deps.admit(requester);
+    const admitted = await this.deps.admit(requester);
     if (admitted) return admitted;
     const { store, log } = this.deps;
-    const job = store.get(jobId);
+    const job = await store.get(jobId);
     if (!job || job.communityId !== requester.communityId) return refusal(ACTION_UNKNOWN_JOB);
     if (job.userId !== requester.userId && !requester.isModerator) return refusal(CANCEL_NOT_YOURS);
     const failure = cancelledBy(requester.displayName, 0);
     switch (job.state) {
       case 'queued':
       case 'reserved':
-        if (store.cancelWaiting(jobId, failure)) return this.cancelled(jobId, failure);
+        if (await store.cancelWaiting(jobId, failure)) return this.cancelled(jobId, failure);
         return this.afterRace(jobId);
       case 'submitting':
         return refusal(CANCEL_STARTING);
@@ -199,7 +199,7 @@ export class ResultActions {
           log.warn('runway did not take a cancellation', { jobId, error: answer.failed });
           return refusal(CANCEL_FAILED);
         }
-        if (store.markCancelled(jobId, failure, 0)) return this.cancelled(jobId, failure);
+        if (await store.markCancelled(jobId, failure, 0)) return this.cancelled(jobId, failure);
         return this.afterRace(jobId);
       }
       default:
@@ -214,14 +214,14 @@ export class ResultActions {
   }
 
   /** The transition found the job elsewhere: it finished, or moved to Runway, while we looked. */
-  private afterRace(jobId: string): CancelOutcome {
-    const job = this.deps.store.get(jobId);
+  private async afterRace(jobId: string): Promise<CancelOutcome> {
+    const job = await this.deps.store.get(jobId);
     return refusal(job && (job.state === 'submitting' || job.state === 'submitted' || job.state === 'running') ? CANCEL_STARTING : CANCEL_FINISHED);
   }
 
   /** The job behind a button, when it is this community's and has a finished image. */
-  private finishedJob(requester: Requester, jobId: string): { ok: true; job: Extract<Job, { state: 'succeeded' | 'delivered' }> } | Refusal {
-    const job = this.deps.store.get(jobId);
+  private async finishedJob(requester: Requester, jobId: string): Promise<{ ok: true; job: Extract<Job, { state: 'succeeded' | 'delivered' }> } | Refusal> {
+    const job = await this.deps.store.get(jobId);
     if (!job || job.communityId !== requester.communityId) return refusal(ACTION_UNKNOWN_JOB);
     if (!FINISHED_WITH_IMAGE.has(job.state) || (job.state !== 'succeeded' && job.state !== 'delivered')) return refusal(ACTION_NOT_FINISHED);
     return { ok: true, job };

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { MAX_QUOTA_AMOUNT, parseCreditAmount } from '../credits/amount.ts';
 import { parsePeriod, type Period } from '../credits/periods.ts';
+import { DatabaseUrlInvalidError, parseDatabaseUrl } from '../store/postgres-url.ts';
 import type { AdminProblem } from './result.ts';
 
 /** A calendar day typed as YYYY-MM-DD, with the UTC midnight that starts it. */
@@ -23,7 +24,8 @@ export type AdminCommand =
   | { readonly name: 'unblock'; readonly communityId: string }
   | { readonly name: 'operator' }
   | { readonly name: 'export'; readonly from: Day | null; readonly to: Day | null; readonly communityId: string | null; readonly out: string | null }
-  | BackupCommand;
+  | BackupCommand
+  | CopyCommand;
 
 /** `backup <file> [--force]`: run by cli.ts itself (an asynchronous copy of the file, not a ledger change). */
 export interface BackupCommand {
@@ -32,8 +34,14 @@ export interface BackupCommand {
   readonly force: boolean;
 }
 
+/** `copy-to-postgres <url>`: run by cli.ts itself (src/admin/copy.ts): the SQLite file into an empty PostgreSQL database. */
+export interface CopyCommand {
+  readonly name: 'copy-to-postgres';
+  readonly url: string;
+}
+
 /** The commands that work through the ledger (src/admin/commands.ts). */
-export type LedgerCommand = Exclude<AdminCommand, BackupCommand>;
+export type LedgerCommand = Exclude<AdminCommand, BackupCommand | CopyCommand>;
 
 export const USAGE = `Usage: npm run admin -- <command>
 
@@ -46,14 +54,16 @@ export const USAGE = `Usage: npm run admin -- <command>
   export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--community <id>] [--out <file.csv>]
                                          the ledger as CSV (default: this month up to today)
   backup <file> [--force]                copy the database to <file>, safe while the bot runs
-                                         (--force replaces an existing file)
+                                         (--force replaces an existing file; SQLite only)
+  copy-to-postgres <postgres-url>        copy the SQLite database into an empty PostgreSQL one
+                                         (stop the bot first; README: Scale)
   help                                   this text
 
-Works on DATABASE_PATH (environment or .env) while the bot runs.
+Works on DATABASE_PATH or DATABASE_URL (environment or .env) while the bot runs.
 Exit codes: 0 done; 2 a mistake in the command (nothing was changed); 1 the database or a file could not be used.
 `;
 
-const COMMANDS = ['communities', 'budget', 'block', 'unblock', 'operator', 'export', 'backup', 'help'] as const;
+const COMMANDS = ['communities', 'budget', 'block', 'unblock', 'operator', 'export', 'backup', 'copy-to-postgres', 'help'] as const;
 
 /** Each command's words after its name, shown when a word is missing or extra. */
 const SYNOPSIS = {
@@ -64,6 +74,7 @@ const SYNOPSIS = {
   operator: 'operator',
   export: 'export [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--community <id>] [--out <file.csv>]',
   backup: 'backup <file> [--force], like: backup /data/backups/before-upgrade.db',
+  'copy-to-postgres': 'copy-to-postgres <postgres-url>, like: copy-to-postgres postgres://imagine:secret@db:5432/imagine',
   help: 'help',
 } as const;
 
@@ -139,7 +150,7 @@ export function parseAdminArgs(argv: readonly string[]): Parsed {
   if (word === undefined || word === 'help' || word === '--help' || word === '-h') return { ok: true, command: { name: 'help' } };
   const name = COMMANDS.find((c) => c === word);
   if (!name) {
-    return mistake('admin.unknown_command', `Unknown command '${shown(word)}': use communities, budget, block, unblock, operator, export, backup or help.`);
+    return mistake('admin.unknown_command', `Unknown command '${shown(word)}': use communities, budget, block, unblock, operator, export, backup, copy-to-postgres or help.`);
   }
   switch (name) {
     case 'help':
@@ -164,6 +175,8 @@ export function parseAdminArgs(argv: readonly string[]): Parsed {
       return parseExport(rest);
     case 'backup':
       return parseBackup(rest);
+    case 'copy-to-postgres':
+      return parseCopy(rest);
   }
 }
 
@@ -177,6 +190,18 @@ function parseBackup(args: readonly string[]): Parsed {
   const file = out.safeParse(words[0]);
   if (!file.success) return mistake('admin.usage', `Usage: ${SYNOPSIS.backup}`);
   return { ok: true, command: { name: 'backup', file: file.data, force: force === 1 } };
+}
+
+/** `copy-to-postgres <url>`: the URL is checked here, so a typo is a mistake in the command (exit 2), never echoed (it holds a password). */
+function parseCopy(args: readonly string[]): Parsed {
+  if (args.length !== 1 || args[0] === undefined) return usage('copy-to-postgres');
+  try {
+    parseDatabaseUrl(args[0]);
+  } catch (error) {
+    if (error instanceof DatabaseUrlInvalidError) return mistake('admin.invalid_url', error.message);
+    throw error;
+  }
+  return { ok: true, command: { name: 'copy-to-postgres', url: args[0] } };
 }
 
 const EXPORT_OPTIONS = { from: 'from', to: 'to', community: 'communityId', out: 'out' } as const;

@@ -9,7 +9,8 @@ import type { CreditDefaults } from '../credits/types.ts';
 import { parseAdminArgs, USAGE } from './args.ts';
 import { runBackup } from './backup.ts';
 import { adminContext, runCommand } from './commands.ts';
-import { openAdminDatabase } from './open.ts';
+import { runCopyToPostgres } from './copy.ts';
+import { openAdminPostgres, openAdminSqlite } from './open.ts';
 import { failed, refused, succeeded, type AdminResult } from './result.ts';
 
 /** Run the tool for `argv` (without node and the script) and return what to print and the exit code. */
@@ -27,17 +28,23 @@ async function main(argv: readonly string[]): Promise<AdminResult> {
     if (error instanceof ConfigError) return failed({ code: error.code, message: `${error.message}\nSee .env.example for every variable.` });
     throw error;
   }
-  if (parsed.command.name === 'backup') return runBackup(config.databasePath, parsed.command, systemClock);
-  const opened = openAdminDatabase(config.databasePath);
+  if (parsed.command.name === 'copy-to-postgres') return runCopyToPostgres(config.databasePath, parsed.command, systemClock);
+  if (parsed.command.name === 'backup') {
+    if (config.databaseUrl !== undefined) {
+      return refused({ code: 'admin.backup_postgres', message: "backup copies the SQLite file; on PostgreSQL (DATABASE_URL) use PostgreSQL's own pg_dump." });
+    }
+    return runBackup(config.databasePath, parsed.command, systemClock);
+  }
+  const opened = config.databaseUrl !== undefined ? await openAdminPostgres(config.databaseUrl) : openAdminSqlite(config.databasePath);
   if (!opened.ok) return failed(opened.problem);
   const { db } = opened;
   try {
-    const result = runCommand(adminContext(db, systemClock, creditDefaults(config)), parsed.command);
+    const result = await runCommand(adminContext(db, systemClock, creditDefaults(config)), parsed.command);
     return result.file ? writeOut(result, result.file) : result;
   } catch (error) {
-    return failed(databaseProblem(error, config.databasePath));
+    return failed(databaseProblem(error, config.databaseUrl !== undefined ? db.description : config.databasePath));
   } finally {
-    db.close();
+    await db.close();
   }
 }
 

@@ -10,7 +10,7 @@ import { CreditLedger } from '../credits/ledger.ts';
 import { LedgerSql } from '../credits/ledger-sql.ts';
 import { periodRange, type Period } from '../credits/periods.ts';
 import type { CommunitySettings, CreditDefaults } from '../credits/types.ts';
-import type { Db } from '../store/database.ts';
+import type { Sql } from '../store/sql.ts';
 import { parseAdminArgs, USAGE, type Day, type LedgerCommand } from './args.ts';
 import { toCsv } from './csv.ts';
 import { describeCurrentPeriod, formatUtc } from '../credits/messages.ts';
@@ -26,7 +26,7 @@ export const OPERATOR_ACTOR = 'operator';
 export const EXPORT_HEADER = ['time', 'community', 'user_id', 'user_name', 'kind', 'credits', 'job_id', 'model', 'actor', 'note'] as const;
 
 export interface AdminContext {
-  readonly db: Db;
+  readonly db: Sql;
   readonly ledger: CreditLedger;
   readonly clock: Clock;
   /** What the bot is configured with: COMMUNITY_BUDGET, OPERATOR_BUDGET and the allowance defaults. */
@@ -35,21 +35,24 @@ export interface AdminContext {
 }
 
 /** A context on `db` whose ledger applies the same defaults the bot does. */
-export function adminContext(db: Db, clock: Clock, defaults: CreditDefaults, actorId = OPERATOR_ACTOR): AdminContext {
+export function adminContext(db: Sql, clock: Clock, defaults: CreditDefaults, actorId = OPERATOR_ACTOR): AdminContext {
   return { db, clock, defaults, actorId, ledger: new CreditLedger(db, clock, defaults) };
 }
 
 /** Read argv and run the command it names. */
-export function runAdmin(ctx: AdminContext, argv: readonly string[]): AdminResult {
+export async function runAdmin(ctx: AdminContext, argv: readonly string[]): Promise<AdminResult> {
   const parsed = parseAdminArgs(argv);
   if (!parsed.ok) return refused(parsed.problem);
   // A backup copies the file asynchronously, outside any ledger context: cli.ts runs it (backup.ts).
   if (parsed.command.name === 'backup') return refused({ code: 'admin.usage', message: 'backup runs from the command line: npm run admin -- backup <file>' });
+  if (parsed.command.name === 'copy-to-postgres') {
+    return refused({ code: 'admin.usage', message: 'copy-to-postgres runs from the command line: npm run admin -- copy-to-postgres <postgres-url>' });
+  }
   return runCommand(ctx, parsed.command);
 }
 
 /** Run one parsed ledger command. */
-export function runCommand(ctx: AdminContext, command: LedgerCommand): AdminResult {
+export async function runCommand(ctx: AdminContext, command: LedgerCommand): Promise<AdminResult> {
   switch (command.name) {
     case 'help':
       return succeeded(USAGE);
@@ -68,17 +71,18 @@ export function runCommand(ctx: AdminContext, command: LedgerCommand): AdminResu
   }
 }
 
-function communities({ db, ledger, clock }: AdminContext): AdminResult {
+async function communities({ db, ledger, clock }: AdminContext): Promise<AdminResult> {
   const sql = new LedgerSql(db);
   const now = clock.now();
-  const rows = seenCommunities(db).map((community) => {
-    const settings = ledger.settings(community.id);
-    const ownBudget = sql.settings(community.id)?.budget != null;
+  const rows = [];
+  for (const community of await seenCommunities(db)) {
+    const settings = await ledger.settings(community.id);
+    const ownBudget = (await sql.settings(community.id))?.budget != null;
     // Without a budget, spend is shown over the allowance period: the one members see in /credits.
     const period = settings.budget?.period ?? settings.period;
     const { startMs, endMs } = periodRange(period, now);
-    return { community, settings, ownBudget, period, spent: sql.communitySpend(community.id, startMs, endMs) };
-  });
+    rows.push({ community, settings, ownBudget, period, spent: await sql.communitySpend(community.id, startMs, endMs) });
+  }
   if (rows.length === 0) return succeeded('No communities yet: the bot has not seen any.');
   rows.sort((a, b) => b.spent - a.spent || (a.community.id < b.community.id ? -1 : 1));
   const cells = rows.map(({ community, settings, ownBudget, period, spent }) => [
@@ -93,39 +97,39 @@ function communities({ db, ledger, clock }: AdminContext): AdminResult {
   return succeeded(table(['community', 'platform', 'members', 'spent', 'budget', 'cap', 'blocked'], cells, new Set([2])));
 }
 
-function budget(ctx: AdminContext, communityId: string, amount: number | null, period: Period | null): AdminResult {
+async function budget(ctx: AdminContext, communityId: string, amount: number | null, period: Period | null): Promise<AdminResult> {
   const { db, ledger, clock, actorId } = ctx;
-  if (!isSeen(db, communityId)) return unknownCommunity(communityId);
+  if (!(await isSeen(db, communityId))) return unknownCommunity(communityId);
   const sql = new LedgerSql(db);
-  const was = budgetDescription(ledger.settings(communityId), sql.settings(communityId)?.budget != null, ', the default');
-  const after = ledger.communities.setBudget({ communityId, amount, period: period ?? undefined, actorId });
+  const was = budgetDescription(await ledger.settings(communityId), (await sql.settings(communityId))?.budget != null, ', the default');
+  const after = await ledger.communities.setBudget({ communityId, amount, period: period ?? undefined, actorId });
   const id = printable(communityId);
   const head = amount === null ? `${id}: budget back to the default, ${budgetDescription(after, false, '')} (was ${was}).` : `${id}: budget ${budgetDescription(after, true, '')} (was ${was}).`;
   if (!after.budget) return succeeded(head);
   const { startMs, endMs } = periodRange(after.budget.period, clock.now());
-  const spent = sql.communitySpend(communityId, startMs, endMs);
+  const spent = await sql.communitySpend(communityId, startMs, endMs);
   return succeeded(`${head} Spent ${describeCurrentPeriod(after.budget.period)}: ${spent}, left: ${Math.max(0, after.budget.amount - spent)}.`);
 }
 
-function block({ db, ledger, clock, actorId }: AdminContext, communityId: string, note: string | null): AdminResult {
-  if (!isSeen(db, communityId)) return unknownCommunity(communityId);
-  const before = ledger.settings(communityId).blocked;
-  ledger.communities.setBlocked({ communityId, blocked: true, note: note ?? undefined, actorId });
+async function block({ db, ledger, clock, actorId }: AdminContext, communityId: string, note: string | null): Promise<AdminResult> {
+  if (!(await isSeen(db, communityId))) return unknownCommunity(communityId);
+  const before = (await ledger.settings(communityId)).blocked;
+  await ledger.communities.setBlocked({ communityId, blocked: true, note: note ?? undefined, actorId });
   const id = printable(communityId);
   const already = before ? ` It was already blocked since ${formatUtc(before.atMs)}.` : '';
   return succeeded(`${id} blocked at ${formatUtc(clock.now())}${note ? ` (${printable(note)})` : ''}: the bot refuses its requests until 'unblock ${id}'.${already}`);
 }
 
-function unblock({ db, ledger, actorId }: AdminContext, communityId: string): AdminResult {
-  if (!isSeen(db, communityId)) return unknownCommunity(communityId);
+async function unblock({ db, ledger, actorId }: AdminContext, communityId: string): Promise<AdminResult> {
+  if (!(await isSeen(db, communityId))) return unknownCommunity(communityId);
   const id = printable(communityId);
-  if (!ledger.settings(communityId).blocked) return succeeded(`${id} was not blocked: nothing changed.`);
-  ledger.communities.setBlocked({ communityId, blocked: false, actorId });
+  if (!(await ledger.settings(communityId)).blocked) return succeeded(`${id} was not blocked: nothing changed.`);
+  await ledger.communities.setBlocked({ communityId, blocked: false, actorId });
   return succeeded(`${id} unblocked: its members can use the bot again.`);
 }
 
-function operator({ ledger }: AdminContext): AdminResult {
-  const view = ledger.operatorBudgetView();
+async function operator({ ledger }: AdminContext): Promise<AdminResult> {
+  const view = await ledger.operatorBudgetView();
   if (!view) return succeeded('Operator budget: unlimited (OPERATOR_BUDGET=off).');
   return succeeded(
     [
@@ -137,10 +141,10 @@ function operator({ ledger }: AdminContext): AdminResult {
   );
 }
 
-function exportLedger(
+async function exportLedger(
   { db, clock }: AdminContext,
   command: { from: Day | null; to: Day | null; communityId: string | null; out: string | null },
-): AdminResult {
+): Promise<AdminResult> {
   const now = clock.now();
   const today = dayOf(now);
   const to = command.to ?? today;
@@ -152,9 +156,9 @@ function exportLedger(
       message: `--from ${from.iso} is after --to ${to.iso}${command.to ? '' : ' (today)'}: give an earlier --from or a later --to.`,
     });
   }
-  if (command.communityId !== null && !isSeen(db, command.communityId)) return unknownCommunity(command.communityId);
+  if (command.communityId !== null && !(await isSeen(db, command.communityId))) return unknownCommunity(command.communityId);
   // --to names a whole day: entries up to its last millisecond.
-  const entries = ledgerEntries(db, from.startMs, to.startMs + DAY_MS, command.communityId);
+  const entries = await ledgerEntries(db, from.startMs, to.startMs + DAY_MS, command.communityId);
   const csv = toCsv(
     EXPORT_HEADER,
     entries.map((e) => [new Date(e.createdAt).toISOString(), e.communityId, e.userId, e.userName, e.kind, e.delta, e.jobId, e.model, e.actorId, e.note]),

@@ -52,15 +52,15 @@ export function refuse(failure: Failure): CommandResult {
 }
 
 /** Answer `/credits`, for the requester or (moderators only) for `subject`. */
-export function creditsCommand(
+export async function creditsCommand(
   ledger: CreditLedger,
   requester: Requester,
   subject?: { userId: string; displayName: string },
-): CommandResult {
+): Promise<CommandResult> {
   const isSelf = subject === undefined || subject.userId === requester.userId;
   if (!isSelf && !requester.isModerator) return refuse(NOT_MODERATOR);
   const who = isSelf ? { userId: requester.userId, displayName: requester.displayName } : subject;
-  const view = ledger.creditsView(requester.communityId, who.userId, who.displayName);
+  const view = await ledger.creditsView(requester.communityId, who.userId, who.displayName);
   const heading = isSelf ? `Your credits: \`${view.balance}\`` : `${who.displayName}'s credits: \`${view.balance}\``;
   return { code: 'credits.view', reply: { visibility: 'private', text: [heading, ...describeView(view)].join('\n') } };
 }

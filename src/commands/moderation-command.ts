@@ -12,23 +12,23 @@ import { NOT_MODERATOR, type CommandReplyCode, type CommandResult } from './cred
 type ModerationCommand = Extract<QuotaCommand, { action: 'pardon' | 'block-words' }>;
 
 /** Carry out `pardon` or `block-words` for `requester`. */
-export function moderationCommand(moderation: Moderation, requester: Requester, command: ModerationCommand): CommandResult {
+export async function moderationCommand(moderation: Moderation, requester: Requester, command: ModerationCommand): Promise<CommandResult> {
   if (!requester.isModerator) return reply(NOT_MODERATOR.code, NOT_MODERATOR.userMessage);
   const communityId = requester.communityId;
   if (command.action === 'pardon') {
     const name = command.userName ?? command.userId;
-    const forgiven = moderation.pardon(communityId, command.userId, name);
+    const forgiven = await moderation.pardon(communityId, command.userId, name);
     const what = forgiven === 0 ? 'had no strikes to forgive' : `had ${forgiven} ${forgiven === 1 ? 'strike' : 'strikes'} forgiven`;
     return { code: 'quota.pardoned', reply: { visibility: 'public', text: `${requester.displayName} lifted ${name}'s pause: they ${what} and can use /imagine again.` } };
   }
   switch (command.operation) {
     case 'list': {
-      const words = moderation.blockedWords(communityId);
+      const words = await moderation.blockedWords(communityId);
       return reply('quota.blocked_words', words.length === 0 ? 'No blocked words in this community. Add some with `/quota block-words add word, another phrase`.' : `Blocked words (${words.length}): ${words.map(quote).join(', ')}.`);
     }
     case 'add': {
       if (command.entries.length === 0) return reply('quota.usage', 'Usage: `/quota block-words add word, another phrase`.');
-      const result = moderation.addBlockedWords(communityId, command.entries, requester.userId);
+      const result = await moderation.addBlockedWords(communityId, command.entries, requester.userId);
       const lines = [];
       if (result.added.length > 0) lines.push(`Blocked: ${result.added.map(quote).join(', ')}. Prompts containing them are refused at no cost.`);
       if (result.known.length > 0) lines.push(`Already blocked: ${result.known.map(quote).join(', ')}.`);
@@ -38,7 +38,7 @@ export function moderationCommand(moderation: Moderation, requester: Requester, 
     }
     case 'remove': {
       if (command.entries.length === 0) return reply('quota.usage', 'Usage: `/quota block-words remove word, another phrase`.');
-      const result = moderation.removeBlockedWords(communityId, command.entries);
+      const result = await moderation.removeBlockedWords(communityId, command.entries);
       const lines = [];
       if (result.removed.length > 0) lines.push(`No longer blocked: ${result.removed.map(quote).join(', ')}.`);
       if (result.missing.length > 0) lines.push(`Not on the list: ${result.missing.map(quote).join(', ')}. \`/quota block-words list\` shows it.`);
@@ -48,9 +48,9 @@ export function moderationCommand(moderation: Moderation, requester: Requester, 
 }
 
 /** The moderation lines of `/quota report`: declined generations this window, per member, and the pause rule. */
-export function strikesSummary(moderation: Moderation, communityId: string): string {
+export async function strikesSummary(moderation: Moderation, communityId: string): Promise<string> {
   const rule = moderation.strikeRule;
-  const members = moderation.communityStrikes(communityId);
+  const members = await moderation.communityStrikes(communityId);
   const total = members.reduce((sum, member) => sum + member.strikes, 0);
   const window = describeCurrentPeriod(rule?.period ?? 'day');
   const who = members.length === 0 ? '' : ` (${members.map((m) => `${m.displayName} ${m.strikes}`).join(', ')})`;

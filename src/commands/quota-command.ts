@@ -16,7 +16,7 @@ import { NOT_MODERATOR, refuse, type CommandReplyCode, type CommandResult } from
 export type CreditQuotaCommand = Exclude<QuotaCommand, { action: 'pardon' | 'block-words' }>;
 
 /** Carry out a `/quota` sub-command for `requester`. */
-export function quotaCommand(ledger: CreditLedger, requester: Requester, command: CreditQuotaCommand): CommandResult {
+export async function quotaCommand(ledger: CreditLedger, requester: Requester, command: CreditQuotaCommand): Promise<CommandResult> {
   if (!requester.isModerator) return refuse(NOT_MODERATOR);
   const communityId = requester.communityId;
   const actorId = requester.userId;
@@ -28,15 +28,15 @@ export function quotaCommand(ledger: CreditLedger, requester: Requester, command
       if (parsed.amount === 0) {
         return refuse(invalidAmount({ kind: 'zero_grant' }));
       }
-      const name = nameOf(ledger, communityId, command.userId, command.userName);
-      const { balanceAfter } = ledger.grant({ communityId, userId: command.userId, displayName: command.userName, amount: parsed.amount, actorId });
+      const name = await nameOf(ledger, communityId, command.userId, command.userName);
+      const { balanceAfter } = await ledger.grant({ communityId, userId: command.userId, displayName: command.userName, amount: parsed.amount, actorId });
       return announce('quota.granted', `${mod} granted ${formatCredits(parsed.amount)} to ${name}: balance now \`${balanceAfter}\`.`);
     }
     case 'set': {
       const parsed = parseCreditAmount(command.amount);
       if (!parsed.ok) return refuse(parsed.failure);
-      const name = nameOf(ledger, communityId, command.userId, command.userName);
-      const { balanceAfter, delta } = ledger.set({ communityId, userId: command.userId, displayName: command.userName, amount: parsed.amount, actorId });
+      const name = await nameOf(ledger, communityId, command.userId, command.userName);
+      const { balanceAfter, delta } = await ledger.set({ communityId, userId: command.userId, displayName: command.userName, amount: parsed.amount, actorId });
       const was = balanceAfter - delta;
       return announce('quota.set', `${mod} set ${name}'s balance to \`${balanceAfter}\` credits (it was ${was}).`);
     }
@@ -45,7 +45,7 @@ export function quotaCommand(ledger: CreditLedger, requester: Requester, command
       if (!parsed.ok) return refuse(parsed.failure);
       const period = readPeriod(command.period);
       if (!period.ok) return refuse(period.failure);
-      const settings = ledger.communities.setAllowance({ communityId, amount: parsed.amount, period: period.period, actorId });
+      const settings = await ledger.communities.setAllowance({ communityId, amount: parsed.amount, period: period.period, actorId });
       const when =
         settings.period === 'none'
           ? 'New members get it once; it does not refill.'
@@ -55,31 +55,31 @@ export function quotaCommand(ledger: CreditLedger, requester: Requester, command
     case 'cap': {
       const word = command.amount.trim().toLowerCase();
       if (word === 'off' || word === 'none') {
-        ledger.communities.setCap({ communityId, amount: null, actorId });
+        await ledger.communities.setCap({ communityId, amount: null, actorId });
         return announce('quota.cap_removed', `${mod} removed the community's spending cap.`);
       }
       const parsed = parseCreditAmount(command.amount);
       if (!parsed.ok) return refuse(parsed.failure);
       const period = readPeriod(command.period);
       if (!period.ok) return refuse(period.failure);
-      const set = ledger.communities.setCap({ communityId, amount: parsed.amount, period: period.period, actorId });
+      const set = await ledger.communities.setCap({ communityId, amount: parsed.amount, period: period.period, actorId });
       if (!set.ok) return refuse(capAboveBudget(set.budget));
-      const cap = ledger.report(communityId).cap;
+      const { cap } = await ledger.report(communityId);
       const scope = cap && cap.period !== 'none' ? ` a ${cap.period}` : ' in total';
       const left = cap ? ` So far ${formatCredits(cap.spent)} spent, ${cap.remaining} left.` : '';
       return announce('quota.cap_set', `${mod} capped the community's spending at ${formatCredits(parsed.amount)}${scope}.${left}`);
     }
     case 'report':
-      return { code: 'quota.report', reply: { visibility: 'private', text: formatReport(ledger.report(communityId), ledger, communityId) } };
+      return { code: 'quota.report', reply: { visibility: 'private', text: await formatReport(await ledger.report(communityId), ledger, communityId) } };
     default:
       return assertNever(command);
   }
 }
 
 /** The report as a readable block: period, spend, cap, top spenders and spend per model. */
-export function formatReport(report: CreditsReport, ledger: CreditLedger, communityId: string): string {
+export async function formatReport(report: CreditsReport, ledger: CreditLedger, communityId: string): Promise<string> {
   const since = report.periodStart === null ? 'all time' : `since ${formatUtc(report.periodStart)}`;
-  const settings = ledger.settings(communityId);
+  const settings = await ledger.settings(communityId);
   const lines = [`Credits report (${report.period === 'none' ? 'all time' : `this ${report.period}`}, ${since})`];
   lines.push(`Spent: ${formatCredits(report.totalSpent)}, including credits held by running jobs.`);
   lines.push(
@@ -94,7 +94,7 @@ export function formatReport(report: CreditsReport, ledger: CreditLedger, commun
   );
   // OPERATOR_BUDGET stops every community at once: without this line a moderator whose members are
   // refused `credits.operator_budget` would read "unlimited" above and find no reason.
-  const operator = ledger.operatorBudgetView();
+  const operator = await ledger.operatorBudgetView();
   if (operator) {
     lines.push(
       `Operator's budget for every community together: ${operator.remaining} of ${formatCredits(operator.amount)}${operator.period === 'none' ? ' in total' : ` a ${operator.period}`} left${operator.resetsAt === null ? '' : `, refills ${formatWhen(operator.resetsAt, report.asOf)}`}.`,
@@ -131,8 +131,8 @@ function readPeriod(raw: string | undefined): { ok: true; period: Period | undef
 }
 
 /** The best name we have for a member: what the platform sent, what we saw last, or their id. */
-function nameOf(ledger: CreditLedger, communityId: string, userId: string, userName: string | undefined): string {
-  return userName ?? ledger.displayNameOf(communityId, userId) ?? userId;
+async function nameOf(ledger: CreditLedger, communityId: string, userId: string, userName: string | undefined): Promise<string> {
+  return userName ?? (await ledger.displayNameOf(communityId, userId)) ?? userId;
 }
 
 function announce(code: CommandReplyCode, text: string): CommandResult {

@@ -23,14 +23,14 @@ export const COMMUNITY_BLOCKED: Failure = {
 };
 
 /** Whether a request from `communityId` on `platform` may go on; a refusal says so plainly. */
-export function admitCommunity(
+export async function admitCommunity(
   served: ServedCommunities,
-  settingsOf: (communityId: string) => Pick<CommunitySettings, 'blocked'>,
+  settingsOf: (communityId: string) => Promise<Pick<CommunitySettings, 'blocked'>>,
   platform: string,
   communityId: string,
-): Admission {
+): Promise<Admission> {
   const listed = served.get(platform);
   if (listed && listed.size > 0 && !listed.has(communityId)) return { ok: false, failure: COMMUNITY_NOT_SERVED };
-  if (settingsOf(communityId).blocked) return { ok: false, failure: COMMUNITY_BLOCKED };
+  if ((await settingsOf(communityId)).blocked) return { ok: false, failure: COMMUNITY_BLOCKED };
   return { ok: true };
 }

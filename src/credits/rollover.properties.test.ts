@@ -1,14 +1,23 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
-import { openDatabase } from '../store/database.ts';
+import { openTestDb } from '../../test/support/test-database.ts';
+import type { Database } from '../store/sql.ts';
 import { CreditLedger } from './ledger.ts';
 import { periodKey, type Period } from './periods.ts';
 import { insertJobRow } from '../../test/support/ledger-fixtures.ts';
 
-const C = 'guild-1';
 const USERS = ['ana', 'bo'] as const;
 const ALLOWANCE = 30;
+
+/**
+ * The one place this file opens a database: a fresh, migrated one per property, on the project's
+ * backend. Each run of the property works in a community of its own, so runs cannot see each other
+ * (a new PostgreSQL database per run would cost more than the run).
+ */
+async function freshDb(): Promise<Database> {
+  return openTestDb();
+}
 
 type Op =
   | { op: 'reserve'; user: number; price: number; costShare: number; finishAfter: number }
@@ -46,25 +55,27 @@ class NoHoldsModel {
 
 describe('allowance roll-over with holds, refunds, settlements, grants and period boundaries (property)', () => {
   for (const period of ['day', 'week'] as const) {
-    it(`per ${period}: balances never exceed allowance + grants, entries sum to balances, and once every job is finished the balance is what it would be without holds`, () => {
-      fc.assert(
-        fc.property(fc.array(opArb, { minLength: 1, maxLength: 60 }), (ops) => {
-          const db = openDatabase(':memory:');
-          try {
+    it(`per ${period}: balances never exceed allowance + grants, entries sum to balances, and once every job is finished the balance is what it would be without holds`, async () => {
+      const db = await freshDb();
+      let runs = 0;
+      try {
+        await fc.assert(
+          fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 60 }), async (ops) => {
+            const C = `guild-${++runs}`;
             const clock = new ManualClock(Date.UTC(2026, 0, 1, 20));
             const ledger = new CreditLedger(db, clock, { allowance: ALLOWANCE, period });
             const model = new NoHoldsModel(period);
             const granted = new Map<string, number>();
             const running: { jobId: string; user: string; cost: number; finishAfter: number }[] = [];
             let next = 0;
-            const finish = (job: (typeof running)[number]) => {
-              if (job.cost === 0) ledger.refund(job.jobId, 'failed');
-              else ledger.settle(job.jobId, job.cost);
+            const finish = async (job: (typeof running)[number]) => {
+              if (job.cost === 0) await ledger.refund(job.jobId, 'failed');
+              else await ledger.settle(job.jobId, job.cost);
             };
-            const check = () => {
+            const check = async () => {
               for (const user of USERS) {
-                const balance = ledger.balance(C, user);
-                const sum = db.prepare('select coalesce(sum(delta), 0) from ledger where community_id = ? and user_id = ?').pluck().get(C, user) as number;
+                const balance = await ledger.balance(C, user);
+                const sum = (await db.value<number>('select coalesce(sum(delta), 0) from ledger where community_id = ? and user_id = ?', [C, user])) as number;
                 model.touch(user, clock.now());
                 expect(balance).toBe(sum);
                 expect(balance).toBeLessThanOrEqual(ALLOWANCE + (granted.get(user) ?? 0));
@@ -75,15 +86,15 @@ describe('allowance roll-over with holds, refunds, settlements, grants and perio
               else if (step.op === 'grant') {
                 const user = USERS[step.user]!;
                 model.touch(user, clock.now());
-                ledger.grant({ communityId: C, userId: user, amount: step.amount, actorId: 'mod' });
+                await ledger.grant({ communityId: C, userId: user, amount: step.amount, actorId: 'mod' });
                 model.add(user, step.amount);
                 granted.set(user, (granted.get(user) ?? 0) + step.amount);
               } else {
                 const user = USERS[step.user]!;
-                const jobId = `job-${++next}`;
-                insertJobRow(db, { id: jobId, communityId: C, userId: user, model: 'gen4_image', atMs: clock.now() });
+                const jobId = `${C}-job-${++next}`;
+                await insertJobRow(db, { id: jobId, communityId: C, userId: user, model: 'gen4_image', atMs: clock.now() });
                 model.touch(user, clock.now());
-                const outcome = ledger.reserve({ communityId: C, userId: user, displayName: user, jobId, model: 'gen4_image', amount: step.price, atMs: clock.now() });
+                const outcome = await ledger.reserve({ communityId: C, userId: user, displayName: user, jobId, model: 'gen4_image', amount: step.price, atMs: clock.now() });
                 if (outcome.ok) {
                   const cost = Math.floor(step.costShare * step.price);
                   model.add(user, -cost);
@@ -91,19 +102,19 @@ describe('allowance roll-over with holds, refunds, settlements, grants and perio
                 }
               }
               for (const job of running) job.finishAfter -= 1;
-              for (const job of running.filter((j) => j.finishAfter < 0)) finish(job);
+              for (const job of running.filter((j) => j.finishAfter < 0)) await finish(job);
               running.splice(0, running.length, ...running.filter((j) => j.finishAfter >= 0));
-              check();
+              await check();
             }
-            for (const job of running) finish(job);
-            check();
-            for (const user of USERS) expect(ledger.balance(C, user)).toBe(model.touch(user, clock.now()));
-          } finally {
-            db.close();
-          }
-        }),
-        { numRuns: 300 },
-      );
+            for (const job of running) await finish(job);
+            await check();
+            for (const user of USERS) expect(await ledger.balance(C, user)).toBe(model.touch(user, clock.now()));
+          }),
+          { numRuns: 300 },
+        );
+      } finally {
+        await db.close();
+      }
     });
   }
 });

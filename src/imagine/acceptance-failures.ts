@@ -20,7 +20,8 @@ export const REROLL_REFERENCES_EXPIRED: Failure = {
 /** `recovery.references_lost`: a restart came between the chat's download and the upload to Runway. */
 export const REFERENCES_LOST: Failure = {
   code: 'recovery.references_lost',
-  userMessage: 'The bot restarted while your reference images were being prepared. Nothing was charged; please send the request again.',
+  userMessage:
+    'The bot was interrupted while your reference images were being prepared (a restart, or its database was out of reach). Nothing was charged; please send the request again.',
 };
 
 /** `internal.job_moved`: the job left `queued` under us (a race with recovery); someone else handled it. */
@@ -35,11 +36,11 @@ export const NOT_HELD: Failure = {
   userMessage: 'The bot was updated while your request was being prepared. Nothing was charged; please send the request again.',
 };
 
-/** `internal.accept_interrupted`: the hold stays, truthfully: a restart's recovery either runs the job or refunds it. */
+/** `internal.accept_interrupted`: the hold stays, truthfully: the bot's recovery (within minutes, or at a restart) either runs the job or refunds it. */
 export const HELD_UNTIL_RECOVERY: Failure = {
   code: 'internal.accept_interrupted',
   userMessage:
-    'Something went wrong on our side while preparing your request. Its credits stay on hold until the bot restarts, which then either makes the image or refunds them; `/credits` shows them as held until then.',
+    'Something went wrong on our side while preparing your request. Its credits stay on hold until the bot recovers it, within a few minutes, and then either makes the image or refunds them; `/credits` shows them as held until then.',
 };
 
 /** `jobs.too_many_in_flight`: the member already has the most images in progress that one member may have. */

@@ -50,21 +50,29 @@ type Refusal = Extract<ImagineOutcome, { ok: false }>;
 
 /** Accepts validated, priced requests as jobs, or says truthfully why not. */
 export class Acceptance {
+  /** Jobs this process is accepting right now: `queued` because their acceptance is under way, not stranded. */
+  private readonly accepting = new Set<string>();
+
   constructor(private readonly deps: AcceptanceDependencies) {}
+
+  /** Whether `jobId`'s acceptance is under way in this process (see Bot.recoverStranded). */
+  isAccepting(jobId: string): boolean {
+    return this.accepting.has(jobId);
+  }
 
   /** Moderate, precheck, hold and prepare the references of one request; the job is the runner's once this says ok. */
   async accept(requester: Requester, request: StoredRequest, price: number, references: ReferenceInput, placeholder: string): Promise<ImagineOutcome> {
     const { store, log } = this.deps;
     // Blocked words and paused members stop here: before any download, hold or call to Runway.
-    const moderated = this.deps.moderation.refusal(requester.communityId, requester.userId, request.prompt);
+    const moderated = await this.deps.moderation.refusal(requester.communityId, requester.userId, request.prompt);
     if (moderated) return refusal(moderated);
-    const organization = this.precheckOrganization(request, price);
+    const organization = await this.precheckOrganization(request, price);
     if (organization) return organization;
-    const shortfall = this.precheckBudget(requester, request, price, request.tags.length);
+    const shortfall = await this.precheckBudget(requester, request, price, request.tags.length);
     if (shortfall) return shortfall;
     let accepted: AcceptOutcome;
     try {
-      accepted = store.accept(
+      accepted = await store.accept(
         { platform: requester.platform, communityId: requester.communityId, userId: requester.userId, userName: requester.displayName, placeholder, request },
         price,
         this.deps.maxJobsPerMember,
@@ -77,6 +85,7 @@ export class Acceptance {
     }
     if (!accepted.ok) return refusal(this.acceptRefusal(accepted, request, request.tags.length));
     const { jobId } = accepted;
+    this.accepting.add(jobId);
     let referenceCount = 0;
     // Files kept for this job are pinned (never swept) until its job_references rows name them.
     const { referenceStore, clock } = this.deps;
@@ -85,17 +94,18 @@ export class Acceptance {
     try {
       if (references.kind === 'uploaded') {
         referenceCount = references.uris.length;
-        if (referenceCount > 0 && !store.setReferenceUris(jobId, references.uris)) return this.afterLosingJob(jobId, price);
+        if (referenceCount > 0 && !(await store.setReferenceUris(jobId, references.uris))) return await this.afterLosingJob(jobId, price);
       } else {
         const refs = references.kind === 'stored' ? references.refs : await this.keepAndUpload(references.sources, request.tags, pinned, clock.now());
         referenceCount = refs.length;
-        if (referenceCount > 0 && !store.setReferences(jobId, refs)) return this.afterLosingJob(jobId, price);
+        if (referenceCount > 0 && !(await store.setReferences(jobId, refs))) return await this.afterLosingJob(jobId, price);
       }
-      if (!store.markReady(jobId)) return this.afterLosingJob(jobId, price);
+      if (!(await store.markReady(jobId))) return await this.afterLosingJob(jobId, price);
     } catch (error) {
-      return this.rejectWhileAccepting(jobId, error, price);
+      return await this.rejectWhileAccepting(jobId, error, price);
     } finally {
       for (const sha of pinned) referenceStore.unpin(sha);
+      this.accepting.delete(jobId);
     }
     return this.queuedOutcome(jobId, request, price, referenceCount);
   }
@@ -105,8 +115,8 @@ export class Acceptance {
    * the member's balance is read (which may credit an allowance) and before any download: a request
    * Runway would refuse costs nothing and writes nothing.
    */
-  precheckOrganization(request: StoredRequest, price: number): Refusal | null {
-    const admission = this.deps.organizationGuard.check(request.modelId, price);
+  async precheckOrganization(request: StoredRequest, price: number): Promise<Refusal | null> {
+    const admission = await this.deps.organizationGuard.check(request.modelId, price);
     return admission.ok ? null : refusal(admission.failure);
   }
 
@@ -115,10 +125,10 @@ export class Acceptance {
    * request, so it reads the balance alone (crediting a due allowance) and builds the full
    * `/credits` view only to explain a shortfall. The reservation itself re-checks atomically.
    */
-  precheckBudget(requester: Requester, request: StoredRequest, price: number, referenceCount: number): Refusal | null {
+  async precheckBudget(requester: Requester, request: StoredRequest, price: number, referenceCount: number): Promise<Refusal | null> {
     const { ledger } = this.deps;
-    if (ledger.balance(requester.communityId, requester.userId, requester.displayName) >= price) return null;
-    const view = ledger.creditsView(requester.communityId, requester.userId, requester.displayName);
+    if ((await ledger.balance(requester.communityId, requester.userId, requester.displayName)) >= price) return null;
+    const view = await ledger.creditsView(requester.communityId, requester.userId, requester.displayName);
     return refusal(
       this.shortfall(
         { ok: false, reason: 'insufficient_credits', balance: view.balance, price, resetsAt: view.resetsAt, allowance: view.allowance },
@@ -144,12 +154,12 @@ export class Acceptance {
   }
 
   /** The job is the runner's now: nothing here may reject it or say it was not charged. */
-  private queuedOutcome(jobId: string, request: StoredRequest, price: number, referenceCount: number): ImagineOutcome {
+  private async queuedOutcome(jobId: string, request: StoredRequest, price: number, referenceCount: number): Promise<ImagineOutcome> {
     const { runner, log } = this.deps;
     try {
       runner.wake();
       log.info('job accepted', { jobId, model: request.modelId, ratio: request.ratio, references: referenceCount, reservedCredits: price });
-      return { ok: true, jobId, position: runner.positionOf(jobId), reservedCredits: price };
+      return { ok: true, jobId, position: await runner.positionOf(jobId), reservedCredits: price };
     } catch (error) {
       log.warn('job queued, but its queue position could not be read', { jobId, error });
       return { ok: true, jobId, position: 0, reservedCredits: price };
@@ -157,11 +167,11 @@ export class Acceptance {
   }
 
   /** A download, check or upload failed while the job held credits: reject it, refunding in the same transaction. */
-  private rejectWhileAccepting(jobId: string, error: unknown, price: number): ImagineOutcome {
+  private async rejectWhileAccepting(jobId: string, error: unknown, price: number): Promise<ImagineOutcome> {
     const botError = asBotError(error);
     this.deps.log.warn('job rejected while accepting', { jobId, code: botError.code, error: botError.message });
     try {
-      if (this.deps.store.reject(jobId, botError)) return refusal(botError);
+      if (await this.deps.store.reject(jobId, botError)) return refusal(botError);
     } catch (rejectError) {
       this.deps.log.error('could not reject a job while accepting; it keeps its hold until recovery', { jobId, error: rejectError });
     }
@@ -169,10 +179,10 @@ export class Acceptance {
   }
 
   /** A transition on a job being accepted did not apply (or the database failed): tell what its row says, truthfully. */
-  private afterLosingJob(jobId: string, price: number): ImagineOutcome {
+  private async afterLosingJob(jobId: string, price: number): Promise<ImagineOutcome> {
     let job: Job | undefined;
     try {
-      job = this.deps.store.get(jobId);
+      job = await this.deps.store.get(jobId);
     } catch (error) {
       this.deps.log.error('could not read a job being accepted', { jobId, error });
     }

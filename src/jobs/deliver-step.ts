@@ -18,7 +18,8 @@ export interface DeliverStepContext extends DeliveryDependencies {
   /** The backoff between attempts grows from twice this. */
   readonly pollIntervalMs: number;
   readonly surfaceFor: (platform: string) => ChatSurface | undefined;
-  readonly showStatus: (jobId: string, status: JobStatusView, force?: boolean) => void;
+  /** Starts the placeholder edit (resolves once started; never rejects). */
+  readonly showStatus: (jobId: string, status: JobStatusView, force?: boolean) => Promise<void>;
   /** The placeholder's status is done with: no more edits for this job. */
   readonly forgetStatus: (jobId: string) => void;
   /** Refund and tell the user, once. */
@@ -28,12 +29,12 @@ export interface DeliverStepContext extends DeliveryDependencies {
 /** Download the images at once (their URLs expire) and hand them to the platform; retry with backoff. */
 export async function deliverFinished(context: DeliverStepContext, jobId: string, outputUrls: readonly string[] | null): Promise<void> {
   const { store, log, clock } = context;
-  const job = store.get(jobId);
+  const job = await store.get(jobId);
   if (!job || job.state !== 'succeeded') return;
   const surface = context.surfaceFor(job.platform);
   if (!surface) return; // left due: the runner's workOn() logs it, and a run with the platform configured delivers it
   try {
-    context.showStatus(jobId, { kind: 'delivering' }, true);
+    await context.showStatus(jobId, { kind: 'delivering' }, true);
     const files = await deliverOutputs(context, job, surface, outputUrls);
     context.forgetStatus(jobId);
     log.info('delivered', { jobId, files });
@@ -49,7 +50,7 @@ export async function deliverFinished(context: DeliverStepContext, jobId: string
       return;
     }
     const backoffMs = Math.min(context.pollIntervalMs * 2 ** attempts, 300_000);
-    if (store.deferDelivery(jobId, clock.now() + backoffMs)) {
+    if (await store.deferDelivery(jobId, clock.now() + backoffMs)) {
       log.warn('delivery failed; will retry', { jobId, attempts, backoffMs, error: error instanceof BotError ? error.code : error });
     }
   }

@@ -84,12 +84,12 @@ export async function deliverOutputs(
     offers: resultOffers(job.request),
   };
   const receipt = await surface.deliver(job.placeholder, delivery, {
-    load: () => deps.store.get(job.id)?.deliveryCheckpoint ?? null,
-    save: (value) => {
-      // Throwing stops the adapter's next step: a job that is not ours must not be posted further.
-      if (!deps.store.saveCheckpoint(job.id, value)) throw new JobMovedOn(job.id);
+    load: async () => (await deps.store.get(job.id))?.deliveryCheckpoint ?? null,
+    save: async (value) => {
+      // Rejecting stops the adapter's next step: a job that is not ours must not be posted further.
+      if (!(await deps.store.saveCheckpoint(job.id, value))) throw new JobMovedOn(job.id);
     },
   });
-  if (!deps.store.markDelivered(job.id, receipt?.link ?? null)) throw new JobMovedOn(job.id);
+  if (!(await deps.store.markDelivered(job.id, receipt?.link ?? null))) throw new JobMovedOn(job.id);
   return files.length;
 }

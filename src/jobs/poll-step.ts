@@ -30,10 +30,11 @@ export interface PollStepContext {
   readonly log: Logger;
   readonly timing: PollTiming;
   /** What the schedule knows of a model's generation times (cached by the runner). */
-  readonly learnedFor: (model: string) => Learned;
+  readonly learnedFor: (model: string) => Promise<Learned>;
   /** A task of the model finished: what was learned is read again from the database next time. */
   readonly forgetLearned: (model: string) => void;
-  readonly showStatus: (jobId: string, status: JobStatusView, force?: boolean) => void;
+  /** Starts the placeholder edit (resolves once started; never rejects). */
+  readonly showStatus: (jobId: string, status: JobStatusView, force?: boolean) => Promise<void>;
   /** Download the finished images and hand them to the platform (the runner retries). */
   readonly deliverFinished: (jobId: string, outputUrls: readonly string[] | null) => Promise<void>;
   /** Refund and tell the user, once. */
@@ -41,43 +42,45 @@ export interface PollStepContext {
   /** Show a failure already recorded on the job's placeholder. */
   readonly tellFailure: (jobId: string, failure: Failure) => Promise<void>;
   /** See JobRunnerOptions.moderationNotice. */
-  readonly moderationNotice?: ((job: Job) => string | null) | undefined;
+  readonly moderationNotice?: ((job: Job) => Promise<string | null>) | undefined;
   readonly surfaceFor: (platform: string) => ChatSurface | undefined;
 }
 
 /** Poll a submitted or running job's task once and act on the answer. */
 export async function pollJob(context: PollStepContext, jobId: string): Promise<void> {
   const { store, gateway, clock, log } = context;
-  const job = store.get(jobId);
+  const job = await store.get(jobId);
   if (!job || (job.state !== 'submitted' && job.state !== 'running')) return;
   const decision = decideAfterPoll(await gateway.getTask(job.taskId), job.malformedPolls);
   const now = clock.now();
   switch (decision.kind) {
     case 'back_off': {
       const attempt = job.attempts + 1;
-      if (store.recordPollTrouble(jobId, backoffPollAt(context.timing, now, decision.retryAfterMs, attempt), decision.malformed)) {
+      if (await store.recordPollTrouble(jobId, backoffPollAt(context.timing, now, decision.retryAfterMs, attempt), decision.malformed)) {
         log.warn('runway poll failed; backing off', { jobId, attempts: attempt, message: decision.message });
       }
       return;
     }
-    case 'waiting':
-      if (!store.recordUnfinishedPoll(jobId, afterWaitingPollAt(context.timing, now, context.learnedFor(job.request.modelId)))) {
+    case 'waiting': {
+      const learned = await context.learnedFor(job.request.modelId);
+      if (!(await store.recordUnfinishedPoll(jobId, afterWaitingPollAt(context.timing, now, learned)))) {
         log.debug('poll not recorded: the job moved on', { jobId });
       }
       return;
+    }
     case 'running': {
-      const plan = afterRunningPollAt(context.timing, now, taskSoFar(job), decision.progress, context.learnedFor(job.request.modelId));
-      if (store.markRunning(jobId, decision.progress, plan.nextPollAtMs)) {
-        context.showStatus(jobId, { kind: 'running', progress: decision.progress });
+      const plan = afterRunningPollAt(context.timing, now, taskSoFar(job), decision.progress, await context.learnedFor(job.request.modelId));
+      if (await store.markRunning(jobId, decision.progress, plan.nextPollAtMs)) {
+        await context.showStatus(jobId, { kind: 'running', progress: decision.progress });
       } else log.debug('poll not recorded: the job moved on', { jobId });
       return;
     }
     case 'succeeded': {
       // Runway reports the final cost; without it, what is held (its estimate) is the best figure.
-      const cost = decision.costCredits ?? store.heldCredits(jobId);
-      const finishedAt = estimateFinishedAt(now, { ...taskSoFar(job), lastUnfinishedAtMs: job.lastUnfinishedAt }, context.learnedFor(job.request.modelId));
+      const cost = decision.costCredits ?? (await store.heldCredits(jobId));
+      const finishedAt = estimateFinishedAt(now, { ...taskSoFar(job), lastUnfinishedAtMs: job.lastUnfinishedAt }, await context.learnedFor(job.request.modelId));
       // Recorded before anything else: if this write throws, the row still says "poll me", and the next tick does.
-      if (!store.markSucceeded(jobId, cost, finishedAt)) return;
+      if (!(await store.markSucceeded(jobId, cost, finishedAt))) return;
       context.forgetLearned(job.request.modelId);
       await context.deliverFinished(jobId, decision.outputUrls);
       return;
@@ -88,9 +91,9 @@ export async function pollJob(context: PollStepContext, jobId: string): Promise<
       return;
     case 'task_failed': {
       // Runway's reported cost is what it billed; without one, a moderated task is billed like a finished one.
-      const costCredits = decision.costCredits ?? (decision.moderated ? store.heldCredits(jobId) : 0);
+      const costCredits = decision.costCredits ?? (decision.moderated ? await store.heldCredits(jobId) : 0);
       const failure = explainFailureCode(decision.failureCode, costCredits);
-      if (!store.markTaskFailed(jobId, failure, { costCredits, moderated: decision.moderated })) return;
+      if (!(await store.markTaskFailed(jobId, failure, { costCredits, moderated: decision.moderated }))) return;
       log.info('runway task failed', { jobId, failureCode: decision.failureCode, moderated: decision.moderated, costCredits });
       await context.tellFailure(jobId, failure);
       if (decision.moderated) await tellModerators(context, jobId);
@@ -99,7 +102,7 @@ export async function pollJob(context: PollStepContext, jobId: string): Promise<
     case 'cancelled': {
       const costCredits = decision.costCredits ?? 0;
       const failure = taskCancelled(costCredits);
-      if (store.markCancelled(jobId, failure, costCredits)) await context.tellFailure(jobId, failure);
+      if (await store.markCancelled(jobId, failure, costCredits)) await context.tellFailure(jobId, failure);
       return;
     }
     default: {
@@ -111,8 +114,8 @@ export async function pollJob(context: PollStepContext, jobId: string): Promise<
 
 /** After a moderated generation: if it paused the member, say so to the moderators where it happened (best effort). */
 async function tellModerators(context: PollStepContext, jobId: string): Promise<void> {
-  const job = context.store.get(jobId);
-  const notice = job ? context.moderationNotice?.(job) : null;
+  const job = await context.store.get(jobId);
+  const notice = job ? await context.moderationNotice?.(job) : null;
   const surface = job ? context.surfaceFor(job.platform) : undefined;
   if (!job || !notice || !surface) return;
   try {

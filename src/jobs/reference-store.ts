@@ -38,6 +38,8 @@ export function sha256Of(bytes: Uint8Array): string {
 export class ReferenceStore {
   /** Files written by a request still being accepted: not yet in job_references, never swept. */
   private readonly pinned = new Map<string, number>();
+  /** The open `watchPins` sets: each gets every hash pinned while it is open. */
+  private readonly pinWatchers = new Set<Set<string>>();
 
   constructor(
     readonly dir: string,
@@ -77,6 +79,19 @@ export class ReferenceStore {
 
   pin(sha: string): void {
     this.pinned.set(sha, (this.pinned.get(sha) ?? 0) + 1);
+    for (const watcher of this.pinWatchers) watcher.add(sha);
+  }
+
+  /**
+   * The hashes pinned now, and every one pinned from now until `stop`. A sweep reads which files the
+   * jobs need while acceptances go on (the read waits on the database): a file pinned during the read
+   * may have had its job_references row written, and its pin dropped, after the read. Such files are
+   * kept until the next sweep, which sees their rows.
+   */
+  watchPins(): { readonly pinned: ReadonlySet<string>; stop(): void } {
+    const pinned = new Set(this.pinned.keys());
+    this.pinWatchers.add(pinned);
+    return { pinned, stop: () => this.pinWatchers.delete(pinned) };
   }
 
   unpin(sha: string): void {

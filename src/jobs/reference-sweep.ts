@@ -15,37 +15,59 @@ export const REFERENCE_SWEEP_EVERY_MS = 60 * 60 * 1000;
 export class ReferenceSweep {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = true;
+  /** The sweep under way, if any: stop() waits for it, so none reads a closed database. */
+  private running: Promise<void> | null = null;
 
   constructor(
     private readonly deps: { store: JobStore; references: ReferenceStore; clock: Clock; log: Logger; timers: Timers; retentionMs?: number },
   ) {}
 
   /** One sweep now; returns the hashes deleted. */
-  sweep(): string[] {
+  async sweep(): Promise<string[]> {
     const since = this.deps.clock.now() - (this.deps.retentionMs ?? REFERENCE_RETENTION_MS);
-    const deleted = this.deps.references.sweep(this.deps.store.neededReferenceHashes(since));
+    // Watched from before the read: a file whose rows were written after it is still pinned, or was while it ran.
+    const pins = this.deps.references.watchPins();
+    let deleted: string[];
+    try {
+      const needed = await this.deps.store.neededReferenceHashes(since);
+      deleted = this.deps.references.sweep(new Set([...needed, ...pins.pinned]));
+    } finally {
+      pins.stop();
+    }
     if (deleted.length > 0) this.deps.log.info('reference store swept', { deleted: deleted.length });
     return deleted;
   }
 
-  start(): void {
+  /** Sweeps at once; resolves when that first sweep is done, then sweeps every REFERENCE_SWEEP_EVERY_MS. */
+  async start(): Promise<void> {
     this.stopped = false;
-    this.runAndReschedule();
+    await this.runAndReschedule();
   }
 
-  stop(): void {
+  /** No more sweeps; resolves once one under way has finished. */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) this.deps.timers.clearTimeout(this.timer);
     this.timer = null;
+    await this.running;
   }
 
-  private runAndReschedule(): void {
+  /** Never rejects: it also runs from a timer. */
+  private runAndReschedule(): Promise<void> {
+    const run = this.sweepAndReschedule().finally(() => {
+      if (this.running === run) this.running = null;
+    });
+    this.running = run;
+    return run;
+  }
+
+  private async sweepAndReschedule(): Promise<void> {
     try {
-      this.sweep();
+      await this.sweep();
     } catch (error) {
       this.deps.log.warn('reference store sweep failed; trying again later', { error });
     }
     if (this.stopped) return;
-    this.timer = this.deps.timers.setTimeout(() => this.runAndReschedule(), REFERENCE_SWEEP_EVERY_MS);
+    this.timer = this.deps.timers.setTimeout(() => void this.runAndReschedule(), REFERENCE_SWEEP_EVERY_MS);
   }
 }

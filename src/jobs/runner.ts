@@ -9,11 +9,11 @@ import { CREATE_UNCERTAIN } from './create-decision.ts';
 import { deliverFinished, type DeliverStepContext } from './deliver-step.ts';
 import type { OutputFetcher } from './delivery.ts';
 import { pickJobsToSubmit, queuePositions } from './fair-queue.ts';
-import type { Job, JobIn, ReferenceUri } from './job.ts';
+import type { Job, JobIn, JobState, ReferenceUri } from './job.ts';
 import type { DueJob, JobStore } from './job-store.ts';
 import { pollJob, type PollStepContext } from './poll-step.ts';
 import { submitJob, type SubmitStepContext } from './submit-step.ts';
-import { JOB_LEASE_RENEW_MS } from './transitions/context.ts';
+import { leaseRenewalMs } from './transitions/context.ts';
 import { StatusUpdates } from './status-updates.ts';
 
 export type { OutputFetcher };
@@ -37,7 +37,7 @@ export interface JobRunnerOptions {
   readonly firstDurationGuessMs?: number;
   readonly random?: () => number;
   /** What to tell a community's moderators after a moderated generation of `job`, or null (no new pause). */
-  readonly moderationNotice?: (job: Job) => string | null;
+  readonly moderationNotice?: (job: Job) => Promise<string | null>;
   /** Each organisation snapshot read (balance, limits, usage), for the bot's admission check and the low-balance warning. */
   readonly onOrganization?: (snapshot: OrganizationSnapshot) => void;
   readonly timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
@@ -47,6 +47,14 @@ export interface JobRunnerOptions {
    * Default: the job's URIs as they are.
    */
   readonly prepareReferences?: (job: JobIn<'submitting'>) => Promise<readonly ReferenceUri[]>;
+  /**
+   * Jobs this runner just took over from a process that stopped renewing their leases (several
+   * processes on PostgreSQL). The ones still `queued` were being accepted there: the core decides
+   * their fate (src/bot.ts recoverQueued). The rest the runner works as they fall due.
+   */
+  readonly onTakenOver?: (jobs: readonly { readonly id: string; readonly state: JobState }[]) => Promise<void>;
+  /** Called at every lease renewal: the core finishes its own acceptances that stopped half way (src/bot.ts recoverStranded). */
+  readonly onSweep?: () => Promise<void>;
 }
 
 /** Recent generations of a model the poll schedule learns from: few enough to follow Runway's load. */
@@ -86,8 +94,8 @@ export class JobRunner {
   private readonly status: StatusUpdates;
   /** What the create, poll and delivery steps (submit-step.ts, poll-step.ts, deliver-step.ts) use of this runner. */
   private readonly steps: SubmitStepContext & PollStepContext & DeliverStepContext;
-  /** What the schedule learned per model, read from the database and dropped when a task of it finishes. */
-  private readonly learned = new Map<string, Learned>();
+  /** What the schedule learned per model, read from the database (the read itself, so callers at once share it) and dropped when a task of it finishes. */
+  private readonly learned = new Map<string, Promise<Learned>>();
   /** Jobs whose platform is not configured in this run, told once in the log. */
   private readonly noSurfaceLogged = new Set<string>();
   private slotLimits = new Map<string, number>();
@@ -95,7 +103,8 @@ export class JobRunner {
   private leasesRenewedAt = Number.NEGATIVE_INFINITY;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = true;
-  private ticking = false;
+  /** The pass under way (it reads and writes the database between its steps): not doubled, and waited for by idle(). */
+  private passInProgress: Promise<void> | null = null;
 
   constructor(private readonly options: JobRunnerOptions) {
     this.timing = { minIntervalMs: options.pollIntervalMs, random: options.random ?? Math.random };
@@ -123,6 +132,8 @@ export class JobRunner {
       prepareReferences: options.prepareReferences,
       deliverFinished: (jobId, outputUrls) => deliverFinished(this.steps, jobId, outputUrls),
       fail: (jobId, failure) => this.fail(jobId, failure),
+      wait: (ms) => new Promise<void>((resolve) => this.timers.setTimeout(resolve, ms)),
+      stopping: () => this.stopped,
       tellFailure: (jobId, failure) => this.tellFailure(jobId, failure),
       moderationNotice: options.moderationNotice,
       surfaceFor: (platform) => this.surfaces.get(platform),
@@ -165,13 +176,14 @@ export class JobRunner {
     await this.idle();
   }
 
-  /** Resolves when no submission, poll or delivery is in progress. */
+  /** Resolves when no pass, submission, poll or delivery is in progress. */
   async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    // A pass under way may yet start work: it is waited for, then the work.
+    while (this.passInProgress !== null || this.pending.size > 0) await Promise.allSettled([this.passInProgress, ...this.pending]);
   }
 
   /** Jobs of a platform not yet finished, for the sandbox's "wait until done". */
-  unfinishedCount(platform: string): number {
+  unfinishedCount(platform: string): Promise<number> {
     return this.options.store.unfinishedCountOf(platform);
   }
 
@@ -187,32 +199,47 @@ export class JobRunner {
     if (this.timer !== null && this.timerAt <= at) return;
     if (this.timer !== null) this.timers.clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = this.timers.setTimeout(() => void this.tickAndReschedule(), delayMs);
+    this.timer = this.timers.setTimeout(() => this.timedPass(), delayMs);
   }
 
+  /** A pass the timer started, kept among the work in progress: stop() waits for it, reschedule included. */
+  private timedPass(): void {
+    const promise = this.tickAndReschedule().finally(() => this.pending.delete(promise));
+    this.pending.add(promise);
+  }
+
+  /** Never rejects: it runs from a timer. */
   private async tickAndReschedule(): Promise<void> {
     this.timer = null;
     this.timerAt = Number.POSITIVE_INFINITY;
+    if (this.passInProgress !== null) {
+      // Asked for while a pass still waits on the database (a wake): it comes right after that one.
+      if (!this.stopped) this.tickIn(MIN_TICK_GAP_MS);
+      return;
+    }
     this.lastTickAt = this.options.clock.now();
     try {
-      this.tick();
+      await this.tick();
     } catch (error) {
       // A busy or failing database: everything is still in the rows, so the next tick picks it up.
       this.options.log.error('tick failed; trying again at the next', { error });
     }
     if (this.stopped) return;
     const idleTickMs = Math.min(Math.max(Math.round(this.options.pollIntervalMs / 4), MIN_TICK_GAP_MS), 1_000);
-    this.tickIn(Math.max(this.untilNextDue(idleTickMs), MIN_TICK_GAP_MS));
+    const untilNextDue = await this.untilNextDue(idleTickMs);
+    // stop() may have come while the database answered: no timer after it.
+    if (this.stopped) return;
+    this.tickIn(Math.max(untilNextDue, MIN_TICK_GAP_MS));
   }
 
   /**
    * How long to sleep: until the next job falls due, at most the idle tick. A poll is timed to
    * land just after a task finishes; left to the next tick it would land up to a tick later.
    */
-  private untilNextDue(idleTickMs: number): number {
+  private async untilNextDue(idleTickMs: number): Promise<number> {
     try {
       const now = this.options.clock.now();
-      const next = this.options.store.nextDueAt(now);
+      const next = await this.options.store.nextDueAt(now);
       // +1 ms: a timer may fire a hair early, and the due query wants run_at <= now.
       return next === null ? idleTickMs : Math.min(Math.max(next - now + 1, 0), idleTickMs);
     } catch (error) {
@@ -221,24 +248,42 @@ export class JobRunner {
     }
   }
 
-  /** One pass: keep our jobs ours, submit what fits, then whatever the database says is due. */
-  tick(): void {
-    if (this.ticking) return;
-    this.ticking = true;
+  /** One pass: keep our jobs ours, submit what fits, then whatever the database says is due. A pass already under way is not doubled. */
+  async tick(): Promise<void> {
+    if (this.passInProgress !== null) return;
+    this.passInProgress = this.pass();
     try {
-      const now = this.options.clock.now();
-      // A tier upgrade (more concurrent generations) should not need a restart to take effect.
-      if (now - this.limitsReadAt >= LIMITS_REFRESH_MS) this.track('limits', () => this.refreshLimits());
-      if (now - this.leasesRenewedAt >= JOB_LEASE_RENEW_MS) {
-        this.options.store.renewLeases();
-        this.leasesRenewedAt = now;
-      }
-      this.dispatch(now);
-      // Those being worked are still due (and come first): read past them, up to what may start.
-      for (const job of this.options.store.due(now, MAX_JOBS_WORKED_AT_ONCE + this.worked.size)) this.workOn(job);
+      await this.passInProgress;
     } finally {
-      this.ticking = false;
+      this.passInProgress = null;
     }
+  }
+
+  private async pass(): Promise<void> {
+    const now = this.options.clock.now();
+    // A tier upgrade (more concurrent generations) should not need a restart to take effect.
+    if (now - this.limitsReadAt >= LIMITS_REFRESH_MS) this.track('limits', () => this.refreshLimits());
+    if (now - this.leasesRenewedAt >= leaseRenewalMs(this.options.store.leaseMs)) {
+      await this.options.store.renewLeases();
+      this.leasesRenewedAt = now;
+      await this.takeOverOrphans();
+      await this.options.onSweep?.();
+    }
+    await this.dispatch(now);
+    // Those being worked are still due (and come first): read past them, up to what may start.
+    for (const job of await this.options.store.due(now, MAX_JOBS_WORKED_AT_ONCE + this.worked.size)) this.workOn(job);
+  }
+
+  /**
+   * Claim jobs whose owner stopped renewing them (a process that died or stalled past its lease):
+   * how a job survives its process when several share a PostgreSQL database. On SQLite the only
+   * owner is this process, and there is nothing to find.
+   */
+  private async takeOverOrphans(): Promise<void> {
+    const taken = await this.options.store.takeOver(null);
+    if (taken.length === 0) return;
+    this.options.log.info('took over jobs whose process stopped renewing them', { jobs: taken.length });
+    await this.options.onTakenOver?.(taken);
   }
 
   /** Start what a due job needs, unless this process is already working on it or works as many as it may. */
@@ -270,7 +315,7 @@ export class JobRunner {
     }
   }
 
-  private dispatch(now: number): void {
+  private async dispatch(now: number): Promise<void> {
     // Creates go out in batches once the jobs worked at once near the cap: picking one more at
     // every finished piece of work would run the fair order over a long queue again and again.
     const capacity = MAX_JOBS_WORKED_AT_ONCE - this.worked.size;
@@ -278,27 +323,27 @@ export class JobRunner {
     // Positions shown change when the queue moves; otherwise they are refreshed at the status interval.
     const refreshPositions = now - this.positionsShownAt >= this.options.statusIntervalMs;
     if (!pick && !refreshPositions) return;
-    const { waiting, history, inFlightPerModel } = this.options.store.dispatchSnapshot(now);
+    const { waiting, history, inFlightPerModel } = await this.options.store.dispatchSnapshot(now);
     if (waiting.length === 0) return;
     const slots = (model: string) => this.slotLimits.get(model) ?? this.options.defaultSlotsPerModel ?? 2;
     const toSubmit = pick ? pickJobsToSubmit(waiting, history, inFlightPerModel, slots, now).slice(0, capacity) : [];
-    for (const job of toSubmit) this.trackWork(job.id, () => submitJob(this.steps, job.id));
+    for (const job of toSubmit) this.trackWork(job.id, () => submitJob(this.steps, job.id, slots(job.model)));
     if (toSubmit.length === 0 && !refreshPositions) return;
     this.positionsShownAt = now;
     const submitted = new Set(toSubmit.map((j) => j.id));
     const positions = queuePositions(waiting.filter((j) => !submitted.has(j.id)), history);
-    for (const [jobId, position] of positions) this.status.show(jobId, { kind: 'queued', position });
+    for (const [jobId, position] of positions) await this.status.show(jobId, { kind: 'queued', position });
   }
 
   /** A waiting job's place in line for its model (1 = next), or 0 once it has left the queue. */
-  positionOf(jobId: string): number {
-    const { waiting, history } = this.options.store.dispatchSnapshot(this.options.clock.now());
+  async positionOf(jobId: string): Promise<number> {
+    const { waiting, history } = await this.options.store.dispatchSnapshot(this.options.clock.now());
     return queuePositions(waiting, history).get(jobId) ?? 0;
   }
 
   /** Show a job's recorded failure on its placeholder (used by recovery in src/bot.ts). */
   async tellFailureOf(jobId: string): Promise<void> {
-    const job = this.options.store.get(jobId);
+    const job = await this.options.store.get(jobId);
     if (job && (job.state === 'rejected' || job.state === 'failed' || job.state === 'cancelled')) {
       await this.tellFailure(jobId, storedFailure(job.failureCode, job.failureMessage));
     }
@@ -306,11 +351,11 @@ export class JobRunner {
 
   /** Refund and tell the user, once. */
   async fail(jobId: string, failure: Failure): Promise<void> {
-    if (this.options.store.markFailed(jobId, failure)) await this.tellFailure(jobId, failure);
+    if (await this.options.store.markFailed(jobId, failure)) await this.tellFailure(jobId, failure);
   }
 
   private async tellFailure(jobId: string, failure: Failure): Promise<void> {
-    const job = this.options.store.get(jobId);
+    const job = await this.options.store.get(jobId);
     const surface = job ? this.surfaces.get(job.platform) : undefined;
     if (!job || !surface) return;
     this.status.forget(jobId);
@@ -327,14 +372,22 @@ export class JobRunner {
    * task of the model finishes. (Keyed by model: the one knob that changes a generation's length
    * here; an output count would join the key when one exists.)
    */
-  private learnedFor(model: string): Learned {
+  private learnedFor(model: string): Promise<Learned> {
     const cached = this.learned.get(model);
     if (cached !== undefined) return cached;
-    const durationsMs = this.options.store.recentDurationsMs(model, RECENT_GENERATIONS);
+    const reading = this.readLearned(model);
+    this.learned.set(model, reading);
+    // A failed read is not kept: the next ask reads again. (Its callers see the error themselves.)
+    reading.catch(() => {
+      if (this.learned.get(model) === reading) this.learned.delete(model);
+    });
+    return reading;
+  }
+
+  private async readLearned(model: string): Promise<Learned> {
+    const durationsMs = await this.options.store.recentDurationsMs(model, RECENT_GENERATIONS);
     const guess = this.options.firstDurationGuessMs;
-    const learned = durationsMs.length > 0 ? learnFrom({ durationsMs }) : guess === undefined ? NOTHING_LEARNED : { fastMs: guess };
-    this.learned.set(model, learned);
-    return learned;
+    return durationsMs.length > 0 ? learnFrom({ durationsMs }) : guess === undefined ? NOTHING_LEARNED : { fastMs: guess };
   }
 
   /** track(), counted among the jobs worked at once: a create, a poll, a delivery. */

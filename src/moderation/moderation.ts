@@ -9,8 +9,7 @@ import type { Clock } from '../clock.ts';
 import { formatWhen } from '../credits/messages.ts';
 import { nextPeriodStart, periodRange } from '../credits/periods.ts';
 import type { Failure } from '../errors.ts';
-import type { Db } from '../store/database.ts';
-import { statement } from '../store/prepared.ts';
+import type { Sql } from '../store/sql.ts';
 import { findBlocked, normaliseEntry } from './words.ts';
 
 /** MODERATION_STRIKES: this many moderated generations per member in a window pause their /imagine. */
@@ -29,7 +28,7 @@ export type MemberStanding =
 
 export class Moderation {
   constructor(
-    private readonly db: Db,
+    private readonly db: Sql,
     private readonly clock: Clock,
     private readonly rule: StrikeRule | null,
   ) {}
@@ -40,26 +39,25 @@ export class Moderation {
   }
 
   /** Why this member may not start an image now (a blocked word, a pause), or null. */
-  refusal(communityId: string, userId: string, prompt: string): Failure | null {
-    const word = findBlocked(prompt, this.blockedWords(communityId));
+  async refusal(communityId: string, userId: string, prompt: string): Promise<Failure | null> {
+    const word = findBlocked(prompt, await this.blockedWords(communityId));
     if (word !== null) return blockedWord(word);
-    const standing = this.standing(communityId, userId);
+    const standing = await this.standing(communityId, userId);
     return standing.paused ? memberPaused(standing, this.clock.now()) : null;
   }
 
   /** Strikes in the current window since the member's last pardon, and whether they are paused. */
-  standing(communityId: string, userId: string): MemberStanding {
+  async standing(communityId: string, userId: string): Promise<MemberStanding> {
     if (!this.rule) return { paused: false, strikes: 0 };
     const now = this.clock.now();
     const { startMs, endMs } = periodRange(this.rule.period, now);
-    const strikes = statement(
-        this.db,
+    const strikes =
+      (await this.db.value<number>(
         `select count(*) from jobs j left join accounts a on a.community_id = j.community_id and a.user_id = j.user_id
           where j.community_id = ? and j.user_id = ? and j.moderated = 1 and j.finished_at >= ? and j.finished_at < ?
             and j.finished_at > coalesce(a.pardoned_at, -1)`,
-      )
-      .pluck()
-      .get(communityId, userId, startMs, endMs) as number;
+        [communityId, userId, startMs, endMs],
+      )) ?? 0;
     if (strikes < this.rule.count) return { paused: false, strikes };
     return { paused: true, strikes, untilMs: nextPeriodStart(this.rule.period, now) ?? endMs };
   }
@@ -71,19 +69,18 @@ export class Moderation {
    * then id), not by the count now: two declines that finish together must neither both announce the
    * pause nor both leave it to the other.
    */
-  pauseNotice(communityId: string, userId: string, userName: string, jobId: string): string | null {
+  async pauseNotice(communityId: string, userId: string, userName: string, jobId: string): Promise<string | null> {
     if (!this.rule) return null;
-    const finishedAt = statement(this.db, 'select finished_at from jobs where id = ? and moderated = 1').pluck().get(jobId) as number | null | undefined;
+    const finishedAt = await this.db.value<number | null>('select finished_at from jobs where id = ? and moderated = 1', [jobId]);
     if (finishedAt === undefined || finishedAt === null) return null;
     const { startMs, endMs } = periodRange(this.rule.period, finishedAt);
-    const place = statement(
-        this.db,
+    const place =
+      (await this.db.value<number>(
         `select count(*) from jobs j left join accounts a on a.community_id = j.community_id and a.user_id = j.user_id
           where j.community_id = ? and j.user_id = ? and j.moderated = 1 and j.finished_at >= ? and j.finished_at < ?
             and j.finished_at > coalesce(a.pardoned_at, -1) and (j.finished_at < ? or (j.finished_at = ? and j.id <= ?))`,
-      )
-      .pluck()
-      .get(communityId, userId, startMs, endMs, finishedAt, finishedAt, jobId) as number;
+        [communityId, userId, startMs, endMs, finishedAt, finishedAt, jobId],
+      )) ?? 0;
     const now = this.clock.now();
     const untilMs = nextPeriodStart(this.rule.period, finishedAt) ?? endMs;
     // Not the strike that paused them, or the pause is already over.
@@ -96,71 +93,79 @@ export class Moderation {
   }
 
   /** Moderated generations in the community this window, per member (most first): for `/quota report`. */
-  communityStrikes(communityId: string): { userId: string; displayName: string; strikes: number }[] {
+  communityStrikes(communityId: string): Promise<{ userId: string; displayName: string; strikes: number }[]> {
     const period = this.rule?.period ?? 'day';
     const { startMs, endMs } = periodRange(period, this.clock.now());
-    return statement(
-        this.db,
-        `select j.user_id as userId, coalesce(a.display_name, j.user_id) as displayName, count(*) as strikes
-           from jobs j left join accounts a on a.community_id = j.community_id and a.user_id = j.user_id
-          where j.community_id = ? and j.moderated = 1 and j.finished_at >= ? and j.finished_at < ?
-          group by j.user_id order by strikes desc, j.user_id`,
-      )
-      .all(communityId, startMs, endMs) as { userId: string; displayName: string; strikes: number }[];
+    return this.db.all(
+      `select j.user_id as "userId", coalesce(a.display_name, j.user_id) as "displayName", count(*) as strikes
+         from jobs j left join accounts a on a.community_id = j.community_id and a.user_id = j.user_id
+        where j.community_id = ? and j.moderated = 1 and j.finished_at >= ? and j.finished_at < ?
+        group by j.user_id, a.display_name order by strikes desc, j.user_id`,
+      [communityId, startMs, endMs],
+    );
   }
 
   /** Lift a member's pause: strikes before now stop counting. Returns how many were forgiven. */
-  pardon(communityId: string, userId: string, displayName: string): number {
-    const forgiven = this.standing(communityId, userId).strikes;
+  async pardon(communityId: string, userId: string, displayName: string): Promise<number> {
+    const forgiven = (await this.standing(communityId, userId)).strikes;
     const now = this.clock.now();
-    statement(
-        this.db,
-        `insert into accounts (community_id, user_id, display_name, allowance_period_key, pardoned_at) values (?, ?, ?, null, ?)
-         on conflict (community_id, user_id) do update set pardoned_at = excluded.pardoned_at`,
-      )
-      .run(communityId, userId, displayName, now);
+    await this.db.run(
+      `insert into accounts (community_id, user_id, display_name, allowance_period_key, pardoned_at) values (?, ?, ?, null, ?)
+       on conflict (community_id, user_id) do update set pardoned_at = excluded.pardoned_at`,
+      [communityId, userId, displayName, now],
+    );
     return forgiven;
   }
 
   /** The community's blocked entries, normalised, in the order they were added. */
-  blockedWords(communityId: string): string[] {
-    return statement(this.db, 'select word from blocked_words where community_id = ? order by rowid').pluck().all(communityId) as string[];
+  blockedWords(communityId: string): Promise<string[]> {
+    return blockedWordsOf(this.db, communityId);
   }
 
   /** Add entries (comma-separated phrases or single words); says which were new, known already, or unusable. */
-  addBlockedWords(communityId: string, entries: readonly string[], actorId: string): { added: string[]; known: string[]; unusable: string[]; full: string[] } {
+  async addBlockedWords(communityId: string, entries: readonly string[], actorId: string): Promise<{ added: string[]; known: string[]; unusable: string[]; full: string[] }> {
     const result = { added: [] as string[], known: [] as string[], unusable: [] as string[], full: [] as string[] };
-    const insert = statement(this.db, 'insert or ignore into blocked_words (community_id, word, added_by, added_at) values (?, ?, ?, ?)');
-    this.db.transaction(() => {
-      const listed = new Set(this.blockedWords(communityId));
+    await this.db.transaction(async (tx) => {
+      const listed = new Set(await blockedWordsOf(tx, communityId));
       for (const raw of entries) {
         const entry = normaliseEntry(raw);
         if (entry === '' || entry.length > MAX_ENTRY_LENGTH) result.unusable.push(raw);
         else if (listed.has(entry)) result.known.push(entry);
         else if (listed.size >= MAX_BLOCKED_ENTRIES) result.full.push(entry);
         else {
-          insert.run(communityId, entry, actorId, this.clock.now());
+          await tx.run('insert into blocked_words (community_id, word, added_by, added_at) values (?, ?, ?, ?) on conflict do nothing', [
+            communityId,
+            entry,
+            actorId,
+            this.clock.now(),
+          ]);
           listed.add(entry);
           result.added.push(entry);
         }
       }
-    }).immediate();
+    });
     return result;
   }
 
   /** Remove entries; says which were removed and which were not on the list. */
-  removeBlockedWords(communityId: string, entries: readonly string[]): { removed: string[]; missing: string[] } {
+  async removeBlockedWords(communityId: string, entries: readonly string[]): Promise<{ removed: string[]; missing: string[] }> {
     const result = { removed: [] as string[], missing: [] as string[] };
-    const remove = statement(this.db, 'delete from blocked_words where community_id = ? and word = ?');
-    this.db.transaction(() => {
+    await this.db.transaction(async (tx) => {
       for (const raw of entries) {
         const entry = normaliseEntry(raw);
-        if (entry !== '' && remove.run(communityId, entry).changes === 1) result.removed.push(entry);
-        else result.missing.push(entry === '' ? raw : entry);
+        if (entry !== '' && (await tx.run('delete from blocked_words where community_id = ? and word = ?', [communityId, entry])).changes === 1) {
+          result.removed.push(entry);
+        } else result.missing.push(entry === '' ? raw : entry);
       }
-    }).immediate();
+    });
     return result;
   }
+}
+
+/** The community's blocked entries, in the order they were added (rowid: insertion order in both dialects). */
+async function blockedWordsOf(db: Sql, communityId: string): Promise<string[]> {
+  const rows = await db.all<{ word: string }>('select word from blocked_words where community_id = ? order by rowid', [communityId]);
+  return rows.map((row) => row.word);
 }
 
 /** `moderation.blocked_word`: the prompt holds a word the community's moderators blocked. */

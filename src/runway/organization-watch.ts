@@ -6,7 +6,7 @@
 import type { Clock } from '../clock.ts';
 import { botUsageSince } from '../jobs/organization-usage.ts';
 import type { Logger } from '../log.ts';
-import type { Db } from '../store/database.ts';
+import type { Sql } from '../store/sql.ts';
 import {
   admitByOrganization,
   dailyCountFrom,
@@ -17,7 +17,7 @@ import {
 } from './organization.ts';
 
 export interface OrganizationWatchOptions {
-  readonly db: Db;
+  readonly db: Sql;
   readonly clock: Clock;
   readonly log: Logger;
   /** RUNWAY_LOW_BALANCE: below this many credits in the account, warn once per crossing. */
@@ -50,11 +50,11 @@ export class OrganizationWatch implements OrganizationGuard {
   }
 
   /** Would Runway's organisation take this request? Before any snapshot, yes: Runway refuses what it must, and that path refunds. */
-  check(modelId: string, priceCredits: number): OrganizationAdmission {
+  async check(modelId: string, priceCredits: number): Promise<OrganizationAdmission> {
     const snapshot = this.latest;
     if (!snapshot) return { ok: true };
     const nowMs = this.options.clock.now();
-    const usage = botUsageSince(this.options.db, modelId, snapshot.readAtMs, dailyCountFrom(snapshot, nowMs));
+    const usage = await botUsageSince(this.options.db, modelId, snapshot.readAtMs, dailyCountFrom(snapshot, nowMs));
     return admitByOrganization(snapshot, { modelId, priceCredits }, usage, nowMs);
   }
 }

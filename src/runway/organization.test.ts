@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
-import { openDatabase } from '../store/database.ts';
+import { openTestDb } from '../../test/support/test-database.ts';
+import type { Database } from '../store/sql.ts';
 import {
   admitByOrganization,
   concurrencyOf,
@@ -194,9 +195,20 @@ describe('lowBalanceCrossing', () => {
 });
 
 describe('OrganizationWatch', () => {
-  it('logs the low-balance warning once per crossing', () => {
+  /** The one place this file opens a database: a fresh, migrated one per test, on the project's backend. */
+  const open: Database[] = [];
+  async function freshDb(): Promise<Database> {
+    const db = await openTestDb();
+    open.push(db);
+    return db;
+  }
+  afterEach(async () => {
+    for (const db of open.splice(0)) await db.close();
+  });
+
+  it('logs the low-balance warning once per crossing', async () => {
     const log = recordingLogger();
-    const db = openDatabase(':memory:');
+    const db = await freshDb();
     const watch = new OrganizationWatch({ db, clock: new ManualClock(NOW), log, lowBalanceCredits: 1_000 });
     for (const balance of [1_500, 900, 800, null, 700]) watch.observe(snapshot({ creditBalance: balance }));
     expect(log.warnings()).toEqual([
@@ -212,17 +224,15 @@ describe('OrganizationWatch', () => {
       { creditBalance: 900, threshold: 1_000 },
       { creditBalance: 400, threshold: 1_000 },
     ]);
-    db.close();
   });
 
-  it('admits everything until a snapshot was read, then decides from the latest one', () => {
-    const db = openDatabase(':memory:');
+  it('admits everything until a snapshot was read, then decides from the latest one', async () => {
+    const db = await freshDb();
     const watch = new OrganizationWatch({ db, clock: new ManualClock(NOW), log: recordingLogger(), lowBalanceCredits: 0 });
     expect(watch.snapshot()).toBeNull();
-    expect(watch.check('gen4_image', 8)).toEqual({ ok: true });
+    expect(await watch.check('gen4_image', 8)).toEqual({ ok: true });
     watch.observe(snapshot({ creditBalance: 5 }));
-    expect(watch.check('gen4_image', 8)).toMatchObject({ ok: false, failure: { code: 'runway.organization_out_of_credits' } });
-    expect(watch.check('gen4_image', 5)).toEqual({ ok: true });
-    db.close();
+    expect(await watch.check('gen4_image', 8)).toMatchObject({ ok: false, failure: { code: 'runway.organization_out_of_credits' } });
+    expect(await watch.check('gen4_image', 5)).toEqual({ ok: true });
   });
 });

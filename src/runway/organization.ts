@@ -50,7 +50,7 @@ export type OrganizationAdmission = { readonly ok: true } | { readonly ok: false
 
 /** What the bot asks before accepting a request (src/bot.ts): would Runway's organisation take it? */
 export interface OrganizationGuard {
-  check(modelId: string, priceCredits: number): OrganizationAdmission;
+  check(modelId: string, priceCredits: number): Promise<OrganizationAdmission>;
 }
 
 /**

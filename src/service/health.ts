@@ -1,10 +1,12 @@
 /**
- * Readiness: is each part the bot needs working right now? Each part is a probe, a cheap synchronous
- * function answering `{ ok, detail? }`, so /readyz costs no network call and never waits on Runway or
- * a chat platform: it reports what the bot already knows.
+ * Readiness: is each part the bot needs working right now? Each part is a probe, a cheap function
+ * answering `{ ok, detail? }`, so /readyz never waits on Runway or a chat platform: it reports what
+ * the bot already knows. Only the database probe asks its server (PostgreSQL), with a short deadline.
  */
 import type { Clock } from '../clock.ts';
 import type { RunwayCallObserver, RunwayCallOutcome } from '../runway/gateway.ts';
+import type { Database } from '../store/sql.ts';
+import { SqliteDatabase } from '../store/sqlite-sql.ts';
 import type { Db } from '../store/database.ts';
 
 /** One part's state; `detail` says what is wrong (never a token, a URL or user text). */
@@ -13,7 +15,7 @@ export interface PartStatus {
   readonly detail?: string;
 }
 
-export type HealthProbe = () => PartStatus;
+export type HealthProbe = () => PartStatus | Promise<PartStatus>;
 
 /** What GET /readyz answers: `ready` only when every part is ok. */
 export interface Readiness {
@@ -22,11 +24,11 @@ export interface Readiness {
 }
 
 /** Run every probe; one that throws counts as down, with its error as the detail. */
-export function readiness(probes: Readonly<Record<string, HealthProbe>>): Readiness {
+export async function readiness(probes: Readonly<Record<string, HealthProbe>>): Promise<Readiness> {
   const checks: Record<string, PartStatus> = {};
   for (const [name, probe] of Object.entries(probes)) {
     try {
-      checks[name] = probe();
+      checks[name] = await probe();
     } catch (error) {
       checks[name] = { ok: false, detail: `check failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 200) };
     }
@@ -42,7 +44,33 @@ const PROBE_BUSY_TIMEOUT_MS = 200;
  * back. It proves what a job needs (a write transaction can start and the file is not read-only)
  * at the cost of one page in memory, unlike `pragma quick_check`, which reads the whole file.
  */
-export function databaseProbe(db: Db): HealthProbe {
+export function databaseProbe(database: Database, timers: Pick<typeof globalThis, 'setTimeout' | 'clearTimeout'> = globalThis): HealthProbe {
+  return database instanceof SqliteDatabase ? sqliteProbe(database.raw) : serverProbe(database, timers);
+}
+
+/** How long the PostgreSQL probe waits for `select 1`. */
+const PROBE_SERVER_TIMEOUT_MS = 2_000;
+
+/** A server database answers a trivial query within the deadline. */
+function serverProbe(database: Database, timers: Pick<typeof globalThis, 'setTimeout' | 'clearTimeout'>): HealthProbe {
+  return async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<PartStatus>((resolve) => {
+      timer = timers.setTimeout(() => resolve({ ok: false, detail: `the database did not answer within ${PROBE_SERVER_TIMEOUT_MS} ms` }), PROBE_SERVER_TIMEOUT_MS);
+    });
+    const answer = database.value<number>('select 1').then(
+      (): PartStatus => ({ ok: true }),
+      (error: unknown): PartStatus => ({ ok: false, detail: `${error instanceof Error ? error.message : String(error)}`.slice(0, 200) }),
+    );
+    try {
+      return await Promise.race([answer, deadline]);
+    } finally {
+      timers.clearTimeout(timer);
+    }
+  };
+}
+
+function sqliteProbe(db: Db): HealthProbe {
   return () => {
     if (!db.open) return { ok: false, detail: 'the database connection is closed' };
     // Statements are synchronous, so no other statement runs between these; a transaction can only

@@ -12,7 +12,7 @@ import type { Clock } from '../clock.ts';
 import { JOB_STATES } from '../jobs/job.ts';
 import { REFUSAL_CODES, type RefusalCode } from '../media/download.ts';
 import type { RunwayCallKind, RunwayCallObserver, RunwayCallOutcome } from '../runway/gateway.ts';
-import type { Db } from '../store/database.ts';
+import type { Sql } from '../store/sql.ts';
 
 const RUNWAY_CALL_KINDS: readonly RunwayCallKind[] = ['upload', 'create', 'poll', 'organization'];
 const RUNWAY_CALL_OUTCOMES: readonly RunwayCallOutcome[] = ['ok', '429', '4xx', '5xx', 'network'];
@@ -42,7 +42,7 @@ export class BotMetrics {
 
   /** Histograms start empty at `clock.now()`: they describe this process's deliveries, as Prometheus expects. */
   constructor(
-    private readonly db: Db,
+    private readonly db: Sql,
     private readonly clock: Clock,
   ) {
     const registers = [this.registry];
@@ -90,39 +90,38 @@ export class BotMetrics {
 
   /** Read the database's figures and render everything. Throws if the database cannot be read. */
   async render(): Promise<string> {
-    this.readDatabase();
+    await this.readDatabase();
     return this.registry.metrics();
   }
 
-  private readDatabase(): void {
+  private async readDatabase(): Promise<void> {
     const { db } = this;
     const now = this.clock.now();
-    const byState = new Map(db.prepare<[], { state: string; n: number }>('select state, count(*) as n from jobs group by state').all().map((row) => [row.state, row.n]));
+    const byState = new Map((await db.all<{ state: string; n: number }>('select state, count(*) as n from jobs group by state')).map((row) => [row.state, row.n]));
     for (const state of JOB_STATES) this.jobs.set({ state }, byState.get(state) ?? 0);
 
-    const queue = db.prepare<[], { n: number; oldest: number | null }>("select count(*) as n, min(reserved_at) as oldest from jobs where state = 'reserved'").get();
+    const queue = await db.get<{ n: number; oldest: number | null }>("select count(*) as n, min(reserved_at) as oldest from jobs where state = 'reserved'");
     this.queueLength.set(queue?.n ?? 0);
     this.oldestWait.set(queue?.oldest == null ? 0 : Math.max(0, now - queue.oldest) / 1000);
 
-    this.observeDeliveries();
+    await this.observeDeliveries();
 
     this.moderated.reset();
-    this.moderated.inc(db.prepare('select count(*) from jobs where moderated = 1').pluck().get() as number);
+    this.moderated.inc((await db.value<number>('select count(*) from jobs where moderated = 1')) ?? 0);
 
     this.credits.reset();
-    for (const row of creditTotals(db)) {
+    for (const row of await creditTotals(db)) {
       for (const kind of CREDIT_KINDS) this.credits.set({ community: row.community_id, kind }, row[kind]);
     }
   }
 
   /** Put each job delivered since the last scrape into both histograms, once. */
-  private observeDeliveries(): void {
-    const rows = this.db
-      .prepare<[number], { id: string; model: string; submitted_at: number | null; finished_at: number | null; delivered_at: number }>(
-        `select id, model, submitted_at, finished_at, delivered_at from jobs
-         where state = 'delivered' and delivered_at >= ? order by delivered_at`,
-      )
-      .all(this.deliveredUpTo.at);
+  private async observeDeliveries(): Promise<void> {
+    const rows = await this.db.all<{ id: string; model: string; submitted_at: number | null; finished_at: number | null; delivered_at: number }>(
+      `select id, model, submitted_at, finished_at, delivered_at from jobs
+       where state = 'delivered' and delivered_at >= ? order by delivered_at`,
+      [this.deliveredUpTo.at],
+    );
     for (const row of rows) {
       if (row.delivered_at === this.deliveredUpTo.at && this.deliveredUpTo.ids.has(row.id)) continue;
       if (row.delivered_at > this.deliveredUpTo.at) this.deliveredUpTo = { at: row.delivered_at, ids: new Set() };
@@ -145,18 +144,16 @@ function refusalReason(code: RefusalCode): string {
  * `settled`: what finished images cost (their reserve, adjust and settle entries together).
  * `refunded`: what failed or cancelled jobs gave back. reserved = settled + refunded + still held.
  */
-function creditTotals(db: Db): { community_id: string; reserved: number; settled: number; refunded: number }[] {
-  return db
-    .prepare<[], { community_id: string; reserved: number; settled: number; refunded: number }>(
-      `select l.community_id,
-              coalesce(-sum(case when l.kind in ('reserve', 'adjust') then l.delta end), 0) as reserved,
-              coalesce(-sum(case when l.kind in ('reserve', 'adjust', 'settle') and s.job_id is not null then l.delta end), 0) as settled,
-              coalesce(sum(case when l.kind = 'refund' then l.delta end), 0) as refunded
-       from ledger l
-       left join (select distinct job_id from ledger where kind = 'settle') s on s.job_id = l.job_id
-       where l.job_id is not null
-       group by l.community_id
-       order by l.community_id`,
-    )
-    .all();
+function creditTotals(db: Sql): Promise<{ community_id: string; reserved: number; settled: number; refunded: number }[]> {
+  return db.all<{ community_id: string; reserved: number; settled: number; refunded: number }>(
+    `select l.community_id,
+            coalesce(-sum(case when l.kind in ('reserve', 'adjust') then l.delta end), 0) as reserved,
+            coalesce(-sum(case when l.kind in ('reserve', 'adjust', 'settle') and s.job_id is not null then l.delta end), 0) as settled,
+            coalesce(sum(case when l.kind = 'refund' then l.delta end), 0) as refunded
+     from ledger l
+     left join (select distinct job_id from ledger where kind = 'settle') s on s.job_id = l.job_id
+     where l.job_id is not null
+     group by l.community_id
+     order by l.community_id`,
+  );
 }

@@ -73,7 +73,7 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
     case '/healthz':
       return send(response, 200, 'application/json', JSON.stringify({ status: 'ok' }));
     case '/readyz': {
-      const result = readiness(options.probes);
+      const result = await readiness(options.probes);
       return send(response, result.status === 'ready' ? 200 : 503, 'application/json', JSON.stringify(result));
     }
     case '/metrics':

@@ -4,8 +4,14 @@ import { dirname, join } from 'node:path';
 import { systemClock, type Clock } from '../clock.ts';
 import { backupStem, backupTimestamp, snapshotDatabase } from './backup.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { SqliteDatabase } from './sqlite-sql.ts';
 
 export type Db = Database.Database;
+
+/** `openDatabase` behind the `Sql` interface the repositories take. */
+export function openSqliteDatabase(path: string, clock: Clock = systemClock, options: OpenDatabaseOptions = {}): SqliteDatabase {
+  return new SqliteDatabase(openDatabase(path, clock, options), path);
+}
 
 export interface OpenDatabaseOptions {
   /** Where the copy taken before upgrading an older schema goes; default: beside the database file. */

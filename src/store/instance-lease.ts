@@ -10,8 +10,7 @@
  * multi-process test), do not take it: the ledger's own transactions keep them safe.
  */
 import type { Clock } from '../clock.ts';
-import type { Db } from './database.ts';
-import { prepared } from './prepared.ts';
+import type { Sql } from './sql.ts';
 
 export const INSTANCE_LEASE_MS = 30_000;
 export const INSTANCE_HEARTBEAT_MS = 10_000;
@@ -53,7 +52,7 @@ export class InstanceLeaseHeld extends Error {
 }
 
 const READ = `
-  select holder, hostname, pid, started_at as startedAt, heartbeat_at as heartbeatAt, expires_at as expiresAt
+  select holder, hostname, pid, started_at as "startedAt", heartbeat_at as "heartbeatAt", expires_at as "expiresAt"
     from instance_lease where id = 1`;
 
 const INSERT = `
@@ -84,27 +83,25 @@ export function processIsAlive(pid: number): boolean {
 
 /** Take the database's instance lease if it is free, expired or held by a provably dead process; else say who holds it. */
 export function acquireInstanceLease(
-  db: Db,
+  db: Sql,
   identity: InstanceIdentity,
   clock: Clock,
   isAlive: (pid: number) => boolean = processIsAlive,
-): AcquireOutcome {
-  // IMMEDIATE: two bots starting together must not both read "free" and both take it.
-  return db
-    .transaction((): AcquireOutcome => {
-      const now = clock.now();
-      const params = { ...identity, now, expiresAt: now + INSTANCE_LEASE_MS };
-      const holder = prepared(db, READ).get({}) as LeaseHolder | undefined;
-      if (!holder) {
-        prepared(db, INSERT).run(params);
-        return { ok: true, lease: new InstanceLease(db, identity, clock), previousHolder: null, how: 'free' };
-      }
-      const how = judge(holder, identity, now, isAlive);
-      if (how === null) return { ok: false, holder };
-      if (prepared(db, TAKE_OVER).run({ ...params, previousHolder: holder.holder }).changes !== 1) return { ok: false, holder };
-      return { ok: true, lease: new InstanceLease(db, identity, clock), previousHolder: holder.holder, how };
-    })
-    .immediate();
+): Promise<AcquireOutcome> {
+  // One write transaction: two bots starting together must not both read "free" and both take it.
+  return db.transaction(async (tx): Promise<AcquireOutcome> => {
+    const now = clock.now();
+    const params = { ...identity, now, expiresAt: now + INSTANCE_LEASE_MS };
+    const holder = await tx.get<LeaseHolder>(READ);
+    if (!holder) {
+      await tx.run(INSERT, params);
+      return { ok: true, lease: new InstanceLease(db, identity, clock), previousHolder: null, how: 'free' };
+    }
+    const how = judge(holder, identity, now, isAlive);
+    if (how === null) return { ok: false, holder };
+    if ((await tx.run(TAKE_OVER, { ...params, previousHolder: holder.holder })).changes !== 1) return { ok: false, holder };
+    return { ok: true, lease: new InstanceLease(db, identity, clock), previousHolder: holder.holder, how };
+  });
 }
 
 /** Why the holder may be replaced now, or null when it may still be running. */
@@ -127,32 +124,49 @@ export function describeHolder(holder: LeaseHolder, databasePath: string): strin
   );
 }
 
+/** What a process holds on its database while it runs: who it is, kept alive, given up on stop. */
+export interface ProcessLease {
+  readonly identity: InstanceIdentity;
+  startHeartbeat(timers: Timers, onLost: () => void, onError: (error: unknown) => void): void;
+  release(): Promise<void>;
+}
+
+/**
+ * On PostgreSQL any number of processes share the database, so there is no database-wide lease to
+ * hold: each job's own lease (locked_by, locked_until) says which process works it, and another
+ * takes it over when it expires.
+ */
+export function sharedDatabaseLease(identity: InstanceIdentity): ProcessLease {
+  return { identity, startHeartbeat: () => {}, release: async () => {} };
+}
+
 /** The lease this process holds: renewed by a heartbeat, released on stop. */
-export class InstanceLease {
+export class InstanceLease implements ProcessLease {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private held = true;
+  private stopped = false;
 
   constructor(
-    private readonly db: Db,
+    private readonly db: Sql,
     readonly identity: InstanceIdentity,
     private readonly clock: Clock,
   ) {}
 
   /** Extend the lease; false when it is no longer ours (another instance took it after it expired). */
-  renew(): boolean {
+  async renew(): Promise<boolean> {
     if (!this.held) return false;
     const now = this.clock.now();
-    this.held = prepared(this.db, RENEW).run({ instanceId: this.identity.instanceId, now, expiresAt: now + INSTANCE_LEASE_MS }).changes === 1;
+    this.held = (await this.db.run(RENEW, { instanceId: this.identity.instanceId, now, expiresAt: now + INSTANCE_LEASE_MS })).changes === 1;
     return this.held;
   }
 
   /** Renew every INSTANCE_HEARTBEAT_MS until stopped; `onLost` runs once if the lease turns out to be someone else's. */
   startHeartbeat(timers: Timers, onLost: () => void, onError: (error: unknown) => void): void {
-    const beat = () => {
+    const beat = async () => {
       this.timer = null;
       let renewed: boolean;
       try {
-        renewed = this.renew();
+        renewed = await this.renew();
       } catch (error) {
         // A busy or failing disk: try again at the next beat; the lease has 30 s of slack.
         onError(error);
@@ -162,20 +176,23 @@ export class InstanceLease {
         onLost();
         return;
       }
-      this.timer = timers.setTimeout(beat, INSTANCE_HEARTBEAT_MS);
+      if (this.stopped) return;
+      this.timer = timers.setTimeout(() => void beat(), INSTANCE_HEARTBEAT_MS);
     };
-    this.timer = timers.setTimeout(beat, INSTANCE_HEARTBEAT_MS);
+    this.timer = timers.setTimeout(() => void beat(), INSTANCE_HEARTBEAT_MS);
     this.stopRenewing = () => {
+      this.stopped = true;
       if (this.timer !== null) timers.clearTimeout(this.timer);
       this.timer = null;
     };
   }
 
   /** Stop renewing and give the lease up, so the next bot starts at once. */
-  release(): void {
+  async release(): Promise<void> {
     this.stopRenewing();
-    if (this.held && this.db.open) prepared(this.db, RELEASE).run({ instanceId: this.identity.instanceId });
+    const held = this.held;
     this.held = false;
+    if (held) await this.db.run(RELEASE, { instanceId: this.identity.instanceId });
   }
 
   private stopRenewing: () => void = () => {};

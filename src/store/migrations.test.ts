@@ -10,91 +10,93 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.ts';
 import { CreditLedger } from '../credits/ledger.ts';
 import { insertJobRow } from '../../test/support/ledger-fixtures.ts';
-import { openDatabase, type Db } from './database.ts';
+import { openSqliteDatabase } from './database.ts';
 import { MIGRATIONS } from './migrations.ts';
+import type { Database as SqlDatabase, Sql } from './sql.ts';
 
-let f: { db: Db; ledger: CreditLedger };
-beforeEach(() => {
-  const db = openDatabase(':memory:');
+/** The one place this file opens a fresh database: a migrated one per test. */
+async function freshDb(): Promise<SqlDatabase> {
+  return openSqliteDatabase(':memory:');
+}
+
+let f: { db: SqlDatabase; ledger: CreditLedger };
+beforeEach(async () => {
+  const db = await freshDb();
   f = { db, ledger: new CreditLedger(db, new ManualClock(), { allowance: 40, period: 'none' }) };
 });
-afterEach(() => {
-  if (f.db.open) f.db.close();
+afterEach(async () => {
+  await f.db.close();
 });
 
 let jobs = 0;
 /** A job holding 8 credits, reserved through the real ledger. */
-function heldJob(): string {
+async function heldJob(): Promise<string> {
   const id = `job-${++jobs}`;
-  insertJobRow(f.db, { id, communityId: 'g1', userId: 'amy' });
-  const held = f.ledger.reserve({ communityId: 'g1', userId: 'amy', displayName: 'amy', jobId: id, model: 'gen4_image', amount: 8, atMs: 0 });
+  await insertJobRow(f.db, { id, communityId: 'g1', userId: 'amy' });
+  const held = await f.ledger.reserve({ communityId: 'g1', userId: 'amy', displayName: 'amy', jobId: id, model: 'gen4_image', amount: 8, atMs: 0 });
   if (!held.ok) throw new Error('expected the reservation');
   return id;
 }
 
-const insertEntry = (jobId: string | null, kind: string, delta: number) =>
-  f.db
-    .prepare(
-      `insert into ledger (community_id, user_id, job_id, kind, delta, actor_id, note, model, spend_at, created_at)
-       values ('g1', 'amy', ?, ?, ?, 'system', 'by hand', 'gen4_image', 0, 0)`,
-    )
-    .run(jobId, kind, delta);
-const entryCount = () => f.db.prepare('select count(*) from ledger').pluck().get() as number;
+/** A ledger entry written by hand, on `sql`: the database, or a transaction's `tx`. */
+const insertEntry = (jobId: string | null, kind: string, delta: number, sql: Sql = f.db) =>
+  sql.run(
+    `insert into ledger (community_id, user_id, job_id, kind, delta, actor_id, note, model, spend_at, created_at)
+     values ('g1', 'amy', ?, ?, ?, 'system', 'by hand', 'gen4_image', 0, 0)`,
+    [jobId, kind, delta],
+  );
+const entryCount = async () => (await f.db.value<number>('select count(*) from ledger')) as number;
 
 describe('the ledger refuses, whatever the code does', () => {
-  it('an UPDATE of an entry aborts', () => {
-    heldJob();
-    expect(() => f.db.prepare('update ledger set delta = 100').run()).toThrow('the ledger is append-only: entries are never updated');
+  it('an UPDATE of an entry aborts', async () => {
+    await heldJob();
+    await expect(f.db.run('update ledger set delta = 100')).rejects.toThrow('the ledger is append-only: entries are never updated');
   });
 
-  it('a DELETE of an entry aborts', () => {
-    heldJob();
-    const before = entryCount();
-    expect(() => f.db.prepare('delete from ledger').run()).toThrow('the ledger is append-only: entries are never deleted');
-    expect(entryCount()).toBe(before);
+  it('a DELETE of an entry aborts', async () => {
+    await heldJob();
+    const before = await entryCount();
+    await expect(f.db.run('delete from ledger')).rejects.toThrow('the ledger is append-only: entries are never deleted');
+    expect(await entryCount()).toBe(before);
   });
 
-  it.each(['reserve', 'settle', 'refund'])('a second %s for one job is refused by its unique index', (kind) => {
-    const id = heldJob();
-    if (kind !== 'reserve') insertEntry(id, kind, 8);
-    expect(() => insertEntry(id, kind, 8)).toThrow(/UNIQUE constraint failed: ledger\.job_id/);
+  it.each(['reserve', 'settle', 'refund'])('a second %s for one job is refused by its unique index', async (kind) => {
+    const id = await heldJob();
+    if (kind !== 'reserve') await insertEntry(id, kind, 8);
+    await expect(insertEntry(id, kind, 8)).rejects.toThrow(/UNIQUE constraint failed: ledger\.job_id/);
   });
 
-  it('adjust entries may repeat: the estimate can move more than once', () => {
-    const id = heldJob();
-    insertEntry(id, 'adjust', 1);
-    expect(() => insertEntry(id, 'adjust', 1)).not.toThrow();
+  it('adjust entries may repeat: the estimate can move more than once', async () => {
+    const id = await heldJob();
+    await insertEntry(id, 'adjust', 1);
+    await expect(insertEntry(id, 'adjust', 1)).resolves.not.toThrow();
   });
 
-  it.each([5.5, '5.5', 'five', null])('a delta of %j is refused: credits are whole numbers', (delta) => {
-    heldJob();
-    const before = entryCount();
-    expect(() =>
-      f.db
-        .prepare(`insert into ledger (community_id, user_id, job_id, kind, delta, actor_id, created_at) values ('g1', 'amy', null, 'grant', ?, 'mod', 0)`)
-        .run(delta),
-    ).toThrow(/constraint failed/);
-    expect(entryCount()).toBe(before);
+  it.each([5.5, '5.5', 'five', null])('a delta of %j is refused: credits are whole numbers', async (delta) => {
+    await heldJob();
+    const before = await entryCount();
+    await expect(
+      f.db.run(`insert into ledger (community_id, user_id, job_id, kind, delta, actor_id, created_at) values ('g1', 'amy', null, 'grant', ?, 'mod', 0)`, [delta]),
+    ).rejects.toThrow(/constraint failed/);
+    expect(await entryCount()).toBe(before);
   });
 
-  it('a job entry without a job, or an allowance tied to one, is refused', () => {
-    const id = heldJob();
-    expect(() => insertEntry(null, 'reserve', -8)).toThrow(/CHECK constraint failed/);
-    expect(() => insertEntry(id, 'allowance', 8)).toThrow(/CHECK constraint failed/);
+  it('a job entry without a job, or an allowance tied to one, is refused', async () => {
+    const id = await heldJob();
+    await expect(insertEntry(null, 'reserve', -8)).rejects.toThrow(/CHECK constraint failed/);
+    await expect(insertEntry(id, 'allowance', 8)).rejects.toThrow(/CHECK constraint failed/);
   });
 
-  it('a transaction that fails on its ledger write leaves nothing behind', () => {
-    const id = heldJob();
-    const before = entryCount();
-    expect(() =>
-      f.db
-        .transaction(() => {
-          insertEntry(id, 'settle', 0);
-          insertEntry(id, 'settle', 0);
-        })
-        .immediate(),
-    ).toThrow(/UNIQUE/);
-    expect(entryCount()).toBe(before);
+  it('a transaction that fails on its ledger write leaves nothing behind', async () => {
+    const id = await heldJob();
+    const before = await entryCount();
+    await expect(
+      f.db.transaction(async (tx) => {
+        await insertEntry(id, 'settle', 0, tx);
+        await insertEntry(id, 'settle', 0, tx);
+      }),
+    ).rejects.toThrow(/UNIQUE/);
+    expect(await entryCount()).toBe(before);
   });
 });
 
@@ -105,7 +107,7 @@ describe('migration 2 on a database made by migration 1', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('keeps every entry and every balance, and renames not_before to run_at', () => {
+  it('keeps every entry and every balance, and renames not_before to run_at', async () => {
     const path = join(dir, 'v1.db');
     const v1 = new Database(path);
     v1.exec('create table schema_migrations (version integer primary key, applied_at integer not null)');
@@ -137,28 +139,29 @@ describe('migration 2 on a database made by migration 1', () => {
     const before = v1.prepare('select * from ledger order by id').all();
     v1.close();
 
-    const db = openDatabase(path);
+    // SQLite's own upgrade path: the file made above, opened as the bot opens it.
+    const db = openSqliteDatabase(path);
     try {
-      expect(db.prepare('select version from schema_migrations order by version').pluck().all()).toEqual(MIGRATIONS.map((m) => m.version));
-      expect(db.prepare('select * from ledger order by id').all()).toEqual(before);
+      expect((await db.all<{ version: number }>('select version from schema_migrations order by version')).map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(await db.all('select * from ledger order by id')).toEqual(before);
       const ledger = new CreditLedger(db, new ManualClock(0), { allowance: 50, period: 'none' });
-      expect(db.prepare("select sum(delta) from ledger where user_id = 'amy'").pluck().get()).toBe(36);
-      expect(db.prepare("select sum(delta) from ledger where user_id = 'ben'").pluck().get()).toBe(55);
-      expect(ledger.heldFor('j-reserved')).toBe(8);
-      expect(ledger.heldFor('j-delivered')).toBe(0);
-      expect(db.prepare("select run_at, attempts, malformed_polls, locked_by from jobs where id = 'j-reserved'").get()).toEqual({
+      expect(await db.value("select sum(delta) from ledger where user_id = 'amy'")).toBe(36);
+      expect(await db.value("select sum(delta) from ledger where user_id = 'ben'")).toBe(55);
+      expect(await ledger.heldFor('j-reserved')).toBe(8);
+      expect(await ledger.heldFor('j-delivered')).toBe(0);
+      expect(await db.get("select run_at, attempts, malformed_polls, locked_by from jobs where id = 'j-reserved'")).toEqual({
         run_at: 1_234,
         attempts: 0,
         malformed_polls: 0,
         locked_by: null,
       });
       // The rules now hold for the old entries too.
-      expect(() => db.prepare("delete from ledger where job_id = 'j-failed'").run()).toThrow(/append-only/);
-      expect(() =>
-        db.prepare(`insert into ledger (community_id, user_id, job_id, kind, delta, actor_id, created_at) values ('g1', 'amy', 'j-delivered', 'settle', 0, 'system', 0)`).run(),
-      ).toThrow(/UNIQUE/);
+      await expect(db.run("delete from ledger where job_id = 'j-failed'")).rejects.toThrow(/append-only/);
+      await expect(
+        db.run(`insert into ledger (community_id, user_id, job_id, kind, delta, actor_id, created_at) values ('g1', 'amy', 'j-delivered', 'settle', 0, 'system', 0)`),
+      ).rejects.toThrow(/UNIQUE/);
     } finally {
-      db.close();
+      await db.close();
     }
   });
 });
@@ -170,7 +173,7 @@ describe('migrations 3 to 5 on a database made by migrations 1 and 2', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('keeps the jobs, adds an empty reading time, and the history the schedule learns from is there at once', () => {
+  it('keeps the jobs, adds an empty reading time, and the history the schedule learns from is there at once', async () => {
     const path = join(dir, 'v2.db');
     const v2 = new Database(path);
     v2.exec('create table schema_migrations (version integer primary key, applied_at integer not null)');
@@ -186,21 +189,22 @@ describe('migrations 3 to 5 on a database made by migrations 1 and 2', () => {
     ).run();
     v2.close();
 
-    const db = openDatabase(path);
+    // SQLite's own upgrade path: the file made above, opened as the bot opens it.
+    const db = openSqliteDatabase(path);
     try {
-      expect(db.prepare('select version from schema_migrations order by version').pluck().all()).toEqual(MIGRATIONS.map((m) => m.version));
-      expect(db.prepare('select id, progress, progress_at from jobs order by id').all()).toEqual([
+      expect((await db.all<{ version: number }>('select version from schema_migrations order by version')).map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(await db.all('select id, progress, progress_at from jobs order by id')).toEqual([
         { id: 'j-done', progress: 1, progress_at: null },
         { id: 'j-running', progress: 0.4, progress_at: null },
       ]);
-      // Read through the index the store names (\`indexed by\` fails loudly should it go).
-      const durations = db
+      // Read through the index the store names (\`indexed by\`, SQLite's, fails loudly should it go).
+      const durations = db.raw
         .prepare("select finished_at - submitted_at from jobs indexed by jobs_model_finished where model = 'gen4_image' and finished_at is not null")
         .pluck()
         .all();
       expect(durations).toEqual([11_000]);
     } finally {
-      db.close();
+      await db.close();
     }
   });
 });

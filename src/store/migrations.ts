@@ -226,4 +226,19 @@ export const MIGRATIONS: readonly { readonly version: number; readonly sql: stri
       create index jobs_model_finished on jobs(model, finished_at) where finished_at is not null;
     `,
   },
+  {
+    // Slack at scale: a platform's delivery (an event, a command, a button) is worked once, by
+    // whichever process claims it first (src/store/deliveries.ts).
+    version: 6,
+    sql: `
+      -- The primary key is the guarantee: a second insert of the same delivery is refused, in any process.
+      create table platform_deliveries (
+        platform      text not null,
+        delivery_key  text not null,               -- the platform's own id of the delivery (Slack: event:<event_id>, trigger:<trigger_id>)
+        received_at   integer not null,            -- epoch ms of the first claim; old rows are pruned by it
+        primary key (platform, delivery_key)
+      );
+      create index platform_deliveries_received on platform_deliveries(received_at);
+    `,
+  },
 ];

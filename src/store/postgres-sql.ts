@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Database, Params, Positional, RunResult, Sql, SqlValue } from './sql.ts';
+import { isStoreUnavailable } from './unavailable.ts';
 
 /**
  * `Sql` over a `pg` pool. Statements outside a transaction take any pooled connection; a
@@ -24,6 +25,7 @@ const types = {
 
 export class PostgresDatabase implements Database {
   readonly dialect = 'postgres' as const;
+  private closing: Promise<void> | undefined;
 
   constructor(
     readonly pool: pg.Pool,
@@ -79,8 +81,10 @@ export class PostgresDatabase implements Database {
     }
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
+  /** Ends the pool once: a second close (the app's stop after a test or a shutdown closed it) waits for the first, as SQLite's does. */
+  close(): Promise<void> {
+    this.closing ??= this.pool.end();
+    return this.closing;
   }
 }
 
@@ -124,14 +128,7 @@ class PostgresTransaction implements Sql {
 
 /** Connection-level failures (server gone, restarting, socket closed), as opposed to SQL errors. */
 export function isConnectionError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') {
-    // 57P01..03: admin shutdown, crash shutdown, cannot connect now; 08xxx: connection exceptions.
-    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
-    if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT') return true;
-  }
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message);
+  return isStoreUnavailable(error) && (error as { code?: unknown }).code !== 'SQLITE_BUSY';
 }
 
 const translations = new Map<string, { readonly text: string; readonly names: readonly string[] | null; readonly name: string }>();
@@ -185,6 +182,11 @@ export function toPositional(text: string): { readonly text: string; readonly na
     } else if (c === '-' && text[i + 1] === '-') {
       const end = text.indexOf('\n', i);
       const stop = end === -1 ? text.length : end;
+      out += text.slice(i, stop);
+      i = stop;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end === -1 ? text.length : end + 2;
       out += text.slice(i, stop);
       i = stop;
     } else if (c === '@' && /[A-Za-z_]/.test(text[i + 1] ?? '')) {

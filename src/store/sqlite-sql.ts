@@ -26,27 +26,32 @@ export class SqliteDatabase implements Database {
   ) {}
 
   async get<T>(text: string, params?: Params | Positional): Promise<T | undefined> {
-    if (this.open) await this.idle();
+    // Checked and passed with no await in between: a transaction cannot start in the gap.
+    while (this.open) await this.open;
     return this.getNow<T>(text, params);
   }
 
   async all<T>(text: string, params?: Params | Positional): Promise<T[]> {
-    if (this.open) await this.idle();
+    // Checked and passed with no await in between: a transaction cannot start in the gap.
+    while (this.open) await this.open;
     return this.allNow<T>(text, params);
   }
 
   async value<T>(text: string, params?: Params | Positional): Promise<T | undefined> {
-    if (this.open) await this.idle();
+    // Checked and passed with no await in between: a transaction cannot start in the gap.
+    while (this.open) await this.open;
     return this.valueNow<T>(text, params);
   }
 
   async run(text: string, params?: Params | Positional): Promise<RunResult> {
-    if (this.open) await this.idle();
+    // Checked and passed with no await in between: a transaction cannot start in the gap.
+    while (this.open) await this.open;
     return this.runNow(text, params);
   }
 
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    await this.idle();
+    // Checked and claimed with no await in between: two callers cannot both find it free.
+    while (this.open) await this.open;
     let done!: () => void;
     this.open = new Promise<void>((resolve) => (done = resolve));
     try {
@@ -66,13 +71,8 @@ export class SqliteDatabase implements Database {
   }
 
   async close(): Promise<void> {
-    await this.idle();
-    if (this.raw.open) this.raw.close();
-  }
-
-  /** Waits until no transaction is open. Several waiters may wake at once: each checks again. */
-  private async idle(): Promise<void> {
     while (this.open) await this.open;
+    if (this.raw.open) this.raw.close();
   }
 
   /** @internal The statements themselves, run at once: for this class and its transactions. */

@@ -19,6 +19,8 @@ export interface BotProcess {
   stderr(): string;
   /** Type one line at the sandbox prompt. */
   send(line: string): void;
+  /** End the input of an `open` bot, as a script's pipe ends: the sandbox finishes every unfinished job and exits. */
+  endInput(): void;
   /** Wait until stdout matches (bounded); fails early if the bot exits. */
   waitForOutput(pattern: RegExp, what: string): Promise<RegExpMatchArray>;
   /** Throws (with the bot's stderr) when the process is gone. */
@@ -66,6 +68,7 @@ export function startBot({ env, input }: StartBotOptions): BotProcess {
     stdout: () => out,
     stderr: () => err,
     send: (line) => void child.stdin.write(`${line}\n`),
+    endInput: () => void child.stdin.end(),
     assertAlive,
     waitForOutput: (pattern, what) =>
       waitFor(what, () => {

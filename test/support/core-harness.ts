@@ -8,6 +8,7 @@ import type { Failure } from '../../src/errors.ts';
 import { silentLogger, type Logger } from '../../src/log.ts';
 import type { ChatSurface, Delivery, DeliveryCheckpoint, DeliveryReceipt, JobStatusView, ReferenceSource, Requester } from '../../src/ports.ts';
 import { startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../../simulator/index.ts';
+import { newTestStore } from './test-database.ts';
 
 /** A ChatSurface that records what the core asked it to show, for assertions. */
 export class RecordingSurface implements ChatSurface {
@@ -38,12 +39,14 @@ export interface CoreHarness {
   readonly sim: RunwaySimulator;
   readonly clock: ManualClock;
   readonly surface: RecordingSurface;
+  /** DATABASE_PATH, or DATABASE_URL: where the core's store is, for a second connection to it (the admin tool's). */
+  readonly storeEnv: Readonly<Record<string, string>>;
   requester(userId: string, options?: { communityId?: string; isModerator?: boolean }): Requester;
   /** Move time on and let the runner do everything that became due, until nothing changes. */
   advance(ms: number): Promise<void>;
-  /** Advance in steps until `done()` holds (bounded), for flows that need several polls. */
-  runUntil(done: () => boolean, stepMs?: number, maxSteps?: number): Promise<void>;
-  ledgerSum(where: { jobId?: string; userId?: string }): number;
+  /** Advance in steps until `done()` holds (bounded), for flows that need several polls. It may read the database. */
+  runUntil(done: () => boolean | Promise<boolean>, stepMs?: number, maxSteps?: number): Promise<void>;
+  ledgerSum(where: { jobId?: string; userId?: string }): Promise<number>;
   /** Stop the app cleanly and start a new one on the same database and simulator (a restart). */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -70,15 +73,17 @@ export interface CoreHarnessOptions {
 
 /**
  * The real core (store, ledger, SDK, runner) against the real simulator over loopback HTTP, with
- * one manual clock for both and no timers: time moves only when a test says so.
+ * one manual clock for both and no timers: time moves only when a test says so. The store is the
+ * project's backend: the SQLite file bot.db in a temporary directory, or a new PostgreSQL database.
  */
 export async function startCoreHarness(options: CoreHarnessOptions = {}): Promise<CoreHarness> {
   const clock = new ManualClock(Date.UTC(2026, 10, 25, 12, 0, 0));
   const sim = await startRunwaySimulator({ apiKey: 'test-key', generationMs: 2_000, pendingMs: 200, clock, ...options.sim });
   const dir = mkdtempSync(join(tmpdir(), 'imagine-core-'));
+  const store = await newTestStore(dir);
   const config = loadConfig({
     MEDIA_ORIGINS: sim.url,
-    DATABASE_PATH: join(dir, 'bot.db'),
+    ...store.env,
     RUNWAY_POLL_INTERVAL_MS: '1000',
     DEFAULT_ALLOWANCE: '50',
     DEFAULT_PERIOD: 'day',
@@ -103,7 +108,7 @@ export async function startCoreHarness(options: CoreHarnessOptions = {}): Promis
 
   const drain = async () => {
     for (let i = 0; i < 20; i++) {
-      app.runner.tick();
+      await app.runner.tick();
       await app.runner.idle();
     }
   };
@@ -114,6 +119,7 @@ export async function startCoreHarness(options: CoreHarnessOptions = {}): Promis
     sim,
     clock,
     surface,
+    storeEnv: store.env,
     requester: (userId, o = {}) => ({
       platform: 'test',
       communityId: o.communityId ?? 'guild-1',
@@ -126,19 +132,19 @@ export async function startCoreHarness(options: CoreHarnessOptions = {}): Promis
       await drain();
     },
     async runUntil(done, stepMs = 500, maxSteps = 200) {
-      for (let step = 0; step < maxSteps && !done(); step++) {
+      for (let step = 0; step < maxSteps && !(await done()); step++) {
         clock.advance(stepMs);
         await drain();
       }
-      if (!done()) throw new Error(`condition not reached after ${maxSteps} steps of ${stepMs} ms`);
+      if (!(await done())) throw new Error(`condition not reached after ${maxSteps} steps of ${stepMs} ms`);
     },
-    ledgerSum({ jobId, userId }) {
+    async ledgerSum({ jobId, userId }) {
       const clauses: string[] = [];
       const params: string[] = [];
       if (jobId) (clauses.push('job_id = ?'), params.push(jobId));
       if (userId) (clauses.push('user_id = ?'), params.push(userId));
       const where = clauses.length ? `where ${clauses.join(' and ')}` : '';
-      return (app.db.prepare(`select coalesce(sum(delta), 0) from ledger ${where}`).pluck().get(...params) as number) ?? 0;
+      return (await app.db.value<number>(`select coalesce(sum(delta), 0) from ledger ${where}`, params)) ?? 0;
     },
     async restart() {
       await app.stop();
@@ -147,6 +153,7 @@ export async function startCoreHarness(options: CoreHarnessOptions = {}): Promis
     async close() {
       await app.stop();
       await sim.close();
+      await store.discard();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -13,10 +13,10 @@ export function noisePng(seed: number, size = 24): Buffer {
 export function memoryCheckpoint(): DeliveryCheckpoint & { value: string | null } {
   return {
     value: null,
-    load() {
+    async load() {
       return this.value;
     },
-    save(value: string) {
+    async save(value: string) {
       this.value = value;
     },
   };

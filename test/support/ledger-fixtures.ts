@@ -5,31 +5,46 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, type Db } from '../../src/store/database.ts';
+import { openSqliteDatabase } from '../../src/store/database.ts';
+import type { Sql } from '../../src/store/sql.ts';
+import type { SqliteDatabase } from '../../src/store/sqlite-sql.ts';
 
-/** Insert a bare `jobs` row so ledger entries can reference it. Idempotent. */
-export function insertJobRow(
-  db: Db,
+// `on conflict do nothing` (not SQLite's `insert or ignore`): the same text runs on PostgreSQL.
+const INSERT_JOB_ROW = `
+  insert into jobs (id, platform, community_id, user_id, user_name, placeholder, request, model, state, created_at, updated_at)
+  values (@id, 'test', @communityId, @userId, @userId, '{}', '{}', @model, 'queued', @atMs, @atMs)
+  on conflict do nothing`;
+
+/**
+ * Insert a bare `jobs` row so ledger entries can reference it. Idempotent. Inside a transaction,
+ * pass its `tx`: the outer `Sql` waits for the transaction to end.
+ */
+export async function insertJobRow(
+  db: Sql,
   job: { id: string; communityId: string; userId: string; model?: string; atMs?: number },
-): void {
-  const atMs = job.atMs ?? 0;
-  db.prepare(
-    `insert or ignore into jobs (id, platform, community_id, user_id, user_name, placeholder, request, model, state,
-       created_at, updated_at)
-     values (?, 'test', ?, ?, ?, '{}', '{}', ?, 'queued', ?, ?)`,
-  ).run(job.id, job.communityId, job.userId, job.userId, job.model ?? 'gen4_image', atMs, atMs);
+): Promise<void> {
+  await db.run(INSERT_JOB_ROW, {
+    id: job.id,
+    communityId: job.communityId,
+    userId: job.userId,
+    model: job.model ?? 'gen4_image',
+    atMs: job.atMs ?? 0,
+  });
 }
 
-/** A migrated database in a new temporary directory; `cleanup` closes it and removes the directory. */
-export function openTempDatabase(): { db: Db; path: string; cleanup: () => void } {
+/**
+ * A migrated SQLite database in a new temporary directory, for tests that open the same file from
+ * a second connection or another process; `cleanup` closes it and removes the directory.
+ */
+export function openTempDatabase(): { db: SqliteDatabase; path: string; cleanup: () => Promise<void> } {
   const dir = mkdtempSync(join(tmpdir(), 'imagine-ledger-'));
   const path = join(dir, 'test.db');
-  const db = openDatabase(path);
+  const db = openSqliteDatabase(path);
   return {
     db,
     path,
-    cleanup: () => {
-      if (db.open) db.close();
+    cleanup: async () => {
+      await db.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

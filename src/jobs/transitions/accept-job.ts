@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ReserveOutcome } from '../../credits/ledger.ts';
-import { prepared } from '../../store/prepared.ts';
 import type { NewJob } from '../job.ts';
-import { JOB_LEASE_MS, type TransitionContext } from './context.ts';
+import { inTransaction, type TransitionContext } from './context.ts';
 
 /** Why a request was not accepted: the member's in-flight limit, or the ledger's answer. */
 export type AcceptRefusal =
@@ -16,7 +15,7 @@ const INSERT_UNDER_LIMIT = `
   insert into jobs (id, platform, community_id, user_id, user_name, placeholder, request, model, state,
                     reserved_credits, reserved_at, locked_by, locked_until, created_at, updated_at)
   select @id, @platform, @communityId, @userId, @userName, @placeholder, @request, @model, 'queued',
-         @price, @now, @instanceId, @lockedUntil, @now, @now
+         cast(@price as bigint), cast(@now as bigint), @instanceId, cast(@lockedUntil as bigint), cast(@now as bigint), cast(@now as bigint)
    where (select count(*) from jobs
            where community_id = @communityId and user_id = @userId
              and state not in ('delivered','rejected','failed','cancelled')) < @limit`;
@@ -36,47 +35,46 @@ class LedgerRefused extends Error {
 
 /**
  * → queued, holding `price` credits: the job is inserted only while its member has fewer than
- * `limit` unfinished jobs, and kept only if the ledger grants the hold, all in one BEGIN IMMEDIATE
+ * `limit` unfinished jobs, and kept only if the ledger grants the hold, all in one write transaction
  * (no other writer can slip in between the count, the balance check and the writes). A refusal
  * writes nothing. The new job is ours (`locked_by`) from the start.
  */
-export function acceptJob(ctx: TransitionContext, job: NewJob, price: number, limit: number): AcceptOutcome {
+export async function acceptJob(ctx: TransitionContext, job: NewJob, price: number, limit: number): Promise<AcceptOutcome> {
   const id = randomUUID();
-  const accept = ctx.db.transaction((): AcceptOutcome => {
-    const now = ctx.clock.now();
-    const member = { communityId: job.communityId, userId: job.userId };
-    const inserted = prepared(ctx.db, INSERT_UNDER_LIMIT).run({
-      ...member,
-      id,
-      platform: job.platform,
-      userName: job.userName,
-      placeholder: job.placeholder,
-      request: JSON.stringify(job.request),
-      model: job.request.modelId,
-      price,
-      now,
-      instanceId: ctx.instanceId,
-      lockedUntil: now + JOB_LEASE_MS,
-      limit,
-    });
-    if (inserted.changes !== 1) {
-      const inFlight = prepared(ctx.db, IN_FLIGHT_OF_MEMBER).pluck().get(member) as number;
-      return { ok: false, reason: 'too_many_jobs', inFlight, limit };
-    }
-    const reserved = ctx.ledger.reserve({
-      communityId: job.communityId,
-      userId: job.userId,
-      displayName: job.userName,
-      jobId: id,
-      model: job.request.modelId,
-      amount: price,
-      atMs: now,
-    });
-    if (!reserved.ok) throw new LedgerRefused(reserved);
-    return { ok: true, jobId: id, balanceAfter: reserved.balanceAfter };
-  });
   try {
-    return accept.immediate();
+    return await inTransaction(ctx, async (tx): Promise<AcceptOutcome> => {
+      const now = ctx.clock.now();
+      const member = { communityId: job.communityId, userId: job.userId };
+      const inserted = await tx.db.run(INSERT_UNDER_LIMIT, {
+        ...member,
+        id,
+        platform: job.platform,
+        userName: job.userName,
+        placeholder: job.placeholder,
+        request: JSON.stringify(job.request),
+        model: job.request.modelId,
+        price,
+        now,
+        instanceId: ctx.instanceId,
+        lockedUntil: now + ctx.leaseMs,
+        limit,
+      });
+      if (inserted.changes !== 1) {
+        const inFlight = (await tx.db.value<number>(IN_FLIGHT_OF_MEMBER, member)) ?? 0;
+        return { ok: false, reason: 'too_many_jobs', inFlight, limit };
+      }
+      const reserved = await tx.ledger.reserve({
+        communityId: job.communityId,
+        userId: job.userId,
+        displayName: job.userName,
+        jobId: id,
+        model: job.request.modelId,
+        amount: price,
+        atMs: now,
+      });
+      if (!reserved.ok) throw new LedgerRefused(reserved);
+      return { ok: true, jobId: id, balanceAfter: reserved.balanceAfter };
+    });
   } catch (error) {
     if (error instanceof LedgerRefused) return error.outcome;
     throw error;

@@ -1,4 +1,3 @@
-import { prepared } from '../../store/prepared.ts';
 import type { TransitionContext } from './context.ts';
 
 const BACK_TO_QUEUE = `
@@ -6,6 +5,6 @@ const BACK_TO_QUEUE = `
    where id = @id and state = 'submitting' and locked_by = @instanceId`;
 
 /** submitting → reserved: the create provably made no task (429, refused); try again at `runAt`, one attempt more. */
-export function backToQueue(ctx: TransitionContext, id: string, runAt: number): boolean {
-  return prepared(ctx.db, BACK_TO_QUEUE).run({ id, runAt, now: ctx.clock.now(), instanceId: ctx.instanceId }).changes === 1;
+export async function backToQueue(ctx: TransitionContext, id: string, runAt: number): Promise<boolean> {
+  return (await ctx.db.run(BACK_TO_QUEUE, { id, runAt, now: ctx.clock.now(), instanceId: ctx.instanceId })).changes === 1;
 }

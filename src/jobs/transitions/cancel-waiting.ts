@@ -1,6 +1,5 @@
-import { prepared } from '../../store/prepared.ts';
 import type { Failure } from '../../errors.ts';
-import type { TransitionContext } from './context.ts';
+import { inTransaction, type TransitionContext } from './context.ts';
 
 const CANCEL_WAITING = `
   update jobs set state = 'cancelled', failure_code = @code, failure_message = @message,
@@ -12,13 +11,11 @@ const CANCEL_WAITING = `
  * held is refunded in the same transaction. A job that moved on (submitting, or further) is not
  * touched: its cancellation goes through Runway (`DELETE /v1/tasks/{id}`) and `markCancelled`.
  */
-export function cancelWaiting(ctx: TransitionContext, id: string, failure: Failure): boolean {
-  return ctx.db
-    .transaction(() => {
-      const now = ctx.clock.now();
-      const changed = prepared(ctx.db, CANCEL_WAITING).run({ id, code: failure.code, message: failure.userMessage, now, instanceId: ctx.instanceId }).changes === 1;
-      if (changed) ctx.ledger.refund(id, `cancelled: ${failure.code}`);
-      return changed;
-    })
-    .immediate();
+export async function cancelWaiting(ctx: TransitionContext, id: string, failure: Failure): Promise<boolean> {
+  return inTransaction(ctx, async (tx) => {
+    const now = ctx.clock.now();
+    const changed = (await tx.db.run(CANCEL_WAITING, { id, code: failure.code, message: failure.userMessage, now, instanceId: ctx.instanceId })).changes === 1;
+    if (changed) await tx.ledger.refund(id, `cancelled: ${failure.code}`);
+    return changed;
+  });
 }

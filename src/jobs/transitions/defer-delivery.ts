@@ -1,4 +1,3 @@
-import { prepared } from '../../store/prepared.ts';
 import type { TransitionContext } from './context.ts';
 
 const DEFER_DELIVERY = `
@@ -6,6 +5,6 @@ const DEFER_DELIVERY = `
    where id = @id and state = 'succeeded' and locked_by = @instanceId`;
 
 /** succeeded, unchanged: a delivery failed; one attempt more, try again at `retryAt`. */
-export function deferDelivery(ctx: TransitionContext, id: string, retryAt: number): boolean {
-  return prepared(ctx.db, DEFER_DELIVERY).run({ id, retryAt, now: ctx.clock.now(), instanceId: ctx.instanceId }).changes === 1;
+export async function deferDelivery(ctx: TransitionContext, id: string, retryAt: number): Promise<boolean> {
+  return (await ctx.db.run(DEFER_DELIVERY, { id, retryAt, now: ctx.clock.now(), instanceId: ctx.instanceId })).changes === 1;
 }

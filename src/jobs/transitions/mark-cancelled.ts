@@ -1,6 +1,5 @@
-import { prepared } from '../../store/prepared.ts';
 import type { Failure } from '../../errors.ts';
-import type { TransitionContext } from './context.ts';
+import { inTransaction, type TransitionContext } from './context.ts';
 import { settleOrRefund } from './mark-task-failed.ts';
 
 const MARK_CANCELLED = `
@@ -12,14 +11,12 @@ const MARK_CANCELLED = `
  * reserved|submitting|submitted|running → cancelled (Runway cancelled the task): charged what Runway
  * reported for it (usually 0, a full refund), in the same transaction.
  */
-export function markCancelled(ctx: TransitionContext, id: string, failure: Failure, costCredits = 0): boolean {
-  return ctx.db
-    .transaction(() => {
-      const now = ctx.clock.now();
-      const changed =
-        prepared(ctx.db, MARK_CANCELLED).run({ id, code: failure.code, message: failure.userMessage, cost: costCredits, now, instanceId: ctx.instanceId }).changes === 1;
-      if (changed) settleOrRefund(ctx, id, costCredits, `cancelled: ${failure.code}`);
-      return changed;
-    })
-    .immediate();
+export async function markCancelled(ctx: TransitionContext, id: string, failure: Failure, costCredits = 0): Promise<boolean> {
+  return inTransaction(ctx, async (tx) => {
+    const now = ctx.clock.now();
+    const changed =
+      (await tx.db.run(MARK_CANCELLED, { id, code: failure.code, message: failure.userMessage, cost: costCredits, now, instanceId: ctx.instanceId })).changes === 1;
+    if (changed) await settleOrRefund(tx, id, costCredits, `cancelled: ${failure.code}`);
+    return changed;
+  });
 }

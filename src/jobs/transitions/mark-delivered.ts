@@ -1,4 +1,3 @@
-import { prepared } from '../../store/prepared.ts';
 import type { TransitionContext } from './context.ts';
 
 const MARK_DELIVERED = `
@@ -6,6 +5,6 @@ const MARK_DELIVERED = `
    where id = @id and state = 'succeeded' and locked_by = @instanceId`;
 
 /** succeeded → delivered: the image is in the chat, at `link` when the platform told where. */
-export function markDelivered(ctx: TransitionContext, id: string, link: string | null = null): boolean {
-  return prepared(ctx.db, MARK_DELIVERED).run({ id, link, now: ctx.clock.now(), instanceId: ctx.instanceId }).changes === 1;
+export async function markDelivered(ctx: TransitionContext, id: string, link: string | null = null): Promise<boolean> {
+  return (await ctx.db.run(MARK_DELIVERED, { id, link, now: ctx.clock.now(), instanceId: ctx.instanceId })).changes === 1;
 }

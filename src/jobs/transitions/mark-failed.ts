@@ -1,6 +1,5 @@
-import { prepared } from '../../store/prepared.ts';
 import type { Failure } from '../../errors.ts';
-import type { TransitionContext } from './context.ts';
+import { inTransaction, type TransitionContext } from './context.ts';
 
 const MARK_FAILED = `
   update jobs set state = 'failed', failure_code = @code, failure_message = @message,
@@ -12,16 +11,14 @@ const MARK_FAILED = `
  * Any unfinished state → failed, refunding in the same transaction whatever is held, or what a
  * succeeded job was charged (its image never reached the chat). A failed job costs nothing.
  */
-export function markFailed(ctx: TransitionContext, id: string, failure: Failure): boolean {
-  return ctx.db
-    .transaction(() => {
-      const now = ctx.clock.now();
-      const changed = prepared(ctx.db, MARK_FAILED).run({ id, code: failure.code, message: failure.userMessage, now, instanceId: ctx.instanceId }).changes === 1;
-      if (changed) {
-        ctx.ledger.refund(id, `failed: ${failure.code}`);
-        ctx.ledger.refundSettled(id, `failed: ${failure.code}`);
-      }
-      return changed;
-    })
-    .immediate();
+export async function markFailed(ctx: TransitionContext, id: string, failure: Failure): Promise<boolean> {
+  return inTransaction(ctx, async (tx) => {
+    const now = ctx.clock.now();
+    const changed = (await tx.db.run(MARK_FAILED, { id, code: failure.code, message: failure.userMessage, now, instanceId: ctx.instanceId })).changes === 1;
+    if (changed) {
+      await tx.ledger.refund(id, `failed: ${failure.code}`);
+      await tx.ledger.refundSettled(id, `failed: ${failure.code}`);
+    }
+    return changed;
+  });
 }

@@ -1,4 +1,3 @@
-import { prepared } from '../../store/prepared.ts';
 import type { TransitionContext } from './context.ts';
 
 // A queued job from before holds moved to acceptance holds nothing and must not go on.
@@ -7,6 +6,6 @@ const MARK_READY = `
    where id = @id and state = 'queued' and locked_by = @instanceId and reserved_credits is not null`;
 
 /** queued → reserved: references are uploaded, the job waits for a Runway slot. Its hold was taken at acceptance. */
-export function markReady(ctx: TransitionContext, id: string): boolean {
-  return prepared(ctx.db, MARK_READY).run({ id, now: ctx.clock.now(), instanceId: ctx.instanceId }).changes === 1;
+export async function markReady(ctx: TransitionContext, id: string): Promise<boolean> {
+  return (await ctx.db.run(MARK_READY, { id, now: ctx.clock.now(), instanceId: ctx.instanceId })).changes === 1;
 }

@@ -1,4 +1,3 @@
-import { prepared } from '../../store/prepared.ts';
 import type { TransitionContext } from './context.ts';
 
 // An answer without a figure keeps the last reading (and its time): the pace is measured between readings.
@@ -9,6 +8,6 @@ const MARK_RUNNING = `
    where id = @id and state in ('submitted','running') and locked_by = @instanceId`;
 
 /** submitted|running → running, with Runway's progress (0..1) when it gives one, read now; polled again at `nextPollAt`. */
-export function markRunning(ctx: TransitionContext, id: string, progress: number | null, nextPollAt: number): boolean {
-  return prepared(ctx.db, MARK_RUNNING).run({ id, progress, nextPollAt, now: ctx.clock.now(), instanceId: ctx.instanceId }).changes === 1;
+export async function markRunning(ctx: TransitionContext, id: string, progress: number | null, nextPollAt: number): Promise<boolean> {
+  return (await ctx.db.run(MARK_RUNNING, { id, progress, nextPollAt, now: ctx.clock.now(), instanceId: ctx.instanceId })).changes === 1;
 }

@@ -1,5 +1,4 @@
-import { prepared } from '../../store/prepared.ts';
-import type { TransitionContext } from './context.ts';
+import { inTransaction, type TransitionContext } from './context.ts';
 
 const MARK_SUBMITTED = `
   update jobs set state = 'submitted', task_id = @taskId, estimated_credits = @estimate,
@@ -11,16 +10,14 @@ const MARK_SUBMITTED = `
  * submitting → submitted with Runway's task id, first polled at `firstPollAt`. The hold follows
  * Runway's estimate (an `adjust` entry) in the same transaction.
  */
-export function markSubmitted(ctx: TransitionContext, id: string, taskId: string, estimatedCredits: number | null, firstPollAt: number): boolean {
-  return ctx.db
-    .transaction(() => {
-      const now = ctx.clock.now();
-      const changed =
-        prepared(ctx.db, MARK_SUBMITTED).run({ id, taskId, estimate: estimatedCredits, firstPollAt, now, instanceId: ctx.instanceId }).changes === 1;
-      if (changed && estimatedCredits !== null && estimatedCredits !== ctx.ledger.heldFor(id)) {
-        ctx.ledger.adjust(id, estimatedCredits, "held amount follows Runway's estimate");
-      }
-      return changed;
-    })
-    .immediate();
+export async function markSubmitted(ctx: TransitionContext, id: string, taskId: string, estimatedCredits: number | null, firstPollAt: number): Promise<boolean> {
+  return inTransaction(ctx, async (tx) => {
+    const now = ctx.clock.now();
+    const changed =
+      (await tx.db.run(MARK_SUBMITTED, { id, taskId, estimate: estimatedCredits, firstPollAt, now, instanceId: ctx.instanceId })).changes === 1;
+    if (changed && estimatedCredits !== null && estimatedCredits !== (await tx.ledger.heldFor(id))) {
+      await tx.ledger.adjust(id, estimatedCredits, "held amount follows Runway's estimate");
+    }
+    return changed;
+  });
 }

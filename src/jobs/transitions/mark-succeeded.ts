@@ -1,5 +1,4 @@
-import { prepared } from '../../store/prepared.ts';
-import type { TransitionContext } from './context.ts';
+import { inTransaction, type TransitionContext } from './context.ts';
 
 // The delivery is due at once (run_at = now); attempts now count delivery tries.
 const MARK_SUCCEEDED = `
@@ -11,13 +10,11 @@ const MARK_SUCCEEDED = `
  * submitted|running → succeeded, settled at Runway's final cost in the same transaction.
  * `finishedAt` is the best guess of when Runway finished (it says only that it has).
  */
-export function markSucceeded(ctx: TransitionContext, id: string, costCredits: number, finishedAt: number): boolean {
-  return ctx.db
-    .transaction(() => {
-      const changed =
-        prepared(ctx.db, MARK_SUCCEEDED).run({ id, cost: costCredits, finishedAt, now: ctx.clock.now(), instanceId: ctx.instanceId }).changes === 1;
-      if (changed) ctx.ledger.settle(id, costCredits);
-      return changed;
-    })
-    .immediate();
+export async function markSucceeded(ctx: TransitionContext, id: string, costCredits: number, finishedAt: number): Promise<boolean> {
+  return inTransaction(ctx, async (tx) => {
+    const changed =
+      (await tx.db.run(MARK_SUCCEEDED, { id, cost: costCredits, finishedAt, now: ctx.clock.now(), instanceId: ctx.instanceId })).changes === 1;
+    if (changed) await tx.ledger.settle(id, costCredits);
+    return changed;
+  });
 }

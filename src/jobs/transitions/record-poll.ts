@@ -1,4 +1,3 @@
-import { prepared } from '../../store/prepared.ts';
 import type { TransitionContext } from './context.ts';
 
 const RECORD_UNFINISHED = `
@@ -11,13 +10,13 @@ const RECORD_TROUBLE = `
    where id = @id and state in ('submitted','running') and locked_by = @instanceId`;
 
 /** submitted|running, unchanged: a poll found the task still waiting at Runway; look again at `nextPollAt`. */
-export function recordUnfinishedPoll(ctx: TransitionContext, id: string, nextPollAt: number): boolean {
-  return prepared(ctx.db, RECORD_UNFINISHED).run({ id, nextPollAt, now: ctx.clock.now(), instanceId: ctx.instanceId }).changes === 1;
+export async function recordUnfinishedPoll(ctx: TransitionContext, id: string, nextPollAt: number): Promise<boolean> {
+  return (await ctx.db.run(RECORD_UNFINISHED, { id, nextPollAt, now: ctx.clock.now(), instanceId: ctx.instanceId })).changes === 1;
 }
 
 /** submitted|running, unchanged: a poll failed (or its answer did not parse); one attempt more, try again at `retryAt`. */
-export function recordPollTrouble(ctx: TransitionContext, id: string, retryAt: number, malformed: boolean): boolean {
+export async function recordPollTrouble(ctx: TransitionContext, id: string, retryAt: number, malformed: boolean): Promise<boolean> {
   return (
-    prepared(ctx.db, RECORD_TROUBLE).run({ id, retryAt, malformed: malformed ? 1 : 0, now: ctx.clock.now(), instanceId: ctx.instanceId }).changes === 1
+    (await ctx.db.run(RECORD_TROUBLE, { id, retryAt, malformed: malformed ? 1 : 0, now: ctx.clock.now(), instanceId: ctx.instanceId })).changes === 1
   );
 }

@@ -1,4 +1,3 @@
-import { prepared } from '../../store/prepared.ts';
 import type { TransitionContext } from './context.ts';
 
 const SAVE_CHECKPOINT = `
@@ -6,6 +5,6 @@ const SAVE_CHECKPOINT = `
    where id = @id and state = 'succeeded' and locked_by = @instanceId`;
 
 /** succeeded: durable scratch space for a platform's multi-step delivery. False when the job is not ours and being delivered. */
-export function saveCheckpoint(ctx: TransitionContext, id: string, value: string): boolean {
-  return prepared(ctx.db, SAVE_CHECKPOINT).run({ id, value, now: ctx.clock.now(), instanceId: ctx.instanceId }).changes === 1;
+export async function saveCheckpoint(ctx: TransitionContext, id: string, value: string): Promise<boolean> {
+  return (await ctx.db.run(SAVE_CHECKPOINT, { id, value, now: ctx.clock.now(), instanceId: ctx.instanceId })).changes === 1;
 }

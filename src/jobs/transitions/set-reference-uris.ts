@@ -1,4 +1,3 @@
-import { prepared } from '../../store/prepared.ts';
 import type { ReferenceUri } from '../job.ts';
 import type { TransitionContext } from './context.ts';
 
@@ -7,6 +6,6 @@ const SET_REFERENCE_URIS = `
    where id = @id and state = 'queued' and locked_by = @instanceId`;
 
 /** queued: remember the `runway://` URIs of the uploaded references. False when the job is not ours and queued. */
-export function setReferenceUris(ctx: TransitionContext, id: string, uris: readonly ReferenceUri[]): boolean {
-  return prepared(ctx.db, SET_REFERENCE_URIS).run({ id, uris: JSON.stringify(uris), now: ctx.clock.now(), instanceId: ctx.instanceId }).changes === 1;
+export async function setReferenceUris(ctx: TransitionContext, id: string, uris: readonly ReferenceUri[]): Promise<boolean> {
+  return (await ctx.db.run(SET_REFERENCE_URIS, { id, uris: JSON.stringify(uris), now: ctx.clock.now(), instanceId: ctx.instanceId })).changes === 1;
 }

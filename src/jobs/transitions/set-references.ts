@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { prepared } from '../../store/prepared.ts';
-import type { TransitionContext } from './context.ts';
+import { inTransaction, type TransitionContext } from './context.ts';
 
 /** One reference of a job: its bytes in the store (by sha256), and its latest upload to Runway. */
 export const storedReferenceSchema = z.object({
@@ -30,33 +29,33 @@ const urisOf = (refs: readonly StoredReference[]): string => JSON.stringify(refs
  * keeps its position's bytes and tag: only the upload (URI, time) may change. False when the job
  * is not ours and in that state (nothing written).
  */
-function writeReferences(ctx: TransitionContext, id: string, state: 'queued' | 'submitting', refs: readonly StoredReference[]): boolean {
-  return ctx.db.transaction((): boolean => {
+async function writeReferences(ctx: TransitionContext, id: string, state: 'queued' | 'submitting', refs: readonly StoredReference[]): Promise<boolean> {
+  return inTransaction(ctx, async (tx): Promise<boolean> => {
     const now = ctx.clock.now();
-    if (prepared(ctx.db, SET_URIS).run({ id, state, uris: urisOf(refs), now, instanceId: ctx.instanceId }).changes !== 1) return false;
+    if ((await tx.db.run(SET_URIS, { id, state, uris: urisOf(refs), now, instanceId: ctx.instanceId })).changes !== 1) return false;
     for (const ref of refs) {
-      if (prepared(ctx.db, INSERT_REFERENCE).run({ id, ...ref }).changes !== 1) throw new Error(`job ${id}: reference ${ref.position} is another image`);
+    if ((await tx.db.run(INSERT_REFERENCE, { id, ...ref })).changes !== 1) throw new Error(`job ${id}: reference ${ref.position} is another image`);
     }
     return true;
-  })();
+  });
 }
 
 /** queued: the references of a job being accepted (uploaded now, or a reroll's copied from its original). */
-export function setReferences(ctx: TransitionContext, id: string, refs: readonly StoredReference[]): boolean {
+export async function setReferences(ctx: TransitionContext, id: string, refs: readonly StoredReference[]): Promise<boolean> {
   return writeReferences(ctx, id, 'queued', refs);
 }
 
 /** submitting: the same images, uploaded to Runway again because the earlier upload had expired. */
-export function refreshReferences(ctx: TransitionContext, id: string, refs: readonly StoredReference[]): boolean {
+export async function refreshReferences(ctx: TransitionContext, id: string, refs: readonly StoredReference[]): Promise<boolean> {
   return writeReferences(ctx, id, 'submitting', refs);
 }
 
 const REFERENCES_OF = `
-  select position, tag, sha256, runway_uri as uri, uploaded_at as uploadedAt from job_references where job_id = @id order by position`;
+  select position, tag, sha256, runway_uri as uri, uploaded_at as "uploadedAt" from job_references where job_id = @id order by position`;
 
 /** A job's stored references, in order (empty for a job without images, or from before migration 3). */
-export function referencesOf(ctx: Pick<TransitionContext, 'db'>, id: string): StoredReference[] {
-  return z.array(storedReferenceSchema).parse(prepared(ctx.db, REFERENCES_OF).all({ id }));
+export async function referencesOf(ctx: Pick<TransitionContext, 'db'>, id: string): Promise<StoredReference[]> {
+  return z.array(storedReferenceSchema).parse(await ctx.db.all(REFERENCES_OF, { id }));
 }
 
 const NEEDED_HASHES = `
@@ -64,6 +63,7 @@ const NEEDED_HASHES = `
    where j.state not in ('delivered','rejected','failed','cancelled') or j.created_at >= @since`;
 
 /** The files some job still needs: any unfinished job's, and those of jobs younger than `since` (reroll). */
-export function neededHashes(ctx: Pick<TransitionContext, 'db'>, since: number): Set<string> {
-  return new Set(z.array(z.string()).parse(prepared(ctx.db, NEEDED_HASHES).pluck().all({ since })));
+export async function neededHashes(ctx: Pick<TransitionContext, 'db'>, since: number): Promise<Set<string>> {
+  const rows = await ctx.db.all<{ sha256: string }>(NEEDED_HASHES, { since });
+  return new Set(z.array(z.string()).parse(rows.map((row) => row.sha256)));
 }

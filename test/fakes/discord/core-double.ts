@@ -1,5 +1,7 @@
 import type { Failure } from '../../../src/errors.ts';
-import type { BotCore, HistoryEntry, HistoryOutcome, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from '../../../src/ports.ts';
+import type { VaryDraft } from '../../../src/actions/ports.ts';
+import type { Admission } from '../../../src/communities/admission.ts';
+import type { BotCore, HistoryEntry, HistoryOutcome, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from '../../../src/ports.ts';
 
 /**
  * A stand-in for our own BotCore port (not a mock of discord.js): records what the adapter asked
@@ -12,7 +14,7 @@ export class CoreDouble implements BotCore {
   readonly rerolls: { requester: Requester; jobId: string; placeholder: string }[] = [];
   readonly creditsCalls: { requester: Requester; subject?: { userId: string; displayName: string } | undefined }[] = [];
   readonly quotaCalls: { requester: Requester; command: QuotaCommand }[] = [];
-  checkResult: ReturnType<BotCore['checkImagine']> = { ok: true };
+  checkResult: ImagineCheck = { ok: true };
   imagineOutcome: ImagineOutcome = { ok: true, jobId: 'job-1', position: 2, reservedCredits: 8 };
   /** Job id → the requester's user id, for mayDeleteResult. */
   readonly owners = new Map<string, string>();
@@ -21,13 +23,13 @@ export class CoreDouble implements BotCore {
   readonly refusedCommunities = new Map<string, Failure>();
   readonly admissionCalls: { platform: string; communityId: string }[] = [];
 
-  admission(platform: string, communityId: string): ReturnType<BotCore['admission']> {
+  async admission(platform: string, communityId: string): Promise<Admission> {
     this.admissionCalls.push({ platform, communityId });
     const refusal = this.refusedCommunities.get(communityId);
     return refusal ? { ok: false, failure: refusal } : { ok: true };
   }
 
-  checkImagine(requester: Requester, options: ImagineOptionsInput): ReturnType<BotCore['checkImagine']> {
+  async checkImagine(requester: Requester, options: ImagineOptionsInput): Promise<ImagineCheck> {
     this.checks.push({ requester, options });
     return this.checkResult;
   }
@@ -52,7 +54,7 @@ export class CoreDouble implements BotCore {
     return { ok: true, jobId: `${jobId}-upscale`, position: 1, reservedCredits: 5 };
   }
 
-  varyDraft(): ReturnType<BotCore['varyDraft']> {
+  async varyDraft(): Promise<VaryDraft> {
     return { ok: true, prompt: 'the original prompt', priceCredits: 8 };
   }
 
@@ -66,11 +68,11 @@ export class CoreDouble implements BotCore {
     return { ok: true, reply: { visibility: 'private', text: 'Cancelled.' } };
   }
 
-  mayDeleteResult(requester: Requester, jobId: string): boolean {
+  async mayDeleteResult(requester: Requester, jobId: string): Promise<boolean> {
     return requester.isModerator || this.owners.get(jobId) === requester.userId;
   }
 
-  credits(requester: Requester, subject?: { userId: string; displayName: string }): Reply {
+  async credits(requester: Requester, subject?: { userId: string; displayName: string }): Promise<Reply> {
     this.creditsCalls.push({ requester, subject });
     return { visibility: 'private', text: `balance of ${subject?.displayName ?? requester.displayName}: 42 credits` };
   }
@@ -78,12 +80,12 @@ export class CoreDouble implements BotCore {
   /** What history() answers, and who asked. */
   historyEntries: HistoryEntry[] = [];
   readonly historyAsked: Requester[] = [];
-  history(requester: Requester): HistoryOutcome {
+  async history(requester: Requester): Promise<HistoryOutcome> {
     this.historyAsked.push(requester);
     return { ok: true, entries: this.historyEntries };
   }
 
-  quota(requester: Requester, command: QuotaCommand): Reply {
+  async quota(requester: Requester, command: QuotaCommand): Promise<Reply> {
     this.quotaCalls.push({ requester, command });
     return requester.isModerator ? { visibility: 'private', text: `done: ${command.action}` } : { visibility: 'private', text: 'Only moderators can change quotas.' };
   }

@@ -2,18 +2,20 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FakeGateway } from './gateway.ts';
 import { FakeRest } from './rest.ts';
-import { snowflake } from './snowflake.ts';
+import { guildIdOnShard, snowflake } from './snowflake.ts';
 import type { Fault, FakeGuild, FakeInteraction, FakeMessage, FakeUser, RecordedRequest } from './state.ts';
 
 export type { FakeGuild, FakeInteraction, FakeMessage, FakeRole, FakeUser, RecordedRequest } from './state.ts';
 export { waitFor } from './wait.ts';
-export { snowflake } from './snowflake.ts';
+export { guildIdOnShard, shardOf, snowflake } from './snowflake.ts';
+export { CLOSE_INVALID_SHARD, CLOSE_SHARDING_REQUIRED } from './gateway.ts';
 
 /**
  * A fake Discord on 127.0.0.1 speaking the real wire protocols: REST under `/api/v10`, the
  * gateway WebSocket, and a CDN for attachments (on its own origin, as cdn.discordapp.com is).
  * The real discord.js client talks to it; tests drive it with interactions and assert on the
- * requests it recorded.
+ * requests it recorded. Its gateway is sharded as Discord's is (gateway.ts): several connections,
+ * from one bot process or several, each get the guilds and interactions of their own shard.
  */
 
 export interface FakeDiscordOptions {
@@ -21,6 +23,15 @@ export interface FakeDiscordOptions {
   readonly guilds?: readonly FakeGuild[];
   /** Members present in every guild (for GUILD_CREATE). */
   readonly users?: readonly FakeUser[];
+  /** GET /gateway/bot's `shards`, what `DISCORD_SHARDS=auto` runs. Default 1. */
+  readonly recommendedShards?: number;
+  /**
+   * GET /gateway/bot's `max_concurrency`: shards that may IDENTIFY at once. Default 1, as for most
+   * bots; with 1, discord.js waits 5 s between two shards' IDENTIFYs, so sharded tests raise it.
+   */
+  readonly maxConcurrency?: number;
+  /** The most guilds one session may hold before an IDENTIFY is closed with 4011. Default: Discord's 2,500. */
+  readonly maxGuildsPerSession?: number;
 }
 
 export interface UploadedAttachment {
@@ -60,6 +71,11 @@ export interface ButtonClick {
   readonly attachmentSizeLimit?: number;
 }
 
+/** A guild (one channel, no roles) whose events Discord sends to `shardId` of `shardCount`. */
+export function guildOnShard(shardId: number, shardCount: number, name: string): FakeGuild {
+  return { id: guildIdOnShard(shardId, shardCount), name, channelIds: [snowflake()], roles: [] };
+}
+
 export const PERMISSIONS = {
   /** View Channel + Send Messages + Attach Files + Embed Links + Use Application Commands. */
   member: String(0x400n | 0x800n | 0x8000n | 0x4000n | 0x80000000n),
@@ -84,12 +100,14 @@ export class FakeDiscord {
     this.token = options.token ?? 'fake-bot-token';
     this.users = options.users ?? [];
     this.guilds = options.guilds ?? [{ id: snowflake(), name: 'Test Server', channelIds: [snowflake()], roles: [] }];
-    const gatewayUrl = () => `ws://127.0.0.1:${this.apiPort}/gateway`;
+    const gatewayUrl = () => this.gatewayUrl;
     this.rest = new FakeRest({
       token: this.token,
       botUser: this.botUser,
       applicationId: this.applicationId,
       gatewayUrl,
+      recommendedShards: options.recommendedShards ?? 1,
+      maxConcurrency: options.maxConcurrency ?? 1,
       cdnUrl: (channelId, attachmentId, filename) => `${this.cdnOrigin}/attachments/${channelId}/${attachmentId}/${filename}`,
     });
     this.apiServer = createServer((req, res) => {
@@ -104,6 +122,7 @@ export class FakeDiscord {
       applicationId: this.applicationId,
       gatewayUrl,
       guildCreatePayloads: () => this.guilds.map((guild) => this.guildCreate(guild)),
+      maxGuildsPerSession: options.maxGuildsPerSession ?? 2_500,
     });
     this.cdnServer = createServer((req, res) => {
       const path = new URL(req.url ?? '/', 'http://cdn').pathname;
@@ -132,6 +151,11 @@ export class FakeDiscord {
   /** The REST base for discord.js (`rest.api`) and DISCORD_API_URL: no `/v10`. */
   get apiUrl(): string {
     return `http://127.0.0.1:${this.apiPort}/api`;
+  }
+
+  /** Where discord.js connects (GET /gateway/bot's `url`), for tests that speak the gateway themselves. */
+  get gatewayUrl(): string {
+    return `ws://127.0.0.1:${this.apiPort}/gateway`;
   }
 
   get cdnOrigin(): string {
@@ -315,9 +339,14 @@ export class FakeDiscord {
     this.rest.faults.push({ ...fault, times: fault.times ?? 1 });
   }
 
-  /** Cut the gateway connection; the client must resume. */
-  dropGateway(): void {
-    this.gateway.drop();
+  /** Cut the gateway connection (one shard's, or every one); the client must resume. */
+  dropGateway(shardId?: number): void {
+    this.gateway.drop(shardId);
+  }
+
+  /** The shards the gateway sent an interaction to: exactly one, the one holding its guild, when routing is right. */
+  shardsThatReceived(interaction: FakeInteraction): number[] {
+    return this.gateway.shardsThatReceived(interaction.id);
   }
 
   /** The commands registered for a guild (or 'global'). */
@@ -332,7 +361,7 @@ export class FakeDiscord {
     await Promise.all([closeServer(this.apiServer), closeServer(this.cdnServer)]);
   }
 
-  private guildCreate(guild: FakeGuild): unknown {
+  private guildCreate(guild: FakeGuild): { readonly id: string } & Record<string, unknown> {
     return {
       id: guild.id,
       name: guild.name,

@@ -13,6 +13,9 @@ export interface RestSetup {
   readonly botUser: { id: string; username: string };
   readonly applicationId: string;
   readonly gatewayUrl: () => string;
+  /** GET /gateway/bot's `shards` (Discord's recommended count) and `session_start_limit.max_concurrency`. */
+  readonly recommendedShards: number;
+  readonly maxConcurrency: number;
   readonly cdnUrl: (channelId: string, attachmentId: string, filename: string) => string;
 }
 
@@ -90,7 +93,11 @@ export class FakeRest {
       if (!usesBotToken) return unauthorized();
       return {
         status: 200,
-        body: { url: this.setup.gatewayUrl(), shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } },
+        body: {
+          url: this.setup.gatewayUrl(),
+          shards: this.setup.recommendedShards,
+          session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: this.setup.maxConcurrency },
+        },
       };
     }
     if (m === 'GET' && req.path === '/users/@me') return { status: 200, body: this.botUserJson() };

@@ -5,6 +5,8 @@ import type { Failure } from '../../../src/errors.ts';
  * so a test can see what the adapter handed to the core. Not a mock of any library.
  */
 import { BotError } from '../../../src/errors.ts';
+import type { VaryDraft } from '../../../src/actions/ports.ts';
+import type { Admission } from '../../../src/communities/admission.ts';
 import type { BotCore, HistoryEntry, HistoryOutcome, ImagineCheck, ImagineOptionsInput, ImagineOutcome, QuotaCommand, Reply, Requester } from '../../../src/ports.ts';
 
 export interface ImagineCall {
@@ -42,13 +44,13 @@ export class CoreDouble implements BotCore {
     };
   }
 
-  admission(platform: string, communityId: string): ReturnType<BotCore['admission']> {
+  async admission(platform: string, communityId: string): Promise<Admission> {
     this.admissionCalls.push({ platform, communityId });
     const refusal = this.refusedCommunities.get(communityId);
     return refusal ? { ok: false, failure: refusal } : { ok: true };
   }
 
-  checkImagine(_requester: Requester, options: ImagineOptionsInput): ImagineCheck {
+  async checkImagine(_requester: Requester, options: ImagineOptionsInput): Promise<ImagineCheck> {
     if (options.references.length > 3) return { ok: false, code: 'request.too_many_references', reply: { visibility: 'private', text: 'At most 3 images.' } };
     return { ok: true };
   }
@@ -92,7 +94,7 @@ export class CoreDouble implements BotCore {
     return { ok: true, jobId: `${jobId}-upscale`, position: 1, reservedCredits: 5 };
   }
 
-  varyDraft(): ReturnType<BotCore['varyDraft']> {
+  async varyDraft(): Promise<VaryDraft> {
     return { ok: true, prompt: 'the original prompt', priceCredits: 8 };
   }
 
@@ -106,11 +108,11 @@ export class CoreDouble implements BotCore {
     return { ok: true, reply: { visibility: 'private', text: 'Cancelled.' } };
   }
 
-  mayDeleteResult(): boolean {
+  async mayDeleteResult(): Promise<boolean> {
     return false;
   }
 
-  credits(requester: Requester, subject?: { userId: string; displayName: string }): Reply {
+  async credits(requester: Requester, subject?: { userId: string; displayName: string }): Promise<Reply> {
     this.creditsCalls.push({ requester, ...(subject ? { subject } : {}) });
     const who = subject ?? { userId: requester.userId, displayName: requester.displayName };
     return { visibility: 'private', text: `${who.displayName} has ${this.balances.get(`${requester.communityId}:${who.userId}`) ?? 50} credits.` };
@@ -119,12 +121,12 @@ export class CoreDouble implements BotCore {
   /** What history() answers, and who asked. */
   historyEntries: HistoryEntry[] = [];
   readonly historyAsked: Requester[] = [];
-  history(requester: Requester): HistoryOutcome {
+  async history(requester: Requester): Promise<HistoryOutcome> {
     this.historyAsked.push(requester);
     return { ok: true, entries: this.historyEntries };
   }
 
-  quota(requester: Requester, command: QuotaCommand): Reply {
+  async quota(requester: Requester, command: QuotaCommand): Promise<Reply> {
     this.quotaCalls.push({ requester, command });
     if (!requester.isModerator) return { visibility: 'private', text: 'Only moderators can use /quota.' };
     return { visibility: 'public', text: `quota ${command.action} done` };

@@ -143,8 +143,15 @@ export class FakeSlack {
       api_app_id: this.appId,
       is_enterprise_install: 'false',
       response_url: this.responseUrl(),
-      trigger_id: '1.2.3',
+      // Slack issues a new one for every invocation; the bot keys a command's deliveries on it.
+      trigger_id: this.triggerId(),
     };
+  }
+
+  /** A fresh trigger_id, shaped like Slack's (`<digits>.<digits>.<hex>`). */
+  triggerId(): string {
+    const n = this.nextId('');
+    return `${n}.${n}.${n.padStart(32, '0')}`;
   }
 
   /** A response_url the bot can post to. */
@@ -173,8 +180,8 @@ export class FakeSlack {
   }
 
   /** Poll until `read` gives a value (not undefined, null or false), within `timeoutMs`. */
-  waitFor<T>(read: () => T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
-    return waitFor(what, () => read() ?? undefined, { timeoutMs });
+  waitFor<T>(read: () => T | undefined | null | false | PromiseLike<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
+    return waitFor(what, async () => (await read()) ?? undefined, { timeoutMs });
   }
 
   private nextId(prefix: string): string {

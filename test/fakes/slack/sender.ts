@@ -1,8 +1,9 @@
 /**
  * Sends what Slack sends to an app's request URL: form-encoded slash commands and JSON
  * `event_callback`s, signed as Slack signs them (v0 HMAC-SHA256 over `v0:ts:body`), with options
- * for a wrong signature or a stale timestamp.
+ * for a wrong signature, a stale timestamp, or a retry's headers.
  * https://docs.slack.dev/authentication/verifying-requests-from-slack
+ * https://docs.slack.dev/apis/events-api/
  */
 import { createHmac, randomUUID } from 'node:crypto';
 
@@ -11,6 +12,8 @@ export interface SendOptions {
   isBadSignature?: boolean;
   /** Seconds since the epoch for the timestamp header (default: now). */
   timestampSec?: number;
+  /** Send as Slack's retry number `n` of the same delivery (X-Slack-Retry-Num, X-Slack-Retry-Reason). */
+  retryNum?: number;
 }
 
 export interface SlackSender {
@@ -27,7 +30,12 @@ export function createSlackSender(endpoint: string, signingSecret: string): Slac
     const signature = `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
     const response = await fetch(endpoint, {
       method: 'POST',
-      headers: { 'content-type': contentType, 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature },
+      headers: {
+        'content-type': contentType,
+        'x-slack-request-timestamp': timestamp,
+        'x-slack-signature': signature,
+        ...(options.retryNum === undefined ? {} : { 'x-slack-retry-num': String(options.retryNum), 'x-slack-retry-reason': 'http_timeout' }),
+      },
       body,
     });
     return { status: response.status, body: await response.text() };

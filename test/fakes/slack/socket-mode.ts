@@ -83,11 +83,15 @@ export class FakeSocketMode {
     return { ok: true, url: `${this.origin().replace(/^http/, 'ws')}/link/?ticket=${ticket}&app_id=${this.appId}` };
   }
 
-  /** Send an envelope to the connected app; returns its envelope_id. */
-  deliver(type: EnvelopeType, payload: Record<string, unknown>, acceptsResponsePayload = type !== 'events_api'): string {
+  /**
+   * Send an envelope to the connected app; returns its envelope_id, a new one each time. An Events
+   * API envelope sent again carries `retryAttempt` (Slack's count of earlier tries) and a reason.
+   */
+  deliver(type: EnvelopeType, payload: Record<string, unknown>, options: { acceptsResponsePayload?: boolean; retryAttempt?: number } = {}): string {
     if (this.socket === null) throw new Error('no Socket Mode connection to deliver to');
+    const { acceptsResponsePayload = type !== 'events_api', retryAttempt = 0 } = options;
     const envelopeId = randomUUID();
-    const retry = type === 'events_api' ? { retry_attempt: 0, retry_reason: '' } : {};
+    const retry = type === 'events_api' ? { retry_attempt: retryAttempt, retry_reason: retryAttempt === 0 ? '' : 'timeout' } : {};
     this.socket.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: acceptsResponsePayload, ...retry }));
     return envelopeId;
   }
