@@ -8,21 +8,17 @@
  * and output downloads, and its clock is paused to keep tasks PENDING or RUNNING. States are read
  * from the bot's SQLite file, read-only.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodePng, startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../simulator/index.ts';
+import type { RunwaySimulator, SimulatorOptions } from '../simulator/index.ts';
 import { readJobs, readLedger, requestNumberOf, type JobView, type LedgerEntry } from './support/bot-database.ts';
 import { createCalls, expectAccountedFor as expectContractKept, type Outcome } from './support/sandbox-accounting.ts';
 import { startBot, type BotExit, type BotProcess } from './support/bot-process.ts';
-import { PausableClock } from './support/pausable-clock.ts';
+import type { PausableClock } from './support/pausable-clock.ts';
+import { arrangeSandboxWorld, SANDBOX_ALLOWANCE as ALLOWANCE, SANDBOX_PENDING_MS as PENDING_MS } from './support/sandbox-world.ts';
 import { waitFor } from './support/wait-for.ts';
 
 const API_KEY = 'key_crash_test';
-const ALLOWANCE = 100;
-const PENDING_MS = 100;
-const GENERATION_MS = 400;
 
 interface Scene {
   readonly sim: RunwaySimulator;
@@ -40,27 +36,9 @@ afterEach(async () => {
 });
 
 async function arrange(options: Partial<SimulatorOptions> = {}): Promise<Scene> {
-  const dir = mkdtempSync(join(tmpdir(), 'imagine-crash-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const clock = new PausableClock();
-  const sim = await startRunwaySimulator({ apiKey: API_KEY, clock, pendingMs: PENDING_MS, generationMs: GENERATION_MS, outputScale: 0.1, ...options });
-  cleanups.push(() => sim.close());
-  const referencePath = join(dir, 'reference.png');
-  const rgb = new Uint8Array(32 * 32 * 3).map((_, i) => (i * 37) % 251);
-  writeFileSync(referencePath, encodePng(32, 32, rgb));
+  const { dir, sim, clock, referencePath, outputDir, env: shared } = await arrangeSandboxWorld('imagine-crash-', API_KEY, cleanups, options);
   const databasePath = join(dir, 'bot.sqlite');
-  const outputDir = join(dir, 'output');
-  const env = {
-    RUNWAYML_API_SECRET: API_KEY,
-    RUNWAYML_BASE_URL: sim.url,
-    MEDIA_ORIGINS: sim.url,
-    RUNWAY_POLL_INTERVAL_MS: '50',
-    DATABASE_PATH: databasePath,
-    OUTPUT_DIR: outputDir,
-    DEFAULT_ALLOWANCE: String(ALLOWANCE),
-    DEFAULT_PERIOD: 'none',
-    LOG_LEVEL: 'warn',
-  };
+  const env = { ...shared, DATABASE_PATH: databasePath, LOG_LEVEL: 'warn' };
   return {
     sim,
     clock,

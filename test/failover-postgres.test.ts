@@ -9,22 +9,18 @@
  * creates, output downloads) and its pausable clock, and states are read from the database. The
  * one wait no gate shortens is the lease itself: nothing may be taken over before it expires.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { encodePng, startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../simulator/index.ts';
+import type { RunwaySimulator, SimulatorOptions } from '../simulator/index.ts';
 import { readPostgresJobs, readPostgresLedger, requestNumberOf, type LedgerEntry, type PostgresJobView } from './support/bot-database.ts';
 import { startBot, type BotExit, type BotProcess } from './support/bot-process.ts';
-import { PausableClock } from './support/pausable-clock.ts';
+import type { PausableClock } from './support/pausable-clock.ts';
 import { createCalls, expectAccountedFor, type Outcome } from './support/sandbox-accounting.ts';
+import { arrangeSandboxWorld, SANDBOX_ALLOWANCE as ALLOWANCE, SANDBOX_PENDING_MS as PENDING_MS } from './support/sandbox-world.ts';
 import { dropTestDatabases, freshPostgresUrl } from './support/test-database.ts';
 import { waitFor } from './support/wait-for.ts';
 
 const API_KEY = 'key_failover_test';
-const ALLOWANCE = 100;
-const PENDING_MS = 100;
-const GENERATION_MS = 400;
 const LEASE_SECONDS = 2;
 /** Polls of the database: each is a round trip to the shared server while two bots work it. */
 const DB_POLL = { intervalMs: 50 };
@@ -56,29 +52,15 @@ afterEach(async () => {
 afterAll(() => dropTestDatabases());
 
 async function arrange(options: Partial<SimulatorOptions> = {}): Promise<Scene> {
-  const dir = mkdtempSync(join(tmpdir(), 'imagine-failover-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const clock = new PausableClock();
-  const sim = await startRunwaySimulator({ apiKey: API_KEY, clock, pendingMs: PENDING_MS, generationMs: GENERATION_MS, outputScale: 0.1, ...options });
-  cleanups.push(() => sim.close());
-  const referencePath = join(dir, 'reference.png');
-  const rgb = new Uint8Array(32 * 32 * 3).map((_, i) => (i * 37) % 251);
-  writeFileSync(referencePath, encodePng(32, 32, rgb));
+  const { dir, sim, clock, referencePath, outputDir, env: shared } = await arrangeSandboxWorld('imagine-failover-', API_KEY, cleanups, options);
   const databaseUrl = await freshPostgresUrl();
-  const outputDir = join(dir, 'output');
   const env = {
-    RUNWAYML_API_SECRET: API_KEY,
-    RUNWAYML_BASE_URL: sim.url,
-    MEDIA_ORIGINS: sim.url,
-    RUNWAY_POLL_INTERVAL_MS: '50',
+    ...shared,
     DATABASE_URL: databaseUrl,
     JOB_LEASE_SECONDS: String(LEASE_SECONDS),
-    // Both write here: a job's file is named for it, whichever process delivers it.
-    OUTPUT_DIR: outputDir,
+    // Both processes write to the shared OUTPUT_DIR: a job's file is named for it, whichever process delivers it.
     // Shared, as the README asks of processes on one database (and kept out of the working tree).
     REFERENCE_DIR: join(dir, 'references'),
-    DEFAULT_ALLOWANCE: String(ALLOWANCE),
-    DEFAULT_PERIOD: 'none',
     // info: each says which instance it is, and B says when it takes jobs over.
     LOG_LEVEL: 'info',
   };

@@ -16,13 +16,13 @@
  * recordCreatedTask), an acceptance stopped half way is finished without a restart
  * (Bot.recoverStranded), and a Slack mention is answered (the claim inside the handler's try).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_UNAVAILABLE } from '../src/errors.ts';
-import { encodePng, startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../simulator/index.ts';
+import { startRunwaySimulator, type RunwaySimulator, type SimulatorOptions } from '../simulator/index.ts';
 import { startFakeSlack, type FakeSlack } from './fakes/slack/index.ts';
 import { createSlackSender, type SlackSender } from './fakes/slack/sender.ts';
 import { readPostgresJobs, readPostgresLedger, requestNumberOf, type LedgerEntry, type PostgresJobView } from './support/bot-database.ts';
@@ -31,12 +31,10 @@ import { createTestPostgresServer, freePort, type TestPostgresServer } from './s
 import { PausableClock } from './support/pausable-clock.ts';
 import { PlatformBot } from './support/platform-bot.ts';
 import { createCalls, expectAccountedFor, type Outcome } from './support/sandbox-accounting.ts';
+import { arrangeSandboxWorld, SANDBOX_ALLOWANCE as ALLOWANCE, SANDBOX_GENERATION_MS as GENERATION_MS, SANDBOX_PENDING_MS as PENDING_MS } from './support/sandbox-world.ts';
 import { waitFor } from './support/wait-for.ts';
 
 const API_KEY = 'key_postgres_restart_test';
-const ALLOWANCE = 100;
-const PENDING_MS = 100;
-const GENERATION_MS = 400;
 const LEASE_SECONDS = 2;
 /** Polls of the database or the bot's output: each is a round trip or a parse of a growing log. */
 const POLL = { intervalMs: 50 };
@@ -112,28 +110,14 @@ interface Scene {
 
 /** The simulator, a database, and the bot on it with open input, up and on the database. */
 async function arrange(options: Partial<SimulatorOptions> = {}): Promise<Scene> {
-  const dir = mkdtempSync(join(tmpdir(), 'imagine-pg-restart-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const clock = new PausableClock();
-  const sim = await startRunwaySimulator({ apiKey: API_KEY, clock, pendingMs: PENDING_MS, generationMs: GENERATION_MS, outputScale: 0.1, ...options });
-  cleanups.push(() => sim.close());
-  const referencePath = join(dir, 'reference.png');
-  const rgb = new Uint8Array(32 * 32 * 3).map((_, i) => (i * 37) % 251);
-  writeFileSync(referencePath, encodePng(32, 32, rgb));
+  const { dir, sim, clock, referencePath, outputDir, env: shared } = await arrangeSandboxWorld('imagine-pg-restart-', API_KEY, cleanups, options);
   const databaseUrl = await newDatabase();
-  const outputDir = join(dir, 'output');
   const env = {
-    RUNWAYML_API_SECRET: API_KEY,
-    RUNWAYML_BASE_URL: sim.url,
-    MEDIA_ORIGINS: sim.url,
-    RUNWAY_POLL_INTERVAL_MS: '50',
+    ...shared,
     DATABASE_URL: databaseUrl,
     JOB_LEASE_SECONDS: String(LEASE_SECONDS),
-    OUTPUT_DIR: outputDir,
     // Kept out of the working tree, as for every bot on PostgreSQL.
     REFERENCE_DIR: join(dir, 'references'),
-    DEFAULT_ALLOWANCE: String(ALLOWANCE),
-    DEFAULT_PERIOD: 'none',
     LOG_LEVEL: 'info',
   };
   const bot = startBot({ env, input: 'open' });
