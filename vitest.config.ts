@@ -77,6 +77,7 @@ export const SQLITE_ONLY_TESTS = [
  */
 export const OWN_BACKEND_TESTS = [
   'src/store/postgres-sql.test.ts',
+  'test/admin-copy.test.ts',
   'test/copy-to-postgres.test.ts',
   'test/discord-sharding-e2e.test.ts',
   'test/failover-postgres.test.ts',

@@ -177,6 +177,20 @@ describe('what each transition records', () => {
     expect(await rowOf(f.db, id)).toMatchObject({ progress: 0.6, progress_at: T0 + 5_000, last_unfinished_at: T0 + 10_000 });
   });
 
+  it("takes a model's slot only while fewer than `slots` of its generations are at Runway, whoever sent them", async () => {
+    // At Runway already, sent by another process on the same database.
+    const theirs = await jobIn(f, 'submitted', 'bea');
+    await f.db.run("update jobs set locked_by = 'another-process' where id = @id", { id: theirs });
+    const first = await jobIn(f, 'reserved', 'amy');
+    const second = await jobIn(f, 'reserved', 'cal');
+    expect(await startSubmitting(f.ctx, first, 1)).toBe(false);
+    expect(await rowOf(f.db, first)).toMatchObject({ state: 'reserved' });
+    expect(await startSubmitting(f.ctx, first, 2)).toBe(true);
+    // Submitting counts too: the create is on its way.
+    expect(await startSubmitting(f.ctx, second, 2)).toBe(false);
+    expect(await startSubmitting(f.ctx, second, 3)).toBe(true);
+  });
+
   it('a deferred create goes back to the queue one attempt further, and is not submitted before its time', async () => {
     const id = await jobIn(f, 'submitting');
     expect(await backToQueue(f.ctx, id, T0 + 3_000)).toBe(true);
